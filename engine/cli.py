@@ -1,0 +1,179 @@
+"""`jam`: the command line. Each subcommand is a thin shell over one engine module."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from engine import paths
+
+log = logging.getLogger("jam")
+
+
+class UsageError(Exception):
+    """A bad option value: reported in one line on stderr, exit status 2, nothing written."""
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from engine.data.corpus import build_cache
+
+    corpus = build_cache(Path(args.cache), limit=args.limit, rebuild=args.rebuild, workers=args.workers)
+    print(json.dumps({"cache": str(args.cache), "tunes": len(corpus.tunes), **corpus.stats}, indent=2))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from dataclasses import fields
+
+    from engine.data.corpus import build_cache
+    from engine.models.train_vae import TrainConfig, export_weights, train
+
+    overrides = {
+        f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None
+    }
+    config = TrainConfig(**overrides)
+    corpus = build_cache(Path(args.cache), limit=args.limit)
+    checkpoint = train(corpus, config)
+    if args.export:
+        facts = export_weights(checkpoint, corpus, Path(args.export), config.device)
+        print(f"wrote {args.export} (step {facts['step']}, {facts['elapsed_s'] / 60:.1f} min)")
+    return 0
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from engine.compose.resolve import resolve
+    from engine.schemas import ComposeRequest
+
+    try:
+        request = ComposeRequest(
+            prompt=args.prompt,
+            key=args.key,
+            mode=args.mode,
+            tempo=args.tempo,
+            meter=args.meter,
+            bars=args.bars,
+            instrument=args.instrument,
+            seed=args.seed,
+            formats=args.formats.split(","),
+        )
+        resolve(request, 0)  # every value checked before anything is loaded or written
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise UsageError(f"--{first['loc'][0] if first['loc'] else 'value'}: {first['msg']}") from None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if not 1 <= args.count <= 100:
+        raise UsageError("--count must be between 1 and 100")
+
+    from engine.compose.pipeline import Composer
+
+    composer = Composer(soundfont=args.soundfont)
+    for i in range(args.count):
+        seed = None if request.seed is None else request.seed + i
+        result = composer.compose(request.model_copy(update={"seed": seed}), Path(args.out))
+        if args.json:
+            print(result.model_dump_json())
+        else:
+            files = ", ".join(f.path for f in result.files)
+            r = result.resolved
+            print(
+                f"{result.name}: {r.key} {r.mode}, {r.meter}, {r.tempo} bpm, {r.bars} bars, {r.instrument} "
+                f"({result.timings_ms['total']:.0f} ms)\n  {files}"
+            )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from engine.compose.melody import MelodyModel
+    from engine.data.corpus import build_cache
+    from engine.eval.evaluate import evaluate
+    from engine.models.vae import load_vae
+
+    vae, extra = load_vae(Path(args.weights))
+    report = evaluate(
+        MelodyModel.from_checkpoint(vae, extra), build_cache(Path(args.cache)), args.windows, args.pieces
+    )
+    print(json.dumps(report, indent=None if args.json else 2))
+    return 0
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (and still exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="jam", description="Jam: compose, arrange and jam.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    data = sub.add_parser("data", help="parse the folk-tune corpus into the cache")
+    data.add_argument("--cache", default=str(paths.corpus_cache()))
+    data.add_argument("--limit", type=int, help="parse only this many tunes, spread over the collections")
+    data.add_argument("--workers", type=int)
+    data.add_argument("--rebuild", action="store_true")
+    data.set_defaults(func=cmd_data)
+
+    train = sub.add_parser("train", help="train a model")
+    train.add_argument("which", choices=["vae"], help="which model")
+    train.add_argument("--cache", default=str(paths.corpus_cache()))
+    train.add_argument("--limit", type=int, help="train on a subset of tunes (for trying things out)")
+    train.add_argument("--out-dir", dest="out_dir", default="runs/vae")
+    train.add_argument("--steps", type=int)
+    train.add_argument("--batch-size", dest="batch_size", type=int)
+    train.add_argument("--device")
+    train.add_argument("--seed", type=int)
+    train.add_argument(
+        "--export", default=str(paths.vae_weights()), help="write shipped weights here ('' to skip)"
+    )
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="score the shipped model on the test split")
+    evaluate.add_argument("--weights", default=str(paths.vae_weights()))
+    evaluate.add_argument("--cache", default=str(paths.corpus_cache()))
+    evaluate.add_argument("--windows", type=int, default=4000, help="test windows for reconstruction")
+    evaluate.add_argument("--pieces", type=int, default=200, help="16-bar melodies for the statistics")
+    evaluate.add_argument("--json", action="store_true", help="one line of JSON")
+    evaluate.set_defaults(func=cmd_eval)
+
+    compose = sub.add_parser("compose", help="compose pieces from a prompt")
+    compose.add_argument("prompt")
+    compose.add_argument("--out", default="out")
+    compose.add_argument("--seed", type=int)
+    compose.add_argument("--count", type=int, default=1)
+    compose.add_argument("--bars", type=int)
+    compose.add_argument("--key")
+    compose.add_argument("--mode")
+    compose.add_argument("--tempo", type=int)
+    compose.add_argument("--meter")
+    compose.add_argument("--instrument")
+    compose.add_argument("--formats", default="mid,ogg,png")
+    compose.add_argument("--soundfont", help="a .sf2/.sf3 file (else SOUNDFONT, soundfonts/, the system's)")
+    compose.add_argument("--json", action="store_true", help="print each result as JSON")
+    compose.set_defaults(func=cmd_compose)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.func(args)
+    except UsageError as error:
+        print(f"jam: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+"""A whole melody from the VAE: 2-bar latents laid out in a form, with a closing cadence on the tonic.
+
+A piece is a plan of 2-bar windows, each with a label: windows with equal labels share a latent
+code (so the opening returns, as in A A' B A''), and a label ending in '*' is a cadence, decoded
+with its last bar forced onto the tonic the way folk tunes end. New latents are drawn from the
+prior of the requested mode; among a few candidates the one that stays in the key and the register
+of the opening wins.
+
+Decoding noise is drawn per (seed, label), so a piece is exactly reproducible from its plan, seed and
+latent codes: that is how variations, extensions and re-orchestrations of a piece are made, and why
+batching several requests together does not change any of them.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from engine.data.events import HOLD, N_TOKENS, REST, meter_index, note_token, steps_per_bar, to_notes
+from engine.models.vae import MelodyVAE
+
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
+CANDIDATES = 6
+VARIATION_NOISE = 0.6
+TEMPERATURE = 0.5
+
+
+@dataclass
+class MelodyModel:
+    """The VAE with its fitted priors, one Gaussian per mode over where real windows encode."""
+
+    vae: MelodyVAE
+    prior_mean: dict[str, torch.Tensor]
+    prior_chol: dict[str, torch.Tensor]
+
+    @classmethod
+    def from_checkpoint(cls, model: MelodyVAE, extra: dict) -> MelodyModel:
+        return cls(model, extra["prior_mean"], extra["prior_chol"])
+
+    def sample_prior(self, mode: str, count: int, generator: torch.Generator) -> torch.Tensor:
+        noise = torch.randn(count, self.vae.config.latent, generator=generator)
+        return self.prior_mean[mode] + noise @ self.prior_chol[mode].T
+
+
+@dataclass
+class MelodySpec:
+    """What to write. `fixed` latents are kept as they are, `around` ones are varied; `prefix` holds the
+    events of windows already written (an extension continues after them)."""
+
+    tonic: int
+    mode: str
+    meter: str
+    plan: list[str]
+    seed: int
+    fixed: dict[str, torch.Tensor] = field(default_factory=dict)
+    around: dict[str, torch.Tensor] = field(default_factory=dict)
+    prefix: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+
+
+@dataclass
+class Melody:
+    events: np.ndarray  # tokens for the whole piece
+    plan: list[str]  # the label of each window
+    latents: torch.Tensor  # (windows, latent), one per window of the plan
+    steps_per_bar: int
+
+    @property
+    def form(self) -> str:
+        """The phrase letters, e.g. "A A' B A''"."""
+        return " ".join(dict.fromkeys(label.rstrip("*")[:-1] for label in self.plan[1::2])) or "A"
+
+    def codes(self) -> dict[str, torch.Tensor]:
+        return {label.rstrip("*"): z for label, z in zip(self.plan, self.latents, strict=True)}
+
+
+def phrase_plan(bars: int, prefix: str = "") -> list[str]:
+    """Window labels of a form for `bars` bars (rounded up to whole windows).
+
+    Four-bar phrases: A A' B A'' for 16 bars, longer pieces add episodes each answered by the opening.
+    """
+    windows = max(1, -(-bars // 2))
+    phrases = windows // 2
+    form = {0: [], 1: ["A"], 2: ["A", "A'"], 3: ["A", "B", "A'"]}.get(phrases, ["A", "A'", "B", "A''"])
+    while len(form) < phrases:
+        form += [f"C{len(form)}", "A'''" if len(form) % 4 == 0 else "A''"]
+    plan: list[str] = []
+    for phrase in form[:phrases]:
+        opening = "A1" if phrase.startswith("A") else f"{phrase}1"
+        plan += [f"{prefix}{opening}" if opening != "A1" else "A1", f"{prefix}{phrase}2"]
+    if windows % 2 or not plan:
+        plan.append(f"{prefix}Z2")
+    plan[-1] += "*"
+    return plan
+
+
+def extension_plan(plan: list[str], bars: int) -> list[str]:
+    """The plan continued by `bars` more bars: a new episode, then the opening returns to close."""
+    round_ = sum(label.startswith("E") for label in plan) // 2 + 1
+    extra = phrase_plan(bars, prefix=f"E{round_}")
+    if len(extra) >= 4:  # the episode comes first, the opening's return closes
+        extra = [f"E{round_}B1", f"E{round_}B2", *extra[2:]]
+    return plan + extra
+
+
+def scale_of(tonic: int, mode: str) -> set[int]:
+    return {(tonic + step) % 12 for step in (MINOR_SCALE if mode == "minor" else MAJOR_SCALE)}
+
+
+def fitness(events: np.ndarray, tonic: int, mode: str, target_pitch: float | None) -> float:
+    """How well a decoded window fits: in the scale, in the register of the opening, not empty."""
+    notes = to_notes(events)
+    if not notes:
+        return -10.0
+    weights = np.array([end - start for _, start, end in notes], dtype=float)
+    pitches = np.array([pitch for pitch, _, _ in notes], dtype=float)
+    in_scale = np.isin(pitches.astype(int) % 12, list(scale_of(tonic, mode)))
+    score = 3.0 * float((weights * in_scale).sum() / weights.sum())
+    if target_pitch is not None:
+        score -= abs(float((weights * pitches).sum() / weights.sum()) - target_pitch) / 6.0
+    return score
+
+
+def cadence_tokens(length: int, bar: int, tonic: int, previous_pitch: int) -> torch.Tensor:
+    """Force the last bar to one long tonic, in the octave nearest the melody's last note."""
+    forced = torch.full((length,), -1, dtype=torch.long)
+    candidates = [p for p in range(previous_pitch - 12, previous_pitch + 13) if p % 12 == tonic]
+    final = min(candidates, key=lambda p: (abs(p - previous_pitch), p))
+    forced[length - bar] = note_token(final)
+    forced[length - bar + 1 :] = HOLD
+    return forced
+
+
+def generator_for(seed: int, *parts: str) -> torch.Generator:
+    return torch.Generator().manual_seed(zlib.crc32(":".join([str(seed), *parts]).encode()))
+
+
+def mean_pitch(events: np.ndarray) -> float | None:
+    notes = to_notes(events)
+    return float(np.mean([p for p, _, _ in notes])) if notes else None
+
+
+@dataclass
+class _Row:
+    """One window to decode: its latent, conditioning, decoding noise and forced tokens."""
+
+    z: torch.Tensor
+    tonic: int
+    meter: str
+    noise: torch.Tensor
+    forced: torch.Tensor | None = None
+
+
+class MelodyWriter:
+    """Writes melodies for several specs at once: the model runs on all their windows together."""
+
+    def __init__(self, model: MelodyModel, temperature: float = TEMPERATURE):
+        self.model = model
+        self.temperature = temperature
+
+    def _noise(self, spec: MelodySpec, label: str) -> torch.Tensor:
+        """Gumbel noise for one label: sampling as argmax(logits / T + noise), batch-independent."""
+        length = 2 * steps_per_bar(spec.meter)
+        uniform = torch.rand(length, N_TOKENS, generator=generator_for(spec.seed, label, "noise"))
+        return -torch.log(-torch.log(uniform.clamp(1e-9, 1 - 1e-9)))
+
+    def _decode(self, rows: list[_Row]) -> list[np.ndarray]:
+        """Decode rows in groups of equal window length."""
+        out: list[np.ndarray | None] = [None] * len(rows)
+        groups: dict[int, list[int]] = {}
+        for i, row in enumerate(rows):
+            groups.setdefault(row.noise.shape[0], []).append(i)
+        for length, members in groups.items():
+            bars = torch.tensor([steps_per_bar(rows[i].meter) for i in members])
+            positions = torch.arange(length)[None] % bars[:, None]
+            forced = torch.stack(
+                [rows[i].forced if rows[i].forced is not None else torch.full((length,), -1) for i in members]
+            )
+            tokens = self.model.vae.generate(
+                torch.stack([rows[i].z for i in members]),
+                positions,
+                torch.tensor([rows[i].tonic for i in members]),
+                torch.tensor([meter_index(rows[i].meter) for i in members]),
+                temperature=self.temperature,
+                noise=torch.stack([rows[i].noise for i in members]),
+                forced=forced,
+            )
+            for i, row_tokens in zip(members, tokens.numpy().astype(np.uint8), strict=True):
+                out[i] = row_tokens
+        return out  # type: ignore[return-value]
+
+    def _origin(self, spec: MelodySpec, label: str) -> str | None:
+        """The label whose code this one varies: A'2 varies A2 (same phrase, a new ending)."""
+        origin = label[:-1].rstrip("'") + "2" if label.endswith("2") else None
+        return origin if origin != label and origin in {p.rstrip("*") for p in spec.plan} else None
+
+    def _options(self, spec: MelodySpec, label: str, chosen: dict[str, torch.Tensor]) -> torch.Tensor:
+        generator = generator_for(spec.seed, label, "latent")
+        latent = self.model.vae.config.latent
+        origin = spec.around.get(label)
+        if origin is None and self._origin(spec, label) is not None:
+            origin = chosen[self._origin(spec, label)]
+        if origin is not None:
+            return origin[None] + VARIATION_NOISE * torch.randn(CANDIDATES, latent, generator=generator)
+        return self.model.sample_prior(spec.mode, CANDIDATES, generator)
+
+    def write_batch(self, specs: list[MelodySpec]) -> list[Melody]:
+        """Windows are decoded in waves: the opening first (it sets the register), then every label whose
+        code it varies is known, all specs together; cadences last."""
+        chosen = [dict(spec.fixed) for spec in specs]
+        decoded: list[dict[str, np.ndarray]] = [{} for _ in specs]
+        kept = [len(spec.prefix) // (2 * steps_per_bar(spec.meter)) for spec in specs]
+        todo = [
+            list(dict.fromkeys(p.rstrip("*") for p in spec.plan[k:]))
+            for spec, k in zip(specs, kept, strict=True)
+        ]
+        target = [
+            mean_pitch(spec.prefix[: 2 * steps_per_bar(spec.meter)]) if len(spec.prefix) else None
+            for spec in specs
+        ]
+        while any(todo):
+            rows, owners = [], []
+            for i, spec in enumerate(specs):
+                ready = (
+                    todo[i][:1]
+                    if target[i] is None
+                    else [label for label in todo[i] if self._origin(spec, label) in (None, *chosen[i])]
+                )
+                for label in ready:
+                    todo[i].remove(label)
+                    noise = self._noise(spec, label)
+                    options = (
+                        chosen[i][label][None]
+                        if label in spec.fixed
+                        else self._options(spec, label, chosen[i])
+                    )
+                    for z in options:
+                        rows.append(_Row(z, spec.tonic, spec.meter, noise))
+                        owners.append((i, label))
+            windows = self._decode(rows)
+            for i, label in dict.fromkeys(owners):
+                picks = [k for k, owner in enumerate(owners) if owner == (i, label)]
+                scores = [fitness(windows[k], specs[i].tonic, specs[i].mode, target[i]) for k in picks]
+                best = picks[int(np.argmax(scores))]
+                chosen[i][label], decoded[i][label] = rows[best].z, windows[best]
+                if target[i] is None:
+                    target[i] = mean_pitch(windows[best]) or 60.0 + specs[i].tonic
+
+        cadence_rows, cadence_owners = [], []
+        for i, spec in enumerate(specs):
+            bar = steps_per_bar(spec.meter)
+            for w, label in enumerate(spec.plan):
+                if not label.endswith("*") or w < kept[i]:
+                    continue
+                before = [
+                    spec.prefix,
+                    *(decoded[i][p.rstrip("*")] for p in spec.plan[kept[i] : w]),
+                    decoded[i][label[:-1]][:bar],
+                ]
+                previous = [p for p, _, _ in to_notes(np.concatenate(before))] or [60 + spec.tonic]
+                forced = cadence_tokens(2 * bar, bar, spec.tonic, previous[-1])
+                # the same noise as the plain window: its first bar comes out the same, then the tonic
+                cadence_rows.append(
+                    _Row(chosen[i][label[:-1]], spec.tonic, spec.meter, self._noise(spec, label[:-1]), forced)
+                )
+                cadence_owners.append((i, label))
+        for (i, label), events in zip(cadence_owners, self._decode(cadence_rows), strict=True):
+            decoded[i][label] = events
+
+        melodies = []
+        for i, spec in enumerate(specs):
+            events = np.concatenate([spec.prefix, *(decoded[i][label] for label in spec.plan[kept[i] :])])
+            if events[0] == HOLD:
+                events[0] = REST
+            latents = torch.stack([chosen[i][label.rstrip("*")] for label in spec.plan])
+            melodies.append(Melody(events, list(spec.plan), latents, steps_per_bar(spec.meter)))
+        return melodies
+
+    def write(self, spec: MelodySpec) -> Melody:
+        return self.write_batch([spec])[0]

@@ -1,0 +1,214 @@
+"""From a request to files: understand, write the melody, MIDI, then audio and picture side by side.
+
+`Composer` loads the model and the soundfont once. Every piece is reproducible from its result
+(plan, seed, latent codes), which is what variations, extensions and re-orchestrations start from.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pretty_midi
+import torch
+
+from engine import paths
+from engine.compose.melody import Melody, MelodyModel, MelodySpec, MelodyWriter, extension_plan, phrase_plan
+from engine.compose.midi import melody_to_midi
+from engine.compose.resolve import instrument_program, resolve
+from engine.models.vae import load_vae
+from engine.render.audio import write_ogg, write_wav
+from engine.render.pianoroll import draw_piano_roll
+from engine.render.synth import Renderer
+from engine.schemas import ComposeRequest, ComposeResult, PieceFile, Resolved, key_pitch_class
+
+SAMPLE_RATE = 48_000
+MAX_BARS = 64
+
+
+def piece_name(prompt: str, seed: int, suffix: str = "") -> str:
+    words = re.findall(r"[a-z0-9]+", prompt.lower())[:6]
+    return "-".join([*(words or ["piece"]), f"s{seed}"]) + suffix
+
+
+class Timer:
+    """Milliseconds per stage; `total` counts from `started` (the request's arrival)."""
+
+    def __init__(self, started: float, **already: float) -> None:
+        self.started = started
+        self.ms: dict[str, float] = dict(already)
+
+    def finish(self) -> None:
+        self.ms["total"] = round((time.perf_counter() - self.started) * 1000, 2)
+
+    @contextmanager
+    def stage(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = round((time.perf_counter() - started) * 1000, 2)
+
+
+def _codes(parent: ComposeResult) -> dict[str, torch.Tensor]:
+    return {
+        label.rstrip("*"): torch.tensor(z)
+        for label, z in zip(parent.resolved.windows, parent.latents, strict=True)
+    }
+
+
+class Composer:
+    def __init__(self, weights: Path | None = None, soundfont: str | None = None):
+        torch.set_grad_enabled(False)
+        vae, extra = load_vae(weights or paths.vae_weights())
+        self.writer = MelodyWriter(MelodyModel.from_checkpoint(vae, extra))
+        self.renderer = Renderer(Path(soundfont) if soundfont else None, SAMPLE_RATE)
+        # pieces and pictures in separate pools: a piece waits for its picture, never for another piece
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jam-piece")
+        self.picture_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jam-picture")
+
+    def compose(self, request: ComposeRequest, out_dir: Path, name: str | None = None) -> ComposeResult:
+        return self.compose_batch([request], out_dir, [name])[0]
+
+    def compose_batch(
+        self, requests: list[ComposeRequest], out_dir: Path, names: list[str | None] | None = None
+    ) -> list[ComposeResult]:
+        """Compose several requests; the model samples all their melodies in one batch."""
+        started = time.perf_counter()
+        resolved = []
+        for request in requests:
+            seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+            r = resolve(request, seed)
+            resolved.append(r.model_copy(update={"windows": phrase_plan(r.bars)}))
+        understand_ms = (time.perf_counter() - started) * 1000
+        specs = [MelodySpec(key_pitch_class(r.key), r.mode, r.meter, r.windows, r.seed) for r in resolved]
+        names = names or [None] * len(requests)
+        return self._finish(
+            requests,
+            resolved,
+            specs,
+            out_dir,
+            [n or piece_name(q.prompt, r.seed) for n, q, r in zip(names, requests, resolved, strict=True)],
+            started,
+            understand_ms,
+        )
+
+    def vary(self, parent: ComposeResult, out_dir: Path, seed: int) -> ComposeResult:
+        """Same idea, new notes: every latent code moved a little, new decoding noise."""
+        r = parent.resolved.model_copy(update={"seed": seed})
+        spec = MelodySpec(key_pitch_class(r.key), r.mode, r.meter, r.windows, seed, around=_codes(parent))
+        return self._finish(
+            [parent.request], [r], [spec], out_dir, [piece_name(parent.request.prompt, seed, "-var")]
+        )[0]
+
+    def extend(self, parent: ComposeResult, out_dir: Path, bars: int = 8) -> ComposeResult:
+        """The piece as it was, then `bars` more: a new episode and the opening's return to close."""
+        if parent.resolved.bars + bars > MAX_BARS:
+            raise ValueError(f"a piece can be at most {MAX_BARS} bars; this one has {parent.resolved.bars}")
+        plan = extension_plan(parent.resolved.windows, bars)
+        r = parent.resolved.model_copy(update={"bars": parent.resolved.bars + bars, "windows": plan})
+        spec = MelodySpec(key_pitch_class(r.key), r.mode, r.meter, plan, r.seed, fixed=_codes(parent))
+        name = piece_name(parent.request.prompt, r.seed, f"-{r.bars}bars")
+        return self._finish([parent.request], [r], [spec], out_dir, [name])[0]
+
+    def rerender(self, parent: ComposeResult, out_dir: Path, instrument: str) -> ComposeResult:
+        """The same notes on another instrument."""
+        program, name = instrument_program(instrument)
+        r = parent.resolved.model_copy(update={"program": program, "instrument": name})
+        spec = MelodySpec(key_pitch_class(r.key), r.mode, r.meter, r.windows, r.seed, fixed=_codes(parent))
+        suffix = "-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        return self._finish(
+            [parent.request], [r], [spec], out_dir, [piece_name(parent.request.prompt, r.seed, suffix)]
+        )[0]
+
+    def _finish(
+        self,
+        requests: list[ComposeRequest],
+        resolved: list[Resolved],
+        specs: list[MelodySpec],
+        out_dir: Path,
+        names: list[str],
+        started: float | None = None,
+        understand_ms: float = 0.0,
+    ) -> list[ComposeResult]:
+        started = started or time.perf_counter()
+        melody_started = time.perf_counter()
+        melodies = self.writer.write_batch(specs)
+        melody_ms = (time.perf_counter() - melody_started) * 1000
+        out_dir.mkdir(parents=True, exist_ok=True)
+        jobs = [
+            self.pool.submit(
+                self._files,
+                q,
+                r.model_copy(update={"form": m.form}),
+                m,
+                out_dir / n,
+                Timer(started, understand=round(understand_ms, 2), melody=round(melody_ms, 2)),
+            )
+            for q, r, m, n in zip(requests, resolved, melodies, names, strict=True)
+        ]
+        return [job.result() for job in jobs]
+
+    def _files(
+        self, request: ComposeRequest, resolved: Resolved, melody: Melody, stem: Path, timer: Timer
+    ) -> ComposeResult:
+        tonic = key_pitch_class(resolved.key)
+        with timer.stage("midi"):
+            midi = melody_to_midi(
+                melody.events,
+                tempo=resolved.tempo,
+                meter=resolved.meter,
+                tonic=tonic,
+                mode=resolved.mode,
+                program=resolved.program,
+            )
+            midi.write(str(stem.with_suffix(".mid")))
+        formats = set(request.formats)
+        picture = None
+        if "png" in formats:
+            r = resolved
+            title = f"{r.key} {r.mode} · {r.meter} · {r.tempo} bpm · {r.instrument}"
+            picture = self.picture_pool.submit(self._picture, midi, stem.with_suffix(".png"), title, timer)
+        if formats & {"ogg", "wav"}:
+            self._audio(stem, formats, timer)
+        if picture is not None:
+            picture.result()
+        if "mid" not in formats:
+            stem.with_suffix(".mid").unlink()
+        files = [
+            PieceFile(
+                format=f, path=str(stem.with_suffix(f".{f}")), bytes=stem.with_suffix(f".{f}").stat().st_size
+            )
+            for f in ("mid", "ogg", "wav", "png")
+            if f in formats
+        ]
+        timer.finish()
+        result = ComposeResult(
+            name=stem.name,
+            request=request,
+            resolved=resolved,
+            files=files,
+            duration_s=round(midi.get_end_time(), 3),
+            latents=melody.latents.tolist(),
+            timings_ms=timer.ms,
+        )
+        stem.with_suffix(".json").write_text(result.model_dump_json(indent=2))
+        return result
+
+    def _audio(self, stem: Path, formats: set[str], timer: Timer) -> None:
+        with timer.stage("render"):
+            audio = self.renderer.render(stem.with_suffix(".mid"))
+        if "ogg" in formats:
+            with timer.stage("ogg"):
+                write_ogg(audio, stem.with_suffix(".ogg"), SAMPLE_RATE)
+        if "wav" in formats:
+            with timer.stage("wav"):
+                write_wav(audio, stem.with_suffix(".wav"), SAMPLE_RATE)
+
+    def _picture(self, midi: pretty_midi.PrettyMIDI, path: Path, title: str, timer: Timer) -> None:
+        with timer.stage("png"):
+            draw_piano_roll(midi, path, title=title)

@@ -1,0 +1,83 @@
+"""Fill every parameter of a request: options first, then what the prompt says, then defaults.
+
+Explicit values beat mood words and options beat text; what came from the text is recorded with
+the words it came from, so the bot can show what it understood.
+"""
+
+from __future__ import annotations
+
+import pretty_midi
+
+from engine.prompt import mood_to_music, parse_prompt
+from engine.prompt.instruments import lookup_instrument
+from engine.schemas import KEY_NAMES, ComposeRequest, Resolved, key_pitch_class
+
+DEFAULT_TEMPO = {"2/4": 100, "3/4": 108, "4/4": 100, "6/8": 96, "3/8": 72, "9/8": 90, "12/8": 72}
+MAJOR_KEYS = ("C", "G", "D", "F", "A", "Bb", "Eb")
+MINOR_KEYS = ("A", "E", "D", "G", "C", "B", "F#")
+
+
+def instrument_program(name: str) -> tuple[int, str]:
+    """A General MIDI program and its name from a GM name or an everyday word ('violin', '钢琴')."""
+    found = lookup_instrument(name)
+    if found is None:
+        raise ValueError(
+            f"unknown instrument {name!r}: use a General MIDI name like 'Violin' or a word "
+            "like piano, flute, strings"
+        )
+    return found
+
+
+def canonical_key(name: str) -> str:
+    return KEY_NAMES[key_pitch_class(name)]
+
+
+def resolve(request: ComposeRequest, seed: int) -> Resolved:
+    reading = parse_prompt(request.prompt)
+    understood = dict(reading.understood)
+    mood = mood_to_music(reading.valence, reading.arousal) if reading.valence is not None else {}
+
+    mode = request.mode or reading.mode or mood.get("mode") or "major"
+    key = request.key or reading.key or (MINOR_KEYS if mode == "minor" else MAJOR_KEYS)[seed % 7]
+    meter = request.meter or reading.meter or "4/4"
+    tempo = request.tempo or reading.tempo or mood.get("tempo") or DEFAULT_TEMPO[meter]
+    beats_per_bar = {"6/8": 2, "9/8": 3, "12/8": 4}.get(meter, int(meter.split("/")[0]))
+    if request.bars is not None:
+        bars = request.bars
+    elif reading.bars is not None:
+        bars = reading.bars
+    elif reading.seconds is not None:
+        bars = max(2, min(64, round(reading.seconds * tempo / 60 / beats_per_bar)))
+    else:
+        bars = 16
+    bars += bars % 2  # the model writes whole 2-bar windows
+
+    if request.instrument:
+        program, instrument = instrument_program(request.instrument)
+    elif reading.instrument is not None:
+        program, instrument = reading.instrument, pretty_midi.program_to_instrument_name(reading.instrument)
+    else:
+        program, instrument = 0, pretty_midi.program_to_instrument_name(0)
+
+    for name, value in (
+        ("key", request.key),
+        ("mode", request.mode),
+        ("tempo", request.tempo),
+        ("meter", request.meter),
+        ("bars", request.bars),
+        ("instrument", request.instrument),
+    ):
+        if value is not None:
+            understood[name] = "option"
+    return Resolved(
+        key=canonical_key(key),
+        mode=mode,
+        tempo=int(tempo),
+        meter=meter,
+        bars=bars,
+        instrument=instrument,
+        program=program,
+        seed=seed,
+        form="",
+        understood=understood,
+    )

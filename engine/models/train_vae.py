@@ -1,0 +1,211 @@
+"""Train the melody VAE: `jam train vae`. CPU or CUDA with the same code; resumes from its checkpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from engine.data.corpus import MINOR_MODES, Corpus, Tune
+from engine.data.windows import WindowSet, split_tunes
+from engine.models.vae import MelodyVAE, VAEConfig, load_vae, save_checkpoint, vae_loss
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    out_dir: str = "runs/vae"
+    steps: int = 6000
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_min: float = 1e-4
+    beta_max: float = 0.2
+    beta_ramp_steps: int = 2000
+    free_nats: float = 64.0
+    grad_clip: float = 1.0
+    transpose_range: tuple[int, int] = (-5, 6)
+    eval_every: int = 250
+    eval_windows: int = 2048
+    seed: int = 0
+    split_seed: int = 0
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+    model: VAEConfig = field(default_factory=VAEConfig)
+
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """Cosine decay from lr to lr_min over the run."""
+    progress = min(step / max(config.steps, 1), 1.0)
+    return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1 + math.cos(math.pi * progress))
+
+
+def beta_at(step: int, config: TrainConfig) -> float:
+    return config.beta_max * min(step / max(config.beta_ramp_steps, 1), 1.0)
+
+
+@torch.no_grad()
+def evaluate(
+    model: MelodyVAE, windows: WindowSet, config: TrainConfig, limit: int | None = None
+) -> dict[str, float]:
+    """Teacher-forced reconstruction from the posterior mean, on untransposed held-out windows."""
+    model.eval()
+    rng = np.random.default_rng(config.seed)
+    index = np.arange(len(windows))
+    if limit is not None and limit < len(index):
+        index = rng.choice(index, limit, replace=False)
+    totals: dict[str, float] = {}
+    for chunk in np.array_split(index, max(1, len(index) // 512)):
+        batch = windows.batch(chunk).to(config.device)
+        logits, mean, log_var = model(batch)
+        _, stats = vae_loss(logits, mean, log_var, batch, beta=config.beta_max, free_nats=config.free_nats)
+        for name, value in stats.items():
+            totals[name] = totals.get(name, 0.0) + value * len(chunk)
+    model.train()
+    return {name: value / len(index) for name, value in totals.items()}
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [h for h in history if h["split"] == "train"]
+    valid = [h for h in history if h["split"] == "valid"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, key in zip(axes, ("recon", "kl", "accuracy"), strict=True):
+        ax.plot([h["step"] for h in train], [h[key] for h in train], label="train", alpha=0.6)
+        ax.plot([h["step"] for h in valid], [h[key] for h in valid], label="valid", marker="o")
+        ax.set_title(key)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def train(corpus: Corpus, config: TrainConfig, progress: bool = True) -> Path:
+    """Train, evaluating and checkpointing every `eval_every` steps; returns the checkpoint's path."""
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out / "ckpt.pt"
+    torch.manual_seed(config.seed)
+    splits = split_tunes(corpus.tunes, seed=config.split_seed)
+    train_set, valid_set = WindowSet(splits["train"]), WindowSet(splits["valid"])
+    log.info(
+        "windows: %d train, %d valid (from %d / %d tunes)",
+        len(train_set),
+        len(valid_set),
+        len(splits["train"]),
+        len(splits["valid"]),
+    )
+
+    model = MelodyVAE(config.model).to(config.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    step, history, elapsed = 0, [], 0.0
+    if checkpoint_path.exists():
+        model, extra = load_vae(checkpoint_path, config.device)
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        optimizer.load_state_dict(extra["optimizer"])
+        step, history, elapsed = extra["step"], extra["history"], extra["elapsed_s"]
+        log.info("resumed from %s at step %d", checkpoint_path, step)
+    model.train()
+    log.info(
+        "model: %.2f M parameters on %s", sum(p.numel() for p in model.parameters()) / 1e6, config.device
+    )
+
+    rng = np.random.default_rng(config.seed + step)
+    low, high = config.transpose_range
+    started = time.time() - elapsed
+    bar = tqdm(total=config.steps, initial=step, desc="training vae", unit="step", disable=not progress)
+    while step < config.steps:
+        index = train_set.sample(rng, config.batch_size)
+        batch = train_set.batch(index, rng.integers(low, high + 1, config.batch_size)).to(config.device)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, config)
+        logits, mean, log_var = model(batch)
+        loss, stats = vae_loss(logits, mean, log_var, batch, beta_at(step, config), config.free_nats)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        step += 1
+        bar.update(1)
+        if step % 25 == 0:
+            history.append({"split": "train", "step": step, **stats})
+            bar.set_postfix(
+                recon=f"{stats['recon']:.1f}", kl=f"{stats['kl']:.1f}", acc=f"{stats['accuracy']:.3f}"
+            )
+        if step % config.eval_every == 0 or step == config.steps:
+            valid = evaluate(model, valid_set, config, config.eval_windows)
+            history.append({"split": "valid", "step": step, **valid})
+            log.info("step %d valid %s", step, json.dumps({k: round(v, 4) for k, v in valid.items()}))
+            save_checkpoint(
+                checkpoint_path,
+                model,
+                {
+                    "optimizer": optimizer.state_dict(),
+                    "step": step,
+                    "history": history,
+                    "elapsed_s": time.time() - started,
+                    "train_config": asdict(config),
+                },
+            )
+            plot_curves(history, out / "loss.png")
+    bar.close()
+    return checkpoint_path
+
+
+@torch.no_grad()
+def fit_priors(model: MelodyVAE, tunes: list[Tune], device: str, limit: int = 40_000) -> dict[str, dict]:
+    """One Gaussian per mode over where real windows encode.
+
+    Sampling there, rather than from N(0, I), avoids the prior's holes, and the mode comes from
+    the latent code, so a minor melody is written in minor rather than bent there afterwards.
+    """
+    model.eval()
+    windows = WindowSet(tunes)
+    minor = np.array([tunes[i].mode in MINOR_MODES for i in windows.tune_index])
+    priors: dict[str, dict] = {"prior_mean": {}, "prior_chol": {}}
+    rng = np.random.default_rng(0)
+    for mode, index in (("major", np.flatnonzero(~minor)), ("minor", np.flatnonzero(minor))):
+        if len(index) < 8:  # a corpus slice with (almost) no tunes of this mode: fall back to all
+            log.warning("only %d %s windows: the %s prior uses every window", len(index), mode, mode)
+            index = np.arange(len(windows))
+        index = rng.permutation(index)[:limit]
+        means = torch.cat(
+            [
+                model.encode(windows.batch(chunk).to(device))[0].cpu()
+                for chunk in np.array_split(index, max(1, len(index) // 1024))
+            ]
+        )
+        covariance = torch.cov(means.T) + 1e-4 * torch.eye(means.shape[1])
+        priors["prior_mean"][mode] = means.mean(0)
+        priors["prior_chol"][mode] = torch.linalg.cholesky(covariance)
+    return priors
+
+
+def export_weights(checkpoint_path: Path, corpus: Corpus, target: Path, device: str = "cpu") -> dict:
+    """Ship a small fp16 copy of the trained model with its fitted prior and training facts."""
+    model, extra = load_vae(checkpoint_path, device)
+    splits = split_tunes(corpus.tunes, seed=extra["train_config"]["split_seed"])
+    priors = fit_priors(model, splits["train"], device)
+    state = {k: v.half().cpu() for k, v in model.state_dict().items()}
+    facts = {
+        "step": extra["step"],
+        "elapsed_s": extra["elapsed_s"],
+        "train_config": extra["train_config"],
+        "history": [h for h in extra["history"] if h["split"] == "valid"],
+    }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": asdict(model.config), "model": state, **priors, "facts": facts}, target)
+    return facts

@@ -1,0 +1,155 @@
+"""A MusicVAE-style melody VAE (Roberts et al. 2018) over 2-bar windows, conditioned on key and meter.
+
+Encoder: a bidirectional GRU over the window's events. Decoder: an autoregressive GRU that sees the
+latent code at every step. Both also see the tonic, the meter and each step's place in the bar, so
+that the phrases of one piece share a key and the rhythm sits on the beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from engine.data.events import MAX_STEPS_PER_BAR, METERS, N_TOKENS
+from engine.data.windows import Batch
+
+
+@dataclass
+class VAEConfig:
+    n_tokens: int = N_TOKENS
+    token_dim: int = 64
+    position_dim: int = 16
+    condition_dim: int = 24
+    encoder_hidden: int = 256
+    latent: int = 128
+    decoder_hidden: int = 512
+    dropout: float = 0.1
+
+
+class MelodyVAE(nn.Module):
+    def __init__(self, config: VAEConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.start_token = c.n_tokens  # the decoder's input before the first step
+        self.token_embedding = nn.Embedding(c.n_tokens + 1, c.token_dim)
+        self.position_embedding = nn.Embedding(MAX_STEPS_PER_BAR, c.position_dim)
+        self.tonic_embedding = nn.Embedding(12, c.condition_dim // 2)
+        self.meter_embedding = nn.Embedding(len(METERS), c.condition_dim - c.condition_dim // 2)
+        step_dim = c.token_dim + c.position_dim + c.condition_dim
+        self.encoder = nn.GRU(step_dim, c.encoder_hidden, batch_first=True, bidirectional=True)
+        self.to_posterior = nn.Linear(2 * c.encoder_hidden, 2 * c.latent)
+        self.to_initial_state = nn.Linear(c.latent, c.decoder_hidden)
+        self.decoder = nn.GRU(step_dim + c.latent, c.decoder_hidden, batch_first=True)
+        self.dropout = nn.Dropout(c.dropout)
+        self.to_logits = nn.Linear(c.decoder_hidden, c.n_tokens)
+
+    def condition(self, tonic: torch.Tensor, meter: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.tonic_embedding(tonic), self.meter_embedding(meter)], dim=-1)
+
+    def _steps(self, tokens: torch.Tensor, positions: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        length = tokens.shape[1]
+        return torch.cat(
+            [
+                self.token_embedding(tokens),
+                self.position_embedding(positions),
+                condition[:, None, :].expand(-1, length, -1),
+            ],
+            dim=-1,
+        )
+
+    def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The posterior's mean and log-variance for each window."""
+        steps = self._steps(batch.tokens, batch.positions, self.condition(batch.tonic, batch.meter))
+        packed = pack_padded_sequence(steps, batch.lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, final = self.encoder(packed)
+        mean, log_var = self.to_posterior(torch.cat([final[0], final[1]], dim=-1)).chunk(2, dim=-1)
+        return mean, log_var.clamp(-12, 6)
+
+    def decode(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Teacher-forced logits (B, L, n_tokens): step t sees the true events before t."""
+        previous = torch.cat(
+            [torch.full_like(batch.tokens[:, :1], self.start_token), batch.tokens[:, :-1]], 1
+        )
+        steps = self._steps(previous, batch.positions, self.condition(batch.tonic, batch.meter))
+        steps = torch.cat([steps, z[:, None, :].expand(-1, steps.shape[1], -1)], dim=-1)
+        out, _ = self.decoder(self.dropout(steps), torch.tanh(self.to_initial_state(z))[None])
+        return self.to_logits(self.dropout(out))
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mean, log_var = self.encode(batch)
+        z = mean + torch.randn_like(mean) * (0.5 * log_var).exp() if self.training else mean
+        return self.decode(z, batch), mean, log_var
+
+    @torch.no_grad()
+    def generate(
+        self,
+        z: torch.Tensor,
+        positions: torch.Tensor,
+        tonic: torch.Tensor,
+        meter: torch.Tensor,
+        temperature: float = 0.0,
+        noise: torch.Tensor | None = None,
+        forced: torch.Tensor | None = None,
+        allowed: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Decode event tokens step by step: argmax of logits / temperature + Gumbel `noise` (B, L, n_tokens),
+        which samples from the softmax; without noise, plain argmax.
+
+        `forced` (B, L) holds a token to impose at a step, or -1 to let the model choose; `allowed`
+        (n_tokens,) masks tokens the model may never choose (e.g. notes outside an instrument's range).
+        """
+        batch_size, length = positions.shape
+        condition = self.condition(tonic, meter)
+        hidden = torch.tanh(self.to_initial_state(z))[None]
+        token = torch.full((batch_size,), self.start_token, dtype=torch.long, device=z.device)
+        out = torch.empty(batch_size, length, dtype=torch.long, device=z.device)
+        for t in range(length):
+            step = torch.cat(
+                [self.token_embedding(token), self.position_embedding(positions[:, t]), condition, z], dim=-1
+            )
+            output, hidden = self.decoder(step[:, None, :], hidden)
+            logits = self.to_logits(output[:, 0])
+            if allowed is not None:
+                logits = logits.masked_fill(~allowed, float("-inf"))
+            if noise is not None and temperature > 0:
+                logits = logits / temperature + noise[:, t]
+            token = logits.argmax(-1)
+            if forced is not None:
+                token = torch.where(forced[:, t] >= 0, forced[:, t], token)
+            out[:, t] = token
+        return out
+
+
+def vae_loss(
+    logits: torch.Tensor,
+    mean: torch.Tensor,
+    log_var: torch.Tensor,
+    batch: Batch,
+    beta: float,
+    free_nats: float,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Reconstruction (summed over a window's steps) plus beta times the KL above the free-bits floor."""
+    mask = torch.arange(batch.tokens.shape[1], device=logits.device)[None] < batch.lengths[:, None]
+    nll = F.cross_entropy(logits.transpose(1, 2), batch.tokens, reduction="none")
+    recon = (nll * mask).sum(1).mean()
+    kl = (0.5 * (mean.pow(2) + log_var.exp() - 1 - log_var)).sum(1).mean()
+    loss = recon + beta * torch.clamp(kl - free_nats, min=0)
+    accuracy = ((logits.argmax(-1) == batch.tokens) & mask).sum() / mask.sum()
+    return loss, {"loss": loss.item(), "recon": recon.item(), "kl": kl.item(), "accuracy": accuracy.item()}
+
+
+def save_checkpoint(path, model: MelodyVAE, extra: dict) -> None:
+    torch.save({"config": asdict(model.config), "model": model.state_dict(), **extra}, path)
+
+
+def load_vae(path, device: str | torch.device = "cpu") -> tuple[MelodyVAE, dict]:
+    """Load weights (fp16 or fp32 on disk) into a float32 model in eval mode, with the checkpoint's extras."""
+    checkpoint = torch.load(path, map_location=device, weights_only=True)
+    model = MelodyVAE(VAEConfig(**checkpoint.pop("config")))
+    model.load_state_dict({k: v.float() for k, v in checkpoint.pop("model").items()})
+    return model.to(device).eval(), checkpoint

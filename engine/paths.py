@@ -1,0 +1,20 @@
+"""Where Jam keeps things: shipped weights inside the package, derived data under JAM_DATA_DIR."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("JAM_DATA_DIR", "data"))
+
+
+def corpus_cache() -> Path:
+    return data_dir() / "corpus.npz"
+
+
+def vae_weights() -> Path:
+    return Path(os.environ.get("JAM_VAE_WEIGHTS", WEIGHTS_DIR / "melody_vae.pt"))

@@ -1,0 +1,171 @@
+"""Offline rendering of MIDI files to 48 kHz stereo audio through FluidSynth's own MIDI player.
+
+Why it is built this way:
+- FluidSynth's player handles tempo maps, controllers, program changes and drums exactly like the
+  `fluidsynth` command line; feeding notes one by one from Python would lose controllers and cost time.
+- Loading FluidR3 takes 0.2-0.4 s, so each worker thread loads the soundfont once (threading.local)
+  and keeps it.
+- Each render nevertheless plays on a brand-new fluid_synth that borrows the loaded soundfont, because
+  fluid_synth_system_reset() does not make a reused synth start from scratch: the reverb's modulation phase
+  and the per-voice history of earlier notes survive it, so a piece rendered differently depending on what
+  had been rendered before. A new synth costs ~0.5 ms; rendering a few seconds of music costs tens of ms.
+- Samples are taken as float32 with fluid_synth_write_float: pyfluidsynth's get_samples() returns int16,
+  which would quantise the quiet raw output (peaks near -20 dBFS) before it is normalised.
+"""
+
+import contextlib
+import io
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from ctypes import CFUNCTYPE, c_char_p, c_int, c_void_p
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.render.soundfont import find_soundfont
+
+with contextlib.redirect_stdout(io.StringIO()):  # pyfluidsynth prints the library's path when $CI is set
+    import fluidsynth
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 48000
+BLOCK = 4096  # frames per write; a multiple of FluidSynth's internal 64-frame block
+GAIN = 0.2  # FluidSynth's default; the output is normalised afterwards anyway
+PEAK = 10 ** (-1 / 20)  # normalise to -1 dBFS: loud, with headroom for lossy encoding
+SILENCE = 1e-5  # raw level (-100 dBFS, ~80 dB under a typical raw peak) that counts as silent
+TAIL_SECONDS = 2.0  # longest release/reverb tail kept after the MIDI's last event
+FADE_SECONDS = 0.05  # fade applied when the tail is cut at TAIL_SECONDS, so the cut does not click
+
+
+def _proto(name: str, restype: type | None, *argtypes: type) -> Callable[..., Any]:
+    """A ctypes prototype for a libfluidsynth function that pyfluidsynth does not wrap."""
+    return fluidsynth.cfunc(name, restype, *((f"arg{i}", kind, 1) for i, kind in enumerate(argtypes)))
+
+
+# (synth, frames, left, left offset, left stride, right, right offset, right stride)
+_write_float = _proto("fluid_synth_write_float", c_int, c_void_p, c_int, *[c_void_p, c_int, c_int] * 2)
+_add_sfont = _proto("fluid_synth_add_sfont", c_int, c_void_p, c_void_p)
+_remove_sfont = _proto("fluid_synth_remove_sfont", c_int, c_void_p, c_void_p)
+_current_tick = _proto("fluid_player_get_current_tick", c_int, c_void_p)
+_total_ticks = _proto("fluid_player_get_total_ticks", c_int, c_void_p)
+_LogFunction = CFUNCTYPE(None, c_int, c_char_p, c_void_p)
+_set_log_function = _proto("fluid_set_log_function", c_void_p, c_int, _LogFunction, c_void_p)
+
+# FluidSynth's levels PANIC, ERR, WARN, INFO, DBG; by default it prints them all to stderr/stdout.
+_LEVELS = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging.DEBUG, 4: logging.DEBUG}
+_FLUID_ERR = 1
+_thread_errors = threading.local()
+
+
+@_LogFunction
+def _on_fluid_log(level: int, message: bytes | None, _data: int | None) -> None:
+    """Send FluidSynth's messages to logging, and keep this thread's errors so render() can raise them."""
+    text = (message or b"").decode(errors="replace")
+    pending: list[str] | None = getattr(_thread_errors, "messages", None)
+    if level <= _FLUID_ERR and pending is not None:
+        pending.append(text)
+    # Lending the soundfont to a fresh synth and taking it back resets programs while no font is attached,
+    # which FluidSynth reports once per channel: expected, so not worth a warning.
+    quiet = text.startswith("No preset found")
+    log.log(logging.DEBUG if quiet else _LEVELS.get(level, logging.DEBUG), "fluidsynth: %s", text)
+
+
+for _level in _LEVELS:
+    _set_log_function(_level, _on_fluid_log, None)
+
+
+class _LoadedFont:
+    """A soundfont loaded once in one thread; each render borrows its fluid_sfont_t."""
+
+    def __init__(self, path: Path) -> None:
+        # Not pinned in RAM: FluidR3 is ~140 MB per thread, over the usual RLIMIT_MEMLOCK.
+        self._holder = fluidsynth.Synth(gain=GAIN, channels=16, **{"synth.lock-memory": 0})
+        weakref.finalize(self, self._holder.delete)  # pyfluidsynth's Synth frees nothing by itself
+        sfid = self._holder.sfload(str(path))
+        if sfid == fluidsynth.FLUID_FAILED:
+            raise RuntimeError(f"fluidsynth could not load the soundfont {path}")
+        self.sfont: int = fluidsynth.fluid_synth_get_sfont_by_id(self._holder.synth, sfid)
+
+
+class Renderer:
+    """Renders MIDI files to float32 stereo audio. Share one instance; it is safe across threads."""
+
+    def __init__(self, soundfont: Path | None = None, sample_rate: int = SAMPLE_RATE) -> None:
+        self.soundfont = find_soundfont(soundfont)
+        self.sample_rate = sample_rate
+        self._local = threading.local()
+
+    def render(self, midi_path: Path) -> np.ndarray:
+        """Audio of shape (n, 2), float32, peak at -1 dBFS (silence stays silent).
+
+        n covers the MIDI up to its last event plus the release tail until it falls silent (at most
+        TAIL_SECONDS).
+        """
+        midi_path = Path(midi_path)
+        if not midi_path.is_file():
+            raise FileNotFoundError(f"no MIDI file at {midi_path}")
+        sfont = self._font().sfont
+        synth = fluidsynth.Synth(
+            gain=GAIN, samplerate=self.sample_rate, channels=16, **{"player.timing-source": "sample"}
+        )
+        _add_sfont(synth.synth, sfont)
+        player = fluidsynth.new_fluid_player(synth.synth)
+        errors: list[str] = []
+        _thread_errors.messages = errors
+        try:
+            fluidsynth.fluid_player_add(player, os.fsencode(midi_path))
+            fluidsynth.fluid_player_play(player)
+            audio = self._play(synth.synth, player)
+        finally:
+            _thread_errors.messages = None
+            fluidsynth.delete_fluid_player(player)
+            _remove_sfont(synth.synth, sfont)  # otherwise deleting the synth would free the shared font
+            synth.delete()
+        if errors:
+            raise RuntimeError(f"fluidsynth could not play {midi_path}: {'; '.join(errors)}")
+        return _normalize(audio)
+
+    def _font(self) -> _LoadedFont:
+        """This thread's loaded soundfont, loaded on first use."""
+        font: _LoadedFont | None = getattr(self._local, "font", None)
+        if font is None:
+            font = self._local.font = _LoadedFont(self.soundfont)
+        return font
+
+    def _play(self, synth: int, player: int) -> np.ndarray:
+        """Run the player to the MIDI's end, then keep the tail until a block is silent or TAIL_SECONDS."""
+        blocks: list[np.ndarray] = []
+        end: int | None = None  # frames rendered when the player passed the last event
+        max_tail = int(TAIL_SECONDS * self.sample_rate)
+        while True:
+            block = np.empty((BLOCK, 2), np.float32)
+            if _write_float(synth, BLOCK, block.ctypes.data, 0, 2, block.ctypes.data, 1, 2) != 0:
+                raise RuntimeError("fluid_synth_write_float failed")
+            blocks.append(block)
+            frames = len(blocks) * BLOCK
+            if end is None:
+                # The player loads the file during the first block and would then run ~2 s past the last
+                # event (its stop grace period), so its ticks tell where the MIDI ends.
+                playing = fluidsynth.fluid_player_get_status(player) == fluidsynth.FLUID_PLAYER_PLAYING
+                if not playing or _total_ticks(player) <= _current_tick(player):
+                    end = frames
+            elif np.abs(block).max() < SILENCE:
+                return np.concatenate(blocks)
+            elif frames - end >= max_tail:
+                audio = np.concatenate(blocks)
+                fade = int(FADE_SECONDS * self.sample_rate)
+                audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+                return audio
+
+
+def _normalize(audio: np.ndarray) -> np.ndarray:
+    """Scale so the peak sits at -1 dBFS; near-silent audio is left alone rather than blown up."""
+    peak = float(np.abs(audio).max(initial=0.0))
+    if peak >= SILENCE:
+        audio *= PEAK / peak
+    return audio

@@ -1,0 +1,94 @@
+"""The contract between the bot and the engine: what may be asked for, and what comes back.
+
+Every field is bounded so that a request that validates is one the engine can afford to serve.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Mode = Literal["major", "minor"]
+Format = Literal["mid", "ogg", "wav", "png"]
+METER_CHOICES = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8")
+KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_KEY_PATTERN = re.compile(r"^([A-Ga-g])([#b♯♭]?)$")
+
+
+def key_pitch_class(name: str) -> int:
+    """'Bb' -> 10; raises ValueError on anything that is not a key name."""
+    match = _KEY_PATTERN.match(name.strip())
+    if not match:
+        raise ValueError(f"not a key: {name!r} (use a letter A-G with an optional # or b)")
+    letter, accidental = match.groups()
+    base = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}[letter.upper()]
+    return (base + {"#": 1, "♯": 1, "b": -1, "♭": -1}.get(accidental, 0)) % 12
+
+
+class ComposeRequest(BaseModel):
+    """What to compose. Unset fields are filled from the prompt, then from defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field("", max_length=2000)
+    key: str | None = Field(None, description="tonic, e.g. 'D', 'F#', 'Bb'")
+    mode: Mode | None = None
+    tempo: int | None = Field(None, ge=30, le=260, description="beats per minute")
+    meter: str | None = Field(None, description="one of " + ", ".join(METER_CHOICES))
+    bars: int | None = Field(None, ge=2, le=64)
+    instrument: str | None = Field(None, max_length=40, description="General MIDI instrument name")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+    formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=4)
+
+    @field_validator("key")
+    @classmethod
+    def _known_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            key_pitch_class(value)
+        return value
+
+    @field_validator("meter")
+    @classmethod
+    def _known_meter(cls, value: str | None) -> str | None:
+        if value is not None and value not in METER_CHOICES:
+            raise ValueError(f"meter must be one of {', '.join(METER_CHOICES)}")
+        return value
+
+
+class Resolved(BaseModel):
+    """Every parameter as the engine used it, so that a piece can be made again or varied."""
+
+    key: str
+    mode: Mode
+    tempo: int
+    meter: str
+    bars: int
+    instrument: str
+    program: int = Field(ge=0, le=127)
+    seed: int
+    form: str = Field(description="the phrases, e.g. \"A A' B A''\"")
+    windows: list[str] = Field(
+        default_factory=list,
+        description="each 2-bar window's label: equal labels share a latent code, '*' marks a cadence",
+    )
+    understood: dict[str, str] = Field(default_factory=dict, description="field -> the words it came from")
+
+
+class PieceFile(BaseModel):
+    format: Format
+    path: str
+    bytes: int
+
+
+class ComposeResult(BaseModel):
+    """One composed piece: its files, what was resolved, the latent codes, and where the time went."""
+
+    name: str
+    request: ComposeRequest
+    resolved: Resolved
+    files: list[PieceFile]
+    duration_s: float
+    latents: list[list[float]] = Field(default_factory=list, description="one latent code per 2-bar window")
+    timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,102 @@
+"""The melody VAE: it learns, it decodes under constraints, it trains, resumes and ships."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from engine import paths
+from engine.data.events import N_TOKENS, note_token
+from engine.data.windows import WindowSet
+from engine.models.train_vae import TrainConfig, export_weights, train
+from engine.models.vae import MelodyVAE, VAEConfig, load_vae, vae_loss
+
+TINY = VAEConfig(
+    token_dim=16, position_dim=8, condition_dim=8, encoder_hidden=32, latent=16, decoder_hidden=64
+)
+
+
+def test_overfits_a_small_batch(small_corpus):
+    torch.manual_seed(0)
+    windows = WindowSet(small_corpus.tunes[:4])
+    batch = windows.batch(np.arange(min(16, len(windows))))
+    model = MelodyVAE(TINY)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(150):
+        logits, mean, log_var = model(batch)
+        loss, stats = vae_loss(logits, mean, log_var, batch, beta=0.0, free_nats=0.0)
+        first = first or stats
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert stats["recon"] < 0.5 * first["recon"]
+    assert stats["accuracy"] > first["accuracy"] + 0.1
+
+
+def test_generate_obeys_forced_and_allowed_tokens():
+    torch.manual_seed(0)
+    model = MelodyVAE(TINY).eval()
+    z = torch.randn(3, TINY.latent)
+    positions = (torch.arange(16) % 8)[None].expand(3, -1)
+    forced = torch.full((3, 16), -1)
+    forced[:, 5] = note_token(64)
+    gumbel = -torch.log(-torch.log(torch.rand(3, 16, N_TOKENS, generator=torch.Generator().manual_seed(1))))
+    allowed = torch.zeros(N_TOKENS, dtype=torch.bool)
+    allowed[[0, 1, note_token(60), note_token(62)]] = True
+    out = model.generate(
+        z,
+        positions,
+        torch.zeros(3, dtype=torch.long),
+        torch.zeros(3, dtype=torch.long),
+        temperature=1.0,
+        noise=gumbel,
+        forced=forced,
+        allowed=allowed,
+    )
+    assert (out[:, 5] == note_token(64)).all()
+    others = torch.cat([out[:, :5], out[:, 6:]], 1)
+    assert torch.isin(others, torch.tensor([0, 1, note_token(60), note_token(62)])).all()
+    again = model.generate(
+        z,
+        positions,
+        torch.zeros(3, dtype=torch.long),
+        torch.zeros(3, dtype=torch.long),
+        temperature=1.0,
+        noise=gumbel,
+        forced=forced,
+        allowed=allowed,
+    )
+    assert torch.equal(out, again)
+
+
+def test_train_resumes_and_exports(small_corpus, tmp_path):
+    config = TrainConfig(
+        out_dir=str(tmp_path / "run"),
+        steps=3,
+        batch_size=8,
+        eval_every=3,
+        eval_windows=32,
+        device="cpu",
+        model=TINY,
+    )
+    checkpoint = train(small_corpus, config, progress=False)
+    assert (tmp_path / "run" / "loss.png").stat().st_size > 1000
+    config.steps = 5
+    train(small_corpus, config, progress=False)
+    _, extra = load_vae(checkpoint)
+    assert extra["step"] == 5
+    assert [h["step"] for h in extra["history"] if h["split"] == "valid"] == [3, 5]
+    facts = export_weights(checkpoint, small_corpus, tmp_path / "w.pt")
+    _, shipped = load_vae(tmp_path / "w.pt")
+    assert facts["step"] == 5 and set(shipped["prior_mean"]) == {"major", "minor"}
+    assert shipped["prior_chol"]["minor"].shape == (TINY.latent, TINY.latent)
+
+
+def test_shipped_weights_load_offline_and_are_small():
+    path = paths.vae_weights()
+    assert path.stat().st_size < 8 * 2**20
+    model, extra = load_vae(path)
+    assert not model.training
+    assert extra["facts"]["step"] >= 1000
+    assert set(extra["prior_mean"]) == {"major", "minor"}
