@@ -7,14 +7,15 @@ JAM := $(VENV)/bin/jam
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 SYSTEM_PACKAGES := libfluidsynth3 fluidsynth fluid-soundfont-gm timgm6mb-soundfont libsndfile1 libopus0
+TEST_PACKAGES := postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system demo test lint data train-vae eval bench clean
 
 setup: system $(STAMP)
 
-system:  ## Debian packages: FluidSynth, General MIDI soundfonts, libsndfile, libopus
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+system:  ## Debian packages: FluidSynth, General MIDI soundfonts, libsndfile, libopus (+ PostgreSQL for the tests)
+	@missing=$$(for p in $(SYSTEM_PACKAGES) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_PACKAGES)); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:" $$missing; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -27,7 +28,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,scale]'
 	touch $(STAMP)
 
 demo: setup

@@ -103,6 +103,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_engine(args: argparse.Namespace) -> int:
+    from engine.server.main import run_engine
+
+    return run_engine(args)
+
+
+def cmd_bot(args: argparse.Namespace) -> int:
+    """The command line is where the bot and the engine meet; engine modules never import the bot."""
+    from bot.app import run
+
+    run()
+    return 0
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (and still exit status 2)."""
 
@@ -159,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
     compose.add_argument("--soundfont", help="a .sf2/.sf3 file (else SOUNDFONT, soundfonts/, the system's)")
     compose.add_argument("--json", action="store_true", help="print each result as JSON")
     compose.set_defaults(func=cmd_compose)
+
+    from engine.server.main import add_engine_arguments
+
+    engine = sub.add_parser("engine", help="serve the engine over HTTP (for the bot)")
+    add_engine_arguments(engine)
+    engine.set_defaults(func=cmd_engine)
+
+    bot = sub.add_parser("bot", help="run the Discord bot (settings from the environment and .env)")
+    bot.set_defaults(func=cmd_bot)
     return parser
 
 

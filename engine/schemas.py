@@ -91,4 +91,5 @@ class ComposeResult(BaseModel):
     files: list[PieceFile]
     duration_s: float
     latents: list[list[float]] = Field(default_factory=list, description="one latent code per 2-bar window")
+    events: list[int] = Field(default_factory=list, description="the melody's event tokens on the 16th grid")
     timings_ms: dict[str, float] = Field(default_factory=dict)

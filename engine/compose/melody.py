@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from engine.data.events import HOLD, N_TOKENS, REST, meter_index, note_token, steps_per_bar, to_notes
+from engine.data.events import (
+    HOLD,
+    N_TOKENS,
+    NOTE_OFFSET,
+    REST,
+    meter_index,
+    note_token,
+    steps_per_bar,
+    to_notes,
+)
 from engine.models.vae import MelodyVAE
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
@@ -27,23 +36,28 @@ MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 CANDIDATES = 6
 VARIATION_NOISE = 0.6
 TEMPERATURE = 0.5
+PRIOR_BANDWIDTH = 0.2  # kernel width, in standard deviations of the bank
 
 
 @dataclass
 class MelodyModel:
-    """The VAE with its fitted priors, one Gaussian per mode over where real windows encode."""
+    """The VAE with its prior: per mode, a bank of real windows' codes to sample near."""
 
     vae: MelodyVAE
-    prior_mean: dict[str, torch.Tensor]
-    prior_chol: dict[str, torch.Tensor]
+    prior_bank: dict[str, torch.Tensor]
+    prior_scale: dict[str, torch.Tensor]
+    bandwidth: float = PRIOR_BANDWIDTH
 
     @classmethod
     def from_checkpoint(cls, model: MelodyVAE, extra: dict) -> MelodyModel:
-        return cls(model, extra["prior_mean"], extra["prior_chol"])
+        bank = {mode: codes.float() for mode, codes in extra["prior_bank"].items()}
+        return cls(model, bank, extra["prior_scale"])
 
     def sample_prior(self, mode: str, count: int, generator: torch.Generator) -> torch.Tensor:
-        noise = torch.randn(count, self.vae.config.latent, generator=generator)
-        return self.prior_mean[mode] + noise @ self.prior_chol[mode].T
+        bank = self.prior_bank[mode]
+        pick = torch.randint(len(bank), (count,), generator=generator)
+        noise = torch.randn(count, bank.shape[1], generator=generator)
+        return bank[pick] + self.bandwidth * noise * self.prior_scale[mode]
 
 
 @dataclass
@@ -110,8 +124,27 @@ def scale_of(tonic: int, mode: str) -> set[int]:
     return {(tonic + step) % 12 for step in (MINOR_SCALE if mode == "minor" else MAJOR_SCALE)}
 
 
-def fitness(events: np.ndarray, tonic: int, mode: str, target_pitch: float | None) -> float:
-    """How well a decoded window fits: in the scale, in the register of the opening, not empty."""
+def rhythms(events: np.ndarray, bar: int) -> list[tuple[bool, ...]]:
+    """Each bar's onset pattern: where notes start."""
+    return [tuple(events[i : i + bar] >= NOTE_OFFSET) for i in range(0, len(events) - bar + 1, bar)]
+
+
+@dataclass
+class Opening:
+    """What later windows are held to: the opening's register and its rhythms (folk tunes reuse them)."""
+
+    pitch: float
+    rhythms: set[tuple[bool, ...]]
+    lengths: set[int]
+
+    @classmethod
+    def of(cls, events: np.ndarray, bar: int, tonic: int) -> Opening:
+        lengths = {end - start for _, start, end in to_notes(events)}
+        return cls(mean_pitch(events) or 60.0 + tonic, set(rhythms(events, bar)), lengths)
+
+
+def fitness(events: np.ndarray, tonic: int, mode: str, opening: Opening | None, bar: int) -> float:
+    """How well a decoded window fits: in the scale, in the opening's register and rhythms, not empty."""
     notes = to_notes(events)
     if not notes:
         return -10.0
@@ -119,8 +152,10 @@ def fitness(events: np.ndarray, tonic: int, mode: str, target_pitch: float | Non
     pitches = np.array([pitch for pitch, _, _ in notes], dtype=float)
     in_scale = np.isin(pitches.astype(int) % 12, list(scale_of(tonic, mode)))
     score = 3.0 * float((weights * in_scale).sum() / weights.sum())
-    if target_pitch is not None:
-        score -= abs(float((weights * pitches).sum() / weights.sum()) - target_pitch) / 6.0
+    if opening is not None:
+        score -= abs(float((weights * pitches).sum() / weights.sum()) - opening.pitch) / 6.0
+        score += float(np.mean([r in opening.rhythms for r in rhythms(events, bar)]))
+        score += float(np.mean([end - start in opening.lengths for _, start, end in notes]))
     return score
 
 
@@ -217,8 +252,10 @@ class MelodyWriter:
             list(dict.fromkeys(p.rstrip("*") for p in spec.plan[k:]))
             for spec, k in zip(specs, kept, strict=True)
         ]
-        target = [
-            mean_pitch(spec.prefix[: 2 * steps_per_bar(spec.meter)]) if len(spec.prefix) else None
+        opening = [
+            Opening.of(spec.prefix[: 2 * steps_per_bar(spec.meter)], steps_per_bar(spec.meter), spec.tonic)
+            if len(spec.prefix)
+            else None
             for spec in specs
         ]
         while any(todo):
@@ -226,7 +263,7 @@ class MelodyWriter:
             for i, spec in enumerate(specs):
                 ready = (
                     todo[i][:1]
-                    if target[i] is None
+                    if opening[i] is None
                     else [label for label in todo[i] if self._origin(spec, label) in (None, *chosen[i])]
                 )
                 for label in ready:
@@ -243,11 +280,12 @@ class MelodyWriter:
             windows = self._decode(rows)
             for i, label in dict.fromkeys(owners):
                 picks = [k for k, owner in enumerate(owners) if owner == (i, label)]
-                scores = [fitness(windows[k], specs[i].tonic, specs[i].mode, target[i]) for k in picks]
+                bar = steps_per_bar(specs[i].meter)
+                scores = [fitness(windows[k], specs[i].tonic, specs[i].mode, opening[i], bar) for k in picks]
                 best = picks[int(np.argmax(scores))]
                 chosen[i][label], decoded[i][label] = rows[best].z, windows[best]
-                if target[i] is None:
-                    target[i] = mean_pitch(windows[best]) or 60.0 + specs[i].tonic
+                if opening[i] is None:
+                    opening[i] = Opening.of(windows[best], bar, specs[i].tonic)
 
         cadence_rows, cadence_owners = [], []
         for i, spec in enumerate(specs):

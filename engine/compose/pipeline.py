@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pretty_midi
 import torch
 
@@ -63,7 +64,6 @@ def _codes(parent: ComposeResult) -> dict[str, torch.Tensor]:
 
 class Composer:
     def __init__(self, weights: Path | None = None, soundfont: str | None = None):
-        torch.set_grad_enabled(False)
         vae, extra = load_vae(weights or paths.vae_weights())
         self.writer = MelodyWriter(MelodyModel.from_checkpoint(vae, extra))
         self.renderer = Renderer(Path(soundfont) if soundfont else None, SAMPLE_RATE)
@@ -111,7 +111,15 @@ class Composer:
             raise ValueError(f"a piece can be at most {MAX_BARS} bars; this one has {parent.resolved.bars}")
         plan = extension_plan(parent.resolved.windows, bars)
         r = parent.resolved.model_copy(update={"bars": parent.resolved.bars + bars, "windows": plan})
-        spec = MelodySpec(key_pitch_class(r.key), r.mode, r.meter, plan, r.seed, fixed=_codes(parent))
+        spec = MelodySpec(
+            key_pitch_class(r.key),
+            r.mode,
+            r.meter,
+            plan,
+            r.seed,
+            fixed=_codes(parent),
+            prefix=np.array(parent.events, dtype=np.uint8),
+        )
         name = piece_name(parent.request.prompt, r.seed, f"-{r.bars}bars")
         return self._finish([parent.request], [r], [spec], out_dir, [name])[0]
 
@@ -119,7 +127,15 @@ class Composer:
         """The same notes on another instrument."""
         program, name = instrument_program(instrument)
         r = parent.resolved.model_copy(update={"program": program, "instrument": name})
-        spec = MelodySpec(key_pitch_class(r.key), r.mode, r.meter, r.windows, r.seed, fixed=_codes(parent))
+        spec = MelodySpec(
+            key_pitch_class(r.key),
+            r.mode,
+            r.meter,
+            r.windows,
+            r.seed,
+            fixed=_codes(parent),
+            prefix=np.array(parent.events, dtype=np.uint8),
+        )
         suffix = "-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         return self._finish(
             [parent.request], [r], [spec], out_dir, [piece_name(parent.request.prompt, r.seed, suffix)]
@@ -194,6 +210,7 @@ class Composer:
             files=files,
             duration_s=round(midi.get_end_time(), 3),
             latents=melody.latents.tolist(),
+            events=melody.events.tolist(),
             timings_ms=timer.ms,
         )
         stem.with_suffix(".json").write_text(result.model_dump_json(indent=2))

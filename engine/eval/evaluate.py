@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from engine.compose.melody import MelodyModel, MelodyWriter
+from engine.compose.melody import MelodyModel, MelodySpec, MelodyWriter, phrase_plan
 from engine.data.corpus import MINOR_MODES, Corpus, Tune
 from engine.data.events import NOTE_OFFSET, REST, note_token
 from engine.data.windows import WindowSet, split_tunes
@@ -80,13 +80,23 @@ def melody_realism(
     generated = []
     for i, tune in enumerate(tqdm(test, desc="sampling melodies", disable=not progress)):
         mode = "minor" if tune.mode in MINOR_MODES else "major"
-        melody = writer.write(tune.tonic, mode, tune.meter, PIECE_BARS, seed=seed + i)
+        melody = writer.write(MelodySpec(tune.tonic, mode, tune.meter, phrase_plan(PIECE_BARS), seed + i))
         generated.append((melody.events, melody.steps_per_bar, tune.tonic))
-    reference = features([excerpt(t) for t in test])
+    sets = {
+        "held_out_tunes": features([excerpt(t) for t in test]),
+        "generated": features(generated),
+        "train_tunes": features([excerpt(t) for t in rng.sample(train, len(test))]),
+        "random_in_scale": features([random_in_scale(t, rng) for t in test]),
+    }
+    reference = sets["held_out_tunes"]
     return {
-        "generated": compare(reference, features(generated)),
-        "train_tunes": compare(reference, features([excerpt(t) for t in rng.sample(train, len(test))])),
-        "random_in_scale": compare(reference, features([random_in_scale(t, rng) for t in test])),
+        "pieces": len(test),
+        "overlapped_area": {
+            name: compare(reference, values) for name, values in sets.items() if name != "held_out_tunes"
+        },
+        "feature_means": {
+            name: {f: round(float(v.mean()), 3) for f, v in values.items()} for name, values in sets.items()
+        },
     }
 
 
@@ -96,5 +106,5 @@ def evaluate(model: MelodyModel, corpus: Corpus, windows: int = 4000, pieces: in
     return {
         "split": {name: len(tunes) for name, tunes in splits.items()},
         "reconstruction": reconstruction(model.vae, test_windows, windows),
-        "melody_overlapped_area": melody_realism(model, corpus, pieces),
+        "melody_statistics": melody_realism(model, corpus, pieces),
     }

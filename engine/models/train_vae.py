@@ -166,31 +166,27 @@ def train(corpus: Corpus, config: TrainConfig, progress: bool = True) -> Path:
 
 
 @torch.no_grad()
-def fit_priors(model: MelodyVAE, tunes: list[Tune], device: str, limit: int = 40_000) -> dict[str, dict]:
-    """One Gaussian per mode over where real windows encode.
+def fit_priors(model: MelodyVAE, tunes: list[Tune], device: str, size: int = 4096) -> dict[str, dict]:
+    """Per mode, a bank of where real training windows encode (posterior means) and their spread.
 
-    Sampling there, rather than from N(0, I), avoids the prior's holes, and the mode comes from
-    the latent code, so a minor melody is written in minor rather than bent there afterwards.
+    Sampling near these points (a kernel density over the aggregate posterior) avoids the holes of the
+    N(0, I) prior, and the mode comes from the latent code, so a minor melody is written in minor
+    rather than bent there afterwards.
     """
     model.eval()
     windows = WindowSet(tunes)
     minor = np.array([tunes[i].mode in MINOR_MODES for i in windows.tune_index])
-    priors: dict[str, dict] = {"prior_mean": {}, "prior_chol": {}}
+    priors: dict[str, dict] = {"prior_bank": {}, "prior_scale": {}}
     rng = np.random.default_rng(0)
     for mode, index in (("major", np.flatnonzero(~minor)), ("minor", np.flatnonzero(minor))):
         if len(index) < 8:  # a corpus slice with (almost) no tunes of this mode: fall back to all
             log.warning("only %d %s windows: the %s prior uses every window", len(index), mode, mode)
             index = np.arange(len(windows))
-        index = rng.permutation(index)[:limit]
-        means = torch.cat(
-            [
-                model.encode(windows.batch(chunk).to(device))[0].cpu()
-                for chunk in np.array_split(index, max(1, len(index) // 1024))
-            ]
-        )
-        covariance = torch.cov(means.T) + 1e-4 * torch.eye(means.shape[1])
-        priors["prior_mean"][mode] = means.mean(0)
-        priors["prior_chol"][mode] = torch.linalg.cholesky(covariance)
+        index = rng.permutation(index)[:size]
+        chunks = np.array_split(index, max(1, len(index) // 1024))
+        means = torch.cat([model.encode(windows.batch(chunk).to(device))[0].cpu() for chunk in chunks])
+        priors["prior_bank"][mode] = means.half()
+        priors["prior_scale"][mode] = means.std(0)
     return priors
 
 

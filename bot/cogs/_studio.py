@@ -1,0 +1,359 @@
+"""The path every piece takes, whoever asked and however: checks, engine, database, message.
+
+The cogs stay thin: they turn a command, a message or a click into an `Asking` and a request, and
+call the studio. A piece is made in two engine calls so that progress is real: the notes first
+(compose, vary or extend, MIDI only: "composing"), then, once it is known what was understood
+("arranging"), the same notes rendered to audio and picture ("rendering"). The engine is reached
+only through `EngineClient` with the `engine.schemas` request and result.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import discord
+from pydantic import ValidationError
+
+from bot.db import repo
+from bot.db.models import GuildSettings, Preferences
+from bot.engine_client import EngineClient, EngineError, Piece
+from bot.errors import SORRY
+from bot.i18n import Language, language
+from bot.limits import Asker, ChannelClosed, PieceGone, Slot, TooLong, Unusable
+from bot.present import engine_error_text, fit_attachments, instrument_label, piece_embed, say, text_language
+from bot.views import piece_view
+from engine.schemas import ComposeRequest, ComposeResult, Format
+
+if TYPE_CHECKING:
+    from bot.app import JamBot
+
+log = logging.getLogger("jam.bot")
+
+FULL: list[Format] = ["mid", "ogg", "png"]
+NOTES: list[Format] = ["mid"]
+EXTEND_BARS = 8
+
+
+@dataclass
+class Asking:
+    """Who asks, where, in which language, with which preferences, and how big an upload may be."""
+
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    lang: Language
+    filesize_limit: int
+    preferences: Preferences | None = None
+    settings: GuildSettings | None = None  # the server's rules (None in DMs)
+
+
+class Canvas(Protocol):
+    """Where a piece appears: edited through its stages, then filled with the piece, or with an apology.
+
+    `message_id` is known from the first stage on, so a piece is stored with its message before its
+    buttons can be clicked.
+    """
+
+    message_id: int | None
+
+    async def begin(self) -> None: ...
+    async def show(self, text: str, embed: discord.Embed | None = None) -> None: ...
+    async def finish(self, embed: discord.Embed, files: list[discord.File], view: discord.ui.View) -> int: ...
+    async def fail(self, text: str) -> None: ...
+
+
+class InteractionCanvas:
+    """The answer to a command or a click, deferred with "thinking" and then edited."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self.interaction = interaction
+        self.message_id: int | None = None
+
+    async def begin(self) -> None:
+        await self.interaction.response.defer(thinking=True)
+
+    async def show(self, text: str, embed: discord.Embed | None = None) -> None:
+        message = await self.interaction.edit_original_response(content=text, embed=embed)
+        self.message_id = message.id
+
+    async def finish(self, embed: discord.Embed, files: list[discord.File], view: discord.ui.View) -> int:
+        message = await self.interaction.edit_original_response(
+            content=None, embed=embed, attachments=files, view=view
+        )
+        return message.id
+
+    async def fail(self, text: str) -> None:
+        await self.interaction.edit_original_response(content=text, embed=None, attachments=[], view=None)
+
+
+class ReplyCanvas:
+    """A reply to a message (a mention, a DM, a jam channel), posted at the first stage and then edited."""
+
+    def __init__(self, message: discord.Message) -> None:
+        self.message = message
+        self.reply: discord.Message | None = None
+
+    @property
+    def message_id(self) -> int | None:
+        return self.reply.id if self.reply else None
+
+    async def begin(self) -> None:
+        """Nothing to acknowledge: the first stage posts the reply."""
+
+    async def show(self, text: str, embed: discord.Embed | None = None) -> None:
+        if self.reply is None:
+            self.reply = await self.message.reply(text, embed=embed, mention_author=False)
+        else:
+            self.reply = await self.reply.edit(content=text, embed=embed)
+
+    async def finish(self, embed: discord.Embed, files: list[discord.File], view: discord.ui.View) -> int:
+        if self.reply is None:
+            self.reply = await self.message.reply(embed=embed, files=files, view=view, mention_author=False)
+        else:
+            self.reply = await self.reply.edit(content=None, embed=embed, attachments=files, view=view)
+        return self.reply.id
+
+    async def fail(self, text: str) -> None:
+        if self.reply is None:
+            await self.message.reply(text, mention_author=False)
+        else:
+            await self.reply.edit(content=text, embed=None, attachments=[], view=None)
+
+
+NotesCall = Callable[[EngineClient], Awaitable[Piece]]
+
+
+@dataclass
+class Job:
+    """One piece to make: the first thing to say, the engine call for its notes, and what to keep."""
+
+    first: str
+    notes: NotesCall
+    prompt: str
+    parent_id: int | None = None
+    render: bool = True  # False when `notes` renders already (a re-orchestration)
+    keep: dict[str, Any] = field(default_factory=dict)  # request fields to store changed (the instrument)
+    remarks: list[str] = field(default_factory=list)  # shown in the piece's footer
+
+
+class Studio:
+    """Stateless: a view of the bot's engine, limits and database. Make one wherever it is needed."""
+
+    def __init__(self, bot: JamBot) -> None:
+        self.bot = bot
+
+    # Who is asking.
+
+    async def asking_for_interaction(self, interaction: discord.Interaction) -> Asking:
+        locale = str(interaction.locale)
+        await repo.get_or_create_user(self.bot.sessions, interaction.user.id, language=locale)
+        preferences = await repo.get_preferences(self.bot.sessions, interaction.user.id)
+        chosen = preferences.language if preferences and preferences.language else None
+        return Asking(
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            lang=language(chosen or locale),
+            filesize_limit=interaction.filesize_limit,
+            preferences=preferences,
+            settings=await self._guild_settings(interaction.guild_id),
+        )
+
+    async def asking_for_message(self, message: discord.Message, text: str) -> Asking:
+        user = await repo.get_or_create_user(self.bot.sessions, message.author.id)
+        preferences = await repo.get_preferences(self.bot.sessions, message.author.id)
+        chosen = preferences.language if preferences and preferences.language else None
+        guild = message.guild
+        return Asking(
+            user_id=message.author.id,
+            guild_id=guild.id if guild else None,
+            channel_id=message.channel.id,
+            lang=language(chosen) if chosen else text_language(text) or language(user.language),
+            filesize_limit=guild.filesize_limit if guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES,
+            preferences=preferences,
+            settings=await self._guild_settings(guild.id if guild else None),
+        )
+
+    async def _guild_settings(self, guild_id: int | None) -> GuildSettings | None:
+        return await repo.get_guild_settings(self.bot.sessions, guild_id) if guild_id is not None else None
+
+    # The checks, all before Discord's 3 s are up.
+
+    def max_bars(self, asking: Asking) -> int:
+        own = asking.settings.max_bars if asking.settings and asking.settings.max_bars else None
+        return min(self.bot.settings.max_bars, own or self.bot.settings.max_bars)
+
+    def check_channel(self, asking: Asking) -> None:
+        """ChannelClosed when the server lists channels for Jam and this is none of them."""
+        settings = asking.settings
+        if settings is None or not settings.allowed_channel_ids:
+            return
+        if asking.channel_id in settings.allowed_channel_ids or asking.channel_id == settings.jam_channel_id:
+            return
+        raise ChannelClosed(list(settings.allowed_channel_ids))
+
+    async def admit(self, asking: Asking, *, bars: int | None = None) -> Slot:
+        """A slot for one piece, or Refused (channel, length, cooldown, a crowded server)."""
+        self.check_channel(asking)
+        if bars is not None and bars > self.max_bars(asking):
+            raise TooLong(self.max_bars(asking))
+        own = asking.settings.cooldown_s if asking.settings else None
+        cooldown = float(own if own is not None else self.bot.settings.cooldown_s)
+        return await self.bot.limits.admit(Asker(asking.user_id, asking.guild_id, cooldown))
+
+    # Requests.
+
+    def request(
+        self, asking: Asking, prompt: str, *, words: list[str] | None = None, **options: Any
+    ) -> ComposeRequest:
+        """The request from a prompt and options, with what it leaves open from the person's preferences.
+
+        `words` (a style, "no drums": settings the request schema has no field for yet) go in front of
+        the prompt: the engine reads a prompt first mention first, so they beat the prompt's own words,
+        as options should. A drums preference goes at the end, so the prompt's words beat it.
+        Unusable if a value is out of range.
+        """
+        given = {name: value for name, value in options.items() if value is not None}
+        words = words or []
+        try:
+            request = repo.fill_request(ComposeRequest(prompt=prompt.strip(), **given), asking.preferences)
+            text = request.prompt
+            drums = asking.preferences.drums if asking.preferences else None
+            if drums is not None and not any("drums" in word for word in words):
+                text = ", ".join(part for part in (text, "with drums" if drums else "no drums") if part)
+            text = " · ".join(part for part in (*words, text) if part)
+            return ComposeRequest.model_validate(request.model_dump() | {"prompt": text, "formats": FULL})
+        except ValidationError as error:
+            raise Unusable("; ".join(_problem(e) for e in error.errors())) from None
+
+    async def parent(self, generation_id: int) -> ComposeResult:
+        result = await repo.get_generation_result(self.bot.sessions, generation_id)
+        if result is None:
+            raise PieceGone(f"no generation {generation_id}")
+        return result
+
+    # The jobs.
+
+    def compose_job(self, asking: Asking, request: ComposeRequest, *, parent_id: int | None = None) -> Job:
+        limit = self.max_bars(asking) // 2 * 2  # the engine writes whole 2-bar windows
+        remarks: list[str] = []
+
+        async def notes(engine: EngineClient) -> Piece:
+            piece = await engine.compose(request.model_copy(update={"formats": NOTES}))
+            if piece.result.resolved.bars <= limit:
+                return piece
+            remarks.append(say("shortened", asking.lang, limit=limit))  # the prompt asked for more
+            shorter = {"formats": NOTES, "bars": limit, "seed": piece.result.resolved.seed}
+            return await engine.compose(request.model_copy(update=shorter))
+
+        return Job(say("composing", asking.lang), notes, request.prompt, parent_id, remarks=remarks)
+
+    def reroll_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
+        seed = secrets.randbelow(2**31)
+        return self.compose_job(asking, parent.request.model_copy(update={"seed": seed}), parent_id=parent_id)
+
+    def vary_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
+        seed = secrets.randbelow(2**31)
+        return Job(
+            say("varying", asking.lang),
+            lambda engine: engine.vary(_with_formats(parent, NOTES), seed),
+            parent.request.prompt,
+            parent_id,
+        )
+
+    def extend_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
+        bars, limit = parent.resolved.bars, self.max_bars(asking)
+        if bars + EXTEND_BARS > limit:
+            raise TooLong(limit, bars)
+        return Job(
+            say("extending", asking.lang, bars=EXTEND_BARS),
+            lambda engine: engine.extend(_with_formats(parent, NOTES), EXTEND_BARS),
+            parent.request.prompt,
+            parent_id,
+        )
+
+    def orchestrate_job(self, asking: Asking, parent: ComposeResult, parent_id: int, instrument: str) -> Job:
+        return Job(
+            say("orchestrating", asking.lang, instrument=instrument_label(instrument, asking.lang)),
+            lambda engine: engine.rerender(_with_formats(parent, FULL), instrument),
+            parent.request.prompt,
+            parent_id,
+            render=False,
+            keep={"instrument": instrument},
+        )
+
+    # Making it.
+
+    async def make(self, asking: Asking, job: Job, canvas: Canvas, slot: Slot) -> None:
+        """Run the job through its stages on `canvas`; any failure ends as one friendly line there."""
+        with slot:
+            try:
+                await canvas.begin()
+                await self._make(asking, job, canvas)
+            except EngineError as error:
+                slot.refund()
+                log.warning("engine: %s (user %s)", error, asking.user_id)
+                await self._fail(canvas, engine_error_text(error, asking.lang))
+            except Exception:
+                slot.refund()
+                log.exception("making a piece failed for user %s", asking.user_id)
+                await self._fail(canvas, SORRY[asking.lang])
+
+    async def _make(self, asking: Asking, job: Job, canvas: Canvas) -> None:
+        lang = asking.lang
+        await canvas.show(job.first)
+        engine = await self.bot.engine_ready()
+        piece = await job.notes(engine)
+        if job.render:
+            notes = piece.result
+            sketch = piece_embed(notes, lang, prompt=job.prompt)
+            await canvas.show(say("arranging", lang, instrument=notes.resolved.instrument), sketch)
+            await canvas.show(say("rendering", lang), sketch)
+            piece = await engine.rerender(_with_formats(notes, FULL), notes.resolved.instrument)
+        result = piece.result
+        if job.keep:
+            result = result.model_copy(update={"request": result.request.model_copy(update=job.keep)})
+        generation = await repo.record_generation(
+            self.bot.sessions,
+            result,
+            user_id=asking.user_id,
+            guild_id=asking.guild_id,
+            channel_id=asking.channel_id,
+            parent_id=job.parent_id,
+        )
+        files = {Path(f.path).name: piece.files[f.format] for f in result.files if f.format in piece.files}
+        attachments = await fit_attachments(files, asking.filesize_limit, lang)
+        embed = piece_embed(
+            result,
+            lang,
+            prompt=job.prompt,
+            generation_id=generation.id,
+            picture=attachments.picture,
+            notes=[*job.remarks, *attachments.notes],
+        )
+        if canvas.message_id is not None:
+            await repo.set_message_id(self.bot.sessions, generation.id, canvas.message_id)
+        message_id = await canvas.finish(embed, attachments.discord_files(), piece_view(generation.id, lang))
+        if message_id != canvas.message_id:
+            await repo.set_message_id(self.bot.sessions, generation.id, message_id)
+
+    async def _fail(self, canvas: Canvas, text: str) -> None:
+        try:
+            await canvas.fail(text)
+        except discord.HTTPException:
+            log.warning("could not say that a piece failed", exc_info=True)
+
+
+def _with_formats(result: ComposeResult, formats: list[Format]) -> ComposeResult:
+    """The piece as a parent whose own request asks for `formats` (what vary/extend/render produce)."""
+    return result.model_copy(update={"request": result.request.model_copy(update={"formats": formats})})
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{where}: {error.get('msg', '')}" if where else str(error.get("msg", ""))

@@ -1,0 +1,144 @@
+"""/prefs: a person's defaults, used for whatever a request leaves open. Only they see the answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from pydantic import ValidationError
+
+from bot.db import repo
+from bot.db.models import Preferences
+from bot.i18n import Language, language
+from bot.present import COLOUR, instrument_autocomplete
+from engine.schemas import KEY_NAMES
+
+if TYPE_CHECKING:
+    from bot.app import JamBot
+
+CLEARABLE = {
+    "instrument": ("instrument",),
+    "mood": ("mood",),
+    "tempo": ("tempo_min", "tempo_max"),
+    "key": ("key", "mode"),
+    "drums": ("drums",),
+    "language": ("language",),
+}
+TEXT: dict[str, dict[Language, str]] = {
+    "title": {"en": "Your defaults", "zh": "你的默认设置"},
+    "empty": {
+        "en": "No defaults yet: set some with the options of /prefs.",
+        "zh": "还没有默认设置：用 /prefs 的选项来设置。",
+    },
+    "unset": {"en": "—", "zh": "—"},
+    "instrument": {"en": "Instrument", "zh": "乐器"},
+    "mood": {"en": "Mood", "zh": "情绪"},
+    "tempo": {"en": "Tempo", "zh": "速度"},
+    "key": {"en": "Key", "zh": "调"},
+    "drums": {"en": "Drums", "zh": "鼓"},
+    "language": {"en": "Language", "zh": "语言"},
+    "yes": {"en": "with drums", "zh": "要鼓"},
+    "no": {"en": "no drums", "zh": "不要鼓"},
+    "bad": {"en": "Nothing was changed: {reason}", "zh": "没有任何更改：{reason}"},
+}
+LANGUAGES = {"en": "English", "zh": "中文"}
+
+
+def prefs_embed(preferences: Preferences | None, lang: Language) -> discord.Embed:
+    """Every default, '—' for those not set."""
+    embed = discord.Embed(title=TEXT["title"][lang], colour=COLOUR)
+    p = preferences
+    if p is None:
+        embed.description = TEXT["empty"][lang]
+        return embed
+    unset = TEXT["unset"][lang]
+    tempo = "–".join(str(t) for t in (p.tempo_min, p.tempo_max) if t is not None)
+    key = " ".join(part for part in (p.key, p.mode) if part)
+    drums = unset if p.drums is None else TEXT["yes" if p.drums else "no"][lang]
+    values = {
+        "instrument": p.instrument,
+        "mood": p.mood,
+        "tempo": f"{tempo} bpm" if tempo else None,
+        "key": key,
+        "drums": drums,
+        "language": LANGUAGES.get(p.language or "", p.language),
+    }
+    for name, value in values.items():
+        embed.add_field(name=TEXT[name][lang], value=value or unset)
+    return embed
+
+
+class Prefs(commands.Cog):
+    """Shows the defaults; with options, changes them first."""
+
+    def __init__(self, bot: JamBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="prefs", description="Show or set your defaults for new pieces")
+    @app_commands.describe(
+        instrument="Your usual instrument",
+        mood="A mood for when you ask for nothing in particular, e.g. calm",
+        tempo_min="Slowest tempo you like (bpm)",
+        tempo_max="Fastest tempo you like (bpm)",
+        key="Your usual key",
+        mode="Major or minor",
+        drums="With or without drums",
+        language="The language Jam answers you in",
+        clear="Forget one default, or all of them",
+    )
+    @app_commands.choices(
+        key=[app_commands.Choice(name=k, value=k) for k in KEY_NAMES],
+        mode=[app_commands.Choice(name=m, value=m) for m in ("major", "minor")],
+        language=[app_commands.Choice(name=name, value=code) for code, name in LANGUAGES.items()],
+        clear=[app_commands.Choice(name=name, value=name) for name in (*CLEARABLE, "all")],
+    )
+    @app_commands.autocomplete(instrument=instrument_autocomplete)
+    async def prefs(
+        self,
+        interaction: discord.Interaction,
+        instrument: app_commands.Range[str, 1, 40] | None = None,
+        mood: app_commands.Range[str, 1, 40] | None = None,
+        tempo_min: app_commands.Range[int, 30, 260] | None = None,
+        tempo_max: app_commands.Range[int, 30, 260] | None = None,
+        key: str | None = None,
+        mode: str | None = None,
+        drums: bool | None = None,
+        language: str | None = None,
+        clear: str | None = None,
+    ) -> None:
+        sessions, user_id = self.bot.sessions, interaction.user.id
+        changes: dict[str, Any] = {}
+        if clear is not None:
+            cleared = CLEARABLE.values() if clear == "all" else [CLEARABLE[clear]]
+            changes |= dict.fromkeys(name for names in cleared for name in names)
+        given = {"instrument": instrument, "mood": mood, "tempo_min": tempo_min, "tempo_max": tempo_max,
+                 "key": key, "mode": mode, "drums": drums, "language": language}  # fmt: skip
+        changes |= {name: value for name, value in given.items() if value is not None}
+        if changes:
+            try:
+                await repo.set_preferences(sessions, user_id, **changes)
+            except ValueError as error:  # a ValidationError, or the slowest tempo above the fastest
+                before = await repo.get_preferences(sessions, user_id)
+                lang = _language_of(interaction, language or (before.language if before else None))
+                reason = _reasons(error) if isinstance(error, ValidationError) else str(error)
+                await interaction.response.send_message(
+                    TEXT["bad"][lang].format(reason=reason), ephemeral=True
+                )
+                return
+        preferences = await repo.get_preferences(sessions, user_id)
+        lang = _language_of(interaction, preferences.language if preferences else None)
+        await interaction.response.send_message(embed=prefs_embed(preferences, lang), ephemeral=True)
+
+
+def _language_of(interaction: discord.Interaction, chosen: str | None) -> Language:
+    return language(chosen or interaction.locale)
+
+
+def _reasons(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+
+
+async def setup(bot: JamBot) -> None:
+    await bot.add_cog(Prefs(bot))

@@ -1,0 +1,249 @@
+"""The repository: every read or write the bot makes, one committed transaction per call.
+
+Committing per call means that what a user was told has been saved survives the process dying a moment later.
+Returned rows are detached copies (the sessions do not expire on commit): read them, do not mutate them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Base, Generation, GuildSettings, Preferences, Rating, User, utcnow
+from bot.db.session import Sessions
+from engine.schemas import ComposeRequest, ComposeResult, Mode, Resolved, key_pitch_class
+
+
+class PreferenceChanges(BaseModel):
+    """What /prefs may change; a field given as None clears that preference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instrument: str | None = Field(None, min_length=1, max_length=40)
+    mood: str | None = Field(None, min_length=1, max_length=40)
+    tempo_min: int | None = Field(None, ge=30, le=260)
+    tempo_max: int | None = Field(None, ge=30, le=260)
+    key: str | None = None
+    mode: Mode | None = None
+    drums: bool | None = None
+    language: str | None = Field(None, min_length=2, max_length=16)
+
+    @field_validator("key")
+    @classmethod
+    def _key_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        key_pitch_class(value)
+        value = value.strip()
+        return value[0].upper() + value[1:]
+
+
+class GuildSettingsChanges(BaseModel):
+    """What /jamadmin may change; None for a limit means the bot's own default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allowed_channel_ids: list[int] = Field(default_factory=list, max_length=100)
+    free_text: bool = True
+    cooldown_s: int | None = Field(None, ge=0, le=86_400)
+    max_bars: int | None = Field(None, ge=2, le=64)
+    jam_channel_id: int | None = None
+
+    @field_validator("allowed_channel_ids")
+    @classmethod
+    def _distinct(cls, ids: list[int]) -> list[int]:
+        return list(dict.fromkeys(ids))
+
+
+async def get_or_create_user(sessions: Sessions, user_id: int, *, language: str | None = None) -> User:
+    """The user, created on first sight; `language` (a Discord locale) is remembered when given."""
+    async with sessions.begin() as session:
+        user = await _ensure_user(session, user_id)
+        if language is not None:
+            user.language = language
+    return user
+
+
+async def get_preferences(sessions: Sessions, user_id: int) -> Preferences | None:
+    async with sessions() as session:
+        return await session.get(Preferences, user_id)
+
+
+async def set_preferences(sessions: Sessions, user_id: int, **changes: Any) -> Preferences:
+    """Change some preferences, keep the others. Raises ValueError (nothing saved) on a bad value."""
+    values = PreferenceChanges.model_validate(changes).model_dump(exclude_unset=True)
+    async with sessions.begin() as session:
+        await _ensure_user(session, user_id)
+        preferences = await session.get(Preferences, user_id)
+        if preferences is None:
+            preferences = Preferences(user_id=user_id)
+            session.add(preferences)
+        for name, value in values.items():
+            setattr(preferences, name, value)
+        low, high = preferences.tempo_min, preferences.tempo_max
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"tempo_min ({low}) is above tempo_max ({high})")
+    return preferences
+
+
+def fill_request(request: ComposeRequest, preferences: Preferences | None) -> ComposeRequest:
+    """The request with what it leaves open taken from the user's preferences; what was asked for wins.
+
+    A tempo range gives its middle; a mood becomes the prompt only when there is no prompt.
+    """
+    if preferences is None:
+        return request
+    fills: dict[str, Any] = {}
+    for name in ("instrument", "key", "mode"):
+        if getattr(request, name) is None and getattr(preferences, name) is not None:
+            fills[name] = getattr(preferences, name)
+    tempos = [t for t in (preferences.tempo_min, preferences.tempo_max) if t is not None]
+    if request.tempo is None and tempos:
+        fills["tempo"] = sum(tempos) // len(tempos)
+    if not request.prompt.strip() and preferences.mood:
+        fills["prompt"] = preferences.mood
+    return ComposeRequest.model_validate(request.model_dump() | fills) if fills else request
+
+
+async def get_guild_settings(sessions: Sessions, guild_id: int) -> GuildSettings:
+    """The server's settings; the defaults (not saved) when its admins never changed any."""
+    async with sessions() as session:
+        return await session.get(GuildSettings, guild_id) or _default_guild_settings(guild_id)
+
+
+async def update_guild_settings(sessions: Sessions, guild_id: int, **changes: Any) -> GuildSettings:
+    """Change some of a server's settings, keep the others. ValueError (nothing saved) on a bad value."""
+    values = GuildSettingsChanges.model_validate(changes).model_dump(exclude_unset=True)
+    async with sessions.begin() as session:
+        settings = await session.get(GuildSettings, guild_id)
+        if settings is None:
+            settings = _default_guild_settings(guild_id)
+            session.add(settings)
+        for name, value in values.items():
+            setattr(settings, name, value)
+    return settings
+
+
+async def record_generation(
+    sessions: Sessions,
+    result: ComposeResult,
+    *,
+    user_id: int,
+    guild_id: int | None = None,
+    channel_id: int | None = None,
+    parent_id: int | None = None,
+) -> Generation:
+    """Keep a composed piece: enough to make it again (request, seed, resolved) or vary it (latents)."""
+    async with sessions.begin() as session:
+        await _ensure_user(session, user_id)
+        generation = Generation(
+            user_id=user_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            request=result.request.model_dump(mode="json"),
+            seed=result.resolved.seed,
+            resolved=result.resolved.model_dump(mode="json"),
+            latents=result.latents,
+            events=result.events,
+            parent_id=parent_id,
+        )
+        session.add(generation)
+    return generation
+
+
+async def set_message_id(sessions: Sessions, generation_id: int, message_id: int) -> None:
+    """Remember the message a piece was posted in. Raises LookupError for an unknown generation."""
+    async with sessions.begin() as session:
+        done = await session.execute(
+            update(Generation).where(Generation.id == generation_id).values(message_id=message_id)
+        )
+        if done.rowcount == 0:
+            raise LookupError(f"no generation {generation_id}")
+
+
+async def get_generation(sessions: Sessions, generation_id: int) -> Generation | None:
+    async with sessions() as session:
+        return await session.get(Generation, generation_id)
+
+
+def generation_result(generation: Generation) -> ComposeResult:
+    """The piece as the engine described it, rebuilt from its row: what variation, extension and
+    re-orchestration send back to the engine. Files and timings are not kept, so they come back empty.
+    """
+    return ComposeResult(
+        name=f"piece-{generation.id}",
+        request=ComposeRequest.model_validate(generation.request),
+        resolved=Resolved.model_validate(generation.resolved),
+        files=[],
+        duration_s=0.0,
+        latents=generation.latents,
+        events=generation.events or [],
+    )
+
+
+async def get_generation_result(sessions: Sessions, generation_id: int) -> ComposeResult | None:
+    """`generation_result` of a stored piece; None when there is no such piece (any more)."""
+    generation = await get_generation(sessions, generation_id)
+    return generation_result(generation) if generation is not None else None
+
+
+async def rate(sessions: Sessions, user_id: int, generation_id: int, value: Literal[1, -1]) -> Rating:
+    """Rate a piece +1 or -1; rating it again replaces the earlier rating. LookupError: no such piece."""
+    if value not in (1, -1):
+        raise ValueError(f"a rating is +1 or -1, not {value!r}")
+    async with sessions.begin() as session:
+        if await session.get(Generation, generation_id) is None:
+            raise LookupError(f"no generation {generation_id}")
+        await _ensure_user(session, user_id)
+        insert = _insert(session, Rating).values(
+            user_id=user_id, generation_id=generation_id, value=value, rated_at=utcnow()
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=[Rating.user_id, Rating.generation_id],
+            set_={"value": insert.excluded.value, "rated_at": insert.excluded.rated_at},
+        ).returning(Rating)
+        return (await session.scalars(upsert, execution_options={"populate_existing": True})).one()
+
+
+async def ratings_for_user(sessions: Sessions, user_id: int) -> list[Rating]:
+    """A user's ratings, oldest first: what personalization learns from."""
+    async with sessions() as session:
+        rows = await session.scalars(select(Rating).where(Rating.user_id == user_id).order_by(Rating.id))
+        return list(rows)
+
+
+async def forget_user(sessions: Sessions, user_id: int) -> bool:
+    """Delete everything about a user: preferences, pieces (and others' ratings of them), ratings.
+
+    The foreign keys cascade; pieces other people made from this user's keep existing without a parent.
+    Returns whether there was anything to forget.
+    """
+    async with sessions.begin() as session:
+        done = await session.execute(delete(User).where(User.id == user_id))
+        return done.rowcount > 0
+
+
+def _default_guild_settings(guild_id: int) -> GuildSettings:
+    defaults = GuildSettingsChanges()
+    return GuildSettings(guild_id=guild_id, **defaults.model_dump())
+
+
+async def _ensure_user(session: AsyncSession, user_id: int) -> User:
+    """The user row, inserted if missing; safe when two requests from a new user race."""
+    await session.execute(_insert(session, User).values(id=user_id).on_conflict_do_nothing())
+    user = await session.get(User, user_id)
+    assert user is not None
+    return user
+
+
+def _insert(session: AsyncSession, model: type[Base]) -> Any:
+    """INSERT with ON CONFLICT, which SQLite and PostgreSQL both have under the same API."""
+    dialect = session.get_bind().dialect.name
+    inserts = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+    if dialect not in inserts:
+        raise NotImplementedError(f"Jam stores its data in SQLite or PostgreSQL, not {dialect}")
+    return inserts[dialect](model)

@@ -1,0 +1,207 @@
+"""The bot's async client for the engine, with errors the bot can turn into friendly messages.
+
+The wire format is described in `engine.server.schemas`: JSON in, one JSON `PieceResponse` out
+with every file's bytes inline (base64); `Piece` is that response decoded.
+
+Retries happen only when the connection could not be made (the engine is starting, restarting or
+briefly overloaded at accept): then the request never reached it, so sending it again cannot run it
+twice. Anything that fails after the request was sent is reported, not retried. Each error class
+carries a `friendly` sentence for the person who asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from engine.schemas import ComposeRequest, ComposeResult
+from engine.server.schemas import PieceResponse
+
+SECRET_HEADER = "X-Engine-Secret"
+DEADLINE_HEADER = "X-Deadline-S"
+
+
+class EngineError(Exception):
+    """Something went wrong with the engine; `friendly` is what to tell the person who asked."""
+
+    friendly = "Something went wrong while composing. Please try again."
+
+
+class EngineBusy(EngineError):
+    """The engine is at its limit and said so at once (429)."""
+
+    def __init__(self, retry_after: float, reason: str = "the engine is busy") -> None:
+        super().__init__(f"{reason} (retry after {retry_after:g} s)")
+        self.retry_after = retry_after
+
+    @property
+    def friendly(self) -> str:  # type: ignore[override]
+        return (
+            f"I'm composing for a lot of people right now. Try again in {max(1, round(self.retry_after))} s."
+        )
+
+
+class EngineUnavailable(EngineError):
+    """The engine could not be reached, is not ready yet, or dropped the connection mid-request."""
+
+    friendly = "The composer is not available right now (it may be restarting). Try again in a few seconds."
+
+
+class EngineTimeout(EngineError):
+    """No answer within the deadline (the engine's or this client's)."""
+
+    friendly = "That took too long, so I gave up. Try again, perhaps with fewer bars."
+
+
+class EngineRejected(EngineError):
+    """The engine refused the request itself (422, 401): sending it again will not help."""
+
+    def __init__(self, reason: str, status: int = 422) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+    @property
+    def friendly(self) -> str:  # type: ignore[override]
+        return f"I can't compose that: {self.reason}"
+
+
+class EngineFailed(EngineError):
+    """The engine failed on a request it had accepted (500): a bug, worth reporting."""
+
+
+@dataclass
+class Piece:
+    """A composed piece: the engine's result (file paths are bare names) and the bytes of each file."""
+
+    result: ComposeResult
+    files: dict[str, bytes]
+
+    def save(self, out_dir: Path) -> ComposeResult:
+        """Write the files under `out_dir`; the result with its paths pointing at them."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files = []
+        for entry in self.result.files:
+            path = out_dir / Path(entry.path).name
+            path.write_bytes(self.files[entry.format])
+            files.append(entry.model_copy(update={"path": str(path)}))
+        return self.result.model_copy(update={"files": files})
+
+
+def decode_piece(body: bytes) -> Piece:
+    try:
+        response = PieceResponse.model_validate_json(body)
+    except ValidationError as error:
+        raise EngineFailed(f"the engine's answer is not a piece: {error}") from None
+    return Piece(response.result, {f.format: base64.b64decode(f.data) for f in response.files})
+
+
+class EngineClient:
+    """One client per bot; share it across tasks. Use `async with` or call `aclose()`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        secret: str | None = None,
+        timeout_s: float = 60.0,
+        connect_timeout_s: float = 3.0,
+        connect_retries: int = 3,
+        retry_backoff_s: float = 0.25,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {SECRET_HEADER: secret} if secret else {}
+        self.timeout_s = timeout_s
+        self.connect_retries = connect_retries
+        self.retry_backoff_s = retry_backoff_s
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            transport=transport,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        )
+
+    async def __aenter__(self) -> EngineClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def compose(self, request: ComposeRequest) -> Piece:
+        return decode_piece(await self._post("/v1/compose", request.model_dump(mode="json")))
+
+    async def vary(self, parent: ComposeResult, seed: int) -> Piece:
+        """Same idea, new notes. The engine checks every value (EngineRejected if one is out of bounds)."""
+        body = {"parent": parent.model_dump(mode="json"), "seed": seed}
+        return decode_piece(await self._post("/v1/vary", body))
+
+    async def extend(self, parent: ComposeResult, bars: int = 8) -> Piece:
+        body = {"parent": parent.model_dump(mode="json"), "bars": bars}
+        return decode_piece(await self._post("/v1/extend", body))
+
+    async def rerender(self, parent: ComposeResult, instrument: str) -> Piece:
+        body = {"parent": parent.model_dump(mode="json"), "instrument": instrument}
+        return decode_piece(await self._post("/v1/render", body))
+
+    async def ready(self) -> bool:
+        """Whether the engine answers /readyz with 200 now (no retries)."""
+        try:
+            response = await self._http.get("/readyz")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> bytes:
+        headers = {DEADLINE_HEADER: f"{self.timeout_s:g}"}  # the engine drops the work when we give up
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.post(path, json=payload, headers=headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                if attempt == self.connect_retries:
+                    raise EngineUnavailable(f"cannot connect to the engine: {error!r}") from error
+                await asyncio.sleep(self.retry_backoff_s * 2**attempt)
+                attempt += 1
+                continue
+            except httpx.TimeoutException as error:
+                raise EngineTimeout(f"no answer within {self.timeout_s:g} s") from error
+            except httpx.TransportError as error:  # sent, then the connection broke: it may have run
+                raise EngineUnavailable(f"the engine dropped the connection: {error!r}") from error
+            return _checked(response)
+
+
+def _checked(response: httpx.Response) -> bytes:
+    """The body of a 200; otherwise the typed error the status stands for."""
+    if response.status_code == 200:
+        return response.content
+    try:
+        reason = str(response.json().get("reason") or response.text)
+    except ValueError:
+        reason = response.text or response.reason_phrase
+    status = response.status_code
+    if status == 429:
+        raise EngineBusy(_retry_after(response), reason)
+    if status == 504:
+        raise EngineTimeout(reason)
+    if status in (502, 503):
+        raise EngineUnavailable(reason)
+    if 400 <= status < 500:
+        raise EngineRejected(reason, status)
+    raise EngineFailed(f"engine error {status}: {reason}")
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1.0

@@ -1,0 +1,130 @@
+"""The controls under every piece, persistent across restarts.
+
+Each control is a `DynamicItem`: its custom id carries the action and the generation id (the database
+row), so a click on a message posted before a restart still finds the piece. The controls only say
+which action was asked for; the Pieces cog (`bot.cogs.pieces`) does it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Protocol, cast
+
+import discord
+
+from bot.errors import report
+from bot.i18n import Language
+from bot.present import INSTRUMENTS, instrument_label
+
+Action = Literal["vary", "extend", "reroll", "up", "down", "orchestrate"]
+PIECES_COG = "Pieces"
+
+LABELS: dict[str, dict[Language, str]] = {
+    "vary": {"en": "Variation", "zh": "变奏"},
+    "extend": {"en": "Extend", "zh": "续写"},
+    "reroll": {"en": "Reroll", "zh": "重来"},
+    "orchestrate": {"en": "Re-orchestrate with…", "zh": "换一种乐器…"},
+}
+STYLES = {
+    "vary": discord.ButtonStyle.primary,
+    "extend": discord.ButtonStyle.secondary,
+    "reroll": discord.ButtonStyle.secondary,
+    "up": discord.ButtonStyle.success,
+    "down": discord.ButtonStyle.danger,
+}
+EMOJI = {"vary": "🎲", "extend": "➕", "reroll": "🔁", "up": "👍", "down": "👎"}
+
+
+class PieceActions(Protocol):
+    """What the controls ask of the Pieces cog."""
+
+    async def on_piece_action(
+        self, interaction: discord.Interaction, action: Action, generation_id: int, value: str | None
+    ) -> None: ...
+
+
+async def dispatch(
+    interaction: discord.Interaction, action: Action, generation_id: int, value: str | None = None
+) -> None:
+    """Hand the click to the Pieces cog; whatever fails becomes one friendly line, never a traceback."""
+    try:
+        cog = interaction.client.get_cog(PIECES_COG)  # type: ignore[attr-defined]
+        if cog is None:
+            raise RuntimeError("the Pieces cog is not loaded")
+        await cast(PieceActions, cog).on_piece_action(interaction, action, generation_id, value)
+    except Exception as error:
+        await report(interaction, error)
+
+
+def piece_id(action: str, generation_id: int) -> str:
+    return f"jam:{action}:{generation_id}"
+
+
+class PieceButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"jam:(?P<action>vary|extend|reroll|up|down):(?P<generation>\d+)",
+):
+    """Variation, Extend, Reroll, 👍 or 👎 on one piece."""
+
+    def __init__(self, action: Action, generation_id: int, lang: Language = "en") -> None:
+        label = LABELS.get(action, {}).get(lang)
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                emoji=EMOJI[action],
+                style=STYLES[action],
+                custom_id=piece_id(action, generation_id),
+            )
+        )
+        self.action: Action = action
+        self.generation_id = generation_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> PieceButton:
+        return cls(cast(Action, match["action"]), int(match["generation"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await dispatch(interaction, self.action, self.generation_id)
+
+
+class OrchestraSelect(
+    discord.ui.DynamicItem[discord.ui.Select], template=r"jam:orchestrate:(?P<generation>\d+)"
+):
+    """The same notes on another instrument."""
+
+    def __init__(self, generation_id: int, lang: Language = "en") -> None:
+        options = [
+            discord.SelectOption(label=instrument_label(word, lang), value=word) for word, _ in INSTRUMENTS
+        ]
+        super().__init__(
+            discord.ui.Select(
+                placeholder=LABELS["orchestrate"][lang],
+                options=options,
+                custom_id=piece_id("orchestrate", generation_id),
+            )
+        )
+        self.generation_id = generation_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> OrchestraSelect:
+        return cls(int(match["generation"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        values = self.item.values
+        await dispatch(interaction, "orchestrate", self.generation_id, values[0] if values else None)
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (PieceButton, OrchestraSelect)
+
+
+def piece_view(generation_id: int, lang: Language) -> discord.ui.View:
+    """The controls for one piece: a row of buttons and the instrument menu. Never times out."""
+    view = discord.ui.View(timeout=None)
+    for action in ("vary", "extend", "reroll", "up", "down"):
+        view.add_item(PieceButton(cast(Action, action), generation_id, lang))
+    view.add_item(OrchestraSelect(generation_id, lang))
+    return view

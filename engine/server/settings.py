@@ -1,0 +1,42 @@
+"""The engine's settings, read from ENGINE_* environment variables (or a .env file).
+
+Defaults suit the embedded engine: loopback only, no secret, a queue short enough that a waiting
+request still finishes well inside a Discord interaction's lifetime.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EngineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENGINE_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    secret: str | None = Field(
+        None, description="if set, every /v1 and /metrics call must send it in X-Engine-Secret"
+    )
+    queue_size: int = Field(16, ge=1, le=10_000, description="requests admitted at once (waiting or running)")
+    max_backlog_s: float = Field(
+        3.0, gt=0, le=600, description="refuse new work while the work admitted should take longer than this"
+    )
+    deadline_s: float = Field(30.0, gt=0, le=600, description="longest a request may take, queue included")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=256,
+        description="batches composed at once, each in its own thread",
+    )
+    batch_max: int = Field(8, ge=1, le=256, description="most compose requests sampled in one batch")
+    batch_wait_ms: float = Field(5.0, ge=0, le=1000, description="how long a batch waits for company")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="larger request bodies are refused unread")
+    weights: str | None = Field(
+        None, description="melody VAE weights (default: JAM_VAE_WEIGHTS, then shipped)"
+    )
+    soundfont: str | None = Field(
+        None, description="a .sf2/.sf3 (default: SOUNDFONT, soundfonts/, the system's)"
+    )

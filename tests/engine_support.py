@@ -1,0 +1,120 @@
+"""Helpers for the engine's HTTP tests: a real uvicorn server in a thread, and a stand-in composer.
+
+The stand-in is for tests of the HTTP layer only (admission, batching, deadlines, wire format); it
+can be held at a gate so that queues fill deterministically, without sleeping.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from engine.schemas import ComposeRequest, ComposeResult, PieceFile, Resolved
+
+
+class FakeComposer:
+    """Writes a few bytes per format; records every batch; waits at `gate` when it is closed."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[ComposeRequest]] = []
+        self.calls: list[str] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Semaphore(0)  # released once per call, as it starts
+
+    def compose_batch(
+        self, requests: list[ComposeRequest], out_dir: Path, names: list[str | None] | None = None
+    ) -> list[ComposeResult]:
+        self.batches.append(list(requests))
+        self._enter("compose_batch")
+        if any(r.prompt == "boom" for r in requests):
+            raise RuntimeError("boom")
+        if any(r.prompt == "impossible" for r in requests):
+            raise ValueError("that cannot be composed")
+        names = names or [None] * len(requests)
+        return [
+            self._piece(r, out_dir, n or f"piece-{i}")
+            for i, (r, n) in enumerate(zip(requests, names, strict=True))
+        ]
+
+    def vary(self, parent: ComposeResult, out_dir: Path, seed: int) -> ComposeResult:
+        self._enter("vary")
+        return self._piece(parent.request.model_copy(update={"seed": seed}), out_dir, f"{parent.name}-var")
+
+    def extend(self, parent: ComposeResult, out_dir: Path, bars: int = 8) -> ComposeResult:
+        self._enter("extend")
+        piece = self._piece(parent.request, out_dir, f"{parent.name}-ext")
+        return piece.model_copy(
+            update={"resolved": piece.resolved.model_copy(update={"bars": parent.resolved.bars + bars})}
+        )
+
+    def rerender(self, parent: ComposeResult, out_dir: Path, instrument: str) -> ComposeResult:
+        self._enter("rerender")
+        piece = self._piece(parent.request, out_dir, f"{parent.name}-{instrument}")
+        return piece.model_copy(
+            update={"resolved": piece.resolved.model_copy(update={"instrument": instrument})}
+        )
+
+    def _enter(self, call: str) -> None:
+        self.calls.append(call)
+        self.entered.release()
+        self.gate.wait()
+
+    @staticmethod
+    def _piece(request: ComposeRequest, out_dir: Path, name: str) -> ComposeResult:
+        stem = out_dir / name
+        files = []
+        for fmt in request.formats:
+            path = stem.with_suffix(f".{fmt}")
+            data = f"{fmt} of {stem.name}".encode()
+            path.write_bytes(data)
+            files.append(PieceFile(format=fmt, path=str(path), bytes=len(data)))
+        resolved = Resolved(
+            key="D",
+            mode="major",
+            tempo=100,
+            meter="4/4",
+            bars=request.bars or 16,
+            instrument="Acoustic Grand Piano",
+            program=0,
+            seed=request.seed or 0,
+            form="A A' B A''",
+            windows=["A1", "A2"],
+            understood={},
+        )
+        return ComposeResult(
+            name=stem.name,
+            request=request,
+            resolved=resolved,
+            files=files,
+            duration_s=10.0,
+            latents=[[0.0] * 4, [1.0] * 4],
+            timings_ms={"melody": 1.0, "total": 2.0},
+        )
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run `app` with uvicorn on a free loopback port in a thread; yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            threading.Event().wait(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()

@@ -1,0 +1,178 @@
+"""`jam compose` end to end with the shipped model: files, determinism, form, cadence, bad options."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import pytest
+import soundfile
+
+from engine.compose.melody import extension_plan, phrase_plan
+from engine.compose.pipeline import Composer
+from engine.schemas import ComposeRequest, key_pitch_class
+
+TIMGM = "/usr/share/sounds/sf2/TimGM6mb.sf2"
+
+
+def jam(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def composer() -> Composer:
+    return Composer(soundfont=TIMGM)
+
+
+def melody_notes(path: Path) -> list[pretty_midi.Note]:
+    midi = pretty_midi.PrettyMIDI(str(path))
+    (track,) = [t for t in midi.instruments if t.name == "melody"]
+    return track.notes
+
+
+def test_cli_writes_every_format_and_a_sidecar(tmp_path):
+    out = tmp_path / "out"
+    done = jam(
+        "compose",
+        "a calm tune",
+        "--out",
+        str(out),
+        "--seed",
+        "3",
+        "--bars",
+        "8",
+        "--key",
+        "D",
+        "--mode",
+        "minor",
+        "--tempo",
+        "90",
+        "--meter",
+        "3/4",
+        "--instrument",
+        "violin",
+        "--formats",
+        "mid,ogg,wav,png",
+        "--soundfont",
+        TIMGM,
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    stem = out / result["name"]
+    for suffix in (".mid", ".ogg", ".wav", ".png", ".json"):
+        assert stem.with_suffix(suffix).stat().st_size > 100, suffix
+    assert json.loads(stem.with_suffix(".json").read_text()) == result
+    r = result["resolved"]
+    assert (r["key"], r["mode"], r["tempo"], r["meter"], r["bars"], r["program"]) == (
+        "D",
+        "minor",
+        90,
+        "3/4",
+        8,
+        40,
+    )
+    midi = pretty_midi.PrettyMIDI(str(stem.with_suffix(".mid")))
+    assert [t.name for t in midi.instruments] == ["melody"] and midi.instruments[0].program == 40
+    ts = midi.time_signature_changes[0]
+    assert (ts.numerator, ts.denominator) == (3, 4)
+    assert round(midi.get_tempo_changes()[1][0]) == 90
+    audio, rate = soundfile.read(stem.with_suffix(".ogg"))
+    assert rate == 48_000 and audio.shape[1] == 2
+    assert abs(len(audio) / rate - midi.get_end_time()) < 2.5 and np.abs(audio).max() > 0.1
+    assert set(result["timings_ms"]) >= {"melody", "midi", "render", "ogg", "png", "total"}
+
+
+def test_same_prompt_and_seed_give_the_same_midi(tmp_path):
+    for run in ("a", "b"):
+        done = jam("compose", "a jig", "--out", str(tmp_path / run), "--seed", "11", "--formats", "mid")
+        assert done.returncode == 0, done.stderr
+    (a,), (b,) = (list((tmp_path / run).glob("*.mid")) for run in ("a", "b"))
+    assert a.read_bytes() == b.read_bytes()
+    done = jam("compose", "a jig", "--out", str(tmp_path / "c"), "--seed", "12", "--formats", "mid")
+    (c,) = list((tmp_path / "c").glob("*.mid"))
+    assert c.read_bytes() != a.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--tempo", "5"],
+        ["--tempo", "fast"],
+        ["--bars", "1000"],
+        ["--key", "H"],
+        ["--mode", "lydian"],
+        ["--meter", "5/4"],
+        ["--instrument", "kazoo-9000"],
+        ["--formats", "mp3"],
+        ["--count", "0"],
+    ],
+)
+def test_bad_option_is_one_line_exit_2_and_writes_nothing(tmp_path, option):
+    done = jam("compose", "x", "--out", str(tmp_path / "out"), *option)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_form_repeats_the_opening_and_ends_on_the_tonic(composer, tmp_path):
+    for seed, mode in ((1, "major"), (2, "minor")):
+        request = ComposeRequest(
+            prompt="", key="G", mode=mode, meter="4/4", bars=16, seed=seed, formats=["mid"]
+        )
+        result = composer.compose(request, tmp_path)
+        assert result.resolved.windows == phrase_plan(16) and result.resolved.form == "A A' B A''"
+        notes = melody_notes(Path(result.files[0].path))
+        bar = 60 / result.resolved.tempo * 4
+        first_bars = [(n.pitch, round((n.start) / bar * 16)) for n in notes if n.start < 2 * bar - 1e-6]
+        third_phrase = [
+            (n.pitch, round((n.start - 4 * bar) / bar * 16))
+            for n in notes
+            if 4 * bar - 1e-6 <= n.start < 6 * bar - 1e-6
+        ]
+        assert first_bars == third_phrase  # A1 comes back note for note in A'
+        last = max(notes, key=lambda n: n.start)
+        assert last.pitch % 12 == key_pitch_class("G") and last.end - last.start >= bar * 0.99
+
+
+def test_variation_extension_and_rerender(composer, tmp_path):
+    parent = composer.compose(
+        ComposeRequest(prompt="", key="C", meter="4/4", bars=8, seed=4, formats=["mid"]), tmp_path
+    )
+    notes = melody_notes(Path(parent.files[0].path))
+
+    longer = composer.extend(parent, tmp_path, bars=8)
+    assert longer.resolved.bars == 16 and longer.resolved.windows == extension_plan(
+        parent.resolved.windows, 8
+    )
+    extended = melody_notes(Path(longer.files[0].path))
+    kept = [(n.pitch, n.start, n.end) for n in extended if n.start < notes[-1].end - 1e-6]
+    assert kept == [(n.pitch, n.start, n.end) for n in notes]
+    assert len(extended) > len(notes)
+
+    other = composer.rerender(parent, tmp_path, "flute")
+    assert other.resolved.program == 73
+    assert [(n.pitch, n.start) for n in melody_notes(Path(other.files[0].path))] == [
+        (n.pitch, n.start) for n in notes
+    ]
+
+    varied = composer.vary(parent, tmp_path, seed=99)
+    assert varied.resolved.windows == parent.resolved.windows
+    assert [n.pitch for n in melody_notes(Path(varied.files[0].path))] != [n.pitch for n in notes]
+
+
+def test_batch_composes_each_request(composer, tmp_path):
+    requests = [
+        ComposeRequest(prompt="", meter=m, bars=b, seed=s, formats=["mid", "ogg"])
+        for m, b, s in (("4/4", 8, 1), ("6/8", 16, 2), ("3/4", 4, 3))
+    ]
+    results = composer.compose_batch(requests, tmp_path)
+    assert [r.resolved.meter for r in results] == ["4/4", "6/8", "3/4"]
+    assert [r.resolved.bars for r in results] == [8, 16, 4]
+    assert len({r.name for r in results}) == 3 and all(len(r.files) == 2 for r in results)
