@@ -39,6 +39,8 @@ class ComposeRequest(BaseModel):
     meter: str | None = Field(None, description="one of " + ", ".join(METER_CHOICES))
     bars: int | None = Field(None, ge=2, le=64)
     instrument: str | None = Field(None, max_length=40, description="General MIDI instrument name")
+    style: str | None = Field(None, max_length=20, description="e.g. waltz, jig, march, ballad, pop, bossa")
+    drums: bool | None = None
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=4)
 
@@ -67,6 +69,12 @@ class Resolved(BaseModel):
     bars: int
     instrument: str
     program: int = Field(ge=0, le=127)
+    style: str = "folk"
+    drums: bool = False
+    chords: list[str] = Field(
+        default_factory=list, description="one chord symbol per bar, e.g. ['Dm', 'Gm', 'A7']"
+    )
+    tracks: dict[str, str] = Field(default_factory=dict, description="MIDI track role -> instrument name")
     seed: int
     form: str = Field(description="the phrases, e.g. \"A A' B A''\"")
     windows: list[str] = Field(

@@ -34,7 +34,7 @@ def test_overfits_a_small_batch(small_corpus):
     assert stats["accuracy"] > first["accuracy"] + 0.1
 
 
-def test_generate_obeys_forced_and_allowed_tokens():
+def test_generate_obeys_forced_and_forbidden_tokens():
     torch.manual_seed(0)
     model = MelodyVAE(TINY).eval()
     z = torch.randn(3, TINY.latent)
@@ -42,13 +42,13 @@ def test_generate_obeys_forced_and_allowed_tokens():
     forced = torch.full((3, 16), -1)
     forced[:, 5] = note_token(64)
     gumbel = -torch.log(-torch.log(torch.rand(3, 16, N_TOKENS, generator=torch.Generator().manual_seed(1))))
-    allowed = torch.zeros(N_TOKENS, dtype=torch.bool)
-    allowed[[0, 1, note_token(60), note_token(62)]] = True
+    bias = torch.full((3, N_TOKENS), float("-inf"))
+    bias[:, [0, 1, note_token(60), note_token(62)]] = 0.0
     zeros = torch.zeros(3, dtype=torch.long)
 
     def decode() -> torch.Tensor:
         return model.generate(
-            z, positions, zeros, zeros, temperature=1.0, noise=gumbel, forced=forced, allowed=allowed
+            z, positions, zeros, zeros, temperature=1.0, noise=gumbel, forced=forced, bias=bias
         )
 
     out = decode()

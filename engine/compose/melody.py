@@ -23,6 +23,7 @@ from engine.data.events import (
     HOLD,
     N_TOKENS,
     NOTE_OFFSET,
+    PITCH_LO,
     REST,
     meter_index,
     note_token,
@@ -37,6 +38,7 @@ CANDIDATES = 6
 VARIATION_NOISE = 0.6
 TEMPERATURE = 0.5
 PRIOR_BANDWIDTH = 0.2  # kernel width, in standard deviations of the bank
+OFF_KEY_PENALTY = 2.0  # logits taken from notes outside the key while decoding
 
 
 @dataclass
@@ -124,6 +126,14 @@ def scale_of(tonic: int, mode: str) -> set[int]:
     return {(tonic + step) % 12 for step in (MINOR_SCALE if mode == "minor" else MAJOR_SCALE)}
 
 
+def key_bias(tonic: int, mode: str, penalty: float = OFF_KEY_PENALTY) -> torch.Tensor:
+    """Logit bias that makes notes outside the key rarer, not impossible (minor keeps its leading tone)."""
+    allowed = scale_of(tonic, mode) | ({(tonic + 11) % 12} if mode == "minor" else set())
+    pitches = torch.arange(N_TOKENS) - NOTE_OFFSET + PITCH_LO
+    in_key = torch.isin(pitches % 12, torch.tensor(sorted(allowed)))
+    return ((torch.arange(N_TOKENS) >= NOTE_OFFSET) & ~in_key).float() * -penalty
+
+
 def rhythms(events: np.ndarray, bar: int) -> list[tuple[bool, ...]]:
     """Each bar's onset pattern: where notes start."""
     return [tuple(events[i : i + bar] >= NOTE_OFFSET) for i in range(0, len(events) - bar + 1, bar)]
@@ -184,6 +194,7 @@ class _Row:
 
     z: torch.Tensor
     tonic: int
+    mode: str
     meter: str
     noise: torch.Tensor
     forced: torch.Tensor | None = None
@@ -220,6 +231,7 @@ class MelodyWriter:
                 torch.tensor([rows[i].tonic for i in members]),
                 torch.tensor([meter_index(rows[i].meter) for i in members]),
                 temperature=self.temperature,
+                bias=torch.stack([key_bias(rows[i].tonic, rows[i].mode) for i in members]),
                 noise=torch.stack([rows[i].noise for i in members]),
                 forced=forced,
             )
@@ -275,7 +287,7 @@ class MelodyWriter:
                         else self._options(spec, label, chosen[i])
                     )
                     for z in options:
-                        rows.append(_Row(z, spec.tonic, spec.meter, noise))
+                        rows.append(_Row(z, spec.tonic, spec.mode, spec.meter, noise))
                         owners.append((i, label))
             windows = self._decode(rows)
             for i, label in dict.fromkeys(owners):
@@ -302,7 +314,14 @@ class MelodyWriter:
                 forced = cadence_tokens(2 * bar, bar, spec.tonic, previous[-1])
                 # the same noise as the plain window: its first bar comes out the same, then the tonic
                 cadence_rows.append(
-                    _Row(chosen[i][label[:-1]], spec.tonic, spec.meter, self._noise(spec, label[:-1]), forced)
+                    _Row(
+                        chosen[i][label[:-1]],
+                        spec.tonic,
+                        spec.mode,
+                        spec.meter,
+                        self._noise(spec, label[:-1]),
+                        forced,
+                    )
                 )
                 cadence_owners.append((i, label))
         for (i, label), events in zip(cadence_owners, self._decode(cadence_rows), strict=True):

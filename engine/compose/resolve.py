@@ -59,6 +59,14 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
     else:
         program, instrument = 0, pretty_midi.program_to_instrument_name(0)
 
+    style = request.style or reading.style or "folk"
+    if request.drums is not None:
+        drums = request.drums
+    elif reading.drums is not None:
+        drums = reading.drums
+    else:
+        drums = bool(mood.get("drums", False)) and style not in ("lullaby", "chorale", "hymn")
+
     for name, value in (
         ("key", request.key),
         ("mode", request.mode),
@@ -66,6 +74,8 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         ("meter", request.meter),
         ("bars", request.bars),
         ("instrument", request.instrument),
+        ("style", request.style),
+        ("drums", request.drums),
     ):
         if value is not None:
             understood[name] = "option"
@@ -77,6 +87,8 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         bars=bars,
         instrument=instrument,
         program=program,
+        style=style,
+        drums=drums,
         seed=seed,
         form="",
         understood=understood,

@@ -95,13 +95,14 @@ class MelodyVAE(nn.Module):
         temperature: float = 0.0,
         noise: torch.Tensor | None = None,
         forced: torch.Tensor | None = None,
-        allowed: torch.Tensor | None = None,
+        bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Decode event tokens step by step: argmax of logits / temperature + Gumbel `noise` (B, L, n_tokens),
         which samples from the softmax; without noise, plain argmax.
 
-        `forced` (B, L) holds a token to impose at a step, or -1 to let the model choose; `allowed`
-        (n_tokens,) masks tokens the model may never choose (e.g. notes outside an instrument's range).
+        `forced` (B, L) holds a token to impose at a step, or -1 to let the model choose; `bias`
+        (B, n_tokens) is added to every step's logits: -inf forbids a token (a note out of an
+        instrument's range), a finite penalty makes it rarer (a note out of the key).
         """
         batch_size, length = positions.shape
         condition = self.condition(tonic, meter)
@@ -114,8 +115,8 @@ class MelodyVAE(nn.Module):
             )
             output, hidden = self.decoder(step[:, None, :], hidden)
             logits = self.to_logits(output[:, 0])
-            if allowed is not None:
-                logits = logits.masked_fill(~allowed, float("-inf"))
+            if bias is not None:
+                logits = logits + bias
             if noise is not None and temperature > 0:
                 logits = logits / temperature + noise[:, t]
             token = logits.argmax(-1)
