@@ -377,7 +377,9 @@ def fmt(values: list[float]) -> str:
     return f"{percentile(values, 0.5):7.2f}  {percentile(values, 0.95):7.2f}"
 
 
-def report(records: list[Record], standin: TimedStandIn, elapsed: float, logs: CountingHandler) -> bool:
+def report(
+    records: list[Record], planned: int, standin: TimedStandIn, elapsed: float, logs: CountingHandler
+) -> bool:
     outcomes = ("piece", "rated", "busy", "failed", "unanswered")
     print(
         f"\n{'kind':<12}{'n':>4}"
@@ -397,7 +399,11 @@ def report(records: list[Record], standin: TimedStandIn, elapsed: float, logs: C
     acks = [r.ack_s for r in records if r.ack_s is not None]
     pieces = [r.final_s for r in records if r.outcome == "piece" and r.final_s is not None]
     rated = [r.final_s for r in records if r.outcome == "rated" and r.final_s is not None]
-    print(f"\n{len(records)} interactions in {elapsed:.1f} s")
+    unsent = planned - len(records)
+    print(
+        f"\n{len(records)} interactions in {elapsed:.1f} s"
+        + (f" ({unsent} not sent: the deadline came)" if unsent else "")
+    )
     print(
         f"time to acknowledge: p50 {percentile(acks, 0.5):.2f} s, p95 {percentile(acks, 0.95):.2f} s, "
         f"max {max(acks, default=float('nan')):.2f} s; over Discord's 3 s: {sum(a > 3 for a in acks)}"
@@ -421,7 +427,7 @@ def report(records: list[Record], standin: TimedStandIn, elapsed: float, logs: C
     print(f"bot log: {sum(logs.counts.values())} warnings and errors")
     for key, n in logs.counts.most_common():
         print(f"  {n} × {key}, the first: {logs.first[key]}")
-    return not any(r.outcome in ("failed", "unanswered") for r in records)
+    return not unsent and not any(r.outcome in ("failed", "unanswered") for r in records)
 
 
 async def main() -> int:
@@ -498,7 +504,7 @@ async def main() -> int:
     for record in session.records:
         if record.outcome == "unanswered" and not record.detail:
             record.detail = f"still waiting at the {args.deadline:g} s deadline"
-    return 0 if report(session.records, standin, elapsed, logs) else 1
+    return 0 if report(session.records, args.interactions, standin, elapsed, logs) else 1
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 # Bucket edges, near the tertiles of the corpus's training windows (x < edge[0], < edge[1], else).
 DENSITY_EDGES = (3.0, 5.0)  # onsets per bar
-REGISTER_EDGES = (68.0, 73.0)  # MIDI pitch
-RANGE_EDGES = (7.0, 11.0)  # semitones
+REGISTER_EDGES = (69.0, 73.0)  # MIDI pitch
+RANGE_EDGES = (6.0, 10.0)  # semitones
 CONTOUR_LEVEL = 1.5  # semitones between the bars' mean pitches that still count as level
 UNKNOWN = -1  # an attribute a window does not show (no notes, no third, one bar silent)
 
