@@ -30,8 +30,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import fields
 
     from engine.data.corpus import build_cache
+
+    if args.which == "gan":
+        return cmd_train_gan(args)
     from engine.models.train_vae import TrainConfig, export_weights, train
 
+    if args.export is None:
+        args.export = str(paths.vae_weights())
     overrides = {
         f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None
     }
@@ -41,6 +46,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.export:
         facts = export_weights(checkpoint, corpus, Path(args.export), config.device)
         print(f"wrote {args.export} (step {facts['step']}, {facts['elapsed_s'] / 60:.1f} min)")
+    return 0
+
+
+def cmd_train_gan(args: argparse.Namespace) -> int:
+    """`jam train gan`: the latent-constraints GAN over the shipped VAE's encodings (see engine/models/gan.py)."""
+    from dataclasses import fields
+
+    from engine.data.corpus import build_cache
+    from engine.models.train_gan import GANTrainConfig, run
+
+    overrides = {
+        f.name: getattr(args, f.name)
+        for f in fields(GANTrainConfig)
+        if f.name != "model" and getattr(args, f.name, None) is not None
+    }
+    config = GANTrainConfig(**overrides)
+    export = str(paths.gan_weights()) if args.export is None else args.export
+    corpus = build_cache(Path(args.cache), limit=args.limit)
+    facts = run(Path(args.vae_weights or paths.vae_weights()), corpus, config, Path(export) if export else None)
+    if facts:
+        print(f"wrote {export} (step {facts['step']}, {facts['elapsed_s'] / 60:.1f} min)")
     return 0
 
 
@@ -137,17 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
     data.set_defaults(func=cmd_data)
 
     train = sub.add_parser("train", help="train a model")
-    train.add_argument("which", choices=["vae"], help="which model")
+    train.add_argument("which", choices=["vae", "gan"], help="which model")
     train.add_argument("--cache", default=str(paths.corpus_cache()))
     train.add_argument("--limit", type=int, help="train on a subset of tunes (for trying things out)")
-    train.add_argument("--out-dir", dest="out_dir", default="runs/vae")
+    train.add_argument("--out-dir", dest="out_dir", help="runs/vae or runs/gan")
     train.add_argument("--steps", type=int)
     train.add_argument("--batch-size", dest="batch_size", type=int)
     train.add_argument("--device")
     train.add_argument("--seed", type=int)
-    train.add_argument(
-        "--export", default=str(paths.vae_weights()), help="write shipped weights here ('' to skip)"
-    )
+    train.add_argument("--export", help="write shipped weights here ('' to skip; default: the shipped path)")
+    train.add_argument("--vae-weights", dest="vae_weights", help="gan: the VAE whose latent space it learns")
+    train.add_argument("--latents", help="gan: cache of the VAE's encodings (default data/gan_latents.npz)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="score the shipped model on the test split")

@@ -18,3 +18,7 @@ def corpus_cache() -> Path:
 
 def vae_weights() -> Path:
     return Path(os.environ.get("JAM_VAE_WEIGHTS", WEIGHTS_DIR / "melody_vae.pt"))
+
+
+def gan_weights() -> Path:
+    return Path(os.environ.get("JAM_GAN_WEIGHTS", WEIGHTS_DIR / "latent_gan.pt"))

@@ -1,11 +1,16 @@
-"""Melody events to a MIDI file: tempo, meter, key signature, a track named by its role."""
+"""Melody events and their arrangement to a MIDI file: tempo, meter, key signature, tracks named by role."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pretty_midi
 
 from engine.data.events import STEPS_PER_QUARTER, to_notes
+
+if TYPE_CHECKING:
+    from engine.arrange import Arrangement
 
 
 def beat_steps(meter: str) -> int:
@@ -46,4 +51,33 @@ def melody_to_midi(
             )
         )
     midi.instruments.append(track)
+    return midi
+
+
+def arrangement_to_midi(
+    events: np.ndarray,
+    arrangement: Arrangement,
+    *,
+    tempo: int,
+    meter: str,
+    tonic: int,
+    mode: str,
+    program: int,
+) -> pretty_midi.PrettyMIDI:
+    """The melody, dynamics shaped, then the arrangement's parts by role; drums on channel 10."""
+    midi = melody_to_midi(events, tempo=tempo, meter=meter, tonic=tonic, mode=mode, program=program)
+    seconds_per_step = 60.0 / tempo / beat_steps(meter)
+    grid = arrangement.grid
+    from engine.arrange import shape_velocity  # engine.arrange builds on this module's beat_steps
+
+    for note in midi.instruments[0].notes:
+        step = note.start / seconds_per_step
+        note.velocity = round((note.velocity + shape_velocity(note.velocity, step, grid)) / 2)
+    for part in arrangement.parts:
+        track = pretty_midi.Instrument(program=part.program, is_drum=part.is_drum, name=part.role)
+        track.notes = [
+            pretty_midi.Note(velocity=v, pitch=p, start=s * seconds_per_step, end=e * seconds_per_step)
+            for p, s, e, v in sorted(part.notes, key=lambda n: (n[1], n[0]))
+        ]
+        midi.instruments.append(track)
     return midi

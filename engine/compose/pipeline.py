@@ -18,8 +18,10 @@ import pretty_midi
 import torch
 
 from engine import paths
+from engine.arrange import arrange
+from engine.arrange.score import draw_score, score_available
 from engine.compose.melody import Melody, MelodyModel, MelodySpec, MelodyWriter, extension_plan, phrase_plan
-from engine.compose.midi import melody_to_midi
+from engine.compose.midi import arrangement_to_midi
 from engine.compose.resolve import instrument_program, resolve
 from engine.models.vae import load_vae
 from engine.render.audio import write_ogg, write_wav
@@ -29,6 +31,11 @@ from engine.schemas import ComposeRequest, ComposeResult, PieceFile, Resolved, k
 
 SAMPLE_RATE = 48_000
 MAX_BARS = 64
+
+
+def score_path(stem: Path) -> Path:
+    """Where the engraved score goes: `<stem>.score.png`, beside the piano roll."""
+    return stem.parent / f"{stem.name}.score.png"
 
 
 def piece_name(prompt: str, seed: int, suffix: str = "") -> str:
@@ -173,9 +180,15 @@ class Composer:
         self, request: ComposeRequest, resolved: Resolved, melody: Melody, stem: Path, timer: Timer
     ) -> ComposeResult:
         tonic = key_pitch_class(resolved.key)
+        with timer.stage("arrange"):
+            arrangement = arrange(melody.events, resolved)
+        resolved = resolved.model_copy(
+            update={"chords": arrangement.symbols, "tracks": arrangement.tracks(resolved.instrument)}
+        )
         with timer.stage("midi"):
-            midi = melody_to_midi(
+            midi = arrangement_to_midi(
                 melody.events,
+                arrangement,
                 tempo=resolved.tempo,
                 meter=resolved.meter,
                 tonic=tonic,
@@ -184,14 +197,17 @@ class Composer:
             )
             midi.write(str(stem.with_suffix(".mid")))
         formats = set(request.formats)
-        picture = None
+        pictures = []
         if "png" in formats:
             r = resolved
             title = f"{r.key} {r.mode} · {r.meter} · {r.tempo} bpm · {r.instrument}"
-            picture = self.picture_pool.submit(self._picture, midi, stem.with_suffix(".png"), title, timer)
+            pictures = [
+                self.picture_pool.submit(self._picture, midi, stem.with_suffix(".png"), title, timer),
+                self.picture_pool.submit(self._score, melody.events, resolved, score_path(stem), timer),
+            ]
         if formats & {"ogg", "wav"}:
             self._audio(stem, formats, timer)
-        if picture is not None:
+        for picture in pictures:
             picture.result()
         if "mid" not in formats:
             stem.with_suffix(".mid").unlink()
@@ -225,6 +241,13 @@ class Composer:
         if "wav" in formats:
             with timer.stage("wav"):
                 write_wav(audio, stem.with_suffix(".wav"), SAMPLE_RATE)
+
+    def _score(self, events: np.ndarray, r: Resolved, path: Path, timer: Timer) -> None:
+        """The engraved melody with its chord symbols; skipped where verovio or cairosvg is missing."""
+        if not score_available():
+            return
+        with timer.stage("score"):
+            draw_score(events, r.chords, r.key, r.mode, r.meter, path, title=f"{r.key} {r.mode}")
 
     def _picture(self, midi: pretty_midi.PrettyMIDI, path: Path, title: str, timer: Timer) -> None:
         with timer.stage("png"):
