@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 JAM := $(VENV)/bin/jam
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
-SYSTEM_PACKAGES := libfluidsynth3 fluidsynth fluid-soundfont-gm timgm6mb-soundfont libsndfile1 libopus0
+SYSTEM_PACKAGES := libfluidsynth3 fluidsynth fluid-soundfont-gm timgm6mb-soundfont libsndfile1 libopus0 libcairo2
 TEST_PACKAGES := postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: system $(STAMP)
 
-system:  ## Debian packages: FluidSynth, General MIDI soundfonts, libsndfile, libopus (+ PostgreSQL for the tests)
+system:  ## Debian packages: FluidSynth, General MIDI soundfonts, libsndfile, libopus, cairo (+ PostgreSQL for the tests)
 	@missing=$$(for p in $(SYSTEM_PACKAGES) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_PACKAGES)); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:" $$missing; \

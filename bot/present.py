@@ -239,7 +239,7 @@ def piece_embed(
         embed.add_field(name=FIELDS["form"][lang], value=r.form)
     chords = chords_of(result)
     if chords:
-        embed.add_field(name=FIELDS["chords"][lang], value=_shorten(" ".join(chords), 1000), inline=False)
+        embed.add_field(name=FIELDS["chords"][lang], value=_shorten(" | ".join(chords), 1000), inline=False)
     understood = understood_text(r.understood, lang)
     if understood:
         embed.add_field(name=FIELDS["understood"][lang], value=_shorten(understood, 1000), inline=False)
@@ -276,7 +276,8 @@ async def fit_attachments(files: dict[str, bytes], limit: int, lang: Language) -
     """The piece's files within `limit` bytes in one upload: never a failed upload.
 
     Too big: the audio encoded smaller (mono, lowest quality, then half the sample rate), then the
-    picture left out, then the audio; the MIDI is always small. Each change adds a note.
+    pictures left out (the score before the piano roll), then the audio; the MIDI is always small.
+    Each change adds a note.
     """
     budget = min(limit, MAX_UPLOAD) - REQUEST_OVERHEAD
     kept = dict(files)
@@ -291,14 +292,17 @@ async def fit_attachments(files: dict[str, bytes], limit: int, lang: Language) -
             kept[audio] = min(kept[audio], smaller, key=len)
             if _size(kept) <= budget:
                 return Attachments(kept, notes)
-    pictures = {name: kept.pop(name) for name in [n for n in kept if n.endswith(".png")]}
-    if pictures:
-        notes.append(say("no_picture", lang))
+    # the piano roll before the engraved score: each picture comes back while it fits
+    names = sorted((n for n in kept if n.endswith(".png")), key=lambda n: n.endswith(".score.png"))
+    pictures = {name: kept.pop(name) for name in names}
     if audio is not None and _size(kept) > budget:
         del kept[audio]
         notes = [say("no_audio", lang)]
-        if _size(kept) + _size(pictures) <= budget:  # without the audio, the picture fits again
-            kept |= pictures
+    for name, data in pictures.items():
+        if _size(kept) + len(data) <= budget:
+            kept[name] = data
+    if set(pictures) - set(kept):
+        notes.append(say("no_picture", lang))
     while kept and _size(kept) > budget:  # not even the MIDI fits: the words alone
         kept.popitem()
     return Attachments(kept, notes)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Mode = Literal["major", "minor"]
-Format = Literal["mid", "ogg", "wav", "png"]
+Format = Literal["mid", "ogg", "wav", "png", "score"]  # score: the engraved melody with chords, a PNG
 METER_CHOICES = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8")
 KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _KEY_PATTERN = re.compile(r"^([A-Ga-g])([#b♯♭]?)$")
@@ -42,7 +42,7 @@ class ComposeRequest(BaseModel):
     style: str | None = Field(None, max_length=20, description="e.g. waltz, jig, march, ballad, pop, bossa")
     drums: bool | None = None
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
-    formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=4)
+    formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=5)
 
     @field_validator("key")
     @classmethod
@@ -72,7 +72,8 @@ class Resolved(BaseModel):
     style: str = "folk"
     drums: bool = False
     chords: list[str] = Field(
-        default_factory=list, description="one chord symbol per bar, e.g. ['Dm', 'Gm', 'A7']"
+        default_factory=list,
+        description="one entry per bar, e.g. ['Dm', 'Gm', 'A7']; two symbols where the chord changes mid-bar",
     )
     tracks: dict[str, str] = Field(default_factory=dict, description="MIDI track role -> instrument name")
     seed: int

@@ -327,7 +327,7 @@ def test_style_and_drums_travel_in_front_of_the_prompt_and_preferences_behind_it
     asking = Asking(user_id=1, guild_id=None, channel_id=None, lang="en", filesize_limit=10 << 20)
     request = studio.request(asking, " a calm tune ", words=option_words("waltz", False), bars=8)
     assert request.prompt == "waltz · no drums · a calm tune" and request.bars == 8
-    assert request.formats == ["mid", "ogg", "png"]
+    assert request.formats == ["mid", "ogg", "png", "score"]
 
     asking.preferences = Preferences(user_id=1, instrument="harp", drums=True, mood="sunny")
     assert studio.request(asking, "").prompt == "sunny, with drums"

@@ -36,6 +36,8 @@ pytestmark = pytest.mark.asyncio
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 BUTTONS = ("vary", "extend", "reroll", "up", "down", "orchestrate")
 
+PIECE_FILES = {"mid", "ogg", "png", "score.png"}  # audio, MIDI, piano roll, engraved score
+
 
 @pytest.fixture(scope="module")
 def engine_url() -> Iterator[str]:
@@ -115,18 +117,20 @@ async def test_compose_from_command_to_piece(settings: BotSettings, discord_stan
             TEXTS["arranging"]["en"].format(instrument="Violin"),
             TEXTS["rendering"]["en"],
         ]
-        files = {a["filename"].rsplit(".", 1)[1]: a for a in piece["attachments"]}
-        assert set(files) == {"mid", "ogg", "png"}
+        files = {a["filename"].split(".", 1)[1]: a for a in piece["attachments"]}
+        assert set(files) == PIECE_FILES
         uploaded = {f.filename: f.data for f in (await finished(discord_standin, asked)).files}
         assert uploaded[files["ogg"]["filename"]][:4] == b"OggS"
         assert uploaded[files["mid"]["filename"]][:4] == b"MThd"
         assert uploaded[files["png"]["filename"]][:8] == b"\x89PNG\r\n\x1a\n"
+        assert uploaded[files["score.png"]["filename"]][:8] == b"\x89PNG\r\n\x1a\n"
 
         embed = piece["embeds"][0]
         fields = {f["name"]: f["value"] for f in embed["fields"]}
         assert fields["Key"] == "D minor" and fields["Meter"] == "3/4" and fields["Instrument"] == "Violin"
         assert fields["Bars"] == "8" and fields["Tempo"].endswith(" bpm")
-        assert "Chords" not in fields  # the engine gives none yet, and none are made up
+        chords = fields["Chords"].split(" | ")
+        assert len(chords) == 8 and chords[-1] == "Dm"  # one per bar, ending on the tonic
         assert "waltz" in fields["From your words"] and "D minor" in fields["From your words"]
         assert embed["image"]["url"] == f"attachment://{files['png']['filename']}"
 
@@ -157,7 +161,7 @@ async def test_every_button_makes_its_piece_and_ratings_land_in_the_database(
             clicked = await discord_standin.click(custom_id, values, **kwargs)
             assert (await clicked.callback()).json["type"] == 5  # a new message, "thinking"
             piece = await answered(discord_standin, clicked)
-            assert {a["filename"].rsplit(".", 1)[1] for a in piece["attachments"]} == {"mid", "ogg", "png"}
+            assert {a["filename"].split(".", 1)[1] for a in piece["attachments"]} == PIECE_FILES
             made = await repo.get_generation(bot.sessions, generation_of(piece))
             assert made is not None and made.parent_id == gid and made.message_id == int(piece["id"])
             return clicked, made
@@ -200,7 +204,7 @@ async def test_a_mention_and_a_dm_are_answered_in_a_reply(
         reply = await mention.wait_for("POST", f"^/channels/{discord_standin.general.id}/messages$")
         assert int(reply.json["message_reference"]["message_id"]) == mention.id
         assert reply.json["content"] == TEXTS["composing"]["en"]
-        assert {a["filename"].rsplit(".", 1)[1] for a in piece["attachments"]} == {"mid", "ogg", "png"}
+        assert {a["filename"].split(".", 1)[1] for a in piece["attachments"]} == PIECE_FILES
         assert custom_ids(piece) == {f"jam:{b}:{generation_of(piece)}" for b in BUTTONS}
         stored = await repo.get_generation(bot.sessions, generation_of(piece))
         assert stored is not None and stored.request["prompt"] == "play something calm for studying, 8 bars"
@@ -229,7 +233,7 @@ async def test_a_jam_channel_takes_every_message_with_the_content_intent(
         chatter = await discord_standin.send_message("just chatting in general")
         asked = await discord_standin.send_message("a gentle lullaby, 8 bars", channel=jam)
         piece = await answered(discord_standin, asked)
-        assert piece["channel_id"] == str(jam.id) and len(piece["attachments"]) == 3
+        assert piece["channel_id"] == str(jam.id) and len(piece["attachments"]) == len(PIECE_FILES)
         assert not [
             r for r in chatter.requests() if r.path.startswith(f"/channels/{discord_standin.general.id}/")
         ]
@@ -325,6 +329,6 @@ async def test_files_are_made_to_fit_the_upload_limit(
         )
         edit = await finished(discord_standin, asked)
         assert sum(len(f.data) for f in edit.files) <= 200_000
-        assert {f.filename.rsplit(".", 1)[1] for f in edit.files} == {"mid", "ogg", "png"}
+        assert {"mid", "ogg", "png"} <= {f.filename.split(".", 1)[1] for f in edit.files} <= PIECE_FILES
         assert next(f.data for f in edit.files if f.filename.endswith(".ogg"))[:4] == b"OggS"
         assert TEXTS["smaller_audio"]["en"] in edit.json["embeds"][0]["footer"]["text"]

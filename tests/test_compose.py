@@ -58,7 +58,7 @@ def test_cli_writes_every_format_and_a_sidecar(tmp_path):
         "--instrument",
         "violin",
         "--formats",
-        "mid,ogg,wav,png",
+        "mid,ogg,wav,png,score",
         "--soundfont",
         TIMGM,
         "--json",
@@ -79,7 +79,14 @@ def test_cli_writes_every_format_and_a_sidecar(tmp_path):
         40,
     )
     midi = pretty_midi.PrettyMIDI(str(stem.with_suffix(".mid")))
-    assert [t.name for t in midi.instruments] == ["melody"] and midi.instruments[0].program == 40
+    assert [t.name for t in midi.instruments] == ["melody", "chords", "bass"]
+    assert midi.instruments[0].program == 40
+    assert len(r["chords"]) == 8 and r["chords"][-1] == "Dm" and r["tracks"]["melody"] == "Violin"
+    assert r["tracks"]["chords"] == "String Ensemble 1" and not any(t.is_drum for t in midi.instruments)
+    score = [f["path"] for f in result["files"] if f["format"] == "score"]
+    assert (
+        score == [str(out / f"{result['name']}.score.png")] and Path(score[0]).read_bytes()[:4] == b"\x89PNG"
+    )
     ts = midi.time_signature_changes[0]
     assert (ts.numerator, ts.denominator) == (3, 4)
     assert round(midi.get_tempo_changes()[1][0]) == 90

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jam.bot")
 
-FULL: list[Format] = ["mid", "ogg", "png"]
+FULL: list[Format] = ["mid", "ogg", "png", "score"]
 NOTES: list[Format] = ["mid"]
 EXTEND_BARS = 8
 

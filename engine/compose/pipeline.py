@@ -19,7 +19,7 @@ import torch
 
 from engine import paths
 from engine.arrange import arrange
-from engine.arrange.score import draw_score, score_available
+from engine.arrange.score import draw_score
 from engine.compose.melody import Melody, MelodyModel, MelodySpec, MelodyWriter, extension_plan, phrase_plan
 from engine.compose.midi import arrangement_to_midi
 from engine.compose.resolve import instrument_program, resolve
@@ -33,9 +33,9 @@ SAMPLE_RATE = 48_000
 MAX_BARS = 64
 
 
-def score_path(stem: Path) -> Path:
-    """Where the engraved score goes: `<stem>.score.png`, beside the piano roll."""
-    return stem.parent / f"{stem.name}.score.png"
+def file_path(stem: Path, fmt: str) -> Path:
+    """`<stem>.mid`, `.ogg`, `.wav`, `.png` (piano roll), and `<stem>.score.png` (engraved score)."""
+    return stem.parent / f"{stem.name}.score.png" if fmt == "score" else stem.with_suffix(f".{fmt}")
 
 
 def piece_name(prompt: str, seed: int, suffix: str = "") -> str:
@@ -201,10 +201,15 @@ class Composer:
         if "png" in formats:
             r = resolved
             title = f"{r.key} {r.mode} · {r.meter} · {r.tempo} bpm · {r.instrument}"
-            pictures = [
-                self.picture_pool.submit(self._picture, midi, stem.with_suffix(".png"), title, timer),
-                self.picture_pool.submit(self._score, melody.events, resolved, score_path(stem), timer),
-            ]
+            pictures.append(
+                self.picture_pool.submit(self._picture, midi, file_path(stem, "png"), title, timer)
+            )
+        if "score" in formats:
+            pictures.append(
+                self.picture_pool.submit(
+                    self._score, melody.events, resolved, file_path(stem, "score"), timer
+                )
+            )
         if formats & {"ogg", "wav"}:
             self._audio(stem, formats, timer)
         for picture in pictures:
@@ -212,10 +217,8 @@ class Composer:
         if "mid" not in formats:
             stem.with_suffix(".mid").unlink()
         files = [
-            PieceFile(
-                format=f, path=str(stem.with_suffix(f".{f}")), bytes=stem.with_suffix(f".{f}").stat().st_size
-            )
-            for f in ("mid", "ogg", "wav", "png")
+            PieceFile(format=f, path=str(file_path(stem, f)), bytes=file_path(stem, f).stat().st_size)
+            for f in ("mid", "ogg", "wav", "png", "score")
             if f in formats
         ]
         timer.finish()
@@ -243,9 +246,7 @@ class Composer:
                 write_wav(audio, stem.with_suffix(".wav"), SAMPLE_RATE)
 
     def _score(self, events: np.ndarray, r: Resolved, path: Path, timer: Timer) -> None:
-        """The engraved melody with its chord symbols; skipped where verovio or cairosvg is missing."""
-        if not score_available():
-            return
+        """The engraved melody with its chord symbols."""
         with timer.stage("score"):
             draw_score(events, r.chords, r.key, r.mode, r.meter, path, title=f"{r.key} {r.mode}")
 

@@ -1,0 +1,77 @@
+"""Bass lines: roots on the downbeats, fifths and approach notes per style, in E1-C3."""
+
+from __future__ import annotations
+
+import itertools
+
+from engine.arrange.accompany import GAP, Note
+from engine.arrange.harmony import Chord
+from engine.arrange.styles import Grid
+
+BASS_LOW = 28  # E1
+BASS_HIGH = 48  # C3
+
+
+def root_pitch(chord: Chord) -> int:
+    """The root between G#1 and G2, leaving room for a fifth above."""
+    pitch = 36 + (chord.root - 36) % 12
+    return pitch - 12 if pitch > 43 else pitch
+
+
+def fifth_pitch(chord: Chord) -> int:
+    """The chord's fifth, above the root when it fits under C3, else below."""
+    root = root_pitch(chord)
+    fifth = root + (chord.pitch_classes[2] - chord.root) % 12
+    return fifth if fifth <= BASS_HIGH else fifth - 12
+
+
+def approach(target: Chord, current: Chord) -> int | None:
+    """A half step below the next root (or above when it comes from above); None if the chord stays."""
+    if target.root == current.root:
+        return None
+    goal = root_pitch(target)
+    return goal + 1 if root_pitch(current) > goal else goal - 1
+
+
+def bass_line(
+    family: str, grid: Grid, chord: Chord, following: Chord | None, start: int, end: int
+) -> list[Note]:
+    """The bass track's notes for one slot [start, end)."""
+    root, fifth = root_pitch(chord), fifth_pitch(chord)
+    bar_start = start - start % grid.bar
+    beats = [bar_start + b for b in grid.beats if start <= bar_start + b < end]
+    notes: list[Note] = []
+    if family == "waltz":  # root on 1; the fifth when the chord is held into the next bar
+        bar_index = start // grid.bar
+        pitch = fifth if bar_index % 2 and following is not None and following == chord else root
+        notes.append((pitch, beats[0] if beats else start, min(end, start + grid.beat) - GAP, 78))
+    elif family in ("march", "jig"):  # root-fifth on the beats
+        for i, b in enumerate(beats or [start]):
+            notes.append((root if i % 2 == 0 else fifth, b, min(end, b + grid.beat) - GAP, 76 - 6 * (i % 2)))
+    elif family == "bossa":  # dotted quarter root, eighth fifth, dotted quarter fifth, eighth approach
+        shape = [(0, 6 / 16, root), (6 / 16, 2 / 16, fifth), (8 / 16, 6 / 16, fifth), (14 / 16, 2 / 16, root)]
+        for offset, length, pitch in shape:
+            t = bar_start + round(offset * grid.bar)
+            if start <= t < end:
+                notes.append((pitch, t, min(end, t + round(length * grid.bar)) - GAP, 72))
+        if following is not None and notes and (a := approach(following, chord)) is not None:
+            notes[-1] = (a, *notes[-1][1:])
+    elif family == "rock":  # driving root eighths
+        for t in range(start, end, 2):
+            notes.append((root, t, t + 2 - GAP, 80 if (t - bar_start) % grid.beat == 0 else 70))
+    elif family in ("pop", "folk"):  # root on 1, fifth on the middle beat, an approach into a new chord
+        half = [b for b in beats if (b - bar_start) == grid.bar // 2]
+        bounds = [start, *half, end]
+        for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+            notes.append((root if i == 0 else fifth, a, b - GAP, 78 - 6 * i))
+        last = (beats or [start])[-1]
+        if following is not None and len(beats) > 1 and (a := approach(following, chord)) is not None:
+            notes = [(p, s, min(e, last - GAP), v) for p, s, e, v in notes if s < last]
+            notes.append((a, last, end - GAP, 66))
+    else:  # ballad, lullaby, chorale, half-time, alberti: the root held
+        notes.append((root, start, end - GAP, 68))
+    return [n for n in notes if n[2] > n[1]]
+
+
+def final_bass(chord: Chord, start: int, end: int) -> list[Note]:
+    return [(root_pitch(chord), start, end, 80)]

@@ -1,0 +1,81 @@
+"""General MIDI drum patterns per style family and meter, a fill into the last bar, a crash to end."""
+
+from __future__ import annotations
+
+from engine.arrange.accompany import Note
+from engine.arrange.styles import Grid
+
+KICK, SIDE_STICK, SNARE, CLOSED_HAT, PEDAL_HAT, OPEN_HAT, CRASH, RIDE = 36, 37, 38, 42, 44, 46, 49, 51
+LOW_TOM, MID_TOM, HIGH_TOM = 45, 47, 50
+HIT = 1.0  # steps a drum note lasts (drums ignore note length, the file needs one)
+
+
+def bar_pattern(family: str, grid: Grid) -> list[tuple[int, int, int]]:
+    """(step in bar, drum key, velocity) hits of one bar."""
+    beats = grid.beats
+    n = len(beats)
+    hits: list[tuple[int, int, int]] = []
+    if family == "waltz":  # kick on 1, brushed snare on 2 and 3
+        hits += [(0, KICK, 80)] + [(b, SNARE, 50) for b in beats[1:]] + [(b, CLOSED_HAT, 44) for b in beats]
+    elif family in ("jig", "lullaby"):  # compound: kick on the dotted beats, hats on every eighth
+        soft = family == "lullaby"
+        hits += [(b, KICK, 60 if soft else 78) for b in beats[::2]]
+        hits += [(b, SIDE_STICK if soft else SNARE, 50 if soft else 66) for b in beats[1::2]]
+        hits += [
+            (t, CLOSED_HAT, (40 if soft else 52) + 10 * (t % grid.beat == 0)) for t in range(0, grid.bar, 2)
+        ]
+    elif family == "march":  # kick on the beats, snare on the off-beats with a 16th flourish
+        hits += [(b, KICK, 80) for b in beats]
+        hits += [(b + grid.beat // 2, SNARE, 70) for b in beats]
+        hits += [(beats[-1] + grid.beat // 2 + 1, SNARE, 52)]
+    elif family == "bossa":  # kick 1 and 3 with pickups, side-stick clave, closed hats
+        hits += [(t, KICK, 70) for t in sorted({0, grid.bar // 2})] + [
+            (t, KICK, 56) for t in sorted({grid.bar // 2 - 2, grid.bar - 2})
+        ]
+        hits += [(round(f * grid.bar), SIDE_STICK, 60) for f in (0, 3 / 16, 6 / 16, 10 / 16, 12 / 16)]
+        hits += [(t, CLOSED_HAT, 44) for t in range(0, grid.bar, 2)]
+    elif family in ("halftime", "ballad"):  # kick on 1, backbeat on 3 only
+        back = beats[n // 2] if n > 1 else grid.bar // 2
+        hits += [(0, KICK, 74), (back, SIDE_STICK if family == "ballad" else SNARE, 64)]
+        if family == "halftime":
+            hits += [(back + grid.beat + grid.beat // 2, KICK, 60)] if n >= 4 else []
+        hits += [(t, CLOSED_HAT, 42) for t in range(0, grid.bar, grid.beat if family == "ballad" else 2)]
+    elif family == "chorale":  # a soft pulse
+        hits += [(0, KICK, 56)] + [(b, RIDE, 40) for b in beats]
+    else:  # pop, rock, folk, alberti: kick on the strong beats, snare on the backbeats, hat eighths
+        strong = beats[::2] if n % 2 == 0 else beats[:1]
+        weak = beats[1::2] if n % 2 == 0 else beats[1:]
+        rock = family == "rock"
+        hits += [(b, KICK, 84 if rock else 76) for b in strong]
+        if rock and n >= 4:
+            hits += [(beats[2] + grid.beat // 2, KICK, 70)]
+        hits += [(b, SNARE, 80 if rock else 68) for b in weak]
+        hits += [(t, CLOSED_HAT, 56 + 10 * (t % grid.beat == 0)) for t in range(0, grid.bar, 2)]
+    return sorted(h for h in hits if 0 <= h[0] < grid.bar)
+
+
+def fill(grid: Grid) -> list[tuple[int, int, int]]:
+    """The last beat (at least four 16ths) down the toms, louder each hit."""
+    length = max(4, grid.beat)
+    start = grid.bar - length
+    toms = (SNARE, HIGH_TOM, MID_TOM, LOW_TOM)
+    return [(start + i, toms[i * len(toms) // length], 60 + 24 * i // length) for i in range(length)]
+
+
+def drum_track(family: str, grid: Grid) -> list[Note]:
+    """Every bar's pattern, a fill in the bar before the last, a crash and kick on the final downbeat."""
+    pattern = bar_pattern(family, grid)
+    notes: list[Note] = []
+    last = grid.bars - 1
+    for bar in range(last):
+        hits = pattern
+        if bar == last - 1:
+            start = grid.bar - max(4, grid.beat)
+            hits = [h for h in pattern if h[0] < start] + fill(grid)
+        elif bar == 0:
+            hits = [h for h in pattern if h[0] != 0 or h[1] == KICK] + [(0, CRASH, 70)]
+        origin = bar * grid.bar
+        notes += [(key, origin + t, origin + t + HIT, velocity) for t, key, velocity in hits]
+    end = last * grid.bar
+    notes += [(CRASH, end, end + grid.bar, 100), (KICK, end, end + HIT, 96)]
+    return notes

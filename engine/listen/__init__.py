@@ -1,0 +1,32 @@
+"""Reading a user's melody for `/jam answer`: typed text (note names, numbered notation, solfège) or MIDI.
+
+Both parsers return a `UserMelody` on the 16th-note grid or raise `MelodyRejected`, whose message
+(English, `.zh` Chinese) can be shown to the user as it is; see `engine.listen.common` for the limits.
+"""
+
+from engine.listen.common import (
+    MAX_BARS,
+    MAX_MIDI_BYTES,
+    MAX_NOTES,
+    MAX_TEXT_CHARS,
+    REJECT_BARS,
+    MelodyRejected,
+    UserMelody,
+    estimate_key,
+)
+from engine.listen.midi import parse_midi
+from engine.listen.text import parse_key, parse_text
+
+__all__ = [
+    "MAX_BARS",
+    "MAX_MIDI_BYTES",
+    "MAX_NOTES",
+    "MAX_TEXT_CHARS",
+    "REJECT_BARS",
+    "MelodyRejected",
+    "UserMelody",
+    "estimate_key",
+    "parse_key",
+    "parse_midi",
+    "parse_text",
+]
