@@ -50,7 +50,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_train_gan(args: argparse.Namespace) -> int:
-    """`jam train gan`: the latent-constraints GAN over the shipped VAE's encodings (see engine/models/gan.py)."""
+    """`jam train gan`: the latent-constraints GAN over the shipped VAE's encodings (engine/models/gan.py)."""
     from dataclasses import fields
 
     from engine.data.corpus import build_cache
@@ -64,7 +64,9 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
     config = GANTrainConfig(**overrides)
     export = str(paths.gan_weights()) if args.export is None else args.export
     corpus = build_cache(Path(args.cache), limit=args.limit)
-    facts = run(Path(args.vae_weights or paths.vae_weights()), corpus, config, Path(export) if export else None)
+    facts = run(
+        Path(args.vae_weights or paths.vae_weights()), corpus, config, Path(export) if export else None
+    )
     if facts:
         print(f"wrote {export} (step {facts['step']}, {facts['elapsed_s'] / 60:.1f} min)")
     return 0
@@ -122,9 +124,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from engine.models.vae import load_vae
 
     vae, extra = load_vae(Path(args.weights))
-    report = evaluate(
-        MelodyModel.from_checkpoint(vae, extra), build_cache(Path(args.cache)), args.windows, args.pieces
-    )
+    corpus = build_cache(Path(args.cache))
+    if args.gan:
+        from engine.eval.attributes import gan_report
+        from engine.models.gan import load_gan
+
+        gan, _ = load_gan(Path(args.gan_weights))
+        model = MelodyModel.from_checkpoint(vae, extra, gan=gan)
+        report = {"gan": gan_report(model, corpus, args.per_value, args.pieces)}
+        print(json.dumps(report, indent=None if args.json else 2))
+        return 0
+    report = evaluate(MelodyModel.from_checkpoint(vae, extra), corpus, args.windows, args.pieces)
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 
@@ -182,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--windows", type=int, default=4000, help="test windows for reconstruction")
     evaluate.add_argument("--pieces", type=int, default=200, help="16-bar melodies for the statistics")
     evaluate.add_argument("--json", action="store_true", help="one line of JSON")
+    evaluate.add_argument(
+        "--gan", action="store_true", help="instead: the latent GAN's attribute hit rates and realism"
+    )
+    evaluate.add_argument("--gan-weights", dest="gan_weights", default=str(paths.gan_weights()))
+    evaluate.add_argument(
+        "--per-value", dest="per_value", type=int, default=200, help="gan: windows per value"
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     compose = sub.add_parser("compose", help="compose pieces from a prompt")

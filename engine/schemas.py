@@ -76,6 +76,9 @@ class Resolved(BaseModel):
         description="one entry per bar, e.g. ['Dm', 'Gm', 'A7']; two symbols where the chord changes mid-bar",
     )
     tracks: dict[str, str] = Field(default_factory=dict, description="MIDI track role -> instrument name")
+    shape: dict[str, str] = Field(
+        default_factory=dict, description="melody attributes asked of the latent GAN, e.g. density: high"
+    )
     seed: int
     form: str = Field(description="the phrases, e.g. \"A A' B A''\"")
     windows: list[str] = Field(

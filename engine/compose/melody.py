@@ -49,13 +49,37 @@ class MelodyModel:
     prior_bank: dict[str, torch.Tensor]
     prior_scale: dict[str, torch.Tensor]
     bandwidth: float = PRIOR_BANDWIDTH
+    # the latent-constraints GAN (engine.models.gan.LatentGAN) when its weights are loaded; else the bank
+    gan: torch.nn.Module | None = None
 
     @classmethod
-    def from_checkpoint(cls, model: MelodyVAE, extra: dict) -> MelodyModel:
+    def from_checkpoint(
+        cls, model: MelodyVAE, extra: dict, gan: torch.nn.Module | None = None
+    ) -> MelodyModel:
         bank = {mode: codes.float() for mode, codes in extra["prior_bank"].items()}
-        return cls(model, bank, extra["prior_scale"])
+        return cls(model, bank, extra["prior_scale"], gan=gan)
 
-    def sample_prior(self, mode: str, count: int, generator: torch.Generator) -> torch.Tensor:
+    def attach_gan(self, path=None) -> bool:
+        """Sample new windows from the latent GAN when its weights exist (default engine.paths.gan_weights());
+        without them the bank prior stays. Returns whether the GAN is now in use."""
+        from pathlib import Path
+
+        from engine import paths
+        from engine.models.gan import load_gan
+
+        path = Path(path) if path is not None else paths.gan_weights()
+        if not path.exists():
+            return False
+        self.gan, _ = load_gan(path)
+        return True
+
+    def sample_prior(
+        self, mode: str, count: int, generator: torch.Generator, attributes: dict | None = None
+    ) -> torch.Tensor:
+        """Latent codes for new windows: from the GAN given the mode (and any other attributes of
+        engine.eval.attributes.ATTRIBUTES) when one is loaded, else near the mode's bank of real codes."""
+        if self.gan is not None:
+            return self.gan.sample(count, generator, {**(attributes or {}), "mode": mode})
         bank = self.prior_bank[mode]
         pick = torch.randint(len(bank), (count,), generator=generator)
         noise = torch.randn(count, bank.shape[1], generator=generator)
@@ -75,6 +99,7 @@ class MelodySpec:
     fixed: dict[str, torch.Tensor] = field(default_factory=dict)
     around: dict[str, torch.Tensor] = field(default_factory=dict)
     prefix: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+    shape: dict[str, str] = field(default_factory=dict)  # attributes asked of the latent GAN
 
 
 @dataclass
@@ -252,7 +277,7 @@ class MelodyWriter:
             origin = chosen[self._origin(spec, label)]
         if origin is not None:
             return origin[None] + VARIATION_NOISE * torch.randn(CANDIDATES, latent, generator=generator)
-        return self.model.sample_prior(spec.mode, CANDIDATES, generator)
+        return self.model.sample_prior(spec.mode, CANDIDATES, generator, attributes=spec.shape)
 
     def write_batch(self, specs: list[MelodySpec]) -> list[Melody]:
         """Windows are decoded in waves: the opening first (it sets the register), then every label whose

@@ -72,7 +72,9 @@ def _codes(parent: ComposeResult) -> dict[str, torch.Tensor]:
 class Composer:
     def __init__(self, weights: Path | None = None, soundfont: str | None = None):
         vae, extra = load_vae(weights or paths.vae_weights())
-        self.writer = MelodyWriter(MelodyModel.from_checkpoint(vae, extra))
+        model = MelodyModel.from_checkpoint(vae, extra)
+        model.attach_gan()  # the latent GAN steers new phrases where its weights are shipped
+        self.writer = MelodyWriter(model)
         self.renderer = Renderer(Path(soundfont) if soundfont else None, SAMPLE_RATE)
         # pieces and pictures in separate pools: a piece waits for its picture, never for another piece
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jam-piece")
@@ -92,7 +94,10 @@ class Composer:
             r = resolve(request, seed)
             resolved.append(r.model_copy(update={"windows": phrase_plan(r.bars)}))
         understand_ms = (time.perf_counter() - started) * 1000
-        specs = [MelodySpec(key_pitch_class(r.key), r.mode, r.meter, r.windows, r.seed) for r in resolved]
+        specs = [
+            MelodySpec(key_pitch_class(r.key), r.mode, r.meter, r.windows, r.seed, shape=r.shape)
+            for r in resolved
+        ]
         names = names or [None] * len(requests)
         return self._finish(
             requests,
@@ -107,7 +112,9 @@ class Composer:
     def vary(self, parent: ComposeResult, out_dir: Path, seed: int) -> ComposeResult:
         """Same idea, new notes: every latent code moved a little, new decoding noise."""
         r = parent.resolved.model_copy(update={"seed": seed})
-        spec = MelodySpec(key_pitch_class(r.key), r.mode, r.meter, r.windows, seed, around=_codes(parent))
+        spec = MelodySpec(
+            key_pitch_class(r.key), r.mode, r.meter, r.windows, seed, around=_codes(parent), shape=r.shape
+        )
         return self._finish(
             [parent.request], [r], [spec], out_dir, [piece_name(parent.request.prompt, seed, "-var")]
         )[0]
@@ -126,6 +133,7 @@ class Composer:
             r.seed,
             fixed=_codes(parent),
             prefix=np.array(parent.events, dtype=np.uint8),
+            shape=r.shape,
         )
         name = piece_name(parent.request.prompt, r.seed, f"-{r.bars}bars")
         return self._finish([parent.request], [r], [spec], out_dir, [name])[0]

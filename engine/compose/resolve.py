@@ -32,6 +32,18 @@ def canonical_key(name: str) -> str:
     return KEY_NAMES[key_pitch_class(name)]
 
 
+def melody_shape(mood: dict) -> dict[str, str]:
+    """What the mood asks of the melody itself, in the latent GAN's attribute classes."""
+    shape: dict[str, str] = {}
+    if "density" in mood:  # notes per beat: a 4/4 bar of 3 or fewer notes is sparse, 5 or more busy
+        shape["density"] = "low" if mood["density"] <= 0.75 else "high" if mood["density"] >= 1.25 else "mid"
+    if mood.get("register_shift", 0) <= -3:
+        shape["register"] = "low"
+    elif mood.get("register_shift", 0) >= 3:
+        shape["register"] = "high"
+    return shape
+
+
 def resolve(request: ComposeRequest, seed: int) -> Resolved:
     reading = parse_prompt(request.prompt)
     understood = dict(reading.understood)
@@ -59,6 +71,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
     else:
         program, instrument = 0, pretty_midi.program_to_instrument_name(0)
 
+    shape = melody_shape(mood)
     style = request.style or reading.style or "folk"
     if request.drums is not None:
         drums = request.drums
@@ -89,6 +102,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         program=program,
         style=style,
         drums=drums,
+        shape=shape,
         seed=seed,
         form="",
         understood=understood,
