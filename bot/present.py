@@ -119,6 +119,7 @@ FIELDS: dict[str, dict[Language, str]] = {
     "instrument": {"en": "Instrument", "zh": "乐器"},
     "form": {"en": "Form", "zh": "曲式"},
     "chords": {"en": "Chords", "zh": "和弦"},
+    "band": {"en": "Arrangement", "zh": "编配"},
     "understood": {"en": "From your words", "zh": "从你的描述中读到"},
     "piece": {"en": "Piece", "zh": "作品"},
     "major": {"en": "major", "zh": "大调"},
@@ -223,7 +224,7 @@ def piece_embed(
     picture: str | None = None,
     notes: list[str] | None = None,
 ) -> discord.Embed:
-    """What was understood, in an embed: key, tempo, meter, bars, instrument, form, chords if any."""
+    """What was understood, in an embed: key, tempo, meter, bars, instruments, form, chords if any."""
     r = result.resolved
     embed = discord.Embed(
         title=f"{r.key} {FIELDS[r.mode][lang]} · {r.instrument}",
@@ -237,6 +238,11 @@ def piece_embed(
     embed.add_field(name=FIELDS["instrument"][lang], value=r.instrument)
     if r.form:
         embed.add_field(name=FIELDS["form"][lang], value=r.form)
+    band = [f"{role}: {name}" for role, name in r.tracks.items() if role != "melody"]
+    if band:
+        embed.add_field(
+            name=FIELDS["band"][lang], value=_shorten(f"{r.style} · " + " · ".join(band), 1000), inline=False
+        )
     chords = chords_of(result)
     if chords:
         embed.add_field(name=FIELDS["chords"][lang], value=_shorten(" | ".join(chords), 1000), inline=False)

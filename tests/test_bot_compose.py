@@ -129,6 +129,7 @@ async def test_compose_from_command_to_piece(settings: BotSettings, discord_stan
         fields = {f["name"]: f["value"] for f in embed["fields"]}
         assert fields["Key"] == "D minor" and fields["Meter"] == "3/4" and fields["Instrument"] == "Violin"
         assert fields["Bars"] == "8" and fields["Tempo"].endswith(" bpm")
+        assert fields["Arrangement"].startswith("waltz · chords: ") and "bass: " in fields["Arrangement"]
         chords = fields["Chords"].split(" | ")
         assert len(chords) == 8 and chords[-1] == "Dm"  # one per bar, ending on the tonic
         assert "waltz" in fields["From your words"] and "D minor" in fields["From your words"]

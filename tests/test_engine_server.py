@@ -87,6 +87,8 @@ async def test_compose_returns_every_file_inline(http: httpx.AsyncClient) -> Non
         "tempo": None,
         "meter": None,
         "instrument": None,
+        "style": None,
+        "drums": None,
         "formats": ["mid", "ogg", "png"],
     }
 
