@@ -27,8 +27,27 @@ def key_pitch_class(name: str) -> int:
     return (base + {"#": 1, "♯": 1, "b": -1, "♭": -1}.get(accidental, 0)) % 12
 
 
+class Defaults(BaseModel):
+    """A person's standing preferences: they fill only what neither the options nor the prompt say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = None
+    mode: Mode | None = None
+    tempo: int | None = Field(None, ge=30, le=260)
+    instrument: str | None = Field(None, max_length=40)
+    drums: bool | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _known_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            key_pitch_class(value)
+        return value
+
+
 class ComposeRequest(BaseModel):
-    """What to compose. Unset fields are filled from the prompt, then from defaults."""
+    """What to compose. Unset fields are filled from the prompt, then `defaults`, then the mood's defaults."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +60,7 @@ class ComposeRequest(BaseModel):
     instrument: str | None = Field(None, max_length=40, description="General MIDI instrument name")
     style: str | None = Field(None, max_length=20, description="e.g. waltz, jig, march, ballad, pop, bossa")
     drums: bool | None = None
+    defaults: Defaults | None = None
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=5)
 

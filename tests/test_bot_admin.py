@@ -22,7 +22,6 @@ from bot.app import JamBot, create_bot
 from bot.cogs._studio import Asking, Studio
 from bot.cogs.admin import TEXT as ADMIN
 from bot.cogs.chat import FREE_TEXT_OFF
-from bot.cogs.compose import option_words
 from bot.cogs.forget import TEXT as FORGET
 from bot.cogs.prefs import TEXT as PREFS
 from bot.db import repo
@@ -33,7 +32,7 @@ from bot.present import TEXTS, fit_attachments, smaller_ogg
 from bot.settings import BotSettings
 from bot.supervisor import free_port
 from bot.views import piece_view
-from engine.schemas import ComposeRequest, ComposeResult, Resolved
+from engine.schemas import ComposeRequest, ComposeResult, Defaults, Resolved
 
 pytest_plugins = ["discord_standin.plugin"]
 
@@ -322,16 +321,16 @@ async def test_attachments_always_fit_the_limit() -> None:
     assert set(bare.files) == {"a.mid"}
 
 
-def test_style_and_drums_travel_in_front_of_the_prompt_and_preferences_behind_it() -> None:
+def test_options_travel_as_fields_and_preferences_as_defaults() -> None:
     studio = Studio(cast(Any, None))
     asking = Asking(user_id=1, guild_id=None, channel_id=None, lang="en", filesize_limit=10 << 20)
-    request = studio.request(asking, " a calm tune ", words=option_words("waltz", False), bars=8)
-    assert request.prompt == "waltz · no drums · a calm tune" and request.bars == 8
-    assert request.formats == ["mid", "ogg", "png", "score"]
+    request = studio.request(asking, " a calm tune ", style="waltz", drums=False, bars=8)
+    assert (request.prompt, request.style, request.drums, request.bars) == ("a calm tune", "waltz", False, 8)
+    assert request.formats == ["mid", "ogg", "png", "score"] and request.defaults is None
 
     asking.preferences = Preferences(user_id=1, instrument="harp", drums=True, mood="sunny")
-    assert studio.request(asking, "").prompt == "sunny, with drums"
-    assert studio.request(asking, "a jig", words=option_words(None, False)).prompt == "no drums · a jig"
+    assert studio.request(asking, "").prompt == "sunny"
+    assert studio.request(asking, "a jig", drums=False).defaults == Defaults(instrument="harp", drums=True)
     assert studio.request(asking, "a jig", instrument="oboe").instrument == "oboe"
     with pytest.raises(Unusable, match="bars"):
         studio.request(asking, "a jig", bars=100)

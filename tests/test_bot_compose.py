@@ -132,7 +132,7 @@ async def test_compose_from_command_to_piece(settings: BotSettings, discord_stan
         assert fields["Arrangement"].startswith("waltz · chords: ") and "bass: " in fields["Arrangement"]
         chords = fields["Chords"].split(" | ")
         assert len(chords) == 8 and chords[-1] == "Dm"  # one per bar, ending on the tonic
-        assert "waltz" in fields["From your words"] and "D minor" in fields["From your words"]
+        assert "D minor" in fields["From your words"]  # the style came as an option: see Arrangement
         assert embed["image"]["url"] == f"attachment://{files['png']['filename']}"
 
         generation_id = generation_of(piece)
@@ -140,7 +140,8 @@ async def test_compose_from_command_to_piece(settings: BotSettings, discord_stan
         stored = await repo.get_generation(bot.sessions, generation_id)
         assert stored is not None and stored.message_id == int(piece["id"])
         assert stored.user_id == discord_standin.alice.id and stored.events
-        assert stored.request["prompt"].startswith("waltz") and stored.resolved["bars"] == 8
+        assert stored.request["style"] == "waltz" and stored.resolved["style"] == "waltz"
+        assert stored.resolved["bars"] == 8
     assert "Traceback" not in discord_standin.sent_text()
 
 
@@ -251,7 +252,8 @@ async def test_preferences_fill_what_a_request_leaves_open(
         fields = {f["name"]: f["value"] for f in piece["embeds"][0]["fields"]}
         assert fields["Instrument"] == "Cello" and fields["Tempo"] == "60 bpm"
         stored = await repo.get_generation(bot.sessions, generation_of(piece))
-        assert stored is not None and stored.request["prompt"] == "an evening tune, no drums"
+        assert stored is not None and stored.request["prompt"] == "an evening tune"
+        assert stored.request["defaults"]["drums"] is False and stored.resolved["drums"] is False
 
 
 async def test_cooldowns_say_when_to_retry_and_admins_set_them(

@@ -19,7 +19,8 @@ from bot.db import repo
 from bot.db.migrate import downgrade_migrations, run_migrations
 from bot.db.models import Base, Preferences
 from bot.db.session import Sessions, make_engine, make_sessions
-from engine.schemas import ComposeRequest, ComposeResult, Resolved
+from engine.compose.resolve import resolve
+from engine.schemas import ComposeRequest, ComposeResult, Defaults, Resolved
 
 pytest_plugins = ["pg"]
 
@@ -123,16 +124,31 @@ async def test_preferences_change_partially_and_refuse_bad_values(sessions: Sess
     assert unchanged is not None and (unchanged.key, unchanged.tempo_min) == ("F#", 80)
 
 
-def test_preferences_fill_only_what_the_request_leaves_open() -> None:
+def test_preferences_become_the_requests_defaults() -> None:
     prefs = Preferences(instrument="cello", mood="calm", tempo_min=60, tempo_max=81, key="Eb", mode="minor")
     filled = repo.fill_request(ComposeRequest(key="D", bars=8), prefs)
     assert filled == ComposeRequest(
-        key="D", bars=8, instrument="cello", tempo=70, mode="minor", prompt="calm"
+        key="D",
+        bars=8,
+        prompt="calm",
+        defaults=Defaults(key="Eb", mode="minor", tempo=70, instrument="cello"),
     )
     asked = ComposeRequest(prompt="a lively reel", instrument="fiddle", tempo=180)
-    assert repo.fill_request(asked, prefs).model_dump() == asked.model_dump() | {"key": "Eb", "mode": "minor"}
+    assert repo.fill_request(asked, prefs).prompt == "a lively reel"  # a mood only fills an empty prompt
     assert repo.fill_request(asked, None) is asked
-    assert repo.fill_request(ComposeRequest(), Preferences(tempo_max=90)).tempo == 90
+    assert repo.fill_request(ComposeRequest(), Preferences(tempo_max=90)).defaults == Defaults(tempo=90)
+
+
+def test_options_and_prompt_beat_preferences_when_the_engine_resolves() -> None:
+    prefs = Preferences(key="G", mode="major", instrument="cello", drums=True, tempo_min=150, tempo_max=150)
+    said = resolve(
+        repo.fill_request(ComposeRequest(prompt="a slow tune in D minor on flute, no drums"), prefs), 1
+    )
+    assert (said.key, said.mode, said.instrument, said.drums) == ("D", "minor", "Flute", False)
+    assert said.tempo < 100  # "slow" in the prompt beats the preferred 150
+    unsaid = resolve(repo.fill_request(ComposeRequest(prompt="a tune"), prefs), 1)
+    assert (unsaid.key, unsaid.mode, unsaid.tempo, unsaid.drums) == ("G", "major", 150, True)
+    assert unsaid.instrument == "Cello"
 
 
 @pytest.mark.asyncio

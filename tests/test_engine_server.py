@@ -89,6 +89,7 @@ async def test_compose_returns_every_file_inline(http: httpx.AsyncClient) -> Non
         "instrument": None,
         "style": None,
         "drums": None,
+        "defaults": None,
         "formats": ["mid", "ogg", "png"],
     }
 

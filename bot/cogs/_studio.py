@@ -208,26 +208,15 @@ class Studio:
 
     # Requests.
 
-    def request(
-        self, asking: Asking, prompt: str, *, words: list[str] | None = None, **options: Any
-    ) -> ComposeRequest:
-        """The request from a prompt and options, with what it leaves open from the person's preferences.
+    def request(self, asking: Asking, prompt: str, **options: Any) -> ComposeRequest:
+        """The request from a prompt and options, with the person's preferences as its defaults.
 
-        `words` (a style, "no drums": settings the request schema has no field for yet) go in front of
-        the prompt: the engine reads a prompt first mention first, so they beat the prompt's own words,
-        as options should. A drums preference goes at the end, so the prompt's words beat it.
         Unusable if a value is out of range.
         """
         given = {name: value for name, value in options.items() if value is not None}
-        words = words or []
         try:
-            request = repo.fill_request(ComposeRequest(prompt=prompt.strip(), **given), asking.preferences)
-            text = request.prompt
-            drums = asking.preferences.drums if asking.preferences else None
-            if drums is not None and not any("drums" in word for word in words):
-                text = ", ".join(part for part in (text, "with drums" if drums else "no drums") if part)
-            text = " · ".join(part for part in (*words, text) if part)
-            return ComposeRequest.model_validate(request.model_dump() | {"prompt": text, "formats": FULL})
+            request = ComposeRequest(prompt=prompt.strip(), formats=FULL, **given)
+            return repo.fill_request(request, asking.preferences)
         except ValidationError as error:
             raise Unusable("; ".join(_problem(e) for e in error.errors())) from None
 

@@ -18,14 +18,6 @@ if TYPE_CHECKING:
     from bot.app import JamBot
 
 
-def option_words(style: str | None, drums: bool | None) -> list[str]:
-    """Style and drums have no field in the request yet: they travel as words the engine reads."""
-    words = [style] if style else []
-    if drums is not None:
-        words.append("with drums" if drums else "no drums")
-    return words
-
-
 class Compose(commands.Cog):
     """The main command. Everything but reading the options happens in the studio."""
 
@@ -70,7 +62,8 @@ class Compose(commands.Cog):
             request = studio.request(
                 asking,
                 prompt,
-                words=option_words(style, drums),
+                style=style,
+                drums=drums,
                 key=key,
                 mode=mode,
                 tempo=tempo,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Base, Generation, GuildSettings, Preferences, Rating, User, utcnow
 from bot.db.session import Sessions
-from engine.schemas import ComposeRequest, ComposeResult, Mode, Resolved, key_pitch_class
+from engine.schemas import ComposeRequest, ComposeResult, Defaults, Mode, Resolved, key_pitch_class
 
 
 class PreferenceChanges(BaseModel):
@@ -91,22 +91,23 @@ async def set_preferences(sessions: Sessions, user_id: int, **changes: Any) -> P
 
 
 def fill_request(request: ComposeRequest, preferences: Preferences | None) -> ComposeRequest:
-    """The request with what it leaves open taken from the user's preferences; what was asked for wins.
-
-    A tempo range gives its middle; a mood becomes the prompt only when there is no prompt.
-    """
+    """The request with the user's preferences as its defaults: the engine uses them only where neither
+    the options nor the prompt say otherwise. A tempo range gives its middle; a mood becomes the prompt
+    only when there is no prompt."""
     if preferences is None:
         return request
-    fills: dict[str, Any] = {}
-    for name in ("instrument", "key", "mode"):
-        if getattr(request, name) is None and getattr(preferences, name) is not None:
-            fills[name] = getattr(preferences, name)
     tempos = [t for t in (preferences.tempo_min, preferences.tempo_max) if t is not None]
-    if request.tempo is None and tempos:
-        fills["tempo"] = sum(tempos) // len(tempos)
+    defaults = Defaults(
+        key=preferences.key,
+        mode=preferences.mode,
+        tempo=sum(tempos) // len(tempos) if tempos else None,
+        instrument=preferences.instrument,
+        drums=preferences.drums,
+    )
+    fills: dict[str, Any] = {"defaults": defaults} if defaults.model_dump(exclude_none=True) else {}
     if not request.prompt.strip() and preferences.mood:
         fills["prompt"] = preferences.mood
-    return ComposeRequest.model_validate(request.model_dump() | fills) if fills else request
+    return request.model_copy(update=fills) if fills else request
 
 
 async def get_guild_settings(sessions: Sessions, guild_id: int) -> GuildSettings:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pretty_midi
 
 from engine.prompt import mood_to_music, parse_prompt
+from engine.prompt.forms import style_meter
 from engine.prompt.instruments import lookup_instrument
-from engine.schemas import KEY_NAMES, ComposeRequest, Resolved, key_pitch_class
+from engine.schemas import KEY_NAMES, ComposeRequest, Defaults, Resolved, key_pitch_class
 
 DEFAULT_TEMPO = {"2/4": 100, "3/4": 108, "4/4": 100, "6/8": 96, "3/8": 72, "9/8": 90, "12/8": 72}
 MAJOR_KEYS = ("C", "G", "D", "F", "A", "Bb", "Eb")
@@ -45,14 +46,16 @@ def melody_shape(mood: dict) -> dict[str, str]:
 
 
 def resolve(request: ComposeRequest, seed: int) -> Resolved:
+    """Options, then the prompt (its explicit words, then its mood), then the person's defaults."""
     reading = parse_prompt(request.prompt)
     understood = dict(reading.understood)
     mood = mood_to_music(reading.valence, reading.arousal) if reading.valence is not None else {}
+    mine = request.defaults or Defaults()
 
-    mode = request.mode or reading.mode or mood.get("mode") or "major"
-    key = request.key or reading.key or (MINOR_KEYS if mode == "minor" else MAJOR_KEYS)[seed % 7]
-    meter = request.meter or reading.meter or "4/4"
-    tempo = request.tempo or reading.tempo or mood.get("tempo") or DEFAULT_TEMPO[meter]
+    mode = request.mode or reading.mode or mood.get("mode") or mine.mode or "major"
+    key = request.key or reading.key or mine.key or (MINOR_KEYS if mode == "minor" else MAJOR_KEYS)[seed % 7]
+    meter = request.meter or (request.style and style_meter(request.style)) or reading.meter or "4/4"
+    tempo = request.tempo or reading.tempo or mood.get("tempo") or mine.tempo or DEFAULT_TEMPO[meter]
     beats_per_bar = {"6/8": 2, "9/8": 3, "12/8": 4}.get(meter, int(meter.split("/")[0]))
     if request.bars is not None:
         bars = request.bars
@@ -68,6 +71,8 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         program, instrument = instrument_program(request.instrument)
     elif reading.instrument is not None:
         program, instrument = reading.instrument, pretty_midi.program_to_instrument_name(reading.instrument)
+    elif mine.instrument:
+        program, instrument = instrument_program(mine.instrument)
     else:
         program, instrument = 0, pretty_midi.program_to_instrument_name(0)
 
@@ -77,6 +82,8 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         drums = request.drums
     elif reading.drums is not None:
         drums = reading.drums
+    elif mine.drums is not None:
+        drums = mine.drums
     else:
         drums = bool(mood.get("drums", False)) and style not in ("lullaby", "chorale", "hymn")
 

@@ -74,3 +74,8 @@ WORDS: dict[str, Style] = {
     for form in (word, plural(word))
     if form is not None
 }
+
+
+def style_meter(style: str) -> str | None:
+    """The meter a style implies (a waltz is in 3/4), None for a style that implies none or is unknown."""
+    return _FORMS.get(style.lower(), (None, ()))[0]
