@@ -13,7 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class EngineSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ENGINE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ENGINE_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
