@@ -118,6 +118,8 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.adherence or args.arrangement:
+        return cmd_eval_music(args)
     from engine.compose.melody import MelodyModel
     from engine.data.corpus import build_cache
     from engine.eval.evaluate import evaluate
@@ -135,6 +137,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=None if args.json else 2))
         return 0
     report = evaluate(MelodyModel.from_checkpoint(vae, extra), corpus, args.windows, args.pieces)
+    print(json.dumps(report, indent=None if args.json else 2))
+    return 0
+
+
+def cmd_eval_music(args: argparse.Namespace) -> int:
+    """`jam eval --adherence` / `--arrangement`: judged on composed files (engine/eval/adherence.py)."""
+    import tempfile
+
+    from engine.compose.pipeline import Composer
+
+    composer = Composer(soundfont=args.soundfont)
+    with tempfile.TemporaryDirectory(prefix="jam-eval-") as scratch:
+        out = Path(args.out or scratch)
+        if args.adherence:
+            from engine.eval.adherence import run_table
+
+            report = {"adherence": run_table(composer, Path(args.table), out / "adherence", limit=args.limit)}
+        else:
+            from engine.eval.arrangement_stats import arrangement_report
+
+            report = {
+                "arrangement": arrangement_report(composer, None, out / "arrangement", limit=args.limit)
+            }
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 
@@ -198,6 +223,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--gan-weights", dest="gan_weights", default=str(paths.gan_weights()))
     evaluate.add_argument(
         "--per-value", dest="per_value", type=int, default=200, help="gan: windows per value"
+    )
+    evaluate.add_argument(
+        "--adherence", action="store_true", help="instead: prompt adherence on the prompt table's files"
+    )
+    evaluate.add_argument(
+        "--arrangement",
+        action="store_true",
+        help="instead: MuseGAN arrangement statistics of composed pieces",
+    )
+    evaluate.add_argument(
+        "--table", default=str(Path(__file__).resolve().parent.parent / "tests" / "data" / "prompts.tsv")
+    )
+    evaluate.add_argument("--limit", type=int, help="adherence/arrangement: only the first N prompts")
+    evaluate.add_argument("--soundfont", help="adherence/arrangement: a .sf2/.sf3 file")
+    evaluate.add_argument(
+        "--out", help="adherence/arrangement: keep the pieces here (else a temporary folder)"
     )
     evaluate.set_defaults(func=cmd_eval)
 
