@@ -39,6 +39,7 @@ VARIATION_NOISE = 0.6
 TEMPERATURE = 0.5
 PRIOR_BANDWIDTH = 0.2  # kernel width, in standard deviations of the bank
 OFF_KEY_PENALTY = 2.0  # logits taken from notes outside the key while decoding
+TONIC_WEIGHT = 1.5  # how much a window's time on the tonic triad counts when ranking candidates
 
 
 @dataclass
@@ -186,7 +187,10 @@ def fitness(events: np.ndarray, tonic: int, mode: str, opening: Opening | None, 
     weights = np.array([end - start for _, start, end in notes], dtype=float)
     pitches = np.array([pitch for pitch, _, _ in notes], dtype=float)
     in_scale = np.isin(pitches.astype(int) % 12, list(scale_of(tonic, mode)))
+    triad = [(tonic + step) % 12 for step in (0, 3 if mode == "minor" else 4, 7)]
+    on_triad = np.isin(pitches.astype(int) % 12, triad)
     score = 3.0 * float((weights * in_scale).sum() / weights.sum())
+    score += TONIC_WEIGHT * float((weights * on_triad).sum() / weights.sum())  # a melody that centres on its key
     if opening is not None:
         score -= abs(float((weights * pitches).sum() / weights.sum()) - opening.pitch) / 6.0
         score += float(np.mean([r in opening.rhythms for r in rhythms(events, bar)]))
