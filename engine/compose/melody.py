@@ -190,7 +190,7 @@ def fitness(events: np.ndarray, tonic: int, mode: str, opening: Opening | None, 
     triad = [(tonic + step) % 12 for step in (0, 3 if mode == "minor" else 4, 7)]
     on_triad = np.isin(pitches.astype(int) % 12, triad)
     score = 3.0 * float((weights * in_scale).sum() / weights.sum())
-    score += TONIC_WEIGHT * float((weights * on_triad).sum() / weights.sum())  # a melody that centres on its key
+    score += TONIC_WEIGHT * float((weights * on_triad).sum() / weights.sum())
     if opening is not None:
         score -= abs(float((weights * pitches).sum() / weights.sum()) - opening.pitch) / 6.0
         score += float(np.mean([r in opening.rhythms for r in rhythms(events, bar)]))
