@@ -117,6 +117,30 @@ def cmd_compose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_answer(args: argparse.Namespace) -> int:
+    from engine.listen import MelodyRejected, parse_midi, parse_text
+
+    try:
+        if args.midi:
+            melody = parse_midi(Path(args.midi).read_bytes())
+        else:
+            melody = parse_text(args.melody or "", key=args.key, meter=args.meter)
+    except (MelodyRejected, OSError) as error:
+        raise UsageError(str(error)) from None
+    if not 2 <= args.bars <= 32:
+        raise UsageError("--bars must be between 2 and 32")
+
+    from engine.compose.pipeline import Composer
+
+    result = Composer(soundfont=args.soundfont).answer(
+        melody, Path(args.out), harmonize=args.harmonize, bars=args.bars, seed=args.seed
+    )
+    r = result.resolved
+    print(f"{result.name}: {r.key} {r.mode}, {r.meter}, {r.bars} bars, chords {' | '.join(r.chords)}")
+    print("  " + ", ".join(f.path for f in result.files))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.adherence or args.arrangement:
         return cmd_eval_music(args)
@@ -263,6 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
     engine = sub.add_parser("engine", help="serve the engine over HTTP (for the bot)")
     add_engine_arguments(engine)
     engine.set_defaults(func=cmd_engine)
+
+    answer = sub.add_parser("answer", help="answer your melody: a continuation, or --harmonize it")
+    answer.add_argument("melody", nargs="?", help="e.g. 'C4 D4 E4 G4 | A4/2 G4/2 E4*2', '1 2 3 5 | 6 5 3 -'")
+    answer.add_argument("--midi", help="a MIDI file instead of text")
+    answer.add_argument("--harmonize", action="store_true", help="arrange the melody itself")
+    answer.add_argument("--key", help="the key of numbered notation or solfège, e.g. D or 'A minor'")
+    answer.add_argument("--meter")
+    answer.add_argument("--bars", type=int, default=8, help="length of the answer (continuation)")
+    answer.add_argument("--seed", type=int, default=0)
+    answer.add_argument("--out", default="out")
+    answer.add_argument("--soundfont")
+    answer.set_defaults(func=cmd_answer)
 
     bot = sub.add_parser("bot", help="run the Discord bot (settings from the environment and .env)")
     bot.set_defaults(func=cmd_bot)

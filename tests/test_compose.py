@@ -14,6 +14,7 @@ import soundfile
 
 from engine.compose.melody import extension_plan, phrase_plan
 from engine.compose.pipeline import Composer
+from engine.data.events import to_notes
 from engine.schemas import ComposeRequest, key_pitch_class
 
 TIMGM = "/usr/share/sounds/sf2/TimGM6mb.sf2"
@@ -183,3 +184,31 @@ def test_batch_composes_each_request(composer, tmp_path):
     assert [r.resolved.meter for r in results] == ["4/4", "6/8", "3/4"]
     assert [r.resolved.bars for r in results] == [8, 16, 4]
     assert len({r.name for r in results}) == 3 and all(len(r.files) == 2 for r in results)
+
+
+def test_answer_continues_or_harmonizes_the_users_melody(composer, tmp_path):
+    from engine.listen import parse_text
+
+    melody = parse_text("1 2 3 5 | 6 5 3 - | 2 3 2 1 | 1 - - -", key="D")
+    sung = [(p, s) for p, s, _ in to_notes(melody.events)]
+
+    harmonized = composer.answer(melody, tmp_path, harmonize=True)
+    assert harmonized.resolved.bars == 4 and (harmonized.resolved.key, harmonized.resolved.mode) == (
+        "D",
+        "major",
+    )
+    assert [(p, s) for p, s, _ in to_notes(np.array(harmonized.events))] == sung
+    assert harmonized.resolved.chords[-1] == "D" and len(harmonized.resolved.chords) == 4
+
+    answered = composer.answer(melody, tmp_path, bars=8, seed=3)
+    assert answered.resolved.bars == 12 and answered.resolved.windows[:2] == ["A1", "U1"]
+    notes = [(p, s) for p, s, _ in to_notes(np.array(answered.events))]
+    assert notes[: len(sung)] == sung and len(notes) > len(sung)
+    assert notes[-1][0] % 12 == key_pitch_class("D")  # the answer closes on the tonic
+    assert {f.format for f in answered.files} == {"mid", "ogg", "png", "score"}
+
+
+def test_answer_refuses_what_is_not_music_and_writes_nothing(tmp_path):
+    done = jam("answer", "hello world", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "numbered notation" in done.stderr and not (tmp_path / "out").exists()

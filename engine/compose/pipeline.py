@@ -22,12 +22,15 @@ from engine.arrange import arrange
 from engine.arrange.score import draw_score
 from engine.compose.melody import Melody, MelodyModel, MelodySpec, MelodyWriter, extension_plan, phrase_plan
 from engine.compose.midi import arrangement_to_midi
-from engine.compose.resolve import instrument_program, resolve
+from engine.compose.resolve import DEFAULT_TEMPO, instrument_program, resolve
+from engine.data.events import HOLD, REST, meter_index, steps_per_bar
+from engine.data.windows import Batch, open_window
+from engine.listen import UserMelody
 from engine.models.vae import load_vae
 from engine.render.audio import write_ogg, write_wav
 from engine.render.pianoroll import draw_piano_roll
 from engine.render.synth import Renderer
-from engine.schemas import ComposeRequest, ComposeResult, PieceFile, Resolved, key_pitch_class
+from engine.schemas import KEY_NAMES, ComposeRequest, ComposeResult, PieceFile, Resolved, key_pitch_class
 
 SAMPLE_RATE = 48_000
 MAX_BARS = 64
@@ -155,6 +158,56 @@ class Composer:
         return self._finish(
             [parent.request], [r], [spec], out_dir, [piece_name(parent.request.prompt, r.seed, suffix)]
         )[0]
+
+    def answer(
+        self, melody: UserMelody, out_dir: Path, *, harmonize: bool = False, bars: int = 8, seed: int = 0
+    ) -> ComposeResult:
+        """Answer a person's melody in its key and meter: their phrase, then Jam's continuation (call and
+        response, closing on their opening), or with `harmonize` their melody arranged as it is."""
+        bar = steps_per_bar(melody.meter)
+        events = np.asarray(melody.events, dtype=np.uint8)
+        pad = -len(events) % (2 * bar)  # whole 2-bar windows: silence after the last note
+        events = np.concatenate([events, np.array([REST] + [HOLD] * (pad - 1), dtype=np.uint8)[:pad]])
+        plan = ["A1", *(f"U{i}" for i in range(1, len(events) // (2 * bar)))]
+        codes = dict(zip(plan, self._encode(events, melody.tonic, melody.meter), strict=True))
+        if not harmonize:
+            if len(events) // bar + bars > MAX_BARS:
+                raise ValueError(f"a melody and its answer can be at most {MAX_BARS} bars")
+            plan = extension_plan(plan, bars)
+        r = Resolved(
+            key=KEY_NAMES[melody.tonic],
+            mode=melody.mode,
+            tempo=melody.tempo or DEFAULT_TEMPO.get(melody.meter, 100),
+            meter=melody.meter,
+            bars=len(plan) * 2,
+            instrument=pretty_midi.program_to_instrument_name(0),
+            program=0,
+            seed=seed,
+            form="",
+            windows=plan,
+            understood={"melody": "yours"},
+        )
+        spec = MelodySpec(melody.tonic, melody.mode, melody.meter, plan, seed, fixed=codes, prefix=events)
+        request = ComposeRequest(prompt="", formats=["mid", "ogg", "png", "score"])
+        name = f"answer-{'harmonized' if harmonize else 'continued'}-s{seed}"
+        return self._finish([request], [r], [spec], out_dir, [name])[0]
+
+    def _encode(self, events: np.ndarray, tonic: int, meter: str) -> torch.Tensor:
+        """Latent codes (posterior means) of a melody's 2-bar windows."""
+        bar, vae = steps_per_bar(meter), self.writer.model.vae
+        rows = [open_window(events, start)[: 2 * bar] for start in range(0, len(events), 2 * bar)]
+        count = len(rows)
+        with torch.no_grad():
+            mean, _ = vae.encode(
+                Batch(
+                    torch.from_numpy(np.stack(rows).astype(np.int64)),
+                    (torch.arange(2 * bar) % bar)[None].expand(count, -1),
+                    torch.full((count,), tonic),
+                    torch.full((count,), meter_index(meter)),
+                    torch.full((count,), 2 * bar),
+                )
+            )
+        return mean
 
     def _finish(
         self,
