@@ -2,19 +2,20 @@
 
 Run: `.venv/bin/python bench/bench_compose.py [--pieces 20]` (or `make bench`).
 
-Latest figures (2026-11-28, 2 CPU cores with other jobs running, load average ~2.7; FluidR3_GM;
-`.venv/bin/python bench/bench_compose.py --pieces 20`):
+Latest figures (2026-11-28, 2 CPU cores, otherwise idle (load average ~0.9); FluidR3_GM; arranged pieces
+with melody, chords and bass; `.venv/bin/python bench/bench_compose.py --pieces 20`):
 
     20 pieces of 16 bars at 100 bpm (about 38 s of music each)
-    request -> OGG+MIDI+PNG: p50 513 ms, p95 862 ms
+    request -> OGG+MIDI+PNG: p50 555 ms, p95 580 ms
       understand p50     0.3 ms
-      melody     p50    80.2 ms
-      midi       p50     2.5 ms
-      png        p50    95.0 ms
-      render     p50   149.5 ms
-      ogg        p50   266.6 ms
-      total      p50   510.7 ms
-    rendering: 257x real time (median)
+      melody     p50    73.1 ms
+      arrange    p50     4.2 ms
+      midi       p50     5.2 ms
+      png        p50    65.4 ms
+      render     p50   212.3 ms
+      ogg        p50   254.2 ms
+      total      p50   553.0 ms
+    rendering: 181x real time (median)
 
 The picture is drawn while the audio renders and encodes, so the total is about melody + render + ogg.
 """
