@@ -115,9 +115,6 @@ class Melody:
         """The phrase letters, e.g. "A A' B A''"."""
         return " ".join(dict.fromkeys(label.rstrip("*")[:-1] for label in self.plan[1::2])) or "A"
 
-    def codes(self) -> dict[str, torch.Tensor]:
-        return {label.rstrip("*"): z for label, z in zip(self.plan, self.latents, strict=True)}
-
 
 def phrase_plan(bars: int, prefix: str = "") -> list[str]:
     """Window labels of a form for `bars` bars (rounded up to whole windows).
