@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import sys
@@ -12,6 +14,14 @@ from typing import NoReturn
 from engine import paths
 
 log = logging.getLogger("jam")
+
+
+def _import_fluidsynth_quietly() -> None:
+    """pyfluidsynth prints where it found libfluidsynth when $CI is set, and pretty_midi imports it:
+    importing it first under a redirect keeps stdout for the command's own output (`--json`)."""
+    # A missing libfluidsynth is reported by the renderer itself, with how to install it.
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(ImportError):
+        import fluidsynth  # noqa: F401
 
 
 class UsageError(Exception):
@@ -308,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _import_fluidsynth_quietly()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
