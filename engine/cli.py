@@ -111,7 +111,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
     from engine.compose.pipeline import Composer
 
-    composer = Composer(soundfont=args.soundfont)
+    composer = Composer(soundfont=args.soundfont, device=args.device)
     for i in range(args.count):
         seed = None if request.seed is None else request.seed + i
         result = composer.compose(request.model_copy(update={"seed": seed}), Path(args.out))
@@ -142,7 +142,7 @@ def cmd_answer(args: argparse.Namespace) -> int:
 
     from engine.compose.pipeline import Composer
 
-    result = Composer(soundfont=args.soundfont).answer(
+    result = Composer(soundfont=args.soundfont, device=args.device).answer(
         melody, Path(args.out), harmonize=args.harmonize, bars=args.bars, seed=args.seed
     )
     r = result.resolved
@@ -181,7 +181,7 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
 
     from engine.compose.pipeline import Composer
 
-    composer = Composer(soundfont=args.soundfont)
+    composer = Composer(soundfont=args.soundfont, device=args.device)
     with tempfile.TemporaryDirectory(prefix="jam-eval-") as scratch:
         out = Path(args.out or scratch)
         if args.adherence:
@@ -271,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--limit", type=int, help="adherence/arrangement: only the first N prompts")
     evaluate.add_argument("--soundfont", help="adherence/arrangement: a .sf2/.sf3 file")
+    evaluate.add_argument("--device", default="auto", help="adherence/arrangement: auto, cpu or cuda")
     evaluate.add_argument(
         "--out", help="adherence/arrangement: keep the pieces here (else a temporary folder)"
     )
@@ -289,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     compose.add_argument("--instrument")
     compose.add_argument("--formats", default="mid,ogg,png")
     compose.add_argument("--soundfont", help="a .sf2/.sf3 file (else SOUNDFONT, soundfonts/, the system's)")
+    compose.add_argument("--device", default="auto", help="auto (a CUDA GPU if any, else CPU), cpu or cuda")
     compose.add_argument("--json", action="store_true", help="print each result as JSON")
     compose.set_defaults(func=cmd_compose)
 
@@ -308,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     answer.add_argument("--seed", type=int, default=0)
     answer.add_argument("--out", default="out")
     answer.add_argument("--soundfont")
+    answer.add_argument("--device", default="auto")
     answer.set_defaults(func=cmd_answer)
 
     bot = sub.add_parser("bot", help="run the Discord bot (settings from the environment and .env)")

@@ -57,8 +57,10 @@ class MelodyModel:
     def from_checkpoint(
         cls, model: MelodyVAE, extra: dict, gan: torch.nn.Module | None = None
     ) -> MelodyModel:
-        bank = {mode: codes.float() for mode, codes in extra["prior_bank"].items()}
-        return cls(model, bank, extra["prior_scale"], gan=gan)
+        # the bank stays on the CPU with the random draws, whatever device the networks run on
+        bank = {mode: codes.float().cpu() for mode, codes in extra["prior_bank"].items()}
+        scale = {mode: value.float().cpu() for mode, value in extra["prior_scale"].items()}
+        return cls(model, bank, scale, gan=gan)
 
     def attach_gan(self, path=None) -> bool:
         """Sample new windows from the latent GAN when its weights exist (default engine.paths.gan_weights());
@@ -71,8 +73,13 @@ class MelodyModel:
         path = Path(path) if path is not None else paths.gan_weights()
         if not path.exists():
             return False
-        self.gan, _ = load_gan(path)
+        self.gan, _ = load_gan(path, self.device)
         return True
+
+    @property
+    def device(self) -> torch.device:
+        """Where the networks run. Random draws stay on the CPU, so a seed gives the same piece anywhere."""
+        return next(self.vae.parameters()).device
 
     def sample_prior(
         self, mode: str, count: int, generator: torch.Generator, attributes: dict | None = None
@@ -251,17 +258,18 @@ class MelodyWriter:
             forced = torch.stack(
                 [rows[i].forced if rows[i].forced is not None else torch.full((length,), -1) for i in members]
             )
+            device = self.model.device
             tokens = self.model.vae.generate(
-                torch.stack([rows[i].z for i in members]),
-                positions,
-                torch.tensor([rows[i].tonic for i in members]),
-                torch.tensor([meter_index(rows[i].meter) for i in members]),
+                torch.stack([rows[i].z for i in members]).to(device),
+                positions.to(device),
+                torch.tensor([rows[i].tonic for i in members], device=device),
+                torch.tensor([meter_index(rows[i].meter) for i in members], device=device),
                 temperature=self.temperature,
-                bias=torch.stack([key_bias(rows[i].tonic, rows[i].mode) for i in members]),
-                noise=torch.stack([rows[i].noise for i in members]),
-                forced=forced,
+                bias=torch.stack([key_bias(rows[i].tonic, rows[i].mode) for i in members]).to(device),
+                noise=torch.stack([rows[i].noise for i in members]).to(device),
+                forced=forced.to(device),
             )
-            for i, row_tokens in zip(members, tokens.numpy().astype(np.uint8), strict=True):
+            for i, row_tokens in zip(members, tokens.cpu().numpy().astype(np.uint8), strict=True):
                 out[i] = row_tokens
         return out  # type: ignore[return-value]
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -31,6 +32,8 @@ from engine.render.audio import write_ogg, write_wav
 from engine.render.pianoroll import draw_piano_roll
 from engine.render.synth import Renderer
 from engine.schemas import KEY_NAMES, ComposeRequest, ComposeResult, PieceFile, Resolved, key_pitch_class
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48_000
 MAX_BARS = 64
@@ -72,11 +75,22 @@ def _codes(parent: ComposeResult) -> dict[str, torch.Tensor]:
     }
 
 
+def pick_device(name: str = "auto") -> torch.device:
+    """`auto`: CUDA when there is a GPU, else the CPU; a named device must exist."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was asked for, but torch sees no CUDA GPU")
+    return device
+
+
 class Composer:
-    def __init__(self, weights: Path | None = None, soundfont: str | None = None):
-        vae, extra = load_vae(weights or paths.vae_weights())
+    def __init__(self, weights: Path | None = None, soundfont: str | None = None, device: str = "auto"):
+        vae, extra = load_vae(weights or paths.vae_weights(), pick_device(device))
         model = MelodyModel.from_checkpoint(vae, extra)
         model.attach_gan()  # the latent GAN steers new phrases where its weights are shipped
+        log.info("melody models on %s", model.device)
         self.writer = MelodyWriter(model)
         self.renderer = Renderer(Path(soundfont) if soundfont else None, SAMPLE_RATE)
         # pieces and pictures in separate pools: a piece waits for its picture, never for another piece
@@ -205,9 +219,9 @@ class Composer:
                     torch.full((count,), tonic),
                     torch.full((count,), meter_index(meter)),
                     torch.full((count,), 2 * bar),
-                )
+                ).to(self.writer.model.device)
             )
-        return mean
+        return mean.cpu()
 
     def _finish(
         self,

@@ -121,7 +121,7 @@ class LatentGAN(nn.Module):
         distribution in the training windows given the requested ones."""
         names = list(ATTRIBUTES)
         grid = torch.tensor(np.stack(np.unravel_index(np.arange(len(self.joint)), self.config.classes), 1))
-        weights = self.joint.float().clone()
+        weights = self.joint.float().cpu()  # the draw below uses the CPU generator
         for name, value in (attributes or {}).items():
             if name not in ATTRIBUTES:
                 raise ValueError(f"unknown attribute {name!r}; known: {', '.join(ATTRIBUTES)}")
@@ -143,8 +143,10 @@ class LatentGAN(nn.Module):
         """Latent codes (count, latent) in the VAE's space for the requested attributes."""
         if y is None:
             y = self.fill_attributes(count, generator, attributes)
-        z = torch.randn(count, self.config.latent, generator=generator)
-        return self.unwhiten(self.actor(z, y.to(z.device)))
+        # drawn on the generator's device (the CPU), so that a seed gives the same codes on any device
+        device = next(self.actor.parameters()).device
+        z = torch.randn(count, self.config.latent, generator=generator).to(device)
+        return self.unwhiten(self.actor(z, y.to(device))).cpu()
 
 
 def save_gan(path, gan: LatentGAN, extra: dict, shipped: bool = False) -> None:

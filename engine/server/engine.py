@@ -72,7 +72,8 @@ class CallerGone(Exception):
 
 def default_composer(settings: EngineSettings) -> ComposerLike:
     """The real Composer, warmed up: the first piece pays for lazy set-up (seconds), so no request should."""
-    composer = Composer(Path(settings.weights) if settings.weights else None, settings.soundfont)
+    weights = Path(settings.weights) if settings.weights else None
+    composer = Composer(weights, settings.soundfont, settings.device)
     with tempfile.TemporaryDirectory(prefix="jam-engine-") as out:
         composer.compose(ComposeRequest(prompt="a warm-up tune", bars=4, seed=0), Path(out))
     return composer

@@ -42,3 +42,6 @@ class EngineSettings(BaseSettings):
     soundfont: str | None = Field(
         None, description="a .sf2/.sf3 (default: SOUNDFONT, soundfonts/, the system's)"
     )
+    device: str = Field(
+        "auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="where the models run; auto: a GPU if any"
+    )
