@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -45,8 +46,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import soundfile as sf
+
 from bot.engine_client import EngineBusy, EngineClient, EngineError, Piece
 from bot.supervisor import EngineSupervisor
+from engine.render.audio import write_ogg
 from engine.render.soundfont import find_soundfont
 from engine.schemas import ComposeRequest
 
@@ -61,6 +65,12 @@ def rss_mb(pid: int, field_name: str = "VmRSS") -> float:
         if line.startswith(field_name + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def request(seed: int) -> ComposeRequest:
@@ -92,7 +102,8 @@ async def client_loop(client: EngineClient, until: float, tally: Tally, seeds: I
 
 async def load(engine: EngineSupervisor, client: EngineClient, clients: int, seconds: float) -> None:
     tally, seeds, peak = Tally(), itertools.count(), 0.0
-    started = time.monotonic()
+    assert engine.pid is not None
+    started, cpu_before = time.monotonic(), cpu_s(engine.pid)
     workers = [
         asyncio.create_task(client_loop(client, started + seconds, tally, seeds)) for _ in range(clients)
     ]
@@ -101,6 +112,7 @@ async def load(engine: EngineSupervisor, client: EngineClient, clients: int, sec
         peak = max(peak, rss_mb(engine.pid))
         await asyncio.wait(workers, timeout=0.5)
     elapsed = time.monotonic() - started
+    cpu = cpu_s(engine.pid) - cpu_before
     lat = tally.latencies
     print(
         f"load: {clients} clients, {elapsed:.1f} s: {len(lat)} pieces ({len(lat) / elapsed:.2f}/s), "
@@ -111,36 +123,69 @@ async def load(engine: EngineSupervisor, client: EngineClient, clients: int, sec
         f"p99 {percentile(lat, 0.99):.2f} s, max {max(lat, default=float('nan')):.2f} s"
     )
     print(f"  engine RSS: peak {peak:.0f} MB (high-water mark {rss_mb(engine.pid or 0, 'VmHWM'):.0f} MB)")
+    print(
+        f"  engine CPU: {cpu / elapsed:.2f} cores busy, {cpu * 1000 / max(1, len(lat)):.0f} ms per piece "
+        "(refusals included)"
+    )
 
 
 async def render_cost(client: EngineClient, pieces: int) -> None:
+    """The engine's render against `fluidsynth -F`, and the CPU floor of a piece's audio: FluidSynth's
+    own render plus libvorbis encoding the result, the two library calls no engine can skip."""
     soundfont = find_soundfont(None)
-    engine_ms, floor_ms = [], []
+    engine_ms, floor_ms, synth_cpu, vorbis_cpu = [], [], [], []
     with tempfile.TemporaryDirectory() as out:
         for seed in range(pieces):
             piece: Piece = await client.compose(request(10_000 + seed))
             midi = Path(out) / f"{seed}.mid"
             midi.write_bytes(piece.files["mid"])
             engine_ms.append(piece.result.timings_ms["render"])
-            floor_ms.append(fluidsynth_ms(soundfont, midi, Path(out)))
+            wall, cpu = fluidsynth_ms(soundfont, midi, Path(out))
+            floor_ms.append(wall)
+            synth_cpu.append(cpu)
+            vorbis_cpu.append(vorbis_cpu_ms(Path(out) / "floor.wav"))
     ratios = [e / f for e, f in zip(engine_ms, floor_ms, strict=True)]
     print(
         f"render: engine p50 {statistics.median(engine_ms):.0f} ms per piece, fluidsynth -F "
         f"{statistics.median(floor_ms):.0f} ms (its start-up excluded): ratio {statistics.median(ratios):.2f}"
     )
+    floor = statistics.median(synth_cpu) + statistics.median(vorbis_cpu)
+    cores = os.cpu_count() or 1
+    print(
+        f"audio floor: fluidsynth -F {statistics.median(synth_cpu):.0f} ms + libvorbis "
+        f"{statistics.median(vorbis_cpu):.0f} ms of CPU per piece = {floor:.0f} ms: at most "
+        f"{cores * 1000 / floor:.1f} pieces/s on {cores} cores with nothing else done"
+    )
 
 
-def fluidsynth_ms(soundfont: Path, midi: Path, out: Path) -> float:
-    """`fluidsynth -F` on one file, its start-up (soundfont load) excluded: playing it 4 times costs
-    start-up + 4 renders, once start-up + 1, so a render is a third of the difference (best of 2)."""
+def fluidsynth_ms(soundfont: Path, midi: Path, out: Path) -> tuple[float, float]:
+    """`fluidsynth -F` on one file, wall and CPU ms, its start-up (soundfont load) excluded: playing it
+    4 times costs start-up + 4 renders, once start-up + 1, so a render is a third of the difference."""
 
-    def run(times: int) -> float:
+    def run(times: int) -> tuple[float, float]:
         command = ["fluidsynth", "-ni", "-q", "-r", "48000", "-F", str(out / "floor.wav"), str(soundfont)]
-        started = time.perf_counter()
+        before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
         subprocess.run(command + [str(midi)] * times, check=True, capture_output=True)
-        return (time.perf_counter() - started) * 1000
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        return (time.perf_counter() - started) * 1000, cpu * 1000
 
-    return min((run(4) - run(1)) / 3 for _ in range(2))
+    runs = [(run(4), run(1)) for _ in range(2)]
+    return (
+        min((four[0] - one[0]) / 3 for four, one in runs),
+        min((four[1] - one[1]) / 3 for four, one in runs),
+    )
+
+
+def vorbis_cpu_ms(wav: Path) -> float:
+    """CPU ms for libsndfile's Vorbis encoder (the engine's) on a rendered file, best of 2."""
+    audio, rate = sf.read(wav, dtype="float32")
+    costs = []
+    for _ in range(2):
+        started = time.thread_time()
+        write_ogg(audio, wav.with_suffix(".ogg"), rate)
+        costs.append((time.thread_time() - started) * 1000)
+    return min(costs)
 
 
 async def faults(engine: EngineSupervisor, client: EngineClient, clients: int) -> None:
