@@ -21,7 +21,7 @@ import httpx
 from pydantic import ValidationError
 
 from engine.schemas import ComposeRequest, ComposeResult
-from engine.server.schemas import PieceResponse
+from engine.server.schemas import LivePhraseResponse, PieceResponse
 
 SECRET_HEADER = "X-Engine-Secret"
 DEADLINE_HEADER = "X-Deadline-S"
@@ -102,6 +102,23 @@ def decode_piece(body: bytes) -> Piece:
     return Piece(response.result, {f.format: base64.b64decode(f.data) for f in response.files})
 
 
+@dataclass
+class LivePhrase:
+    """One phrase of a live jam: what it plays (the engine's answer, its `pcm` field emptied) and the PCM
+    itself, 48 kHz stereo int16, exactly `info.frames` frames."""
+
+    info: LivePhraseResponse
+    pcm: bytes
+
+
+def decode_phrase(body: bytes) -> LivePhrase:
+    try:
+        response = LivePhraseResponse.model_validate_json(body)
+    except ValidationError as error:
+        raise EngineFailed(f"the engine's answer is not a live phrase: {error}") from None
+    return LivePhrase(response.model_copy(update={"pcm": ""}), base64.b64decode(response.pcm))
+
+
 class EngineClient:
     """One client per bot; share it across tasks. Use `async with` or call `aclose()`."""
 
@@ -152,6 +169,46 @@ class EngineClient:
     async def rerender(self, parent: ComposeResult, instrument: str) -> Piece:
         body = {"parent": parent.model_dump(mode="json"), "instrument": instrument}
         return decode_piece(await self._post("/v1/render", body))
+
+    async def answer(
+        self,
+        *,
+        melody: str | None = None,
+        midi: bytes | None = None,
+        key: str | None = None,
+        harmonize: bool = False,
+        bars: int = 8,
+        seed: int = 0,
+        language: str = "en",
+    ) -> Piece:
+        """Answer a person's melody (text, or a MIDI file's bytes). What is not music, or too big, comes
+        back as EngineRejected whose reason is meant for that person, in `language` ("en" or "zh")."""
+        body: dict[str, Any] = {"harmonize": harmonize, "bars": bars, "seed": seed, "language": language}
+        if midi is not None:
+            body["midi"] = base64.b64encode(midi).decode("ascii")
+        else:
+            body["melody"] = melody
+        if key is not None:
+            body["key"] = key
+        return decode_piece(await self._post("/v1/answer", body))
+
+    async def live_start(self, request: ComposeRequest, phrase_bars: int = 4) -> LivePhrase:
+        """Start a live jam (`POST /v1/live`): its first phrase, whose `info.session` names the session."""
+        body = {**request.model_dump(mode="json", exclude={"formats", "bars"}), "phrase_bars": phrase_bars}
+        return decode_phrase(await self._post("/v1/live", body))
+
+    async def live_next(self, session: str, steer: list[str] | None = None) -> LivePhrase:
+        """The session's next phrase, with `steer` words applied first. A session that ended or expired
+        raises EngineRejected with status 404."""
+        return decode_phrase(await self._post(f"/v1/live/{session}/next", {"steer": steer or []}))
+
+    async def live_stop(self, session: str) -> bool:
+        """End a live jam; False if it had ended already (or the engine cannot be reached)."""
+        try:
+            response = await self._http.delete(f"/v1/live/{session}")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
 
     async def ready(self) -> bool:
         """Whether the engine answers /readyz with 200 now (no retries)."""

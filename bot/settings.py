@@ -39,6 +39,9 @@ class BotSettings(BaseSettings):
     message_content: bool = False  # the privileged intent: only needed for jam channels
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     dev_guild_id: int | None = None
+    voice_idle_s: float = Field(180.0, gt=0)  # leave voice after this long alone or with nothing to play
+    voice_buffer_s: float = Field(2.0, ge=0.2, le=30)  # audio rendered ahead of playback
+    voice_queue_max: int = Field(25, ge=1, le=500)  # tracks waiting per server
 
     @field_validator("database_url")
     @classmethod

@@ -2,7 +2,9 @@
 
 Each control is a `DynamicItem`: its custom id carries the action and the generation id (the database
 row), so a click on a message posted before a restart still finds the piece. The controls only say
-which action was asked for; the Pieces cog (`bot.cogs.pieces`) does it.
+which action was asked for; the Pieces cog (`bot.cogs.pieces`) does it, and the Voice cog
+(`bot.cogs.voice`) plays the piece. Custom ids keep their form (`jam:<action>:<generation>`), so the
+buttons on old messages keep working.
 """
 
 from __future__ import annotations
@@ -16,23 +18,26 @@ from bot.errors import report
 from bot.i18n import Language
 from bot.present import INSTRUMENTS, instrument_label
 
-Action = Literal["vary", "extend", "reroll", "up", "down", "orchestrate"]
+Action = Literal["play", "vary", "extend", "reroll", "up", "down", "orchestrate"]
 PIECES_COG = "Pieces"
+VOICE_COG = "Voice"
 
 LABELS: dict[str, dict[Language, str]] = {
+    "play": {"en": "Play", "zh": "播放"},
     "vary": {"en": "Variation", "zh": "变奏"},
     "extend": {"en": "Extend", "zh": "续写"},
     "reroll": {"en": "Reroll", "zh": "重来"},
     "orchestrate": {"en": "Re-orchestrate with…", "zh": "换一种乐器…"},
 }
 STYLES = {
+    "play": discord.ButtonStyle.success,
     "vary": discord.ButtonStyle.primary,
     "extend": discord.ButtonStyle.secondary,
     "reroll": discord.ButtonStyle.secondary,
     "up": discord.ButtonStyle.success,
     "down": discord.ButtonStyle.danger,
 }
-EMOJI = {"vary": "🎲", "extend": "➕", "reroll": "🔁", "up": "👍", "down": "👎"}
+EMOJI = {"play": "▶️", "vary": "🎲", "extend": "➕", "reroll": "🔁", "up": "👍", "down": "👎"}
 
 
 class PieceActions(Protocol):
@@ -46,11 +51,12 @@ class PieceActions(Protocol):
 async def dispatch(
     interaction: discord.Interaction, action: Action, generation_id: int, value: str | None = None
 ) -> None:
-    """Hand the click to the Pieces cog; whatever fails becomes one friendly line, never a traceback."""
+    """Hand the click to the Pieces cog (Play: the Voice cog); whatever fails becomes one friendly line."""
     try:
-        cog = interaction.client.get_cog(PIECES_COG)  # type: ignore[attr-defined]
+        name = VOICE_COG if action == "play" else PIECES_COG
+        cog = interaction.client.get_cog(name)  # type: ignore[attr-defined]
         if cog is None:
-            raise RuntimeError("the Pieces cog is not loaded")
+            raise RuntimeError(f"the {name} cog is not loaded")
         await cast(PieceActions, cog).on_piece_action(interaction, action, generation_id, value)
     except Exception as error:
         await report(interaction, error)
@@ -62,11 +68,13 @@ def piece_id(action: str, generation_id: int) -> str:
 
 class PieceButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"jam:(?P<action>vary|extend|reroll|up|down):(?P<generation>\d+)",
+    template=r"jam:(?P<action>play|vary|extend|reroll|up|down):(?P<generation>\d+)",
 ):
-    """Variation, Extend, Reroll, 👍 or 👎 on one piece."""
+    """Play, Variation, Extend, Reroll, 👍 or 👎 on one piece."""
 
-    def __init__(self, action: Action, generation_id: int, lang: Language = "en") -> None:
+    def __init__(
+        self, action: Action, generation_id: int, lang: Language = "en", row: int | None = None
+    ) -> None:
         label = LABELS.get(action, {}).get(lang)
         super().__init__(
             discord.ui.Button(
@@ -74,7 +82,8 @@ class PieceButton(
                 emoji=EMOJI[action],
                 style=STYLES[action],
                 custom_id=piece_id(action, generation_id),
-            )
+            ),
+            row=row,
         )
         self.action: Action = action
         self.generation_id = generation_id
@@ -121,10 +130,17 @@ class OrchestraSelect(
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (PieceButton, OrchestraSelect)
 
 
-def piece_view(generation_id: int, lang: Language) -> discord.ui.View:
-    """The controls for one piece: a row of buttons and the instrument menu. Never times out."""
+def piece_view(generation_id: int, lang: Language, *, playable: bool = True) -> discord.ui.View:
+    """The controls for one piece: Play and the new-piece buttons, the ratings, the instrument menu.
+
+    Never times out. Rows are explicit: six buttons do not fit one row of five. `playable` False (a
+    piece made in a DM, where there is no voice channel) leaves Play out rather than show a button that
+    always refuses; the other custom ids do not change.
+    """
     view = discord.ui.View(timeout=None)
-    for action in ("vary", "extend", "reroll", "up", "down"):
-        view.add_item(PieceButton(cast(Action, action), generation_id, lang))
+    first = ("play", "vary", "extend", "reroll") if playable else ("vary", "extend", "reroll")
+    for row, actions in enumerate((first, ("up", "down"))):
+        for action in actions:
+            view.add_item(PieceButton(cast(Action, action), generation_id, lang, row=row))
     view.add_item(OrchestraSelect(generation_id, lang))
     return view

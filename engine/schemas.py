@@ -5,6 +5,7 @@ Every field is bounded so that a request that validates is one the engine can af
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
@@ -46,8 +47,44 @@ class Defaults(BaseModel):
         return value
 
 
+MAX_TASTE_CODES = 6
+LEANING = 0.5  # the weight from which a taste's tempo, mode or instrument fills an open field
+
+
+class Taste(BaseModel):
+    """What a person's 👍 and 👎 say, as the bot learnt it from their ratings (`bot.taste`).
+
+    Leanings fill only what the options, the prompt and the person's own defaults leave open, and only
+    once their weight (the bot's confidence, 0-1) reaches `LEANING`; new melody windows are drawn near
+    the `liked` latent codes and away from the `disliked` ones, by `melody_weight`. Bounded like the rest
+    of a request: a few codes of at most 1,024 finite values.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    tempo: int | None = Field(None, ge=30, le=260)
+    tempo_weight: float = Field(0.0, ge=0, le=1)
+    mode: Mode | None = None
+    mode_weight: float = Field(0.0, ge=0, le=1)
+    instrument: str | None = Field(None, max_length=40)
+    instrument_weight: float = Field(0.0, ge=0, le=1)
+    liked: list[list[float]] = Field(default_factory=list, max_length=MAX_TASTE_CODES)
+    disliked: list[list[float]] = Field(default_factory=list, max_length=MAX_TASTE_CODES)
+    melody_weight: float = Field(0.0, ge=0, le=1)
+    ratings: int = Field(0, ge=0, description="how many ratings this was learnt from")
+
+    @field_validator("liked", "disliked")
+    @classmethod
+    def _bounded_codes(cls, codes: list[list[float]]) -> list[list[float]]:
+        if any(len(code) > 1024 for code in codes) or len({len(code) for code in codes}) > 1:
+            raise ValueError("latent codes have one length, of at most 1024 values")
+        if not all(math.isfinite(value) for code in codes for value in code):
+            raise ValueError("latent codes must be finite numbers")
+        return codes
+
+
 class ComposeRequest(BaseModel):
-    """What to compose. Unset fields are filled from the prompt, then `defaults`, then the mood's defaults."""
+    """What to compose. Unset fields come from the prompt (words, then mood), `defaults`, then `taste`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +98,7 @@ class ComposeRequest(BaseModel):
     style: str | None = Field(None, max_length=20, description="e.g. waltz, jig, march, ballad, pop, bossa")
     drums: bool | None = None
     defaults: Defaults | None = None
+    taste: Taste | None = None
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=5)
 

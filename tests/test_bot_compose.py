@@ -34,7 +34,7 @@ pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
 
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
-BUTTONS = ("vary", "extend", "reroll", "up", "down", "orchestrate")
+BUTTONS = ("play", "vary", "extend", "reroll", "up", "down", "orchestrate")
 
 PIECE_FILES = {"mid", "ogg", "png", "score.png"}  # audio, MIDI, piano roll, engraved score
 

@@ -90,6 +90,7 @@ async def test_compose_returns_every_file_inline(http: httpx.AsyncClient) -> Non
         "style": None,
         "drums": None,
         "defaults": None,
+        "taste": None,
         "formats": ["mid", "ogg", "png"],
     }
 

@@ -16,6 +16,10 @@ from engine.data.events import HOLD, N_TOKENS, REST, note_token, steps_per_bar, 
 from engine.listen import MAX_TEXT_CHARS, MelodyRejected, UserMelody, parse_key, parse_midi, parse_text
 from engine.listen.common import KNOWN_METERS
 
+# A hang, not a speed target: real parses take milliseconds; a catastrophic regex backtrack or a
+# gigabyte allocation takes minutes. Speed is measured in bench/, not asserted here.
+HANG_S = 10.0
+
 
 def n(pitch: int, beats: float = 1) -> list[int]:
     """Tokens of one note lasting `beats` quarter notes."""
@@ -236,7 +240,7 @@ def test_parsing_2000_chars_takes_milliseconds() -> None:
         start = time.perf_counter()
         with contextlib.suppress(MelodyRejected):
             check_valid(parse_text(text))
-        assert time.perf_counter() - start < 0.1, text[:20]
+        assert time.perf_counter() - start < HANG_S, text[:20]
 
 
 # --- MIDI -------------------------------------------------------------------------------------------
@@ -349,7 +353,7 @@ def test_midi_huge_delta_time_costs_nothing() -> None:
     start = time.perf_counter()
     with pytest.raises(MelodyRejected, match="bars long"):
         parse_midi(data)
-    assert time.perf_counter() - start < 2.0  # "never hangs", with room for a loaded CI machine
+    assert time.perf_counter() - start < HANG_S
 
 
 # --- fuzz: never anything but a valid melody or MelodyRejected, never slow -----------------------------
@@ -390,7 +394,7 @@ def _text_ok(text: str, key: str | None = None, meter: str | None = None) -> Non
         check_valid(parse_text(text, key=key, meter=meter))
     except MelodyRejected as e:
         assert str(e) and e.zh
-    assert time.perf_counter() - start < 2.0  # "never hangs", with room for a loaded CI machine
+    assert time.perf_counter() - start < HANG_S
 
 
 @FUZZ
@@ -415,7 +419,7 @@ def _midi_ok(data: bytes) -> None:
         check_valid(parse_midi(data))
     except MelodyRejected as e:
         assert str(e) and e.zh
-    assert time.perf_counter() - start < 2.0  # "never hangs", with room for a loaded CI machine
+    assert time.perf_counter() - start < HANG_S
 
 
 @FUZZ

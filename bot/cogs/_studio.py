@@ -26,8 +26,9 @@ from bot.errors import SORRY
 from bot.i18n import Language, language
 from bot.limits import Asker, ChannelClosed, PieceGone, Slot, TooLong, Unusable
 from bot.present import engine_error_text, fit_attachments, instrument_label, piece_embed, say, text_language
+from bot.taste import taste_of
 from bot.views import piece_view
-from engine.schemas import ComposeRequest, ComposeResult, Format
+from engine.schemas import ComposeRequest, ComposeResult, Format, Taste
 
 if TYPE_CHECKING:
     from bot.app import JamBot
@@ -50,6 +51,7 @@ class Asking:
     filesize_limit: int
     preferences: Preferences | None = None
     settings: GuildSettings | None = None  # the server's rules (None in DMs)
+    taste: Taste | None = None  # what their ratings taught (bot.taste), for whatever else is left open
 
 
 class Canvas(Protocol):
@@ -162,6 +164,7 @@ class Studio:
             filesize_limit=interaction.filesize_limit,
             preferences=preferences,
             settings=await self._guild_settings(interaction.guild_id),
+            taste=await taste_of(self.bot.sessions, interaction.user.id),
         )
 
     async def asking_for_message(self, message: discord.Message, text: str) -> Asking:
@@ -177,6 +180,7 @@ class Studio:
             filesize_limit=guild.filesize_limit if guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES,
             preferences=preferences,
             settings=await self._guild_settings(guild.id if guild else None),
+            taste=await taste_of(self.bot.sessions, message.author.id),
         )
 
     async def _guild_settings(self, guild_id: int | None) -> GuildSettings | None:
@@ -209,14 +213,16 @@ class Studio:
     # Requests.
 
     def request(self, asking: Asking, prompt: str, **options: Any) -> ComposeRequest:
-        """The request from a prompt and options, with the person's preferences as its defaults.
+        """The request from a prompt and options, with the person's preferences as its defaults and their
+        taste as the last resort.
 
         Unusable if a value is out of range.
         """
         given = {name: value for name, value in options.items() if value is not None}
         try:
             request = ComposeRequest(prompt=prompt.strip(), formats=FULL, **given)
-            return repo.fill_request(request, asking.preferences)
+            request = repo.fill_request(request, asking.preferences)
+            return request.model_copy(update={"taste": asking.taste}) if asking.taste else request
         except ValidationError as error:
             raise Unusable("; ".join(_problem(e) for e in error.errors())) from None
 
@@ -327,7 +333,8 @@ class Studio:
         )
         if canvas.message_id is not None:
             await repo.set_message_id(self.bot.sessions, generation.id, canvas.message_id)
-        message_id = await canvas.finish(embed, attachments.discord_files(), piece_view(generation.id, lang))
+        view = piece_view(generation.id, lang, playable=asking.guild_id is not None)  # no voice in DMs
+        message_id = await canvas.finish(embed, attachments.discord_files(), view)
         if message_id != canvas.message_id:
             await repo.set_message_id(self.bot.sessions, generation.id, message_id)
 

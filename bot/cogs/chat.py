@@ -1,5 +1,9 @@
 """Free text: a message that mentions Jam, a DM, or any message in a server's jam channel is a request.
 
+A reply to someone's message holding a melody (a MIDI file, or notes) is a request to answer that
+melody; a reply to one without, or to Jam's own piece, is composed from as ever unless its words ask
+for an answer ("answer this", "配和声"): bot.answer.answer_reply.
+
 Mentions and DMs need no privileged intent: Discord sends their content to every bot. A jam channel
 needs the message content intent (MESSAGE_CONTENT=true and the switch in the developer portal, see
 .env.example); without it, messages there arrive empty and are left alone.
@@ -14,6 +18,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot.answer import answer_reply
 from bot.cogs._studio import ReplyCanvas, Studio
 from bot.db import repo
 from bot.errors import SORRY
@@ -70,6 +75,8 @@ class Chat(commands.Cog):
         return strip_mention(message.content, self.bot.user.id)
 
     async def answer(self, message: discord.Message, text: str) -> None:
+        if message.reference is not None and await answer_reply(self.bot, message, text):
+            return
         studio = Studio(self.bot)
         asking = await studio.asking_for_message(message, text)
         try:

@@ -33,8 +33,15 @@ TEXTS: dict[Language, HelpText] = {
              "every message is a request."),
             ("Buttons", "Under each piece: Variation (same idea, new notes), Extend (8 more bars), Reroll "
              "(new seed), 👍 / 👎, and a menu to play it on another instrument."),
+            ("Voice", "Join a voice channel and press ▶️ Play under a piece, or `/play` (your latest, or "
+             "`piece:` its number). `/skip`, `/stop`, `/volume 0-200`. I leave when nobody is listening."),
+            ("/jam live", "I play on and on in your voice channel; anyone listening steers with `/jam steer` "
+             "(faster, darker, more drums, switch to flute…) or the buttons. `/jam stop` ends it."),
+            ("/jam answer", "Give me a melody (`C4 D4 E4 G4 | A4/2 G4`, `1 2 3 5`, `do re mi`, a MIDI file, "
+             "or `reply_to:` a message's link) and I answer it in its key and meter, or arrange it with "
+             "`harmonize`. On a message with one: Apps → Answer with Jam, or reply `@Jam answer this`."),
             ("/prefs", "Your defaults (instrument, mood, tempo, key, drums, language) for whatever you "
-             "leave open."),
+             "leave open, and what your 👍 / 👎 taught me (`clear: taste` starts over)."),
             ("/forgetme", "Delete everything Jam keeps about you (it asks you to confirm first)."),
             ("/jamadmin", "Needs Manage Server: the channels Jam answers in, free text on or off, "
              "the cooldown, the longest piece in bars and the jam channel."),
@@ -51,7 +58,15 @@ TEXTS: dict[Language, HelpText] = {
              "在即兴频道里，每条消息都是请求。"),
             ("按钮", "每首乐曲下方：变奏（同样的想法，新的音符）、续写（再加 8 小节）、重来（换个随机种子）、"
              "👍 / 👎，以及换一种乐器演奏的菜单。"),
-            ("/prefs", "你的默认偏好（乐器、情绪、速度、调、鼓、语言），用来补全你没有指定的部分。"),
+            ("语音", "加入语音频道，按曲子下方的 ▶️ 播放，或用 `/play`（默认你最新的曲子，或用 `piece:` "
+             "指定编号）。`/skip`、`/stop`、`/volume 0-200`。没有人在听时我会离开。"),
+            ("/jam live", "我在你的语音频道里不停地即兴演奏；在听的每个人都可以用 `/jam steer`"
+             "（快一点、暗一点、加鼓、换成钢琴……）或按钮来调整。`/jam stop` 结束。"),
+            ("/jam answer", "给我一段旋律（`C4 D4 E4 G4 | A4/2 G4`、`1 2 3 5`、`do re mi`、MIDI 文件，"
+             "或用 `reply_to:` 给出某条消息的链接），我会按它的调和拍子回应，或用 `harmonize` 为它编配。"
+             "对带旋律的消息：应用 → Answer with Jam，或回复 `@Jam 接下去` / `@Jam 配和声`。"),
+            ("/prefs", "你的默认偏好（乐器、情绪、速度、调、鼓、语言），用来补全你没有指定的部分；"
+             "以及我从你的 👍 / 👎 学到的口味（`clear: taste` 重新开始）。"),
             ("/forgetme", "删除 Jam 保存的关于你的一切（会先请你确认）。"),
             ("/jamadmin", "需要“管理服务器”权限：设置 Jam 回复的频道、是否接受自由文本、冷却时间、"
              "最大小节数和即兴频道。"),

@@ -1,4 +1,5 @@
-"""/prefs: a person's defaults, used for whatever a request leaves open. Only they see the answer."""
+"""/prefs: a person's defaults, used for whatever a request leaves open, and what Jam has learnt from their
+👍 and 👎 (`bot.taste`), which `clear: taste` resets. Only they see the answer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.db import repo
 from bot.db.models import Preferences
 from bot.i18n import Language, language
 from bot.present import COLOUR, instrument_autocomplete
+from bot.taste import describe, taste_of
 from engine.schemas import KEY_NAMES
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ CLEARABLE = {
     "key": ("key", "mode"),
     "drums": ("drums",),
     "language": ("language",),
+    "taste": (),  # what the ratings taught: reset, the ratings kept (bot.db.repo.reset_taste)
 }
 TEXT: dict[str, dict[Language, str]] = {
     "title": {"en": "Your defaults", "zh": "你的默认设置"},
@@ -42,13 +45,20 @@ TEXT: dict[str, dict[Language, str]] = {
     "yes": {"en": "with drums", "zh": "要鼓"},
     "no": {"en": "no drums", "zh": "不要鼓"},
     "bad": {"en": "Nothing was changed: {reason}", "zh": "没有任何更改：{reason}"},
+    "taste": {"en": "Learnt from your 👍 / 👎", "zh": "从你的 👍 / 👎 学到的"},
+    "taste_reset": {
+        "en": "I've forgotten what your ratings taught me; your ratings from now on teach me again.",
+        "zh": "我已经忘掉从你的评价中学到的口味；之后的评价会重新教我。",
+    },
 }
 LANGUAGES = {"en": "English", "zh": "中文"}
 
 
-def prefs_embed(preferences: Preferences | None, lang: Language) -> discord.Embed:
-    """Every default, '—' for those not set."""
+def prefs_embed(preferences: Preferences | None, lang: Language, learnt: str | None = None) -> discord.Embed:
+    """Every default, '—' for those not set, and what the ratings taught (`learnt`) when there are any."""
     embed = discord.Embed(title=TEXT["title"][lang], colour=COLOUR)
+    if learnt:
+        embed.add_field(name=TEXT["taste"][lang], value=learnt, inline=False)
     p = preferences
     if p is None:
         embed.description = TEXT["empty"][lang]
@@ -86,7 +96,7 @@ class Prefs(commands.Cog):
         mode="Major or minor",
         drums="With or without drums",
         language="The language Jam answers you in",
-        clear="Forget one default, or all of them",
+        clear="Forget one default, what your ratings taught Jam (taste), or all of them",
     )
     @app_commands.choices(
         key=[app_commands.Choice(name=k, value=k) for k in KEY_NAMES],
@@ -127,9 +137,17 @@ class Prefs(commands.Cog):
                     TEXT["bad"][lang].format(reason=reason), ephemeral=True
                 )
                 return
+        reset = clear in ("taste", "all")  # after the changes: nothing is reset when they are refused
+        if reset:
+            await repo.reset_taste(sessions, user_id)
         preferences = await repo.get_preferences(sessions, user_id)
         lang = _language_of(interaction, preferences.language if preferences else None)
-        await interaction.response.send_message(embed=prefs_embed(preferences, lang), ephemeral=True)
+        learnt = describe(await taste_of(sessions, user_id), lang)
+        await interaction.response.send_message(
+            TEXT["taste_reset"][lang] if reset else None,
+            embed=prefs_embed(preferences, lang, learnt),
+            ephemeral=True,
+        )
 
 
 def _language_of(interaction: discord.Interaction, chosen: str | None) -> Language:

@@ -69,6 +69,8 @@ class Preferences(Base):
     mode: Mapped[str | None] = mapped_column(String(5))
     drums: Mapped[bool | None]
     language: Mapped[str | None] = mapped_column(String(16))
+    # what Jam learnt from ratings counts only ratings after this (NULL: all of them); see bot.taste
+    taste_reset_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
     )
@@ -85,6 +87,7 @@ class GuildSettings(Base):
     cooldown_s: Mapped[int | None] = mapped_column(Integer)
     max_bars: Mapped[int | None] = mapped_column(Integer)
     jam_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    volume: Mapped[int] = mapped_column(Integer, default=100, server_default="100")  # voice, percent (0-200)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
     )
@@ -98,7 +101,7 @@ class Generation(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    guild_id: Mapped[int | None] = mapped_column(BigInteger)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # /play suggests a server's pieces
     channel_id: Mapped[int | None] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -6,7 +6,7 @@ Returned rows are detached copies (the sessions do not expire on commit): read t
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import delete, select, update
@@ -43,7 +43,8 @@ class PreferenceChanges(BaseModel):
 
 
 class GuildSettingsChanges(BaseModel):
-    """What /jamadmin may change; None for a limit means the bot's own default."""
+    """What a server's settings may hold (/jamadmin sets the limits, /volume the volume); None for a limit
+    means the bot's own default."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,6 +53,7 @@ class GuildSettingsChanges(BaseModel):
     cooldown_s: int | None = Field(None, ge=0, le=86_400)
     max_bars: int | None = Field(None, ge=2, le=64)
     jam_channel_id: int | None = None
+    volume: int = Field(100, ge=0, le=200)  # voice playback, percent
 
     @field_validator("allowed_channel_ids")
     @classmethod
@@ -73,15 +75,21 @@ async def get_preferences(sessions: Sessions, user_id: int) -> Preferences | Non
         return await session.get(Preferences, user_id)
 
 
+async def _preferences_row(session: AsyncSession, user_id: int) -> Preferences:
+    """The user's preferences row, made (with the user) on first use, inside the caller's transaction."""
+    await _ensure_user(session, user_id)
+    preferences = await session.get(Preferences, user_id)
+    if preferences is None:
+        preferences = Preferences(user_id=user_id)
+        session.add(preferences)
+    return preferences
+
+
 async def set_preferences(sessions: Sessions, user_id: int, **changes: Any) -> Preferences:
     """Change some preferences, keep the others. Raises ValueError (nothing saved) on a bad value."""
     values = PreferenceChanges.model_validate(changes).model_dump(exclude_unset=True)
     async with sessions.begin() as session:
-        await _ensure_user(session, user_id)
-        preferences = await session.get(Preferences, user_id)
-        if preferences is None:
-            preferences = Preferences(user_id=user_id)
-            session.add(preferences)
+        preferences = await _preferences_row(session, user_id)
         for name, value in values.items():
             setattr(preferences, name, value)
         low, high = preferences.tempo_min, preferences.tempo_max
@@ -186,6 +194,30 @@ def generation_result(generation: Generation) -> ComposeResult:
     )
 
 
+class PieceSummary(NamedTuple):
+    """What a list of pieces shows: the number, what was asked and what the engine made of it."""
+
+    id: int
+    request: dict[str, Any]
+    resolved: dict[str, Any]
+
+
+async def recent_generations(
+    sessions: Sessions, user_id: int, *, guild_id: int | None = None, limit: int = 25
+) -> list[PieceSummary]:
+    """A user's pieces, newest first; with `guild_id`, also the pieces others made in that server.
+
+    What /play offers: a person may play their own pieces anywhere, and any piece posted in the server.
+    Only the columns a title needs: latents and notes are large, and autocomplete runs on every keystroke.
+    """
+    mine = Generation.user_id == user_id
+    where = mine if guild_id is None else mine | (Generation.guild_id == guild_id)
+    columns = select(Generation.id, Generation.request, Generation.resolved)
+    async with sessions() as session:
+        rows = await session.execute(columns.where(where).order_by(Generation.id.desc()).limit(limit))
+        return [PieceSummary(*row) for row in rows]
+
+
 async def get_generation_result(sessions: Sessions, generation_id: int) -> ComposeResult | None:
     """`generation_result` of a stored piece; None when there is no such piece (any more)."""
     generation = await get_generation(sessions, generation_id)
@@ -215,6 +247,41 @@ async def ratings_for_user(sessions: Sessions, user_id: int) -> list[Rating]:
     async with sessions() as session:
         rows = await session.scalars(select(Rating).where(Rating.user_id == user_id).order_by(Rating.id))
         return list(rows)
+
+
+class RatedPiece(NamedTuple):
+    """One rating with what was rated: the piece's resolved parameters and latent codes."""
+
+    value: int
+    resolved: dict[str, Any]
+    latents: list[list[float]]
+
+
+async def rated_pieces(sessions: Sessions, user_id: int, *, limit: int = 40) -> list[RatedPiece]:
+    """A user's latest ratings since they last reset their taste, newest first: what `bot.taste` reads."""
+    async with sessions() as session:
+        preferences = await session.get(Preferences, user_id)
+        query = (
+            select(Rating.value, Generation.resolved, Generation.latents)
+            .join(Generation, Rating.generation_id == Generation.id)
+            .where(Rating.user_id == user_id)
+            .order_by(Rating.rated_at.desc(), Rating.id.desc())
+            .limit(limit)
+        )
+        if preferences is not None and preferences.taste_reset_at is not None:
+            query = query.where(Rating.rated_at > preferences.taste_reset_at)
+        return [
+            RatedPiece(value, resolved, latents or [])
+            for value, resolved, latents in await session.execute(query)
+        ]
+
+
+async def reset_taste(sessions: Sessions, user_id: int) -> None:
+    """Forget what the ratings taught, from now on; the ratings themselves are kept (a piece rated again
+    counts again)."""
+    async with sessions.begin() as session:
+        preferences = await _preferences_row(session, user_id)
+        preferences.taste_reset_at = utcnow()
 
 
 async def forget_user(sessions: Sessions, user_id: int) -> bool:

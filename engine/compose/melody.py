@@ -31,6 +31,7 @@ from engine.data.events import (
     to_notes,
 )
 from engine.models.vae import MelodyVAE
+from engine.schemas import Taste
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
@@ -40,6 +41,8 @@ TEMPERATURE = 0.5
 PRIOR_BANDWIDTH = 0.2  # kernel width, in standard deviations of the bank
 OFF_KEY_PENALTY = 2.0  # logits taken from notes outside the key while decoding
 TONIC_WEIGHT = 1.5  # how much a window's time on the tonic triad counts when ranking candidates
+TASTE_PULL = 0.8  # how far a new draw moves toward a liked code, at a taste's full weight
+TASTE_DRAWS = 3  # draws per candidate when a taste chooses among them
 
 
 @dataclass
@@ -95,6 +98,49 @@ class MelodyModel:
 
 
 @dataclass
+class LatentTaste:
+    """A person's taste in melodies, as latent codes: new windows are drawn near the codes of windows they
+    liked and away from those they disliked (`engine.schemas.Taste`, learnt by the bot from ratings).
+
+    Kept apart from the sampling itself: the prior (bank or GAN) draws as it would, then `lean` moves
+    each draw part of the way to a liked code and keeps the draws furthest from the disliked ones, so
+    the melodies stay ones the model would write. Without a taste nothing changes, draws included.
+    """
+
+    liked: torch.Tensor  # (k, latent), k >= 0
+    disliked: torch.Tensor  # (m, latent), m >= 0
+    weight: float  # 0-1
+
+    @classmethod
+    def of(cls, taste: Taste | None) -> LatentTaste | None:
+        if taste is None or taste.melody_weight <= 0 or not (taste.liked or taste.disliked):
+            return None
+        width = len((taste.liked or taste.disliked)[0])
+
+        def codes(rows: list[list[float]]) -> torch.Tensor:
+            return torch.tensor(rows, dtype=torch.float32) if rows else torch.zeros(0, width)
+
+        return cls(codes(taste.liked), codes(taste.disliked), taste.melody_weight)
+
+    def fits(self, latent: int) -> bool:
+        """Codes of another model's latent size (weights replaced since the ratings) are not used."""
+        return self.liked.shape[1] == latent and self.disliked.shape[1] == latent
+
+    def lean(self, draws: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+        """`count` of `draws`: each pulled toward a liked code picked at random, those nearest the liked
+        codes and furthest from the disliked ones kept."""
+        z = draws
+        score = torch.zeros(len(z))
+        if len(self.liked):
+            pick = torch.randint(len(self.liked), (len(z),), generator=generator)
+            z = z + self.weight * TASTE_PULL * (self.liked[pick] - z)
+            score -= torch.cdist(z, self.liked).min(dim=1).values
+        if len(self.disliked):
+            score += torch.cdist(z, self.disliked).min(dim=1).values
+        return z[torch.argsort(score, descending=True)[:count]]
+
+
+@dataclass
 class MelodySpec:
     """What to write. `fixed` latents are kept as they are, `around` ones are varied; `prefix` holds the
     events of windows already written (an extension continues after them)."""
@@ -108,6 +154,7 @@ class MelodySpec:
     around: dict[str, torch.Tensor] = field(default_factory=dict)
     prefix: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
     shape: dict[str, str] = field(default_factory=dict)  # attributes asked of the latent GAN
+    taste: LatentTaste | None = None  # where new windows lean, from a person's ratings
 
 
 @dataclass
@@ -286,6 +333,11 @@ class MelodyWriter:
             origin = chosen[self._origin(spec, label)]
         if origin is not None:
             return origin[None] + VARIATION_NOISE * torch.randn(CANDIDATES, latent, generator=generator)
+        if spec.taste is not None and spec.taste.fits(latent):
+            draws = self.model.sample_prior(
+                spec.mode, TASTE_DRAWS * CANDIDATES, generator, attributes=spec.shape
+            )
+            return spec.taste.lean(draws, CANDIDATES, generator)
         return self.model.sample_prior(spec.mode, CANDIDATES, generator, attributes=spec.shape)
 
     def write_batch(self, specs: list[MelodySpec]) -> list[Melody]:

@@ -11,7 +11,7 @@ import pretty_midi
 from engine.prompt import mood_to_music, parse_prompt
 from engine.prompt.forms import style_meter
 from engine.prompt.instruments import lookup_instrument
-from engine.schemas import KEY_NAMES, ComposeRequest, Defaults, Resolved, key_pitch_class
+from engine.schemas import KEY_NAMES, LEANING, ComposeRequest, Defaults, Resolved, Taste, key_pitch_class
 
 DEFAULT_TEMPO = {"2/4": 100, "3/4": 108, "4/4": 100, "6/8": 96, "3/8": 72, "9/8": 90, "12/8": 72}
 MAJOR_KEYS = ("C", "G", "D", "F", "A", "Bb", "Eb")
@@ -45,17 +45,41 @@ def melody_shape(mood: dict) -> dict[str, str]:
     return shape
 
 
+def leanings(taste: Taste | None) -> Defaults:
+    """A taste's confident leanings as defaults of the last resort; an instrument the engine no longer
+    knows is dropped (a taste is learnt, never a reason to refuse a request)."""
+    if taste is None:
+        return Defaults()
+    instrument = taste.instrument if taste.instrument_weight >= LEANING else None
+    if instrument is not None and lookup_instrument(instrument) is None:
+        instrument = None
+    return Defaults(
+        mode=taste.mode if taste.mode_weight >= LEANING else None,
+        tempo=taste.tempo if taste.tempo_weight >= LEANING else None,
+        instrument=instrument,
+    )
+
+
 def resolve(request: ComposeRequest, seed: int) -> Resolved:
-    """Options, then the prompt (its explicit words, then its mood), then the person's defaults."""
+    """Options, then the prompt (its explicit words, then its mood), then the person's defaults, then what
+    their ratings lean to (`taste`)."""
     reading = parse_prompt(request.prompt)
     understood = dict(reading.understood)
     mood = mood_to_music(reading.valence, reading.arousal) if reading.valence is not None else {}
     mine = request.defaults or Defaults()
+    taste = leanings(request.taste)
 
-    mode = request.mode or reading.mode or mood.get("mode") or mine.mode or "major"
+    mode = request.mode or reading.mode or mood.get("mode") or mine.mode or taste.mode or "major"
     key = request.key or reading.key or mine.key or (MINOR_KEYS if mode == "minor" else MAJOR_KEYS)[seed % 7]
     meter = request.meter or (request.style and style_meter(request.style)) or reading.meter or "4/4"
-    tempo = request.tempo or reading.tempo or mood.get("tempo") or mine.tempo or DEFAULT_TEMPO[meter]
+    tempo = (
+        request.tempo
+        or reading.tempo
+        or mood.get("tempo")
+        or mine.tempo
+        or taste.tempo
+        or DEFAULT_TEMPO[meter]
+    )
     beats_per_bar = {"6/8": 2, "9/8": 3, "12/8": 4}.get(meter, int(meter.split("/")[0]))
     if request.bars is not None:
         bars = request.bars
@@ -73,6 +97,8 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         program, instrument = reading.instrument, pretty_midi.program_to_instrument_name(reading.instrument)
     elif mine.instrument:
         program, instrument = instrument_program(mine.instrument)
+    elif taste.instrument:
+        program, instrument = instrument_program(taste.instrument)
     else:
         program, instrument = 0, pretty_midi.program_to_instrument_name(0)
 

@@ -1,7 +1,8 @@
 """The engine's HTTP app: endpoints, refusals as JSON, probes and metrics, and the gate in front.
 
 - Bad requests are refused before admission (body size and secret in `gate.py`, schema by FastAPI,
-  unknown instruments by the resolver), so they cost nothing.
+  unknown instruments by the resolver, a person's melody that is not music by `engine.listen`), so
+  they cost nothing.
 - /healthz answers as soon as the process serves; /readyz once the models are loaded.
 - The work behind the endpoints (admission, batching, deadlines) is in `engine.server.engine`; the
   wire format in `engine.server.schemas`.
@@ -19,18 +20,29 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from engine.compose.resolve import instrument_program, resolve
+from engine.listen import MelodyRejected
+from engine.live.http import live_router
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.engine import CallerGone, ComposerLike, Engine, Refused, default_composer
 from engine.server.gate import BodyTooLarge, Gate
-from engine.server.schemas import ErrorResponse, ExtendRequest, PieceResponse, RenderRequest, VaryRequest
+from engine.server.schemas import (
+    AnswerRequest,
+    ErrorResponse,
+    ExtendRequest,
+    PieceResponse,
+    RenderRequest,
+    VaryRequest,
+)
 from engine.server.settings import EngineSettings
 
-ENDPOINTS = ("compose", "vary", "extend", "render")
+ENDPOINTS = ("compose", "vary", "extend", "render", "answer")
 
 
 def endpoint_of(path: str) -> str:
     """A metrics label with a bounded set of values, whatever path was asked for."""
     name = path.removeprefix("/v1/")
+    if name.startswith("live"):
+        return "live"
     return name if name in ENDPOINTS else "other"
 
 
@@ -133,5 +145,25 @@ def create_app(settings: EngineSettings, make_composer: Callable[[], ComposerLik
         return await engine.serve(
             request, "render", bars, single(lambda c, out: c.rerender(body.parent, out, body.instrument))
         )
+
+    @app.post("/v1/answer", responses=answers)
+    async def answer(body: AnswerRequest, request: Request) -> Response:
+        """A person's melody, continued or harmonized. It is parsed before admission, off the event loop
+        (a MIDI file may take half a second), so what is not music is refused at no cost to the queue."""
+        try:
+            melody = await asyncio.to_thread(body.parse)
+        except MelodyRejected as error:
+            raise Refused(422, "rejected", error.zh if body.language == "zh" else error.message) from None
+        bars = -(-melody.n_bars // 2) * 2 + (0 if body.harmonize else body.bars)
+        return await engine.serve(
+            request,
+            "answer",
+            bars,
+            single(
+                lambda c, out: c.answer(melody, out, harmonize=body.harmonize, bars=body.bars, seed=body.seed)
+            ),
+        )
+
+    app.include_router(live_router(engine))  # /v1/live: endless steered jams (engine/live)
 
     return app

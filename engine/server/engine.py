@@ -31,6 +31,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from engine.compose.pipeline import Composer, piece_name
+from engine.listen import UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.batcher import BatcherStopped, MicroBatcher
 from engine.server.metrics import EngineMetrics
@@ -51,6 +52,9 @@ class ComposerLike(Protocol):
     def vary(self, parent: ComposeResult, out_dir: Path, seed: int) -> ComposeResult: ...
     def extend(self, parent: ComposeResult, out_dir: Path, bars: int = 8) -> ComposeResult: ...
     def rerender(self, parent: ComposeResult, out_dir: Path, instrument: str) -> ComposeResult: ...
+    def answer(
+        self, melody: UserMelody, out_dir: Path, *, harmonize: bool = False, bars: int = 8, seed: int = 0
+    ) -> ComposeResult: ...
 
 
 class Refused(Exception):

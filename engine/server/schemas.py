@@ -1,21 +1,26 @@
 """The engine's wire format, around the contract of `engine.schemas`.
 
 Requests are JSON: `POST /v1/compose` takes a `ComposeRequest`; `/v1/vary`, `/v1/extend` and
-`/v1/render` take the `ComposeResult` of an earlier piece (as the engine returned it) plus what to change.
+`/v1/render` take the `ComposeResult` of an earlier piece (as the engine returned it) plus what to change;
+`/v1/answer` takes a person's melody (`AnswerRequest`, text or a MIDI file in base64).
 
 Every piece comes back as one JSON `PieceResponse`: the `ComposeResult`, with each `files[].path`
 reduced to a bare file name (the engine keeps nothing on disk), and the bytes of each file in base64
 under `files` - so the bot needs no shared disk and no multipart parser. Errors are JSON
-`{"error": <kind>, "reason": <text>}`; a 429 carries Retry-After.
+`{"error": <kind>, "reason": <text>}`; a 429 carries Retry-After. Live jams (`/v1/live`, in
+`engine/live/http.py`) answer each phrase as a `LivePhraseResponse`, its PCM in base64.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, UserMelody, parse_midi, parse_text
 from engine.schemas import METER_CHOICES, ComposeRequest, ComposeResult, Format, Resolved, key_pitch_class
 
 MAX_WINDOWS = 32  # one latent per 2 bars of at most 64
@@ -83,6 +88,51 @@ class RenderRequest(BaseModel):
     instrument: str = Field(min_length=1, max_length=40, description="General MIDI instrument name")
 
 
+class AnswerRequest(BaseModel):
+    """A person's melody to answer: typed (`melody`) or a MIDI file (`midi`, base64), exactly one of them.
+
+    The sizes are capped here, so the parsers never see more than they can read in about half a second;
+    what is not music is refused by the parsers (`engine.listen`) with a message meant for the person.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    melody: str | None = Field(
+        None, min_length=1, max_length=MAX_TEXT_CHARS, description="note names, 1 2 3, do re mi"
+    )
+    midi: str | None = Field(None, description=f"a MIDI file's bytes, base64, at most {MAX_MIDI_BYTES} bytes")
+    key: str | None = Field(None, max_length=30, description="the key of numbered notation or solfège")
+    meter: str | None = Field(None, max_length=12)
+    harmonize: bool = Field(False, description="arrange the melody itself instead of continuing it")
+    bars: int = Field(8, ge=2, le=32, description="length of the continuation")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    language: Literal["en", "zh"] = Field("en", description="of the reason, when the melody is refused")
+
+    @field_validator("midi")
+    @classmethod
+    def _small_file(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 4 * -(-MAX_MIDI_BYTES // 3):
+            raise ValueError(f"the MIDI file is over {MAX_MIDI_BYTES // 1024} KiB; send a shorter one")
+        return value
+
+    @model_validator(mode="after")
+    def _one_melody(self) -> AnswerRequest:
+        if (self.melody is None) == (self.midi is None):
+            raise ValueError("send the melody as text (`melody`) or as a MIDI file (`midi`), one of them")
+        return self
+
+    def parse(self) -> UserMelody:
+        """The melody, or `MelodyRejected` saying why not (bounded: ~1 ms for text, <0.5 s for MIDI)."""
+        if self.midi is not None:
+            try:
+                data = base64.b64decode(self.midi, validate=True)
+            except (binascii.Error, ValueError):
+                data = b""  # not base64: read as a file that is not MIDI
+            return parse_midi(data)
+        assert self.melody is not None
+        return parse_text(self.melody, key=self.key, meter=self.meter)
+
+
 class WireFile(BaseModel):
     format: Format
     name: str
@@ -95,5 +145,46 @@ class PieceResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    error: Literal["busy", "rejected", "unauthorized", "timeout", "unavailable", "failed"]
+    error: Literal["busy", "rejected", "unauthorized", "timeout", "unavailable", "failed", "gone"]
     reason: str
+
+
+# Live jams (engine/live/http.py): /v1/live, /v1/live/{id}/next, DELETE /v1/live/{id}.
+
+
+class LiveStartRequest(ComposeRequest):
+    """A live jam is started like a piece (prompt and options; `bars` and `formats` are not used)."""
+
+    phrase_bars: int = Field(4, ge=2, le=8, description="bars per phrase; a steer is heard from the next one")
+
+
+class LiveNextRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    steer: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list, max_length=8, description="words applied in order before the phrase is written"
+    )
+
+
+class LivePhraseResponse(BaseModel):
+    """One phrase of a live jam: exactly `frames` frames of 48 kHz stereo int16 PCM, and what it plays."""
+
+    session: str
+    index: int = Field(description="0 for the first phrase of the session")
+    key: str
+    mode: Literal["major", "minor"]
+    tempo: int
+    meter: str
+    bars: int
+    instrument: str
+    program: int
+    style: str
+    drums: bool
+    chords: list[str] = Field(description="one entry per bar")
+    changes: dict[str, str] = Field(default_factory=dict, description="what this phrase's steers changed")
+    sample_rate: int
+    channels: int
+    frames: int
+    duration_s: float
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    pcm: str = Field(description="little-endian int16, interleaved stereo, base64")

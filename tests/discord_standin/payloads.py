@@ -29,7 +29,10 @@ EMBED_LINKS = 1 << 14
 ATTACH_FILES = 1 << 15
 READ_MESSAGE_HISTORY = 1 << 16
 USE_APPLICATION_COMMANDS = 1 << 31
-EVERYONE = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | ADD_REACTIONS | USE_APPLICATION_COMMANDS
+CONNECT = 1 << 20
+SPEAK = 1 << 21
+MESSAGING = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | ADD_REACTIONS | USE_APPLICATION_COMMANDS
+EVERYONE = MESSAGING | CONNECT | SPEAK
 
 
 class Snowflakes:
@@ -78,8 +81,18 @@ class FakeChannel:
     guild_id: int | None  # None: a DM channel
     recipient: FakeUser | None = None
     position: int = 0
+    voice: bool = False  # a voice channel (type 2)
+    denied: int = 0  # permissions the @everyone role loses here (its id is the guild's)
 
     def payload(self) -> dict[str, Any]:
+        if self.voice:
+            assert self.guild_id is not None
+            overwrites = [{"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(self.denied)}]
+            return {"id": str(self.id), "type": 2, "guild_id": str(self.guild_id), "name": self.name,
+                    "position": self.position, "permission_overwrites": overwrites if self.denied else [],
+                    "parent_id": None, "nsfw": False, "bitrate": 64_000, "user_limit": 0, "rtc_region": None,
+                    "video_quality_mode": 1, "rate_limit_per_user": 0, "last_message_id": None,
+                    "flags": 0}  # fmt: skip
         if self.guild_id is None:
             assert self.recipient is not None
             return {"id": str(self.id), "type": 1, "recipients": [self.recipient.payload()], "flags": 0,

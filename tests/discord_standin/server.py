@@ -2,7 +2,8 @@
 
 The real discord.py client talks to it (see plugin.py for how it is pointed here). It records every request
 the bot makes and lets a test play the Discord side: slash commands, button clicks, select menus, modal
-submits and messages arrive over the gateway exactly as Discord would send them.
+submits, message (context menu) commands, and messages and replies arrive over the gateway exactly as
+Discord would send them.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from aiohttp import WSMsgType, web
 
 from .payloads import (
     ATTACHMENT_SIZE_LIMIT,
+    CONNECT,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MEMBERS,
     INTENT_GUILD_MESSAGES,
     INTENT_MESSAGE_CONTENT,
+    SPEAK,
     FakeChannel,
     FakeGuild,
     FakeUser,
@@ -35,6 +38,7 @@ from .payloads import (
     option_payloads,
     walk_components,
 )
+from .voice import VoiceServer
 
 API = "/api/v10"
 WAIT_S = 10.0  # a safety net for waits, far above anything a passing test needs
@@ -145,6 +149,13 @@ class DiscordStandIn:
         self.guild = FakeGuild(guild_id, "Jam Session", owner_id=self.bob.id, admins_role_id=self.ids())
         self.guild.channels += [FakeChannel(self.ids(), "general", guild_id),
                                 FakeChannel(self.ids(), "jam", guild_id, position=1)]  # fmt: skip
+        # Voice channels (tests/discord_standin/voice.py): two open, one where Jam may not speak, one it may
+        # not join.
+        voice = [("Lounge", 0), ("Studio", 0), ("Quiet", SPEAK), ("Locked", CONNECT)]
+        self.guild.channels += [
+            FakeChannel(self.ids(), name, guild_id, position=position, voice=True, denied=denied)
+            for position, (name, denied) in enumerate(voice, start=2)
+        ]
         self.guild.members += [self.bot_user, self.alice, self.bob]
         self.general = self.guild.channel("general")
 
@@ -163,6 +174,7 @@ class DiscordStandIn:
         self._connected = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.voice = VoiceServer(self)
 
     # -- addresses and life cycle --------------------------------------------------------------------
 
@@ -220,12 +232,14 @@ class DiscordStandIn:
         listener.bind(("127.0.0.1", 0))
         self.port = listener.getsockname()[1]
         await web.SockSite(self._runner, listener).start()
+        await self.voice.start()
 
     async def close(self) -> None:
         for ws in list(self._sockets):
             await ws.close(code=1001)
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.voice.close()
 
     # -- what the bot sent ---------------------------------------------------------------------------
 
@@ -337,6 +351,26 @@ class DiscordStandIn:
             data["guild_id"] = synced["guild_id"]
         return await self.send_interaction(2, data, user=user, channel=channel, locale=locale)
 
+    async def message_command(
+        self,
+        name: str,
+        message_id: int,
+        *,
+        user: FakeUser | None = None,
+        locale: str = "en-US",
+    ) -> Injected:
+        """A message command (the Apps menu, e.g. "Answer with Jam") on a stored message, as Discord sends it:
+        data type 3 with `target_id` and the whole message, content included whatever the intents, under
+        `resolved.messages`."""
+        message = self.messages[message_id]
+        channel = self._channel(int(message["channel_id"]))
+        synced = self._synced_command(name, in_guild=channel.guild_id is not None, kind=3)
+        data: dict[str, Any] = {"id": synced["id"], "name": name, "type": 3, "target_id": str(message_id),
+                                "resolved": {"messages": {str(message_id): message}}}  # fmt: skip
+        if "guild_id" in synced:
+            data["guild_id"] = synced["guild_id"]
+        return await self.send_interaction(2, data, user=user, channel=channel, locale=locale)
+
     async def click(
         self,
         custom_id: str,
@@ -391,28 +425,63 @@ class DiscordStandIn:
         channel: FakeChannel | None = None,
         dm: bool = False,
         mention_bot: bool = False,
+        attachments: list[dict[str, Any]] | None = None,
+        reply_to: int | None = None,
+        referenced: str = "inline",
+        unseen: bool = False,
     ) -> Injected:
         """MESSAGE_CREATE from a person, in a server channel or a DM, optionally mentioning the bot.
 
-        Like Discord, a server message that does not mention the bot arrives with empty content unless the
-        bot asked for the privileged message content intent.
+        Like Discord, a server message that does not mention the bot arrives with empty content (and no
+        attachments) unless the bot asked for the privileged message content intent. `attachments` are
+        Discord's attachment objects (url, filename, size...), stored with the message.
+
+        `reply_to` makes it a reply to that stored message (type 19, `message_reference`). Discord sends the
+        message replied to along as `referenced_message` ("inline"; blanked like any other message the
+        bot may not read), or null when it did not load it ("null"; the bot must GET it), or leaves the
+        field out ("absent"). An `unseen` message is stored but never sent to the bot, as one posted while it
+        was offline: the bot can only GET it.
         """
         author = author or self.alice
         channel = self.dm_channel(author) if dm else channel or self.general
         if mention_bot:
             content = f"{self.bot_user.mention} {content}"
         message = self._new_message(channel, author, {"content": content}, [])
+        message["attachments"] = list(attachments or [])
         if mention_bot:
             message["mentions"] = [self.bot_user.payload()]
+        if reply_to is not None:
+            original = self.messages[reply_to]
+            message["type"] = 19
+            message["message_reference"] = {"type": 0, "message_id": str(reply_to),
+                                            "channel_id": original["channel_id"]}  # fmt: skip
+            if channel.guild_id is not None:
+                message["message_reference"]["guild_id"] = str(channel.guild_id)
+            if referenced != "absent":
+                message["referenced_message"] = self._as_seen(original) if referenced == "inline" else None
         self.messages[int(message["id"])] = message
-        event = dict(message)
+        event = self._as_seen(message)
         if channel.guild_id is not None:
             event |= {"guild_id": str(channel.guild_id), "member": self.guild.member(author)}
-            if not mention_bot and not self.intents & INTENT_MESSAGE_CONTENT:
-                event |= {"content": "", "embeds": [], "attachments": [], "components": []}
         since = len(self.requests)
-        await self._dispatch("MESSAGE_CREATE", event)
+        if not unseen:
+            await self._dispatch("MESSAGE_CREATE", event)
         return Injected(self, event, since, None)
+
+    def _as_seen(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A message as the bot receives it, over the gateway or by GET: without the message content intent,
+        a server message by someone else that does not mention the bot comes blank."""
+        seen = dict(message)
+        in_guild = self._channel(int(message["channel_id"])).guild_id is not None
+        readable = (
+            not in_guild
+            or self.intents & INTENT_MESSAGE_CONTENT
+            or message["author"]["id"] == str(self.bot_user.id)
+            or any(m["id"] == str(self.bot_user.id) for m in message.get("mentions", []))
+        )
+        if not readable:
+            seen |= {"content": "", "embeds": [], "attachments": [], "components": []}
+        return seen
 
     async def request_reconnect(self) -> None:
         """Send RECONNECT (op 7), as Discord does before moving a session; the bot should RESUME here."""
@@ -446,6 +515,8 @@ class DiscordStandIn:
                     await self._identify(ws, message["d"])
                 elif op == 6:
                     await self._resume(ws, message["d"])
+                elif op == 4:
+                    await self.voice.gateway_op4(message["d"])
         finally:
             self._sockets.discard(ws)
             if self._socket is ws:
@@ -471,7 +542,8 @@ class DiscordStandIn:
             "geo_ordered_rtc_regions": [],
         })  # fmt: skip
         members = bool(self.intents & INTENT_GUILD_MEMBERS)
-        await self._dispatch("GUILD_CREATE", self.guild.create_event(with_all_members=members))
+        guild = self.guild.create_event(with_all_members=members)
+        await self._dispatch("GUILD_CREATE", guild | {"voice_states": self.voice.guild_voice_states()})
         self._connected.set()
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
@@ -574,7 +646,13 @@ class DiscordStandIn:
         known = {c["name"]: c["id"] for c in self.commands.get(scope, [])}
         stored = []
         for command in request[RECORDED].json:
-            entry = {"type": 1, "options": [], "default_member_permissions": None, "nsfw": False} | command
+            entry = {
+                "type": 1,
+                "description": "",
+                "options": [],
+                "default_member_permissions": None,
+                "nsfw": False,
+            } | command
             entry |= {
                 "id": known.get(command["name"]) or str(self.ids()),
                 "application_id": str(self.application_id),
@@ -586,11 +664,11 @@ class DiscordStandIn:
         self.commands[scope] = stored
         return json_response(stored)
 
-    def _synced_command(self, name: str, *, in_guild: bool) -> dict[str, Any]:
+    def _synced_command(self, name: str, *, in_guild: bool, kind: int = 1) -> dict[str, Any]:
         scopes = [self.guild.id, None] if in_guild else [None]
         for scope in scopes:
             for command in self.commands.get(scope, []):
-                if command["name"] == name:
+                if command["name"] == name and command["type"] == kind:
                     return command
         raise AssertionError(f"the bot has not synced a command /{name} (synced: {self.commands})")
 
@@ -703,7 +781,7 @@ class DiscordStandIn:
         if request.method == "PATCH":
             recorded: RecordedRequest = request[RECORDED]
             return json_response(self._edit(message_id, recorded.json or {}, recorded.files))
-        return json_response(self.messages[message_id])
+        return json_response(self._as_seen(self.messages[message_id]))  # blanked as over the gateway
 
     async def _typing(self, request: web.Request) -> web.Response:
         self._channel(int(request.match_info["channel_id"]))

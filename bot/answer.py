@@ -1,0 +1,308 @@
+"""Answering a person's own melody: the bot's side of `/jam answer`, of "Answer with Jam" and "Harmonize
+with Jam" on a message (Apps menu), and of a reply to a melody that mentions Jam ("@Jam answer this").
+
+Where the melody comes from (typed text, an attached MIDI file, or a message holding either) is
+settled here; reading it as music is the engine's (`POST /v1/answer`, `engine.listen`), so every
+refusal of what is not music has one wording. The piece then takes the studio's path like any other
+(embed, files, buttons, a stored Generation), in one engine call: the answer comes back rendered.
+
+An attachment is checked by its size and name before anything is downloaded, and downloaded only after
+the interaction is acknowledged (inside the job), so Discord's 3 s are never at stake.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from bot.cogs._studio import Asking, InteractionCanvas, Job, ReplyCanvas, Studio
+from bot.engine_client import EngineClient, EngineRejected, Piece
+from bot.errors import tell
+from bot.i18n import Language
+from bot.limits import Refused, Unusable
+from bot.present import refusal_text
+from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, MelodyRejected, parse_text
+
+if TYPE_CHECKING:
+    from bot.app import JamBot
+
+MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
+TEXT_SUFFIXES = (".txt", ".abc")
+
+TEXTS: dict[str, dict[Language, str]] = {
+    "answering": {"en": "🎼 Listening to your melody…", "zh": "🎼 正在听你的旋律…"},
+    "harmonizing": {"en": "🎼 Arranging your melody…", "zh": "🎼 正在为你的旋律编配…"},
+    "yours": {"en": "your melody", "zh": "你的旋律"},
+    "no_melody": {
+        "en": "Give me a melody: type it (`C4 D4 E4 G4 | A4/2 G4`, `1 2 3 5`, `do re mi`) or attach a .mid.",
+        "zh": "请给我一段旋律：直接输入（`C4 D4 E4 G4 | A4/2 G4`、`1 2 3 5`、`do re mi`）或附上 MIDI 文件。",
+    },
+    "too_big": {
+        "en": "That file is {size} KiB; send a MIDI file of at most {limit} KiB.",
+        "zh": "文件大小为 {size} KiB，MIDI 文件最大 {limit} KiB。",
+    },
+    "not_midi": {
+        "en": "`{name}` isn't a MIDI file: attach a .mid file, or type the melody.",
+        "zh": "`{name}` 不是 MIDI 文件：请附上 .mid 文件，或直接输入旋律。",
+    },
+    "no_message": {
+        "en": "I can't find that message here: give its link (Copy Message Link) or an ID from this channel.",
+        "zh": "在这里找不到那条消息：请给出它的链接（复制消息链接）或本频道中的消息 ID。",
+    },
+    "nothing_there": {
+        "en": "That message has no melody for me: it needs a MIDI file or notes (`C4 D4 E4 G4`, `1 2 3 5`).",
+        "zh": "那条消息里没有旋律可以回应：需要 MIDI 文件或音符（`C4 D4 E4 G4`、`1 2 3 5`）。",
+    },
+    "hidden": {
+        "en": "Discord hides that message from me in a reply here: use Apps → Answer with Jam on it instead.",
+        "zh": "在这里 Discord 不让我通过回复读取那条消息：请在它上面用「应用 → Answer with Jam」。",
+    },
+    "gone": {
+        "en": "I can't find the message you replied to.",
+        "zh": "找不到你回复的那条消息。",
+    },
+    "download": {
+        "en": "I couldn't download that file; try sending it again.",
+        "zh": "无法下载这个文件，请重新发送。",
+    },
+}
+
+
+class NoMelody(Unusable):
+    """A message with nothing to answer: its line is a whole sentence, shown as it is (no "can't read that
+    request" before it: the request was fine, the message was not music)."""
+
+
+def refusal_line(refusal: Refused, lang: Language) -> str:
+    return refusal.reason if isinstance(refusal, NoMelody) else refusal_text(refusal, lang)
+
+
+@dataclass
+class MelodyGiven:
+    """The melody as the person gave it: text, or a file still to be downloaded (never both)."""
+
+    text: str | None = None
+    attachment: discord.Attachment | None = None
+    key: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What the piece's embed quotes as its prompt."""
+        if self.attachment is not None:
+            return f"🎹 {self.attachment.filename}"
+        return f"🎹 {self.text}" if self.text else ""
+
+
+def melody_given(
+    lang: Language, text: str | None, attachment: discord.Attachment | None, key: str | None = None
+) -> MelodyGiven:
+    """The melody from the options; Unusable (nothing downloaded) when there is none or the file won't do."""
+    if attachment is not None:
+        name = attachment.filename.lower()
+        if attachment.size > MAX_MIDI_BYTES:
+            size, limit = -(-attachment.size // 1024), MAX_MIDI_BYTES // 1024
+            raise Unusable(TEXTS["too_big"][lang].format(size=size, limit=limit))
+        if name.endswith(TEXT_SUFFIXES) and attachment.size <= 4 * MAX_TEXT_CHARS:
+            return MelodyGiven(attachment=attachment, key=key)
+        if not name.endswith(MIDI_SUFFIXES):
+            raise Unusable(TEXTS["not_midi"][lang].format(name=attachment.filename[:60]))
+        return MelodyGiven(attachment=attachment, key=key)
+    if text and text.strip():
+        return MelodyGiven(text=text.strip(), key=key)
+    raise Unusable(TEXTS["no_melody"][lang])
+
+
+def melody_in_message(lang: Language, message: discord.Message) -> MelodyGiven | None:
+    """A message's melody: its first MIDI (or text) attachment, else the notes in its words; None if neither.
+    Unusable only for a file that won't do (too big), which deserves its own line."""
+    usable = MIDI_SUFFIXES + TEXT_SUFFIXES
+    attachment = next((a for a in message.attachments if a.filename.lower().endswith(usable)), None)
+    if attachment is not None:
+        return melody_given(lang, None, attachment)
+    text = melody_text(message.content)
+    return MelodyGiven(text=text) if text else None
+
+
+_CODE = re.compile(r"```(?:[a-z]*\n)?(.+?)```|`([^`]+)`", re.DOTALL)
+
+
+def melody_text(content: str) -> str | None:
+    """The part of a chat message that reads as a melody: all of it, a `code` span, a line, or what follows
+    a colon ("my tune: 1 2 3 5"), so that people can write notes the way they chat. A melody the engine will
+    refuse for a reason of its own (too long, a wild tempo) still counts: its refusal says more than ours."""
+    content = content[:MAX_TEXT_CHARS]
+    spans = [a or b for a, b in _CODE.findall(content)]
+    lines = content.splitlines()[:20]
+    candidates = [content, *spans, *lines, *(line.rsplit(":", 1)[1] for line in lines if ":" in line)]
+    for candidate in dict.fromkeys(c.strip() for c in candidates):
+        if not candidate:
+            continue
+        try:
+            parse_text(candidate)
+        except MelodyRejected as rejected:
+            if rejected.reason == "not_music":
+                continue
+        return candidate
+    return None
+
+
+_MESSAGE_LINK = re.compile(
+    r"^(?:https?://(?:\w+\.)?discord(?:app)?\.com/channels/(?:@me|\d+)/(\d+)/)?(\d{15,21})$"
+)
+
+
+async def fetch_melody_message(
+    interaction: discord.Interaction, lang: Language, link: str
+) -> discord.Message:
+    """The message a link (or an ID, in this channel) points at, if it is in this server and Jam can read it:
+    the way to answer a message someone else posted, since a slash command cannot be a reply."""
+    found = _MESSAGE_LINK.match(link.strip())
+    client = interaction.client
+    channel_id = int(found[1]) if found and found[1] else interaction.channel_id
+    channel = client.get_channel(channel_id) if channel_id else None
+    if channel is None and channel_id == interaction.channel_id:
+        channel = interaction.channel
+    same_place = channel is not None and getattr(channel, "guild", None) == interaction.guild
+    if found is None or not same_place or not isinstance(channel, discord.abc.Messageable):
+        raise Unusable(TEXTS["no_message"][lang])
+    try:
+        return await channel.fetch_message(int(found[2]))
+    except discord.HTTPException:
+        raise Unusable(TEXTS["no_message"][lang]) from None
+
+
+def answer_job(asking: Asking, given: MelodyGiven, *, harmonize: bool, bars: int) -> Job:
+    """One engine call that returns the rendered answer. Its key, mode, meter and tempo are kept in the
+    stored request, so that Reroll composes a fresh piece in the melody's own key and time."""
+    seed = secrets.randbelow(2**31)
+    keep: dict[str, object] = {}
+
+    async def notes(engine: EngineClient) -> Piece:
+        text, midi = given.text, None
+        if given.attachment is not None:
+            try:
+                data = await given.attachment.read()
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
+                raise EngineRejected(TEXTS["download"][asking.lang]) from error
+            if given.attachment.filename.lower().endswith(TEXT_SUFFIXES):
+                text = data.decode("utf-8", errors="replace")
+            else:
+                midi = data
+        piece = await engine.answer(
+            melody=text,
+            midi=midi,
+            key=given.key,
+            harmonize=harmonize,
+            bars=bars,
+            seed=seed,
+            language=asking.lang,
+        )
+        r = piece.result.resolved
+        keep.update(key=r.key, mode=r.mode, meter=r.meter, tempo=r.tempo)
+        return piece
+
+    first = TEXTS["harmonizing" if harmonize else "answering"][asking.lang]
+    return Job(first, notes, given.label or TEXTS["yours"][asking.lang], render=False, keep=keep)
+
+
+async def answer_interaction(
+    bot: JamBot,
+    interaction: discord.Interaction,
+    *,
+    text: str | None = None,
+    message: str | None = None,
+    target: discord.Message | None = None,
+    attachment: discord.Attachment | None = None,
+    key: str | None = None,
+    harmonize: bool = False,
+    bars: int = 8,
+) -> None:
+    """/jam answer (the melody typed, attached, or in the `message` linked) and the Apps menus (`target`,
+    the message used): checks first, all before Discord's 3 s are up, then the studio makes the piece."""
+    studio = Studio(bot)
+    asking = await studio.asking_for_interaction(interaction)
+    try:
+        linked = message if message is not None and not text and attachment is None else None
+        if linked is not None:
+            target = await fetch_melody_message(interaction, asking.lang, linked)
+        if target is not None:
+            given = melody_in_message(asking.lang, target)
+            if given is None:
+                hidden = linked is not None and content_hidden(bot, target)  # a menu's message comes whole
+                raise NoMelody(TEXTS["hidden" if hidden else "nothing_there"][asking.lang])
+        else:
+            given = melody_given(asking.lang, text, attachment, key)
+        slot = await studio.admit(asking, bars=None if harmonize else bars)
+    except Refused as refusal:
+        await tell(interaction, refusal_line(refusal, asking.lang))
+        return
+    job = answer_job(asking, given, harmonize=harmonize, bars=bars)
+    await studio.make(asking, job, InteractionCanvas(interaction), slot)
+
+
+# Replies that mention Jam ("@Jam answer this", "@Jam 配和声"): the words say what to do, the message
+# replied to holds the melody.
+
+ASKS = re.compile(
+    r"(?i)\b(?:answer|respond|reply|continue|harmoni[sz]e|arrange|accompany|this|that)\b|接|回应|回答|续|和声|编配|伴奏"
+)
+HARMONIZE = re.compile(r"(?i)harmoni[sz]|arrang|accompan|chord|和声|和弦|编配|伴奏")
+
+
+async def replied_to(message: discord.Message) -> discord.Message | None:
+    """The message `message` replies to: sent along by Discord, else fetched (Discord leaves it out, or
+    sends null, when it did not load it); None when it is not a reply or is gone."""
+    ref = message.reference
+    if ref is None or ref.message_id is None or ref.type is not discord.MessageReferenceType.reply:
+        return None
+    if isinstance(ref.resolved, discord.Message):
+        return ref.resolved
+    if ref.cached_message is not None:
+        return ref.cached_message
+    try:
+        return await message.channel.fetch_message(ref.message_id)
+    except discord.HTTPException:
+        return None
+
+
+def content_hidden(bot: JamBot, message: discord.Message) -> bool:
+    """Whether Discord blanked the message for want of the message-content intent: in a server, someone
+    else's message that does not mention Jam arrives with no words and no files."""
+    assert bot.user is not None
+    own = message.author.id == bot.user.id or bot.user in message.mentions
+    blank = not message.content and not message.attachments and not message.embeds
+    return blank and message.guild is not None and not own and not bot.intents.message_content
+
+
+async def answer_reply(bot: JamBot, message: discord.Message, text: str) -> bool:
+    """A reply mentioning Jam, on a message with a melody: Jam answers that melody (harmonizes it if the
+    words say so) in a reply. False, leaving the words to be composed from, when the words are a request of
+    their own: they ask nothing of the message replied to, and it has no melody or is one of Jam's pieces."""
+    assert bot.user is not None
+    original = await replied_to(message)
+    asks = not text or ASKS.search(text) is not None
+    if not asks and (original is None or original.author.id == bot.user.id):
+        return False
+    studio = Studio(bot)
+    asking = await studio.asking_for_message(message, text)
+    harmonize = HARMONIZE.search(text) is not None
+    try:
+        if original is None:
+            raise NoMelody(TEXTS["gone"][asking.lang])
+        given = melody_in_message(asking.lang, original)
+        if given is None and not asks:
+            return False
+        if given is None:
+            raise NoMelody(TEXTS["hidden" if content_hidden(bot, original) else "nothing_there"][asking.lang])
+        slot = await studio.admit(asking, bars=None if harmonize else 8)
+    except Refused as refusal:
+        await message.reply(refusal_line(refusal, asking.lang), mention_author=False)
+        return True
+    job = answer_job(asking, given, harmonize=harmonize, bars=8)
+    await studio.make(asking, job, ReplyCanvas(message), slot)
+    return True

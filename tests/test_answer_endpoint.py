@@ -1,0 +1,189 @@
+"""POST /v1/answer: a person's melody in, Jam's answer out; what is not music is refused before admission.
+
+The refusals are tested against a stand-in composer that records every call (a refused melody must
+cost nothing: no call, nothing admitted); the answers themselves against the real Composer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import mido
+import pytest
+import pytest_asyncio
+from engine_support import FakeComposer, serve
+
+from engine.listen import MAX_MIDI_BYTES, UserMelody
+from engine.schemas import ComposeRequest, ComposeResult
+from engine.server.app import create_app
+from engine.server.settings import EngineSettings
+
+pytestmark = pytest.mark.asyncio
+
+TUNE = "C4 D4 E4 G4 | A4/2 G4/2 E4*2 | D4 E4 C4 D4 | C4*4"
+
+
+def midi_file(notes: list[int], *, beat_ticks: int = 480, tempo_bpm: int = 120) -> bytes:
+    """A one-track MIDI file, a quarter note per pitch."""
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm), time=0)])
+    for pitch in notes:
+        track.append(mido.Message("note_on", note=pitch, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=pitch, velocity=0, time=beat_ticks))
+    out = io.BytesIO()
+    mido.MidiFile(tracks=[track], ticks_per_beat=beat_ticks).save(file=out)
+    return out.getvalue()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class AnsweringComposer(FakeComposer):
+    """The stand-in composer, answering too: records the melodies it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.melodies: list[UserMelody] = []
+
+    def answer(
+        self, melody: UserMelody, out_dir: Path, *, harmonize: bool = False, bars: int = 8, seed: int = 0
+    ) -> ComposeResult:
+        self.melodies.append(melody)
+        self._enter("answer")
+        request = ComposeRequest(formats=["mid", "ogg", "png", "score"], seed=seed)
+        return self._piece(request, out_dir, f"answer-s{seed}")
+
+
+@pytest.fixture
+def composer() -> AnsweringComposer:
+    return AnsweringComposer()
+
+
+@pytest.fixture
+def base_url(composer: AnsweringComposer) -> Iterator[str]:
+    settings = EngineSettings(workers=1, queue_size=4, deadline_s=30, batch_wait_ms=1)
+    with serve(create_app(settings, lambda: composer)) as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def http(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        while (await client.get("/readyz")).status_code != 200:
+            await asyncio.sleep(0.01)
+        yield client
+
+
+async def test_a_typed_melody_is_parsed_and_answered(
+    http: httpx.AsyncClient, composer: AnsweringComposer
+) -> None:
+    response = await http.post("/v1/answer", json={"melody": TUNE, "bars": 4, "seed": 9})
+    assert response.status_code == 200, response.text
+    assert composer.calls == ["answer"]
+    melody = composer.melodies[0]
+    assert (melody.key_name, melody.meter, melody.n_bars, melody.source) == ("C major", "4/4", 4, "text")
+    formats = {f["format"] for f in response.json()["files"]}
+    assert formats == {"mid", "ogg", "png", "score"}
+
+
+async def test_a_midi_file_is_parsed_and_answered(
+    http: httpx.AsyncClient, composer: AnsweringComposer
+) -> None:
+    data = midi_file([62, 64, 66, 67, 69, 67, 66, 64, 62, 62], tempo_bpm=90)
+    response = await http.post("/v1/answer", json={"midi": b64(data), "harmonize": True})
+    assert response.status_code == 200, response.text
+    assert composer.melodies[0].source == "midi"
+    assert composer.melodies[0].tempo == 90
+
+
+HOSTILE = {
+    "corrupt MIDI": ({"midi": b64(b"MThd\x00\x00\x00\x06" + b"\xff" * 40)}, "MIDI"),
+    "not a MIDI file": ({"midi": b64(b"RIFF....WAVEfmt ")}, "MIDI"),
+    "not base64": ({"midi": "this is not base64!"}, "MIDI"),
+    "oversized MIDI": ({"midi": b64(b"MThd" + bytes(MAX_MIDI_BYTES + 10))}, "KiB"),
+    "a thousand notes, typed": ({"melody": "1_" * 999}, "512 notes"),
+    "thousands of notes, MIDI": ({"midi": b64(midi_file([60, 62, 64, 65] * 900, beat_ticks=24))}, "notes"),
+    "absurd tempo": ({"melody": "tempo=2000 C4 D4 E4 G4"}, "tempo"),
+    "notes out of range": ({"melody": "C9 D9 E9"}, "off the piano"),
+    "text that is not music": ({"melody": "hello, could you please order me a pizza"}, "note names"),
+    "too long a text": ({"melody": "C4 " * 700}, "melody: String should have at most"),
+    "no melody": ({"harmonize": True}, "one of them"),
+    "both text and MIDI": ({"melody": TUNE, "midi": b64(midi_file([60, 62]))}, "one of them"),
+    "an unknown key": ({"melody": "1 2 3 5", "key": "Z flat"}, "key"),
+    "too long an answer": ({"melody": TUNE, "bars": 100}, "bars"),
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+async def test_hostile_melodies_are_refused_with_a_reason_and_cost_nothing(
+    http: httpx.AsyncClient, composer: AnsweringComposer, kind: str
+) -> None:
+    body, reason = HOSTILE[kind]
+    response = await http.post("/v1/answer", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "rejected"
+    assert reason in response.json()["reason"]
+    assert composer.calls == []
+    metrics = (await http.get("/metrics")).text
+    assert 'jam_engine_requests_total{endpoint="answer",outcome="rejected"} 1.0' in metrics
+    assert "jam_engine_in_flight 0.0" in metrics
+
+
+async def test_a_worst_case_midi_file_is_refused_without_blocking_the_engine(
+    http: httpx.AsyncClient, composer: AnsweringComposer
+) -> None:
+    """A file near the size cap full of controller messages takes the parser a fraction of a second, off
+    the event loop: the engine answers its probes meanwhile."""
+    track = mido.MidiTrack(
+        mido.Message("control_change", control=7, value=i % 100, time=1) for i in range(80_000)
+    )
+    out = io.BytesIO()
+    mido.MidiFile(tracks=[track]).save(file=out)
+    assert len(out.getvalue()) < MAX_MIDI_BYTES
+    refused = asyncio.ensure_future(http.post("/v1/answer", json={"midi": b64(out.getvalue())}))
+    probe = await http.get("/healthz")
+    assert probe.status_code == 200
+    response = await refused
+    assert response.status_code == 422
+    assert composer.calls == []
+
+
+@pytest.fixture(scope="module")
+def real_url() -> Iterator[str]:
+    with serve(create_app(EngineSettings(workers=1, queue_size=4))) as url:
+        yield url
+
+
+async def test_the_real_composer_continues_and_harmonizes(real_url: str) -> None:
+    async with httpx.AsyncClient(base_url=real_url, timeout=120) as http:
+        while (await http.get("/readyz")).status_code != 200:
+            await asyncio.sleep(0.05)
+        continued = await http.post("/v1/answer", json={"melody": TUNE, "bars": 4, "seed": 1})
+        assert continued.status_code == 200, continued.text
+        result = continued.json()["result"]
+        assert (result["resolved"]["key"], result["resolved"]["meter"], result["resolved"]["bars"]) == (
+            "C",
+            "4/4",
+            8,
+        )
+        harmonized = await http.post(
+            "/v1/answer", json={"midi": b64(midi_file([62, 64, 66, 67, 69, 67, 66, 62])), "harmonize": True}
+        )
+        assert harmonized.status_code == 200, harmonized.text
+        resolved = harmonized.json()["result"]["resolved"]
+        assert (resolved["key"], resolved["mode"], resolved["bars"]) == ("D", "major", 2)
+        files = {f["format"]: base64.b64decode(f["data"]) for f in harmonized.json()["files"]}
+        assert files["mid"][:4] == b"MThd" and files["ogg"][:4] == b"OggS"
+
+
+async def test_a_refusal_comes_in_the_language_asked_for(
+    http: httpx.AsyncClient, composer: AnsweringComposer
+) -> None:
+    response = await http.post("/v1/answer", json={"melody": "C9 D9 E9", "language": "zh"})
+    assert response.status_code == 422
+    assert response.json()["reason"].startswith("音符 C9") and composer.calls == []

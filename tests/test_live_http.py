@@ -1,0 +1,82 @@
+"""/v1/live on a real engine (real Composer, uvicorn on loopback), through the bot's EngineClient."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from engine_support import serve
+
+from bot.engine_client import EngineClient, EngineRejected
+from engine.compose.pipeline import Composer
+from engine.schemas import ComposeRequest
+from engine.server.app import create_app
+from engine.server.settings import EngineSettings
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ENGINE_LIVE_MAX_SESSIONS", "2")  # read when the first live request arrives
+        with serve(create_app(EngineSettings(workers=1), Composer)) as url:
+            yield url
+
+
+@pytest_asyncio.fixture
+async def client(base_url: str) -> AsyncIterator[EngineClient]:
+    async with EngineClient(base_url, timeout_s=30) as engine:
+        while not await engine.ready():
+            await asyncio.sleep(0.05)
+        yield engine
+
+
+async def test_a_jam_through_the_client(client: EngineClient) -> None:
+    first = await client.live_start(ComposeRequest(prompt="a calm tune on piano", tempo=96, seed=2), 2)
+    info = first.info
+    assert (info.index, info.tempo, info.program, info.bars, info.sample_rate, info.channels) == (
+        0, 96, 0, 2, 48_000, 2,
+    )  # fmt: skip
+    assert len(first.pcm) == 4 * info.frames == 4 * round(2 * 4 * 60 / 96 * 48_000)
+    assert len(info.chords) == 2 and info.pcm == ""
+    steered = await client.live_next(info.session, ["faster", "switch to flute"])
+    assert steered.info.index == 1 and steered.info.tempo > 96 and steered.info.program == 73
+    assert steered.info.changes == {"tempo": str(steered.info.tempo), "instrument": "Flute"}
+    assert len(steered.pcm) == 4 * steered.info.frames < len(first.pcm)
+    assert await client.live_stop(info.session)
+    assert not await client.live_stop(info.session)
+    with pytest.raises(EngineRejected) as gone:
+        await client.live_next(info.session)
+    assert gone.value.status == 404 and "stopped" in gone.value.reason
+
+
+async def test_sessions_are_limited_with_a_retry_after(client: EngineClient, base_url: str) -> None:
+    started = [await client.live_start(ComposeRequest(seed=s), 2) for s in (1, 2)]
+    try:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            refused = await http.post("/v1/live", json={"seed": 3, "phrase_bars": 2})
+        assert refused.status_code == 429 and refused.json()["error"] == "busy"
+        assert int(refused.headers["Retry-After"]) >= 1
+    finally:
+        for phrase in started:
+            await client.live_stop(phrase.info.session)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/v1/live", {"instrument": "kazoo orchestra"}, 422),
+        ("/v1/live", {"phrase_bars": 64}, 422),
+        ("/v1/live/nope/next", {"steer": ["faster"] * 9}, 422),
+        ("/v1/live/nope/next", {"steer": ["faster"]}, 404),
+    ],
+)
+async def test_refusals(client: EngineClient, base_url: str, path: str, body: dict, status: int) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        response = await http.post(path, json=body)
+    assert response.status_code == status
+    assert response.json()["error"] == ("gone" if status == 404 else "rejected")

@@ -1,0 +1,124 @@
+"""Taste in the bot, against the Discord stand-in and the real engine: 👍 and 👎 on real pieces shape the
+next request, /prefs shows what was learnt, and `clear: taste` resets it while keeping the ratings."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from discord_standin import DiscordStandIn, Injected
+from discord_standin.client import running
+from engine_support import serve
+
+from bot.app import JamBot, create_bot
+from bot.cogs.prefs import TEXT as PREFS
+from bot.db import repo
+from bot.settings import BotSettings
+from bot.taste import taste_of
+from engine.server.app import create_app
+from engine.server.settings import EngineSettings
+
+pytest_plugins = ["discord_standin.plugin"]
+pytestmark = pytest.mark.asyncio
+
+SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
+LEARNT = PREFS["taste"]["en"]
+
+
+@pytest.fixture(scope="module")
+def engine_url() -> Iterator[str]:
+    settings = EngineSettings(workers=1, queue_size=8, soundfont=SOUNDFONT, max_backlog_s=60)
+    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as http:
+        while http.get("/readyz").status_code != 200:
+            threading.Event().wait(0.05)
+        yield url
+
+
+@pytest_asyncio.fixture
+async def bot(discord_standin: DiscordStandIn, engine_url: str, tmp_path: Path) -> AsyncIterator[JamBot]:
+    settings = BotSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        discord_token=discord_standin.token,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jam.db'}",
+        engine_url=engine_url,
+        cooldown_s=0,
+    )
+    async with running(create_bot(settings, guild_ready_timeout=0.1), discord_standin) as bot:
+        yield bot
+
+
+async def piece_for(standin: DiscordStandIn, prompt: str) -> int:
+    """/compose, to the posted piece; its generation id."""
+    asked = await standin.slash("compose", {"prompt": prompt, "bars": 4})
+    await standin.wait_for(
+        lambda r: r.method == "PATCH" and f"/{asked.token}/" in r.path and bool(r.files),
+        since=asked.since,
+        timeout=60,
+    )
+    message = asked.original() or {}
+    ids = {c["custom_id"] for row in message["components"] for c in row["components"]}
+    return int(next(i for i in ids if i.startswith("jam:vary:")).rsplit(":", 1)[1])
+
+
+async def rate(standin: DiscordStandIn, generation_id: int, up: bool) -> None:
+    clicked = await standin.click(f"jam:{'up' if up else 'down'}:{generation_id}")
+    await clicked.callback()
+
+
+async def prefs(standin: DiscordStandIn, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    asked: Injected = await standin.slash("prefs", options)
+    data = (await asked.callback()).json["data"]
+    assert data["flags"] & 64
+    return data
+
+
+def learnt(data: dict[str, Any]) -> str | None:
+    return next((f["value"] for f in data["embeds"][0].get("fields", []) if f["name"] == LEARNT), None)
+
+
+async def test_ratings_shape_the_next_piece_and_prefs_show_and_reset_them(
+    bot: JamBot, discord_standin: DiscordStandIn
+) -> None:
+    alice = discord_standin.alice.id
+    assert learnt(await prefs(discord_standin)) is None  # nothing rated, nothing shown
+
+    liked = [
+        await piece_for(discord_standin, p)
+        for p in ("a fast tune in a minor key on violin", "a quick sad tune for strings")
+    ]
+    disliked = [
+        await piece_for(discord_standin, p)
+        for p in ("a slow happy tune on flute", "a calm bright tune on piano")
+    ]
+    for generation_id in liked:
+        await rate(discord_standin, generation_id, up=True)
+    for generation_id in disliked:
+        await rate(discord_standin, generation_id, up=False)
+
+    shown = learnt(await prefs(discord_standin))
+    assert shown is not None and shown.startswith("leans: fast (≈") and "minor" in shown
+    assert shown.endswith("from 4 ratings")
+
+    newest = await piece_for(discord_standin, "a tune")  # says nothing of tempo, mode or instrument
+    made = await repo.get_generation(bot.sessions, newest)
+    assert made is not None and made.request["taste"]["ratings"] == 4
+    assert made.resolved["tempo"] >= 130 and made.resolved["mode"] == "minor"
+    assert made.resolved["program"] in (40, 48)  # violin or strings, as liked
+    said = await repo.get_generation(
+        bot.sessions, await piece_for(discord_standin, "a slow tune in a major key")
+    )
+    assert said is not None and said.resolved["tempo"] < 100 and said.resolved["mode"] == "major"
+
+    reset = await prefs(discord_standin, {"clear": "taste"})
+    assert reset["content"] == PREFS["taste_reset"]["en"] and learnt(reset) is None
+    assert await taste_of(bot.sessions, alice) is None
+    assert len(await repo.ratings_for_user(bot.sessions, alice)) == 4  # the history is kept
+
+    await rate(discord_standin, liked[0], up=True)  # rated again after the reset: it counts again
+    again = learnt(await prefs(discord_standin))
+    assert again is not None and again.endswith("from 1 rating")
