@@ -2,20 +2,22 @@
 
 Run: `.venv/bin/python bench/bench_compose.py [--pieces 20]` (or `make bench`).
 
-Latest figures (2026-11-28, 2 CPU cores, otherwise idle (load average ~0.9); FluidR3_GM; arranged pieces
-with melody, chords and bass; `.venv/bin/python bench/bench_compose.py --pieces 20`):
+Latest figures (2026-11-28, 2 CPU cores, otherwise idle (load average ~1.0); FluidR3_GM; arranged pieces
+with melody, chords and bass; `.venv/bin/python bench/bench_compose.py --pieces 20`). This machine
+renders ~1.6x slower than the one of the earlier figures (p50 555 ms there): `fluidsynth -F` itself
+takes 300 ms of CPU per piece here against 132 ms there.
 
     20 pieces of 16 bars at 100 bpm (about 38 s of music each)
-    request -> OGG+MIDI+PNG: p50 555 ms, p95 580 ms
-      understand p50     0.3 ms
-      melody     p50    73.1 ms
-      arrange    p50     4.2 ms
-      midi       p50     5.2 ms
-      png        p50    65.4 ms
-      render     p50   212.3 ms
-      ogg        p50   254.2 ms
-      total      p50   553.0 ms
-    rendering: 181x real time (median)
+    request -> OGG+MIDI+PNG: p50 833 ms, p95 999 ms
+      understand p50     0.4 ms
+      melody     p50   116.7 ms
+      arrange    p50     9.1 ms
+      midi       p50    12.0 ms
+      png        p50   124.4 ms
+      render     p50   351.5 ms
+      ogg        p50   333.3 ms
+      total      p50   825.8 ms
+    rendering: 109x real time (median)
 
 The picture is drawn while the audio renders and encodes, so the total is about melody + render + ogg.
 """

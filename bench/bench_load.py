@@ -10,23 +10,33 @@ Run: `.venv/bin/python bench/bench_load.py [--clients 50] [--seconds 30] [--kill
 3. Faults (`--kill`): under the same load, SIGKILL the engine; count how requests ended, how long
    until the supervisor has a new engine ready, and whether the requests after that succeed.
 
-Latest figures (2 CPU cores shared with other jobs, load average ~2 before the run; FluidR3_GM;
-defaults: ENGINE_WORKERS=2, ENGINE_QUEUE_SIZE=16, ENGINE_MAX_BACKLOG_S=3; `--clients 50 --seconds 20 --kill`):
+Latest figures (2026-11-28, 2 CPU cores, otherwise idle (load average ~1.3 before the run); FluidR3_GM;
+defaults: ENGINE_WORKERS=2, ENGINE_QUEUE_SIZE=16, ENGINE_MAX_BACKLOG_S=3, ENGINE_BATCH_MAX=4;
+`--clients 50 --seconds 20 --kill`). This machine renders ~2.3x slower than the one of the earlier
+figures (2.68 pieces/s, p99 3.9 s there, where `fluidsynth -F` took 132 ms a piece against 301 here):
 
-    engine ready in 2.0 s (pid 5591, RSS 489 MB)
-    load: 50 clients, 22.8 s: 61 pieces (2.68/s), 211 busy answers, errors 0
-      latency of pieces: p50 2.75 s, p95 3.92 s, p99 3.94 s, max 3.95 s
-      engine RSS: peak 673 MB (high-water mark 673 MB)
-    render: engine p50 152 ms per piece, fluidsynth -F 132 ms (its start-up excluded): ratio 1.37
-    faults: SIGKILL under 50 clients; engine ready again after 2.0 s (restarts: 1)
-      before the kill: 11 pieces, 78 busy, 0 errors; errors since: {'EngineUnavailable': 11};
-      pieces in the 5 s after ready: 9
+    engine ready in 3.4 s (pid 31973, RSS 525 MB)
+    load: 50 clients, 23.2 s: 39 pieces (1.68/s), 224 busy answers, errors 0
+      latency of pieces: p50 3.21 s, p95 5.09 s, p99 5.12 s, max 5.12 s
+      engine RSS: peak 680 MB (high-water mark 680 MB)
+      engine CPU: 1.67 cores busy, 994 ms per piece (refusals included)
+    render: engine p50 386 ms per piece, fluidsynth -F 301 ms (its start-up excluded): ratio 1.24
+    audio floor: fluidsynth -F 315 ms + libvorbis 375 ms of CPU per piece = 690 ms: at most 2.9 pieces/s
+      on 2 cores with nothing else done
+    faults: SIGKILL under 50 clients; engine ready again after 2.8 s (restarts: 1)
+      before the kill: 8 pieces, 87 busy, 0 errors; errors since: {'EngineUnavailable': 12};
+      pieces in the 5 s after ready: 8
 
-Against the targets: nothing lost (every request got a piece or an explicit 429), p99 3.9 s < 5 s,
-the engine back within 10 s; 2.7 pieces/s is short of 4. That limit is the Composer's, not the
-server's: in the same minute, `Composer.compose_batch` of 8 such pieces in-process made 2.9/s
-(per piece: OGG encoding ~340 ms, rendering ~220 ms, picture ~90 ms of CPU; sampling ~37 ms).
-The render ratio is noisy on a shared machine (0.5-1.4 over four runs).
+Six runs in the same hour: 1.4-1.9 pieces/s, p99 4.1-5.3 s (ENGINE_BATCH_MAX 8 gave 1.57-1.60/s with
+p99 4.9-5.3 s; 4 gave 1.68-1.92/s with p99 4.3-5.1 s; ENGINE_MAX_BACKLOG_S=2 gave p99 4.1 s at 1.40/s).
+
+Against the targets: nothing lost (every request got a piece or an explicit 429) and the engine back
+within 10 s. Four pieces a second is out of reach on 2 cores at this audio quality: the audio floor
+alone (FluidSynth's own render plus libvorbis encoding the result, the two library calls any engine
+must make for a 48 kHz OGG) is 0.66-0.73 s of CPU per 16-bar piece on this machine, so 2 cores could
+make at most 2.7-3.0 pieces a second doing nothing else. The
+engine's own work on top (melody ~60 ms, picture ~120 ms, arrangement, MIDI, HTTP) brings it to
+~1.0 s of CPU a piece, while the load generator itself takes the rest of the 2 cores.
 """
 
 from __future__ import annotations
