@@ -1,4 +1,5 @@
-"""Helpers for the engine's HTTP tests: a real uvicorn server in a thread, and a stand-in composer.
+"""Helpers for tests that need an engine: a real uvicorn server in a thread, a real engine with the
+models (`real_engine`), the bot's settings against one (`bot_settings`), and a stand-in composer.
 
 The stand-in is for tests of the HTTP layer only (admission, batching, deadlines, wire format); it
 can be held at a gate so that queues fill deterministically, without sleeping.
@@ -12,10 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from bot.settings import BotSettings
 from engine.schemas import ComposeRequest, ComposeResult, PieceFile, Resolved
+from engine.server.app import create_app
+from engine.server.settings import EngineSettings
+
+SMALL_SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"  # loads in 0.05 s, against 0.4 s for FluidR3
 
 
 class FakeComposer:
@@ -118,3 +125,30 @@ def serve(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join()
         sock.close()
+
+
+@contextmanager
+def real_engine(**changes: object) -> Iterator[str]:
+    """A real engine (the shipped models, the small soundfont) on a loopback port, once it is ready.
+
+    One worker and a long backlog: tests wait for their pieces rather than meet a 429.
+    """
+    settings = EngineSettings(
+        **{"workers": 1, "queue_size": 8, "soundfont": SMALL_SOUNDFONT, "max_backlog_s": 60, **changes}
+    )
+    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as http:
+        while http.get("/readyz").status_code != 200:
+            threading.Event().wait(0.05)
+        yield url
+
+
+def bot_settings(token: str, engine_url: str, tmp_path: Path, **changes: object) -> BotSettings:
+    """The bot's settings for a test: the stand-in's token, a fresh SQLite file, no cooldown."""
+    return BotSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        discord_token=token,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jam.db'}",
+        engine_url=engine_url,
+        cooldown_s=0,
+        **changes,  # type: ignore[arg-type]
+    )

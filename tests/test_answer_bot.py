@@ -9,32 +9,27 @@ from __future__ import annotations
 import asyncio
 import io
 import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import mido
 import pytest
 import pytest_asyncio
 from aiohttp import web
 from discord_standin import DiscordStandIn, Injected, RecordedRequest
 from discord_standin.client import running
-from engine_support import serve
+from engine_support import bot_settings, real_engine
 
 from bot.answer import TEXTS, melody_text
 from bot.app import JamBot, create_bot
 from bot.db import repo
 from bot.present import say
 from bot.settings import BotSettings
-from engine.server.app import create_app
-from engine.server.settings import EngineSettings
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
 
-SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 PIECE_FILES = {"mid", "ogg", "png", "score.png"}
 TUNE = "C4 D4 E4 G4 | A4/2 G4/2 E4*2 | D4 E4 C4 D4 | C4*4"
 
@@ -51,22 +46,14 @@ def midi_file(notes: list[int]) -> bytes:
 
 @pytest.fixture(scope="module")
 def engine_url() -> Iterator[str]:
-    settings = EngineSettings(workers=1, queue_size=8, soundfont=SOUNDFONT, max_backlog_s=60)
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as http:
-        while http.get("/readyz").status_code != 200:
-            threading.Event().wait(0.05)
+    """One real engine for the module (see engine_support.real_engine)."""
+    with real_engine() as url:
         yield url
 
 
 @pytest.fixture
 def settings(discord_standin: DiscordStandIn, engine_url: str, tmp_path: Path) -> BotSettings:
-    return BotSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        discord_token=discord_standin.token,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jam.db'}",
-        engine_url=engine_url,
-        cooldown_s=0,
-    )
+    return bot_settings(discord_standin.token, engine_url, tmp_path)
 
 
 @pytest_asyncio.fixture

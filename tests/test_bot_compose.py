@@ -8,17 +8,15 @@ the upload limit. A restart of the bot is in test_bot_restart.py.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from discord_standin import DiscordStandIn, Injected, RecordedRequest
 from discord_standin import server as standin_server
 from discord_standin.client import running
-from engine_support import serve
+from engine_support import bot_settings, real_engine
 
 from bot.app import JamBot, create_bot
 from bot.db import repo
@@ -27,13 +25,10 @@ from bot.limits import Asker
 from bot.present import TEXTS
 from bot.settings import BotSettings
 from bot.supervisor import free_port
-from engine.server.app import create_app
-from engine.server.settings import EngineSettings
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
 
-SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 BUTTONS = ("play", "vary", "extend", "reroll", "up", "down", "orchestrate")
 
 PIECE_FILES = {"mid", "ogg", "png", "score.png"}  # audio, MIDI, piano roll, engraved score
@@ -41,23 +36,14 @@ PIECE_FILES = {"mid", "ogg", "png", "score.png"}  # audio, MIDI, piano roll, eng
 
 @pytest.fixture(scope="module")
 def engine_url() -> Iterator[str]:
-    """One real engine (models, small soundfont) for the whole module, on a loopback port."""
-    settings = EngineSettings(workers=1, queue_size=8, soundfont=SOUNDFONT, max_backlog_s=60)
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as http:
-        while http.get("/readyz").status_code != 200:
-            threading.Event().wait(0.05)
+    """One real engine for the module (see engine_support.real_engine)."""
+    with real_engine() as url:
         yield url
 
 
 @pytest.fixture
 def settings(discord_standin: DiscordStandIn, engine_url: str, tmp_path: Path) -> BotSettings:
-    return BotSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        discord_token=discord_standin.token,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jam.db'}",
-        engine_url=engine_url,
-        cooldown_s=0,
-    )
+    return bot_settings(discord_standin.token, engine_url, tmp_path)
 
 
 def bot_for(settings: BotSettings, **changes: Any) -> JamBot:

@@ -5,52 +5,43 @@ UDP), the real engine making the phrases. Sound arrives frame after frame; anyon
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 import numpy as np
 import pytest
 from discord_standin import DiscordStandIn, Injected
 from discord_standin.client import running
-from engine_support import serve
+from engine_support import bot_settings, real_engine
 
 from bot.app import JamBot, create_bot
 from bot.live import live_jams
 from bot.live.texts import TEXTS
 from bot.settings import BotSettings
 from bot.voice import voice_hub
-from engine.server.app import create_app
-from engine.server.settings import EngineSettings
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
 
-SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 EPHEMERAL = 1 << 6
 
 
 @pytest.fixture(scope="module")
 def engine_url() -> Iterator[str]:
-    settings = EngineSettings(workers=1, soundfont=SOUNDFONT)
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as http:
-        while http.get("/readyz").status_code != 200:
-            threading.Event().wait(0.05)
+    """One real engine for the module (see engine_support.real_engine)."""
+    with real_engine(queue_size=16, max_backlog_s=3) as url:
         yield url
 
 
 @pytest.fixture
 def settings(discord_standin: DiscordStandIn, engine_url: str, tmp_path: Path) -> BotSettings:
-    return BotSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        discord_token=discord_standin.token,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jam.db'}",
-        engine_url=engine_url,
-        cooldown_s=0,
+    return bot_settings(
+        discord_standin.token,
+        engine_url,
+        tmp_path,
         voice_idle_s=1.0,
     )
 

@@ -3,51 +3,37 @@ next request, /prefs shows what was learnt, and `clear: taste` resets it while k
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from discord_standin import DiscordStandIn, Injected
 from discord_standin.client import running
-from engine_support import serve
+from engine_support import bot_settings, real_engine
 
 from bot.app import JamBot, create_bot
 from bot.cogs.prefs import TEXT as PREFS
 from bot.db import repo
-from bot.settings import BotSettings
 from bot.taste import taste_of
-from engine.server.app import create_app
-from engine.server.settings import EngineSettings
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
 
-SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 LEARNT = PREFS["taste"]["en"]
 
 
 @pytest.fixture(scope="module")
 def engine_url() -> Iterator[str]:
-    settings = EngineSettings(workers=1, queue_size=8, soundfont=SOUNDFONT, max_backlog_s=60)
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as http:
-        while http.get("/readyz").status_code != 200:
-            threading.Event().wait(0.05)
+    """One real engine for the module (see engine_support.real_engine)."""
+    with real_engine() as url:
         yield url
 
 
 @pytest_asyncio.fixture
 async def bot(discord_standin: DiscordStandIn, engine_url: str, tmp_path: Path) -> AsyncIterator[JamBot]:
-    settings = BotSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        discord_token=discord_standin.token,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jam.db'}",
-        engine_url=engine_url,
-        cooldown_s=0,
-    )
+    settings = bot_settings(discord_standin.token, engine_url, tmp_path)
     async with running(create_bot(settings, guild_ready_timeout=0.1), discord_standin) as bot:
         yield bot
 

@@ -9,54 +9,44 @@ discord.py and davey, never here. The tests do check that DAVE is offered (davey
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import discord
-import httpx
 import numpy as np
 import pytest
 from discord_standin import DiscordStandIn, Injected
 from discord_standin.client import running
 from discord_standin.voice import MODE
-from engine_support import serve
+from engine_support import bot_settings, real_engine
 
 from bot.app import JamBot, create_bot
 from bot.db import repo
 from bot.settings import BotSettings
 from bot.voice import voice_hub
 from bot.voice.texts import TEXTS
-from engine.server.app import create_app
-from engine.server.settings import EngineSettings
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
 
-SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 EPHEMERAL = 1 << 6
 
 
 @pytest.fixture(scope="module")
 def engine_url() -> Iterator[str]:
-    """One real engine (models, small soundfont) for the module, on a loopback port."""
-    settings = EngineSettings(workers=1, queue_size=8, soundfont=SOUNDFONT, max_backlog_s=60)
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as http:
-        while http.get("/readyz").status_code != 200:
-            threading.Event().wait(0.05)
+    """One real engine for the module (see engine_support.real_engine)."""
+    with real_engine() as url:
         yield url
 
 
 @pytest.fixture
 def settings(discord_standin: DiscordStandIn, engine_url: str, tmp_path: Path) -> BotSettings:
-    return BotSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        discord_token=discord_standin.token,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'jam.db'}",
-        engine_url=engine_url,
-        cooldown_s=0,
+    return bot_settings(
+        discord_standin.token,
+        engine_url,
+        tmp_path,
         voice_idle_s=30.0,  # long: Jam must not leave while a slow machine is still asking; see "alone"
     )
 
