@@ -1,6 +1,7 @@
 """Live jams: how fast phrases are made, gaps in a long session's audio, and steer-to-audible latency.
 
-Run: `.venv/bin/python bench/bench_live.py [--phrases 60] [--minutes 10] [--speed 1]`.
+Run: `.venv/bin/python bench/bench_live.py [--phrases 60] [--minutes 10] [--speed 1] [--crowd-minutes 2]`
+(0 skips a part).
 
 1. Phrases in a warm process (`engine.live.LiveSessions`, no HTTP): time to write, arrange and render
    each 4-bar phrase against its length (real-time factor), with a steer every few phrases.
@@ -9,6 +10,8 @@ Run: `.venv/bin/python bench/bench_live.py [--phrases 60] [--minutes 10] [--spee
    thread reads at `--speed` times real time (1: exactly as discord.py's player thread does). Counts
    underruns (frames of silence handed out because the next phrase was late), and times each steer
    from the moment it is asked to the first frame of the phrase that plays it.
+3. A crowd (`--crowd-minutes`, `--sessions`, `--composers`): several jams at once, each as in 2 at 1x,
+   while compose clients keep the engine's compose workers busy: underruns per jam and phrase times.
 
 Latest figures (2026-11-28, 2 CPU cores shared with other engineers' jobs, load average 1.76 at the
 start and 1.04 at the end; FluidR3_GM; `.venv/bin/python bench/bench_live.py --phrases 60 --minutes 10`):
@@ -21,6 +24,19 @@ start and 1.04 at the end; FluidR3_GM; `.venv/bin/python bench/bench_live.py --p
       next phrase over HTTP as the bot sees it: p50 163 ms, p95 238 ms, max 289 ms
       steer -> first frame of the phrase playing it: p50 3.9 s, p95 7.7 s, max 7.9 s (phrases 6.1 s long
       on average)
+
+A crowd: 4 jams at once at 1x while 10 clients ask /v1/compose for 16-bar pieces back to back (a client
+told "busy" asks again after 0.5 s), so the compose workers are never idle (2026-11-28, the same 2 shared
+cores, load average 1.50 at the start and 4.67 at the end; `--phrases 20 --minutes 0 --crowd-minutes 2`):
+
+    4 jams at once for 2 min at 1x, with 10 clients composing 16 bars:
+      audio played 466.8 s in all; underruns per jam [0, 0, 0, 0] frames of 20 ms
+      next phrase over HTTP: p50 497 ms, p95 684 ms, max 811 ms; real-time factor p50 0.052, p95 0.071
+      (48 phrases)
+      compose meanwhile: 136 pieces, p50 3.4 s; 1395 refused as busy
+
+(The 20 in-process phrases of that run: real-time factor p50 0.018, p95 0.022.) Live phrases take ~3x
+longer under that load but stay far inside the 2 s lead, so no jam falls silent.
 
 The steer latency is the rest of the phrase playing when the steer comes, plus a whole phrase when it
 comes in the last ~1.7 s (the lead at which the next phrase has already been asked for).
@@ -37,6 +53,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,7 +61,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.engine_client import EngineClient, LivePhrase  # noqa: E402
+from bot.engine_client import EngineClient, EngineError, LivePhrase  # noqa: E402
 from bot.live import LiveJam  # noqa: E402
 from bot.voice import GuildPlayer  # noqa: E402
 from engine.schemas import ComposeRequest  # noqa: E402
@@ -123,15 +140,20 @@ class TimedClient:
     """The engine client, timing each live_next as the bot sees it (HTTP and base64 included)."""
 
     def __init__(self, client: EngineClient) -> None:
-        self.client, self.next_s = client, []
+        self.client = client
+        self.next_s: list[float] = []
+        self.durations: list[float] = []  # of every phrase received
 
     async def live_start(self, request: ComposeRequest, phrase_bars: int = 4) -> LivePhrase:
-        return await self.client.live_start(request, phrase_bars)
+        phrase = await self.client.live_start(request, phrase_bars)
+        self.durations.append(phrase.info.duration_s)
+        return phrase
 
     async def live_next(self, session: str, steer: list[str] | None = None) -> LivePhrase:
         started = time.perf_counter()
         phrase = await self.client.live_next(session, steer)
         self.next_s.append(time.perf_counter() - started)
+        self.durations.append(phrase.info.duration_s)
         return phrase
 
     async def live_stop(self, session: str) -> bool:
@@ -145,6 +167,7 @@ async def bench_session(url: str, minutes: float, speed: float, steer_every_s: f
         timed = TimedClient(client)
         player = GuildPlayer(1, PacedSpeaker(speed), ahead_s=2.0, idle_s=3600)
         jam = LiveJam(timed, ComposeRequest(prompt="a lively folk tune", seed=7), "bench")
+        jam.latencies = deque()  # every steer's, not only the last few
         player.enqueue(jam)
         started = time.monotonic()
         steered = 0
@@ -162,7 +185,7 @@ async def bench_session(url: str, minutes: float, speed: float, steer_every_s: f
         await player.leave()
         await asyncio.sleep(0.5)  # the jam ends its engine session
     latencies = [x * speed for x in jam.latencies]
-    phrases = len(jam.schedule)
+    phrases = len(timed.durations)
     print(f"a {minutes:g}-minute session at {speed:g}x real time, {steered} steers, {phrases} phrases:")
     print(f"  audio played {played:.1f} s; underruns {underruns} frames of 20 ms (gaps: {underruns > 0})")
     print(
@@ -172,7 +195,56 @@ async def bench_session(url: str, minutes: float, speed: float, steer_every_s: f
     print(
         f"  steer -> first frame of the phrase playing it: p50 {percentile(latencies, 0.5):.1f} s, "
         f"p95 {percentile(latencies, 0.95):.1f} s, max {max(latencies, default=float('nan')):.1f} s "
-        f"(phrases {statistics.mean(s.info.duration_s for s in jam.schedule):.1f} s long on average)"
+        f"(phrases {statistics.mean(timed.durations):.1f} s long on average)"
+    )
+
+
+async def bench_crowd(url: str, minutes: float, sessions: int, composers: int) -> None:
+    """`sessions` jams at once at real time while `composers` clients ask /v1/compose back to back."""
+    async with EngineClient(url, timeout_s=120) as client:
+        while not await client.ready():
+            await asyncio.sleep(0.1)
+        stop = asyncio.Event()
+        composed, refused = [], 0
+
+        async def compose(index: int) -> None:
+            nonlocal refused
+            while not stop.is_set():
+                started = time.perf_counter()
+                try:
+                    await client.compose(ComposeRequest(prompt="a folk tune", bars=16, seed=index))
+                    composed.append(time.perf_counter() - started)
+                except EngineError:  # busy: the engine's queue is full, as it says when overloaded
+                    refused += 1
+                    await asyncio.sleep(0.5)
+
+        timed = [TimedClient(client) for _ in range(sessions)]
+        players = [GuildPlayer(i, PacedSpeaker(1.0), ahead_s=2.0, idle_s=3600) for i in range(sessions)]
+        jams = [LiveJam(t, ComposeRequest(prompt=STEERS[i], seed=i), "bench") for i, t in enumerate(timed)]
+        for player, jam in zip(players, jams, strict=True):
+            player.enqueue(jam)
+        load_tasks = [asyncio.create_task(compose(i)) for i in range(composers)]
+        await asyncio.sleep(minutes * 60)
+        stop.set()
+        underruns = [p.source.underruns if p.source else -1 for p in players]
+        played = [p.source.played_s if p.source else 0.0 for p in players]
+        for player, jam in zip(players, jams, strict=True):
+            jam.stop()
+            player.skip()
+            await player.leave()
+        await asyncio.gather(*load_tasks, return_exceptions=True)
+    next_s = [x for t in timed for x in t.next_s]
+    ratios = [x / d for t in timed for x, d in zip(t.next_s, t.durations[1:], strict=False)]
+    print(f"{sessions} jams at once for {minutes:g} min at 1x, with {composers} clients composing 16 bars:")
+    print(f"  audio played {sum(played):.1f} s in all; underruns per jam {underruns} frames of 20 ms")
+    print(
+        f"  next phrase over HTTP: p50 {percentile(next_s, 0.5) * 1000:.0f} ms, p95 "
+        f"{percentile(next_s, 0.95) * 1000:.0f} ms, max {max(next_s) * 1000:.0f} ms; real-time factor "
+        f"p50 {percentile(ratios, 0.5):.3f}, p95 {percentile(ratios, 0.95):.3f} ({len(next_s)} phrases)"
+    )
+    print(
+        f"  compose meanwhile: {len(composed)} pieces, p50 {percentile(composed, 0.5):.1f} s; "
+        f"{refused} refused as busy"
     )
 
 
@@ -195,12 +267,19 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--speed", type=float, default=1.0, help="frames read this many times real time")
     parser.add_argument("--steer-every", type=float, default=20.0, help="seconds of audio between steers")
+    parser.add_argument("--crowd-minutes", type=float, default=2.0, help="0: no run of several jams at once")
+    parser.add_argument("--sessions", type=int, default=4, help="jams at once in the crowd run")
+    parser.add_argument("--composers", type=int, default=10, help="clients composing in the crowd run")
     args = parser.parse_args()
     print(f"load average at start: {load()} ({os.cpu_count()} cores)")
-    bench_phrases(args.phrases)
+    if args.phrases:
+        bench_phrases(args.phrases)
     process, url = start_engine()
     try:
-        asyncio.run(bench_session(url, args.minutes, args.speed, args.steer_every))
+        if args.minutes:
+            asyncio.run(bench_session(url, args.minutes, args.speed, args.steer_every))
+        if args.crowd_minutes:
+            asyncio.run(bench_crowd(url, args.crowd_minutes, args.sessions, args.composers))
     finally:
         process.terminate()
         process.wait(10)

@@ -3,31 +3,44 @@
 Each user has a hidden taste (below: fast minor strings, slow major flute, moderate minor guitar, and
 sparse melodies in minor). They ask for 20 pieces with varied prompts (tempo, mood, mode and instrument
 words, each kind their own half the time, as people ask for what they like, else random or none) and
-rate each one: 👍 when it matches their taste, else 👎, judged from the result alone: its resolved
-tempo (slow < 90 <= moderate < 130 <= fast), mode and instrument family, and for melodies the notes per
-bar of its events (sparse: at most 3). Their
-next 20 pieces come from neutral prompts ("a tune", "something new", ...) with the `Taste` that
-`bot.taste.learn` makes of their ratings; a piece matches when it meets every criterion. Users who
-rated nothing ask the same neutral prompts without a taste. Everything runs through the real
-`Composer` (in-process, MIDI only: audio plays no part in any judgement) and `bot.taste`.
+rate each one: 👍 when it matches their taste, else 👎. They judge by what they hear, so the judgement is
+read from the piece's MIDI file alone, never from what the engine says it made: the tempo from its tempo
+event (slow < 90 <= moderate < 130 <= fast felt beats a minute), the mode from a Krumhansl-Schmuckler
+estimate over its notes (music21, as engine/eval/adherence.py), the instrument family from the melody
+track's program, and for melodies the notes per bar of the melody track (sparse: at most 3), a feature
+that `bot.taste.learn` does not learn at all (only the latent codes can carry it). Their next 20 pieces
+come from neutral prompts ("a tune", "something new", ...) with the `Taste` that `bot.taste.learn` makes
+of their ratings; a piece matches when it meets every criterion. Chance is what an untrained Jam gives the
+same user: 20 pieces from random prompts (every kind of word drawn from the whole pool, not the user's
+own) with random seeds and no taste. Everything runs through the real `Composer` (in-process, MIDI only).
 
-Run: `python bench/bench_taste.py [--users-per-taste 5] [--no-melody] [--only NAME] [--json]`. Latest
-figures (2-core machine shared with other jobs, 5 users per taste, 400 pieces rated, 800 composed
-after; 132 s):
+The users and seeds reported here (`--users report`) are not those `bot.taste.leaning` was tuned on
+(`--users tuning`, the earlier runs): its constants were not changed after seeing these.
 
-    taste                      rated 👍/all   match: rated  with taste  no ratings
-    fast minor strings              20/100           20%        100%          0%
-    slow major flute                28/100           28%        100%          0%
-    moderate minor guitar           13/100           13%        100%          0%
-    sparse melodies in minor        50/100           50%         93%          0%
-    all                            111/400           28%         98%          0%
+Run: `python bench/bench_taste.py [--users-per-taste 5] [--users report|tuning] [--no-melody]
+[--only NAME] [--json]`. Latest figures (2-core machine shared with other jobs, `--users-per-taste 8`:
+32 report users, 640 pieces rated, 1,280 composed after; 286 s; ± is a 95% confidence interval over the
+users, t with n - 1 degrees of freedom):
 
-"match: rated" is how often the 20 rated pieces (half their words the user's own) matched; "no ratings"
-is the same neutral prompts without a taste (the engine's defaults: major, 100 bpm, piano). Without
-the latent codes (`--no-melody`) the sparse-melody users get 29% instead of 93%: the melody part is
-the codes' doing, the rest the tempo, mode and instrument leanings. The other side of learning from
-a few ratings: 200 users who rate 20 pieces at random get a tempo leaning in 32% of cases, a mode in
-52%, an instrument in 37% (bot/taste.py `leaning` caps each by its chance of arising at random).
+    taste                      users  rated 👍/all match: rated   with taste       chance
+    fast minor strings             8     12/160             8%    57% ± 30%    2% ±  2%
+    slow major flute               8     52/160            32%    97% ±  4%    2% ±  3%
+    moderate minor guitar          8     21/160            13%    50% ± 31%    1% ±  2%
+    sparse melodies in minor       8     71/160            44%    76% ± 11%   14% ± 10%
+    all                           32    156/640            24%    70% ± 11%    5% ±  3%
+
+"match: rated" is how often the 20 rated pieces (half their words the user's own) matched; "with taste"
+the 20 neutral-prompt pieces after rating; "chance" the untrained Jam's random-prompt pieces.
+Below the target: 70% of the pieces after rating match the hidden taste (95% CI 59-81%, 32 users),
+against 5% by chance, so the issue's 80% is not met on these users; it is met for one taste of four
+(slow major flute, 97%). Which criterion the misses fail is not broken down here.
+
+Earlier versions of this bench reported 98% (on the tuning users, judged from the engine's own resolved
+fields, into which the taste is copied, against the fixed defaults as "0% without"): that measured the
+plumbing more than the taste, and is superseded by the figures above.
+The other side of learning from a few ratings, measured when `leaning` was tuned: 200 users who rate 20
+pieces at random get a tempo leaning in 32% of cases, a mode in 52%, an instrument in 37% (instead of
+56-81% before `leaning` capped each by its chance of arising at random).
 
 Target (issue 6): from chance to at least 80% matching with the taste.
 """
@@ -36,20 +49,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
+import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+import pretty_midi
 
 from bot.db.repo import RatedPiece
 from bot.taste import family, learn, tempo_class
 from engine.compose.pipeline import Composer
-from engine.data.events import to_notes
+from engine.eval.adherence import observe
+from engine.prompt.instruments import lookup_instrument
 from engine.schemas import ComposeRequest, ComposeResult, Taste
 
 BARS = 8
@@ -60,57 +77,79 @@ INSTRUMENT_WORDS = ("on violin", "for strings", "on cello", "on flute", "on pian
 NOUNS = ("tune", "melody", "piece", "song")
 NEUTRAL = ("a tune", "a melody", "something new", "play me something", "a short piece", "another one",
            "surprise me", "a little song", "music please", "something to listen to")  # fmt: skip
+T975 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13)  # df 1-15
 
-Criterion = Callable[[ComposeResult], bool]
+
+@dataclass
+class Heard:
+    """What a listener gets from a piece's MIDI file: nothing the engine says about it."""
+
+    tempo: float  # felt beats a minute
+    mode: str | None  # Krumhansl-Schmuckler estimate
+    program: int | None  # the melody track's
+    notes_per_bar: float  # of the melody track
+
+    @classmethod
+    def of(cls, result: ComposeResult) -> Heard:
+        path = Path(next(f.path for f in result.files if f.format == "mid"))
+        found = observe(path, None)
+        midi = pretty_midi.PrettyMIDI(str(path))
+        melody = next((t for t in midi.instruments if t.name == "melody" and not t.is_drum), None)
+        notes = len(melody.notes) if melody is not None else 0
+        return cls(found["tempo"], found["mode"], found["program"], notes / max(1, found["bars"]))
 
 
-def notes_per_bar(result: ComposeResult) -> float:
-    return len(to_notes(np.asarray(result.events, dtype=np.uint8))) / result.resolved.bars
+Criterion = Callable[[Heard], bool]
 
 
 @dataclass
 class Hidden:
-    """A hidden taste: named criteria, each judged from a result alone, and the words its owner uses for
+    """A hidden taste: named criteria, each judged from the file alone, and the words its owner uses for
     it (by kind: tempo, mode, instrument) when asking."""
 
     name: str
     criteria: dict[str, Criterion]
     words: dict[str, tuple[str, ...]]
 
-    def matches(self, result: ComposeResult) -> bool:
-        return all(check(result) for check in self.criteria.values())
+    def matches(self, heard: Heard) -> bool:
+        return all(check(heard) for check in self.criteria.values())
+
+
+def _family(program: int | None) -> str | None:
+    return None if program is None else family(program)
 
 
 TASTES = (
     Hidden("fast minor strings", {
-        "fast": lambda r: tempo_class(r.resolved.tempo) == "fast",
-        "minor": lambda r: r.resolved.mode == "minor",
-        "strings": lambda r: family(r.resolved.program) == "strings",
+        "fast": lambda h: tempo_class(round(h.tempo)) == "fast",
+        "minor": lambda h: h.mode == "minor",
+        "strings": lambda h: _family(h.program) == "strings",
     }, {"tempo": ("fast", "quick"), "mode": ("in a minor key", "dark"),
         "instrument": ("on violin", "for strings")}),
     Hidden("slow major flute", {
-        "slow": lambda r: tempo_class(r.resolved.tempo) == "slow",
-        "major": lambda r: r.resolved.mode == "major",
-        "flute": lambda r: family(r.resolved.program) == "pipe",
+        "slow": lambda h: tempo_class(round(h.tempo)) == "slow",
+        "major": lambda h: h.mode == "major",
+        "flute": lambda h: _family(h.program) == "pipe",
     }, {"tempo": ("slow",), "mode": ("in a major key", "bright"), "instrument": ("on flute", "on recorder")}),
     Hidden("moderate minor guitar", {
-        "moderate": lambda r: tempo_class(r.resolved.tempo) == "moderate",
-        "minor": lambda r: r.resolved.mode == "minor",
-        "guitar": lambda r: family(r.resolved.program) == "guitar",
+        "moderate": lambda h: tempo_class(round(h.tempo)) == "moderate",
+        "minor": lambda h: h.mode == "minor",
+        "guitar": lambda h: _family(h.program) == "guitar",
     }, {"tempo": ("",), "mode": ("in a minor key", "sad"), "instrument": ("on guitar",)}),
     Hidden("sparse melodies in minor", {
-        "sparse": lambda r: notes_per_bar(r) <= 3.0,
-        "minor": lambda r: r.resolved.mode == "minor",
+        "sparse": lambda h: h.notes_per_bar <= 3.0,
+        "minor": lambda h: h.mode == "minor",
     }, {"tempo": ("calm", "gentle"), "mode": ("in a minor key", "sad")}),
 )  # fmt: skip
 
 
-def varied_prompt(rng: random.Random, hidden: Hidden) -> str:
+def varied_prompt(rng: random.Random, hidden: Hidden | None) -> str:
     """'a sad slow tune on cello', 'a melody in a major key', ...: each kind of word is the user's own
-    half the time (people ask for what they like), else any of the pool's (often none)."""
+    half the time (people ask for what they like), else any of the pool's (often none); with no `hidden`
+    taste, always the pool's (chance)."""
 
     def word(kind: str, pool: tuple[str, ...]) -> str:
-        own = hidden.words.get(kind)
+        own = hidden.words.get(kind) if hidden else None
         return rng.choice(own) if own and rng.random() < 0.5 else rng.choice(pool)
 
     mode = word("mode", MODE_WORDS)
@@ -123,22 +162,53 @@ def varied_prompt(rng: random.Random, hidden: Hidden) -> str:
     return "a " + " ".join(p for p in parts if p)
 
 
+# which field of the learnt `Taste` each criterion needs (density has none: only the latent codes carry it)
+FIELD = {"fast": "tempo", "slow": "tempo", "moderate": "tempo", "minor": "mode", "major": "mode",
+         "strings": "instrument", "flute": "instrument", "guitar": "instrument"}  # fmt: skip
+
+
 @dataclass
 class UserRun:
     taste: str
     liked: int
     rated_matches: int
     with_taste: int
-    without: int
+    chance: int
     learnt: Taste | None
+    failed: dict[str, int]  # criterion: how many of the pieces after rating failed it
+    leaned: dict[str, bool]  # criterion: whether the learnt taste applies the right value (weight >= LEANING)
+
+
+def leans_right(taste: Taste | None, name: str) -> bool:
+    """Whether the learnt taste applies what criterion `name` asks (its weight at least `LEANING`)."""
+    field = FIELD.get(name)
+    if taste is None or field is None:
+        return False
+    value = taste.leans(field)  # type: ignore[arg-type]
+    if value is None:
+        return False
+    if field == "tempo":
+        return tempo_class(value) == name
+    if field == "mode":
+        return value == name
+    found = lookup_instrument(value)
+    return found is not None and family(found[0]) == {"flute": "pipe"}.get(name, name)
 
 
 def simulate(
-    composer: Composer, hidden: Hidden, user: int, out: Path, rated: int, after: int, melody: bool = True
+    composer: Composer,
+    hidden: Hidden,
+    user: int,
+    out: Path,
+    rated: int,
+    after: int,
+    melody: bool = True,
+    users: str = "report",
 ) -> UserRun:
-    """One user: `rated` varied pieces rated, then `after` neutral pieces with and without their taste
-    (`melody=False`: without its latent codes, to see what they add)."""
-    rng = random.Random(f"{hidden.name}:{user}")
+    """One user: `rated` varied pieces rated, then `after` neutral pieces with their taste and `after`
+    random-prompt pieces without (`melody=False`: the taste without its latent codes, to see what they
+    add). `users` names the set of users (their seeds): "tuning" are those `leaning` was tuned on."""
+    rng = random.Random(f"{hidden.name}:{user}" if users == "tuning" else f"{users}:{hidden.name}:{user}")
     ratings: list[RatedPiece] = []
     matches = 0
     for i in range(rated):
@@ -146,26 +216,113 @@ def simulate(
             prompt=varied_prompt(rng, hidden), bars=BARS, seed=rng.randrange(2**31), formats=["mid"]
         )
         result = composer.compose(request, out, f"u{user}-r{i}")
-        value = 1 if hidden.matches(result) else -1  # 👍 when the piece matches the taste, else 👎
+        value = 1 if hidden.matches(Heard.of(result)) else -1  # 👍 when it sounds to their taste, else 👎
         matches += value > 0
         ratings.insert(0, RatedPiece(value, result.resolved.model_dump(mode="json"), result.latents))
     taste = learn(ratings)
     if taste is not None and not melody:
         taste = taste.model_copy(update={"melody_weight": 0.0})
-    with_taste = without = 0
+    with_taste = chance = 0
+    failed = dict.fromkeys(hidden.criteria, 0)
     for i in range(after):
-        prompt, seed = NEUTRAL[i % len(NEUTRAL)], rng.randrange(2**31)
-        plain = ComposeRequest(prompt=prompt, bars=BARS, seed=seed, formats=["mid"])
-        with_taste += hidden.matches(
-            composer.compose(plain.model_copy(update={"taste": taste}), out, f"u{user}-t{i}")
+        plain = ComposeRequest(prompt=NEUTRAL[i % len(NEUTRAL)], bars=BARS, seed=rng.randrange(2**31))
+        tasted = plain.model_copy(update={"taste": taste, "formats": ["mid"]})
+        heard = Heard.of(composer.compose(tasted, out, f"u{user}-t{i}"))
+        with_taste += hidden.matches(heard)
+        for name, check in hidden.criteria.items():
+            failed[name] += not check(heard)
+        untrained = ComposeRequest(
+            prompt=varied_prompt(rng, None), bars=BARS, seed=rng.randrange(2**31), formats=["mid"]
         )
-        without += hidden.matches(composer.compose(plain, out, f"u{user}-n{i}"))
-    return UserRun(hidden.name, sum(r.value > 0 for r in ratings), matches, with_taste, without, taste)
+        chance += hidden.matches(Heard.of(composer.compose(untrained, out, f"u{user}-c{i}")))
+    leaned = {name: leans_right(taste, name) for name in hidden.criteria if name in FIELD}
+    liked = sum(r.value > 0 for r in ratings)
+    return UserRun(hidden.name, liked, matches, with_taste, chance, taste, failed, leaned)
+
+
+def interval(shares: list[float]) -> tuple[float, float]:
+    """The mean of per-user shares and the half-width of its 95% confidence interval (t, n - 1 df)."""
+    mean = statistics.fmean(shares)
+    if len(shares) < 2:
+        return mean, math.nan
+    t = T975[len(shares) - 2] if len(shares) - 1 <= len(T975) else 1.96
+    return mean, t * statistics.stdev(shares) / math.sqrt(len(shares))
+
+
+def summary(runs: list[UserRun], rated: int, after: int) -> list[dict[str, Any]]:
+    rows = []
+    for name in [*dict.fromkeys(r.taste for r in runs), "all"]:
+        mine = [r for r in runs if name in ("all", r.taste)]
+        taste, taste_ci = interval([r.with_taste / after for r in mine])
+        chance, chance_ci = interval([r.chance / after for r in mine])
+        rows.append({
+            "taste": name,
+            "users": len(mine),
+            "liked": sum(r.liked for r in mine),
+            "rated": len(mine) * rated,
+            "match_rated": sum(r.rated_matches for r in mine) / (len(mine) * rated),
+            "match_with_taste": taste,
+            "with_taste_ci": taste_ci,
+            "match_chance": chance,
+            "chance_ci": chance_ci,
+        })  # fmt: skip
+    return rows
+
+
+def breakdown(runs: list[UserRun], after: int) -> list[dict[str, Any]]:
+    """Per taste and criterion: how often the pieces after rating fail it, how many users' learnt taste
+    leans the right way (weight >= LEANING), and the failure rate with that leaning (the output did not
+    follow it) and without it (nothing learnt, or the wrong value)."""
+    rows = []
+    for name in dict.fromkeys(r.taste for r in runs):
+        mine = [r for r in runs if r.taste == name]
+        for criterion in mine[0].failed:
+            row: dict[str, Any] = {
+                "taste": name,
+                "criterion": criterion,
+                "fail": sum(r.failed[criterion] for r in mine) / (len(mine) * after),
+            }
+            if criterion in FIELD:
+                leaned = [r for r in mine if r.leaned[criterion]]
+                others = [r for r in mine if not r.leaned[criterion]]
+                row["leaned"] = len(leaned)
+                row["fail_leaned"] = sum(r.failed[criterion] for r in leaned) / max(1, len(leaned) * after)
+                row["fail_not"] = sum(r.failed[criterion] for r in others) / max(1, len(others) * after)
+            rows.append(row)
+    return rows
+
+
+def breakdown_table(rows: list[dict[str, Any]], users: int) -> str:
+    head = f"{'fail':>5} {'leant':>7} {'fail if leant':>13} {'if not':>7}"
+    lines = [f"    {'taste':26} {'criterion':10} {head}"]
+    for row in rows:
+        line = f"    {row['taste']:26} {row['criterion']:10} {row['fail']:>5.0%}"
+        if "leaned" in row:
+            line += f" {row['leaned']:>3}/{users:<3} {row['fail_leaned']:>13.0%} {row['fail_not']:>7.0%}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        f"    {'taste':26} {'users':>5} {'rated 👍/all':>12} {'match: rated':>12} "
+        f"{'with taste':>12} {'chance':>12}"
+    ]
+    for row in rows:
+        lines.append(
+            f"    {row['taste']:26} {row['users']:>5} {row['liked']:>6}/{row['rated']:<5} "
+            f"{row['match_rated']:>12.0%} {row['match_with_taste']:>6.0%} ±{row['with_taste_ci']:>4.0%} "
+            f"{row['match_chance']:>5.0%} ±{row['chance_ci']:>4.0%}"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users-per-taste", type=int, default=5)
+    parser.add_argument(
+        "--users", default="report", help="report (default), or tuning: those leaning was tuned on"
+    )
     parser.add_argument("--rated", type=int, default=20)
     parser.add_argument("--after", type=int, default=20)
     parser.add_argument("--no-melody", action="store_true", help="tastes without their latent codes")
@@ -181,29 +338,27 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             for user in range(args.users_per_taste):
                 runs.append(
-                    simulate(composer, hidden, user, Path(out), args.rated, args.after, not args.no_melody)
+                    simulate(
+                        composer,
+                        hidden,
+                        user,
+                        Path(out),
+                        args.rated,
+                        args.after,
+                        not args.no_melody,
+                        args.users,
+                    )
                 )
-    rows = []
-    for name in [*dict.fromkeys(r.taste for r in runs), "all"]:
-        mine = [r for r in runs if name in ("all", r.taste)]
-        rows.append({
-            "taste": name,
-            "liked": sum(r.liked for r in mine),
-            "rated": len(mine) * args.rated,
-            "match_rated": sum(r.rated_matches for r in mine) / (len(mine) * args.rated),
-            "match_with_taste": sum(r.with_taste for r in mine) / (len(mine) * args.after),
-            "match_without": sum(r.without for r in mine) / (len(mine) * args.after),
-        })  # fmt: skip
+    rows = summary(runs, args.rated, args.after)
+    criteria = breakdown(runs, args.after)
+    seconds = round(time.perf_counter() - started, 1)
     if args.json:
-        print(json.dumps({"rows": rows, "seconds": round(time.perf_counter() - started, 1)}))
+        print(json.dumps({"rows": rows, "criteria": criteria, "seconds": seconds}))
         return 0
-    print(f"{'taste':28} {'rated 👍/all':>13} {'match: rated':>13} {'with taste':>11} {'no ratings':>11}")
-    for row in rows:
-        print(
-            f"{row['taste']:28} {row['liked']:>6}/{row['rated']:<6} {row['match_rated']:>12.0%} "
-            f"{row['match_with_taste']:>11.0%} {row['match_without']:>11.0%}"
-        )
-    print(f"{time.perf_counter() - started:.0f} s")
+    print(table(rows))
+    print()
+    print(breakdown_table(criteria, args.users_per_taste))
+    print(f"{seconds:.0f} s")
     return 0
 
 

@@ -7,13 +7,15 @@ refusal of what is not music has one wording. The piece then takes the studio's 
 (embed, files, buttons, a stored Generation), in one engine call: the answer comes back rendered.
 
 An attachment is checked by its size and name before anything is downloaded, and downloaded only after
-the interaction is acknowledged (inside the job), so Discord's 3 s are never at stake.
+the interaction is acknowledged (inside the job); a linked message is checked against the caller's own
+view of its channel from the cache and fetched inside the job too, so Discord's 3 s are never at stake.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,18 +23,20 @@ import aiohttp
 import discord
 
 from bot.cogs._studio import Asking, InteractionCanvas, Job, ReplyCanvas, Studio
-from bot.engine_client import EngineClient, EngineRejected, Piece
+from bot.engine_client import EngineClient, Piece
 from bot.errors import tell
 from bot.i18n import Language
-from bot.limits import Refused, Unusable
+from bot.limits import Refused, Told, Unusable
 from bot.present import refusal_text
-from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, MelodyRejected, parse_text
+from engine.data.events import to_notes
+from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, MelodyRejected, parse_text, written_key
 
 if TYPE_CHECKING:
     from bot.app import JamBot
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
-TEXT_SUFFIXES = (".txt", ".abc")
+TEXT_SUFFIXES = (".txt",)
+MIN_NOTES = 3  # a message's words count as a melody unasked only with this many notes ("10:30" has not)
 
 TEXTS: dict[str, dict[Language, str]] = {
     "answering": {"en": "🎼 Listening to your melody…", "zh": "🎼 正在听你的旋律…"},
@@ -70,16 +74,20 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "I couldn't download that file; try sending it again.",
         "zh": "无法下载这个文件，请重新发送。",
     },
+    "long_text": {
+        "en": "`{name}` is too long for a melody: at most {limit} characters of notes.",
+        "zh": "`{name}` 太长了：旋律最多 {limit} 个字符。",
+    },
+    "one_melody": {
+        "en": "Give me one melody: `melody`, `midi` or `reply_to`, not more than one of them.",
+        "zh": "请只给一段旋律：`melody`、`midi` 或 `reply_to` 三者选一。",
+    },
 }
 
 
-class NoMelody(Unusable):
-    """A message with nothing to answer: its line is a whole sentence, shown as it is (no "can't read that
-    request" before it: the request was fine, the message was not music)."""
-
-
-def refusal_line(refusal: Refused, lang: Language) -> str:
-    return refusal.reason if isinstance(refusal, NoMelody) else refusal_text(refusal, lang)
+class NoMelody(Told):
+    """A message with nothing to answer (or none to be found): its line is a whole sentence, shown as it
+    is, the request was fine, the message was not music."""
 
 
 @dataclass
@@ -107,7 +115,9 @@ def melody_given(
         if attachment.size > MAX_MIDI_BYTES:
             size, limit = -(-attachment.size // 1024), MAX_MIDI_BYTES // 1024
             raise Unusable(TEXTS["too_big"][lang].format(size=size, limit=limit))
-        if name.endswith(TEXT_SUFFIXES) and attachment.size <= 4 * MAX_TEXT_CHARS:
+        if name.endswith(TEXT_SUFFIXES):
+            if attachment.size > 4 * MAX_TEXT_CHARS:  # UTF-8: at most 4 bytes a character
+                raise NoMelody(long_text(lang, attachment.filename))
             return MelodyGiven(attachment=attachment, key=key)
         if not name.endswith(MIDI_SUFFIXES):
             raise Unusable(TEXTS["not_midi"][lang].format(name=attachment.filename[:60]))
@@ -117,24 +127,33 @@ def melody_given(
     raise Unusable(TEXTS["no_melody"][lang])
 
 
-def melody_in_message(lang: Language, message: discord.Message) -> MelodyGiven | None:
-    """A message's melody: its first MIDI (or text) attachment, else the notes in its words; None if neither.
-    Unusable only for a file that won't do (too big), which deserves its own line."""
+def long_text(lang: Language, name: str) -> str:
+    return TEXTS["long_text"][lang].format(name=name[:60], limit=MAX_TEXT_CHARS)
+
+
+def melody_in_message(
+    lang: Language, message: discord.Message, *, strict: bool = False
+) -> MelodyGiven | None:
+    """A message's melody: its first MIDI (or text) attachment, else the notes in its words (with a key the
+    message sets anywhere, `key=D`); None if neither. `strict` (nobody asked to answer it): only words that
+    read as a melody of a few notes. Unusable only for a file that won't do, which deserves its own line."""
     usable = MIDI_SUFFIXES + TEXT_SUFFIXES
     attachment = next((a for a in message.attachments if a.filename.lower().endswith(usable)), None)
     if attachment is not None:
         return melody_given(lang, None, attachment)
-    text = melody_text(message.content)
-    return MelodyGiven(text=text) if text else None
+    text = melody_text(message.content, strict=strict)
+    return MelodyGiven(text=text, key=written_key(message.content)) if text else None
 
 
 _CODE = re.compile(r"```(?:[a-z]*\n)?(.+?)```|`([^`]+)`", re.DOTALL)
 
 
-def melody_text(content: str) -> str | None:
+def melody_text(content: str, *, strict: bool = False) -> str | None:
     """The part of a chat message that reads as a melody: all of it, a `code` span, a line, or what follows
-    a colon ("my tune: 1 2 3 5"), so that people can write notes the way they chat. A melody the engine will
-    refuse for a reason of its own (too long, a wild tempo) still counts: its refusal says more than ours."""
+    a colon ("my tune: 1 2 3 5"), so that people can write notes the way they chat; at least `MIN_NOTES`
+    notes and not a lone word, so that "meet at 10:30" or "bad" is no melody. Unless `strict`, a melody
+    the engine will refuse for a reason of its own (too long, a wild tempo) still counts, when asked for:
+    its refusal says more than ours."""
     content = content[:MAX_TEXT_CHARS]
     spans = [a or b for a, b in _CODE.findall(content)]
     lines = content.splitlines()[:20]
@@ -142,63 +161,112 @@ def melody_text(content: str) -> str | None:
     for candidate in dict.fromkeys(c.strip() for c in candidates):
         if not candidate:
             continue
+        if len(candidate.split()) == 1 and not any(c.isdigit() for c in candidate):
+            continue  # a word ("bad", "cafe") spelt in note names is a word
         try:
-            parse_text(candidate)
+            melody = parse_text(candidate)
         except MelodyRejected as rejected:
-            if rejected.reason == "not_music":
+            if strict or rejected.reason in ("not_music", "too_few_notes"):
                 continue
-        return candidate
+            return candidate
+        if len(to_notes(melody.events)) >= MIN_NOTES:
+            return candidate
     return None
 
+
+Linked = discord.abc.Messageable  # a channel or thread a linked message is fetched from
+Finding = Callable[[], Awaitable[MelodyGiven]]  # a melody still to be found (a linked message, fetched)
 
 _MESSAGE_LINK = re.compile(
     r"^(?:https?://(?:\w+\.)?discord(?:app)?\.com/channels/(?:@me|\d+)/(\d+)/)?(\d{15,21})$"
 )
 
 
-async def fetch_melody_message(
-    interaction: discord.Interaction, lang: Language, link: str
-) -> discord.Message:
-    """The message a link (or an ID, in this channel) points at, if it is in this server and Jam can read it:
-    the way to answer a message someone else posted, since a slash command cannot be a reply."""
+def linked_channel(interaction: discord.Interaction, lang: Language, link: str) -> tuple[Linked, int]:
+    """The channel and message a link (or an ID, in this channel) points at, from the cache alone (no
+    request before Discord's 3 s): only where the caller may read the history themselves, so that Jam
+    never shows them a message they could not see; in a DM, only this conversation (Jam's other DMs are
+    other people's)."""
     found = _MESSAGE_LINK.match(link.strip())
-    client = interaction.client
     channel_id = int(found[1]) if found and found[1] else interaction.channel_id
-    channel = client.get_channel(channel_id) if channel_id else None
-    if channel is None and channel_id == interaction.channel_id:
-        channel = interaction.channel
-    same_place = channel is not None and getattr(channel, "guild", None) == interaction.guild
-    if found is None or not same_place or not isinstance(channel, discord.abc.Messageable):
-        raise Unusable(TEXTS["no_message"][lang])
+    channel = _readable(interaction, channel_id) if found and channel_id else None
+    if found is None or channel is None:
+        raise NoMelody(TEXTS["no_message"][lang])
+    return channel, int(found[2])
+
+
+def _readable(interaction: discord.Interaction, channel_id: int) -> Linked | None:
+    here = channel_id == interaction.channel_id
+    if interaction.guild is None:
+        channel = interaction.channel if here else None
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+    if here:
+        channel, permissions = interaction.channel, interaction.permissions  # as Discord resolved them
+    else:
+        channel = interaction.guild.get_channel_or_thread(channel_id)
+        if channel is None or not isinstance(interaction.user, discord.Member):
+            return None
+        permissions = channel.permissions_for(interaction.user)
+    if not (permissions.view_channel and permissions.read_message_history):
+        return None
+    return channel if isinstance(channel, discord.abc.Messageable) else None
+
+
+def linked_melody(bot: JamBot, channel: Linked, message_id: int, lang: Language) -> Finding:
+    """The melody of a linked message, fetched once the interaction is acknowledged (a fetch is a
+    request to Discord, which may wait out a rate limit)."""
+
+    async def find() -> MelodyGiven:
+        try:
+            target = await channel.fetch_message(message_id)
+        except discord.HTTPException:
+            raise NoMelody(TEXTS["no_message"][lang]) from None
+        given = melody_in_message(lang, target)
+        if given is None:
+            raise NoMelody(TEXTS["hidden" if content_hidden(bot, target) else "nothing_there"][lang])
+        return given
+
+    return find
+
+
+async def _melody_content(given: MelodyGiven, lang: Language) -> tuple[str | None, bytes | None]:
+    """The melody's text or MIDI bytes, an attachment downloaded."""
+    if given.attachment is None:
+        return given.text, None
     try:
-        return await channel.fetch_message(int(found[2]))
-    except discord.HTTPException:
-        raise Unusable(TEXTS["no_message"][lang]) from None
+        data = await given.attachment.read()
+    except (discord.HTTPException, aiohttp.ClientError, OSError):
+        raise NoMelody(TEXTS["download"][lang]) from None
+    if not given.attachment.filename.lower().endswith(TEXT_SUFFIXES):
+        return None, data
+    text = data.decode("utf-8", errors="replace").strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise NoMelody(long_text(lang, given.attachment.filename))
+    if not text:
+        raise NoMelody(TEXTS["nothing_there"][lang])
+    return text, None
 
 
-def answer_job(asking: Asking, given: MelodyGiven, *, harmonize: bool, bars: int) -> Job:
-    """One engine call that returns the rendered answer. Its key, mode, meter and tempo are kept in the
-    stored request, so that Reroll composes a fresh piece in the melody's own key and time."""
+def answer_job(
+    asking: Asking, given: MelodyGiven | Finding, *, harmonize: bool, bars: int, max_bars: int
+) -> Job:
+    """One engine call that returns the rendered answer, within the server's `max_bars` (melody and answer
+    together). Its key, mode, meter and tempo are kept in the stored request, so that Reroll composes a
+    fresh piece in the melody's own key and time. `given` may still have to be found (a linked message)."""
     seed = secrets.randbelow(2**31)
     keep: dict[str, object] = {}
 
     async def notes(engine: EngineClient) -> Piece:
-        text, midi = given.text, None
-        if given.attachment is not None:
-            try:
-                data = await given.attachment.read()
-            except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
-                raise EngineRejected(TEXTS["download"][asking.lang]) from error
-            if given.attachment.filename.lower().endswith(TEXT_SUFFIXES):
-                text = data.decode("utf-8", errors="replace")
-            else:
-                midi = data
+        found = given if isinstance(given, MelodyGiven) else await given()
+        job.prompt = found.label or job.prompt
+        text, midi = await _melody_content(found, asking.lang)
         piece = await engine.answer(
             melody=text,
             midi=midi,
-            key=given.key,
+            key=found.key,
             harmonize=harmonize,
             bars=bars,
+            max_bars=max_bars,
             seed=seed,
             language=asking.lang,
         )
@@ -207,7 +275,9 @@ def answer_job(asking: Asking, given: MelodyGiven, *, harmonize: bool, bars: int
         return piece
 
     first = TEXTS["harmonizing" if harmonize else "answering"][asking.lang]
-    return Job(first, notes, given.label or TEXTS["yours"][asking.lang], render=False, keep=keep)
+    label = given.label if isinstance(given, MelodyGiven) else ""
+    job = Job(first, notes, label or TEXTS["yours"][asking.lang], render=False, keep=keep)
+    return job
 
 
 async def answer_interaction(
@@ -223,25 +293,28 @@ async def answer_interaction(
     bars: int = 8,
 ) -> None:
     """/jam answer (the melody typed, attached, or in the `message` linked) and the Apps menus (`target`,
-    the message used): checks first, all before Discord's 3 s are up, then the studio makes the piece."""
+    the message used): checks first, from what is at hand, all before Discord's 3 s are up; then the studio
+    acknowledges and makes the piece (a linked message is fetched there)."""
     studio = Studio(bot)
     asking = await studio.asking_for_interaction(interaction)
+    given: MelodyGiven | Finding
     try:
-        linked = message if message is not None and not text and attachment is None else None
-        if linked is not None:
-            target = await fetch_melody_message(interaction, asking.lang, linked)
-        if target is not None:
-            given = melody_in_message(asking.lang, target)
-            if given is None:
-                hidden = linked is not None and content_hidden(bot, target)  # a menu's message comes whole
-                raise NoMelody(TEXTS["hidden" if hidden else "nothing_there"][asking.lang])
+        if sum(x is not None for x in (text, attachment, message)) > 1:
+            raise NoMelody(TEXTS["one_melody"][asking.lang])
+        if message is not None:
+            given = linked_melody(bot, *linked_channel(interaction, asking.lang, message), asking.lang)
+        elif target is not None:
+            found = melody_in_message(asking.lang, target)
+            if found is None:
+                raise NoMelody(TEXTS["nothing_there"][asking.lang])  # a menu's message comes whole
+            given = found
         else:
             given = melody_given(asking.lang, text, attachment, key)
         slot = await studio.admit(asking, bars=None if harmonize else bars)
     except Refused as refusal:
-        await tell(interaction, refusal_line(refusal, asking.lang))
+        await tell(interaction, refusal_text(refusal, asking.lang))
         return
-    job = answer_job(asking, given, harmonize=harmonize, bars=bars)
+    job = answer_job(asking, given, harmonize=harmonize, bars=bars, max_bars=studio.max_bars(asking))
     await studio.make(asking, job, InteractionCanvas(interaction), slot)
 
 
@@ -249,7 +322,7 @@ async def answer_interaction(
 # replied to holds the melody.
 
 ASKS = re.compile(
-    r"(?i)\b(?:answer|respond|reply|continue|harmoni[sz]e|arrange|accompany|this|that)\b|接|回应|回答|续|和声|编配|伴奏"
+    r"(?i)\b(?:answer|respond|reply|continue|harmoni[sz]e|arrange|accompany)\b|接|回应|回答|续|和声|编配|伴奏"
 )
 HARMONIZE = re.compile(r"(?i)harmoni[sz]|arrang|accompan|chord|和声|和弦|编配|伴奏")
 
@@ -294,15 +367,15 @@ async def answer_reply(bot: JamBot, message: discord.Message, text: str) -> bool
     try:
         if original is None:
             raise NoMelody(TEXTS["gone"][asking.lang])
-        given = melody_in_message(asking.lang, original)
+        given = melody_in_message(asking.lang, original, strict=not asks)  # unasked: clearly notes only
         if given is None and not asks:
             return False
         if given is None:
             raise NoMelody(TEXTS["hidden" if content_hidden(bot, original) else "nothing_there"][asking.lang])
         slot = await studio.admit(asking, bars=None if harmonize else 8)
     except Refused as refusal:
-        await message.reply(refusal_line(refusal, asking.lang), mention_author=False)
+        await message.reply(refusal_text(refusal, asking.lang), mention_author=False)
         return True
-    job = answer_job(asking, given, harmonize=harmonize, bars=8)
+    job = answer_job(asking, given, harmonize=harmonize, bars=8, max_bars=studio.max_bars(asking))
     await studio.make(asking, job, ReplyCanvas(message), slot)
     return True

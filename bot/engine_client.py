@@ -24,6 +24,7 @@ from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.schemas import LivePhraseResponse, PieceResponse
 
 SECRET_HEADER = "X-Engine-Secret"
+LIVE_NEXT_TIMEOUT_S = 10.0  # a live phrase takes well under a second; a jam cannot wait a minute for one
 DEADLINE_HEADER = "X-Deadline-S"
 
 
@@ -178,12 +179,16 @@ class EngineClient:
         key: str | None = None,
         harmonize: bool = False,
         bars: int = 8,
+        max_bars: int | None = None,
         seed: int = 0,
         language: str = "en",
     ) -> Piece:
-        """Answer a person's melody (text, or a MIDI file's bytes). What is not music, or too big, comes
-        back as EngineRejected whose reason is meant for that person, in `language` ("en" or "zh")."""
+        """Answer a person's melody (text, or a MIDI file's bytes), melody and answer within `max_bars`
+        together (a server's cap). What is not music, or too big, comes back as EngineRejected whose
+        reason is meant for that person, in `language` ("en" or "zh")."""
         body: dict[str, Any] = {"harmonize": harmonize, "bars": bars, "seed": seed, "language": language}
+        if max_bars is not None:
+            body["max_bars"] = max_bars
         if midi is not None:
             body["midi"] = base64.b64encode(midi).decode("ascii")
         else:
@@ -197,10 +202,14 @@ class EngineClient:
         body = {**request.model_dump(mode="json", exclude={"formats", "bars"}), "phrase_bars": phrase_bars}
         return decode_phrase(await self._post("/v1/live", body))
 
-    async def live_next(self, session: str, steer: list[str] | None = None) -> LivePhrase:
+    async def live_next(
+        self, session: str, steer: list[str] | None = None, timeout_s: float = LIVE_NEXT_TIMEOUT_S
+    ) -> LivePhrase:
         """The session's next phrase, with `steer` words applied first. A session that ended or expired
-        raises EngineRejected with status 404."""
-        return decode_phrase(await self._post(f"/v1/live/{session}/next", {"steer": steer or []}))
+        raises EngineRejected with status 404. A phrase is due within seconds, so the wait is short;
+        like every call it is retried only when the connection could not be made (steers apply once)."""
+        body = {"steer": steer or []}
+        return decode_phrase(await self._post(f"/v1/live/{session}/next", body, timeout_s))
 
     async def live_stop(self, session: str) -> bool:
         """End a live jam; False if it had ended already (or the engine cannot be reached)."""
@@ -218,12 +227,14 @@ class EngineClient:
             return False
         return response.status_code == 200
 
-    async def _post(self, path: str, payload: dict[str, Any]) -> bytes:
-        headers = {DEADLINE_HEADER: f"{self.timeout_s:g}"}  # the engine drops the work when we give up
+    async def _post(self, path: str, payload: dict[str, Any], timeout_s: float | None = None) -> bytes:
+        timeout_s = timeout_s or self.timeout_s
+        headers = {DEADLINE_HEADER: f"{timeout_s:g}"}  # the engine drops the work when we give up
+        timeout = httpx.Timeout(timeout_s, connect=self._http.timeout.connect)
         attempt = 0
         while True:
             try:
-                response = await self._http.post(path, json=payload, headers=headers)
+                response = await self._http.post(path, json=payload, headers=headers, timeout=timeout)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 if attempt == self.connect_retries:
                     raise EngineUnavailable(f"cannot connect to the engine: {error!r}") from error
@@ -231,7 +242,7 @@ class EngineClient:
                 attempt += 1
                 continue
             except httpx.TimeoutException as error:
-                raise EngineTimeout(f"no answer within {self.timeout_s:g} s") from error
+                raise EngineTimeout(f"no answer within {timeout_s:g} s") from error
             except httpx.TransportError as error:  # sent, then the connection broke: it may have run
                 raise EngineUnavailable(f"the engine dropped the connection: {error!r}") from error
             return _checked(response)

@@ -69,6 +69,11 @@ class Unusable(Refused):
         self.reason = reason
 
 
+class Told(Unusable):
+    """A refusal whose reason is a whole sentence meant for the person, shown as it is (no "can't read
+    that request" before it: the request was fine, what it pointed at was not)."""
+
+
 class PieceGone(Refused):
     """A control on a piece that is no longer stored (its author asked to be forgotten)."""
 

@@ -20,7 +20,7 @@ from discord import app_commands
 from bot.engine_client import EngineBusy, EngineError, EngineRejected, EngineTimeout, EngineUnavailable
 from bot.errors import COOLDOWN, SORRY
 from bot.i18n import Language, language
-from bot.limits import ChannelClosed, Crowded, OnCooldown, PieceGone, Refused, TooLong, Unusable
+from bot.limits import ChannelClosed, Crowded, OnCooldown, PieceGone, Refused, Told, TooLong, Unusable
 from engine.schemas import ComposeResult
 
 COLOUR = discord.Colour.from_rgb(88, 101, 242)
@@ -178,6 +178,8 @@ def refusal_text(refusal: Refused, lang: Language) -> str:
         if refusal.bars is not None:
             return say("too_long_to_extend", lang, bars=refusal.bars, limit=refusal.limit)
         return say("too_many_bars", lang, limit=refusal.limit)
+    if isinstance(refusal, Told):
+        return refusal.reason
     if isinstance(refusal, Unusable):
         return say("bad_request", lang, reason=refusal.reason)
     if isinstance(refusal, PieceGone):

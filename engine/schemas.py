@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -81,6 +81,11 @@ class Taste(BaseModel):
         if not all(math.isfinite(value) for code in codes for value in code):
             raise ValueError("latent codes must be finite numbers")
         return codes
+
+    def leans(self, name: Literal["tempo", "mode", "instrument"]) -> Any:
+        """The value this taste leans to for `name`, or None when its weight is under `LEANING`: one rule
+        for what the engine applies and what /prefs shows as learnt."""
+        return getattr(self, name) if getattr(self, f"{name}_weight") >= LEANING else None
 
 
 class ComposeRequest(BaseModel):

@@ -19,9 +19,10 @@ import pytest_asyncio
 from aiohttp import web
 from discord_standin import DiscordStandIn, Injected, RecordedRequest
 from discord_standin.client import running
+from discord_standin.payloads import VIEW_CHANNEL, FakeChannel
 from engine_support import bot_settings, real_engine
 
-from bot.answer import TEXTS, melody_text
+from bot.answer import TEXTS, long_text, melody_text
 from bot.app import JamBot, create_bot
 from bot.db import repo
 from bot.present import say
@@ -90,7 +91,10 @@ def attachment(cdn: dict[str, Any], name: str, data: bytes, size: int | None = N
 
 
 async def jam_answer(
-    standin: DiscordStandIn, options: list[dict[str, Any]], files: list[dict[str, Any]] = ()
+    standin: DiscordStandIn,
+    options: list[dict[str, Any]],
+    files: list[dict[str, Any]] = (),
+    channel: FakeChannel | None = None,
 ) -> Injected:
     """/jam answer with raw options (an attachment needs its resolved data, which `slash` cannot give)."""
     command = next(c for c in standin.commands[None] if c["name"] == "jam")
@@ -102,7 +106,7 @@ async def jam_answer(
     }
     if files:
         data["resolved"] = {"attachments": {f["id"]: f for f in files}}
-    return await standin.send_interaction(2, data)
+    return await standin.send_interaction(2, data, channel=channel)
 
 
 async def finished(standin: DiscordStandIn, asked: Injected) -> RecordedRequest:
@@ -210,9 +214,41 @@ async def test_a_message_with_a_midi_file_or_a_melody_is_answered_by_its_link(
         elsewhere = await jam_answer(discord_standin, [{"type": 3, "name": "reply_to", "value": "12345"}])
         assert TEXTS["no_message"]["en"] in (await elsewhere.callback()).json["data"]["content"]
 
+        both = await jam_answer(
+            discord_standin,
+            [{"type": 3, "name": "melody", "value": TUNE}, {"type": 3, "name": "reply_to", "value": link}],
+        )
+        assert (await both.callback()).json["data"]["content"] == TEXTS["one_melody"]["en"]
+
     async with running(create_bot(settings, guild_ready_timeout=0.1), discord_standin):
         blind = await jam_answer(discord_standin, [{"type": 3, "name": "reply_to", "value": str(typed.id)}])
-        assert (await blind.callback()).json["data"]["content"] == TEXTS["hidden"]["en"]
+        assert (await blind.callback()).json == {"type": 5}  # acknowledged before the message is fetched
+        assert await last_words(discord_standin, blind) == TEXTS["hidden"]["en"]
+
+
+async def test_reply_to_reaches_only_messages_the_caller_can_read(
+    settings: BotSettings, discord_standin: DiscordStandIn
+) -> None:
+    """Jam could read them, but a link to a channel the caller cannot see, or to someone else's DM with
+    Jam, is no message to them: Jam never shows anyone what they could not see themselves."""
+    standin = discord_standin
+    private = FakeChannel(standin.ids(), "staff", standin.guild.id, position=9, denied=VIEW_CHANNEL)
+    standin.guild.channels.append(private)
+    with_content = settings.model_copy(update={"message_content": True})
+    async with running(create_bot(with_content, guild_ready_timeout=0.1), standin):
+        secret = await standin.send_message("1 2 3 5 | 6 5 3 -", author=standin.bob, channel=private)
+        link = f"https://discord.com/channels/{standin.guild.id}/{private.id}/{secret.id}"
+        asked = await jam_answer(standin, [{"type": 3, "name": "reply_to", "value": link}])
+        assert (await asked.callback()).json["data"]["content"] == TEXTS["no_message"]["en"]
+
+        theirs = await standin.send_message("thanks!", author=standin.bob, dm=True)  # Bob's DM with Jam
+        await theirs.wait_for("POST", "/messages$")  # Jam has the channel in its cache now
+        link = f"https://discord.com/channels/@me/{standin.dm_channel(standin.bob).id}/{theirs.id}"
+        options = [{"type": 3, "name": "reply_to", "value": link}]
+        asked = await jam_answer(standin, options, channel=standin.dm_channel(standin.alice))
+        assert (await asked.callback()).json["data"]["content"] == TEXTS["no_message"]["en"]
+        fetched = {r.path for r in standin.requests if r.method == "GET"}
+        assert not any(str(m.id) in path for m in (secret, theirs) for path in fetched)
 
 
 async def test_melodies_that_are_not_music_get_a_clear_line(
@@ -228,6 +264,22 @@ async def test_melodies_that_are_not_music_get_a_clear_line(
     huge = attachment(cdn, "huge.mid", b"MThd", size=5_000_000)  # refused by its size, never downloaded
     too_big = await jam_answer(discord_standin, [{"type": 11, "name": "midi", "value": huge["id"]}], [huge])
     assert "KiB" in (await too_big.callback()).json["data"]["content"]
+
+    huge_text = attachment(cdn, "tune.txt", b"1 " * 5000)  # over 8,000 bytes: refused undownloaded
+    told = await jam_answer(
+        discord_standin, [{"type": 11, "name": "midi", "value": huge_text["id"]}], [huge_text]
+    )
+    assert (await told.callback()).json["data"]["content"] == long_text("en", "tune.txt")
+    long = attachment(cdn, "long.txt", b"1 " * 1500)  # 3,000 characters, over the engine's 2,000
+    told = await jam_answer(discord_standin, [{"type": 11, "name": "midi", "value": long["id"]}], [long])
+    assert await last_words(discord_standin, told) == long_text("en", "long.txt")
+
+    await repo.update_guild_settings(bot.sessions, discord_standin.guild.id, max_bars=8)
+    capped = await jam_answer(
+        discord_standin,
+        [{"type": 3, "name": "melody", "value": TUNE}, {"type": 4, "name": "bars", "value": 8}],
+    )  # 4 bars of melody and 8 of answer: over the server's 8
+    assert "12 bars, and 8 is the most here" in await last_words(discord_standin, capped)
 
     corrupt = attachment(cdn, "broken.mid", b"MThd\x00\x00\x00\x06" + b"\xff" * 30)
     broken = await jam_answer(
@@ -276,7 +328,7 @@ async def test_the_apps_menu_answers_a_midi_file_or_harmonizes_typed_notes(
     piece = asked.original()
     assert piece is not None and "1 2 3 5 | 6 5 3 -" in piece["embeds"][0]["description"]
     assert (
-        fields_of(piece)["调"].startswith("C")
+        fields_of(piece)["调"].startswith("D")  # the key written beside the code span
         and fields_of(piece)["小节"] == "2"
         and fields_of(piece)["和弦"]
     )
@@ -321,6 +373,12 @@ async def test_a_reply_mentioning_jam_answers_the_melody_it_replies_to(
         assert (await asked.wait_for("POST", "/messages$")).json["content"] == say("composing", "en")
         assert fields_of(await replied(discord_standin, asked))["Bars"] == "8"
 
+        # Words that ask nothing of the message replied to take its words as a melody only when they
+        # clearly are one: a time of day is not ("30" was once answered).
+        meet = await discord_standin.send_message("meet at 10:30", author=discord_standin.bob)
+        asked = await discord_standin.send_message("a jazz tune, 4 bars", mention_bot=True, reply_to=meet.id)
+        assert (await asked.wait_for("POST", "/messages$")).json["content"] == say("composing", "en")
+
 
 async def test_a_message_without_a_melody_gets_one_line_and_nothing_is_made(
     bot: JamBot, discord_standin: DiscordStandIn
@@ -347,9 +405,19 @@ async def test_a_message_without_a_melody_gets_one_line_and_nothing_is_made(
         ("try this\n```\ndo re mi sol\n```", "do re mi sol"),
         ("C4 D4 E4 G4 tempo=500", "C4 D4 E4 G4 tempo=500"),  # the engine says what is wrong with it
         ("C4 D4 E4 G4 oops", None),
+        ("see you at 10:30", None),
+        ("bad", None),
+        ("a", None),
         ("nice weather today", None),
         ("", None),
     ],
 )
 async def test_the_melody_in_a_chat_message(content: str, melody: str | None) -> None:
     assert melody_text(content) == melody
+    if melody is not None and "tempo" not in melody:
+        assert melody_text(content, strict=True) == melody
+
+
+async def test_unasked_only_clear_melodies_count() -> None:
+    """Nobody asked to answer it: a melody the engine would refuse is no reason to answer it."""
+    assert melody_text("C4 D4 E4 G4 tempo=500", strict=True) is None

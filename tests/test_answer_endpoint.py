@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from engine_support import FakeComposer, serve
 from engine.listen import MAX_MIDI_BYTES, UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.app import create_app
+from engine.server.schemas import AnswerRequest
 from engine.server.settings import EngineSettings
 
 pytestmark = pytest.mark.asyncio
@@ -116,6 +118,7 @@ HOSTILE = {
     "both text and MIDI": ({"melody": TUNE, "midi": b64(midi_file([60, 62]))}, "one of them"),
     "an unknown key": ({"melody": "1 2 3 5", "key": "Z flat"}, "key"),
     "too long an answer": ({"melody": TUNE, "bars": 100}, "bars"),
+    "over the server's cap": ({"melody": TUNE, "bars": 16, "max_bars": 16}, "20 bars, and 16 is the most"),
 }
 
 
@@ -134,21 +137,44 @@ async def test_hostile_melodies_are_refused_with_a_reason_and_cost_nothing(
     assert "jam_engine_in_flight 0.0" in metrics
 
 
-async def test_a_worst_case_midi_file_is_refused_without_blocking_the_engine(
+async def test_melodies_are_parsed_off_the_event_loop_and_only_a_few_at_once(
+    http: httpx.AsyncClient, composer: AnsweringComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While parses are held (as a worst-case file would hold them), the engine answers its probes, so they
+    run off the event loop; a third melody meanwhile is turned away as busy, not queued outside admission."""
+    release, started = threading.Event(), threading.Semaphore(0)
+    parse = AnswerRequest.parse
+
+    def held(self: AnswerRequest) -> UserMelody:
+        started.release()
+        release.wait(10)
+        return parse(self)
+
+    monkeypatch.setattr(AnswerRequest, "parse", held)
+    try:
+        held_two = [asyncio.ensure_future(http.post("/v1/answer", json={"melody": TUNE})) for _ in range(2)]
+        for _ in range(2):
+            assert await asyncio.to_thread(started.acquire, True, 10)
+        assert (await http.get("/healthz")).status_code == 200
+        busy = await http.post("/v1/answer", json={"melody": TUNE})
+        assert busy.status_code == 429 and busy.json()["error"] == "busy"
+        assert busy.headers["Retry-After"] == "1" and composer.calls == []
+    finally:
+        release.set()
+    assert [(await r).status_code for r in held_two] == [200, 200]
+
+
+async def test_a_worst_case_midi_file_is_refused(
     http: httpx.AsyncClient, composer: AnsweringComposer
 ) -> None:
-    """A file near the size cap full of controller messages takes the parser a fraction of a second, off
-    the event loop: the engine answers its probes meanwhile."""
+    """A file near the size cap full of controller messages: refused, at no cost to the queue."""
     track = mido.MidiTrack(
         mido.Message("control_change", control=7, value=i % 100, time=1) for i in range(80_000)
     )
     out = io.BytesIO()
     mido.MidiFile(tracks=[track]).save(file=out)
     assert len(out.getvalue()) < MAX_MIDI_BYTES
-    refused = asyncio.ensure_future(http.post("/v1/answer", json={"midi": b64(out.getvalue())}))
-    probe = await http.get("/healthz")
-    assert probe.status_code == 200
-    response = await refused
+    response = await http.post("/v1/answer", json={"midi": b64(out.getvalue())})
     assert response.status_code == 422
     assert composer.calls == []
 

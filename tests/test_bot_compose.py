@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from db_support import ratings_of
 from discord_standin import DiscordStandIn, Injected, RecordedRequest
 from discord_standin import server as standin_server
 from discord_standin.client import running
@@ -176,7 +177,7 @@ async def test_every_button_makes_its_piece_and_ratings_land_in_the_database(
             answer = (await rated.callback()).json
             assert answer["type"] == 4 and answer["data"]["flags"] & 64
             assert answer["data"]["content"] == TEXTS[f"rated_{button}"]["en"]
-            ratings = await repo.ratings_for_user(bot.sessions, user.id)
+            ratings = await ratings_of(bot.sessions, user.id)
             assert [(r.generation_id, r.value) for r in ratings] == [(gid, expected)]
     assert "Traceback" not in discord_standin.sent_text()
 

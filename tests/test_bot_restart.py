@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from db_support import ratings_of
 from discord_standin import DiscordStandIn
 from discord_standin.client import running
-from test_bot_compose import SOUNDFONT, answered, generation_of
+from engine_support import SMALL_SOUNDFONT
+from test_bot_compose import answered, generation_of
 
 from bot.app import create_bot
 from bot.db import repo
@@ -23,7 +25,7 @@ async def test_old_buttons_still_work_after_a_restart(
     discord_standin: DiscordStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ENGINE_URL", raising=False)  # no ENGINE_URL: each bot starts an engine of its own
-    monkeypatch.setenv("SOUNDFONT", SOUNDFONT)
+    monkeypatch.setenv("SOUNDFONT", SMALL_SOUNDFONT)
     monkeypatch.setenv("ENGINE_WORKERS", "1")
     settings = BotSettings(
         _env_file=None,  # type: ignore[call-arg]
@@ -51,5 +53,5 @@ async def test_old_buttons_still_work_after_a_restart(
 
         up = await discord_standin.click(f"jam:up:{gid}", user=discord_standin.bob)
         assert (await up.callback()).json["data"]["content"] == TEXTS["rated_up"]["en"]
-        ratings = await repo.ratings_for_user(after.sessions, discord_standin.bob.id)
+        ratings = await ratings_of(after.sessions, discord_standin.bob.id)
         assert [(r.generation_id, r.value) for r in ratings] == [(gid, 1)]

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from db_support import ratings_of
 from pydantic import ValidationError
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
@@ -193,9 +194,7 @@ async def test_ratings_are_one_per_user_and_piece(sessions: Sessions) -> None:
     changed = await repo.rate(sessions, BOB, generation.id, -1)
     assert changed.value == -1
     await repo.rate(sessions, ALICE, generation.id, 1)
-    assert [(r.generation_id, r.value) for r in await repo.ratings_for_user(sessions, BOB)] == [
-        (generation.id, -1)
-    ]
+    assert [(r.generation_id, r.value) for r in await ratings_of(sessions, BOB)] == [(generation.id, -1)]
 
     with pytest.raises(ValueError):
         await repo.rate(sessions, BOB, generation.id, 2)  # type: ignore[arg-type]
@@ -223,8 +222,8 @@ async def test_forget_user_deletes_everything_about_them(sessions: Sessions) -> 
     assert await repo.forget_user(sessions, ALICE) is True
     assert await repo.get_generation(sessions, theirs.id) is None
     assert await repo.get_preferences(sessions, ALICE) is None
-    assert await repo.ratings_for_user(sessions, ALICE) == []
-    assert await repo.ratings_for_user(sessions, BOB) == []  # Bob's rating was of Alice's piece
+    assert await ratings_of(sessions, ALICE) == []
+    assert await ratings_of(sessions, BOB) == []  # Bob's rating was of Alice's piece
     kept = await repo.get_generation(sessions, bobs.id)
     assert kept is not None and kept.parent_id is None
     assert (await repo.get_guild_settings(sessions, GUILD)).free_text is False

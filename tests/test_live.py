@@ -15,6 +15,7 @@ import pytest
 from engine.compose.pipeline import Composer
 from engine.live import LiveSessions, LiveSettings, LiveState, SessionGone, SoundBank, TooManySessions, steer
 from engine.live.phrase import phrase_frames, write_phrase
+from engine.live.session import RETRY_AFTER_S
 from engine.live.sound import Event, LiveSynth
 from engine.schemas import ComposeRequest
 
@@ -132,21 +133,50 @@ def test_relative_steers_move_from_where_the_jam_is() -> None:
 
 
 def test_sessions_are_bounded_and_expire(composer: Composer, bank: SoundBank) -> None:
-    live = LiveSessions(composer.writer, bank, LiveSettings(max_sessions=2, idle_s=0.5))
+    live = LiveSessions(composer.writer, bank, LiveSettings(max_sessions=2, idle_s=30))
     try:
         a = live.start(ComposeRequest(seed=1), bars=BARS)
         live.start(ComposeRequest(seed=2), bars=BARS)
         with pytest.raises(TooManySessions) as refused:
             live.start(ComposeRequest(seed=3), bars=BARS)
-        assert 0 < refused.value.retry_after <= 1
+        assert refused.value.retry_after == RETRY_AFTER_S  # when a playing jam ends cannot be known
         assert live.stop(a.session) and not live.stop(a.session)
         with pytest.raises(SessionGone):
             live.next(a.session)
         live.start(ComposeRequest(seed=3), bars=BARS)  # a place freed by the stop
-        time.sleep(0.6)
+        assert live.expire() == []  # nobody idle for 30 s
+        live.settings.idle_s = 0.05  # shrunk only now: making the phrases above took longer than this
+        time.sleep(0.1)
         assert len(live.expire()) == 2 and len(live) == 0  # idle sessions close by themselves
     finally:
         live.stop_all()
+
+
+def test_a_failed_phrase_leaves_the_session_as_it_was(
+    live: LiveSessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = live.start(ComposeRequest(tempo=100, seed=3), bars=BARS)
+    session = live._sessions[first.session]
+
+    def broken(*_: object) -> bytes:
+        raise RuntimeError("the synth broke")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(session.synth, "play", broken)
+        with pytest.raises(RuntimeError, match="the synth broke"):
+            live.next(first.session, ["faster", "darker"])
+    assert session.state == first.state and session.index == 1  # the steers were not kept
+    again = live.next(first.session, ["faster"])  # sent again, applied once
+    assert again.index == 1 and again.changes == {"tempo": str(again.state.tempo)}
+    assert again.state.tempo == steer(first.state, "faster").state.tempo
+
+
+def test_a_session_that_ends_while_being_asked_is_gone(live: LiveSessions) -> None:
+    first = live.start(ComposeRequest(seed=4), bars=BARS)
+    session = live._get(first.session)  # looked up, then expired before its lock is taken
+    live.stop(first.session)
+    with pytest.raises(SessionGone):
+        session.next(live.writer, [])
 
 
 def test_unknown_instrument_is_refused_before_a_session_exists(live: LiveSessions) -> None:

@@ -123,6 +123,45 @@ async def test_a_live_jam_in_voice(settings: BotSettings, discord_standin: Disco
         text, _ = await reply(await standin.slash("jam steer", {"text": "faster"}))
         assert text == TEXTS["none"]["en"]
         assert "Traceback" not in standin.sent_text()
+        # Every edit of the jam's message went through its channel with the bot's token: the interaction's
+        # webhook token dies after 15 minutes, and a jam plays on for longer.
+        message_id, channel_id = shown(started)["id"], shown(started)["channel_id"]
+        edits = [
+            r for r in standin.requests if r.method == "PATCH" and r.path.endswith(f"/messages/{message_id}")
+        ]
+        assert len(edits) >= 3 and {r.path for r in edits} == {
+            f"/channels/{channel_id}/messages/{message_id}"
+        }
+
+
+async def test_two_jams_started_at_once_leave_one_that_stops(
+    settings: BotSettings, discord_standin: DiscordStandIn
+) -> None:
+    standin, voice = discord_standin, discord_standin.voice
+    lounge = standin.guild.channel("Lounge")
+    await voice.move(standin.alice.id, lounge.id)
+    await voice.move(standin.bob.id, lounge.id)
+    async with running(voice_bot(settings, standin), standin) as bot:
+        ready = bot.engine_ready
+
+        async def slowly() -> Any:  # both get past the first "already playing?" check before either joins
+            await asyncio.sleep(0.5)
+            return await ready()
+
+        bot.engine_ready = slowly  # type: ignore[method-assign]
+        both = [await standin.slash("jam live"), await standin.slash("jam live", user=standin.bob)]
+        answers = [await asked.wait_for("POST", r"^/webhooks/") for asked in both]
+        refused = [a for a in answers if a.json.get("flags", 0) & EPHEMERAL]
+        assert len(refused) == 1 and refused[0].json["content"] == TEXTS["already"]["en"]
+        loser = both[[a.json.get("flags", 0) & EPHEMERAL for a in answers].index(EPHEMERAL)]
+        await loser.wait_for("DELETE", r"/messages/@original$")  # its public "thinking" went away
+        assert loser.original() is None
+        player = voice_hub(bot).player(standin.guild.id)
+        assert player is not None and live_jams(bot).board(standin.guild.id) is not None
+        assert len([t for t in (player.current, *player.queue) if t is not None]) == 1
+        await reply(await standin.slash("jam stop"))
+        await eventually(lambda: player.current is None and not player.queue, timeout=10)
+        assert live_jams(bot).board(standin.guild.id) is None
 
 
 async def test_the_jam_ends_when_the_channel_is_empty(

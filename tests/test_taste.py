@@ -12,8 +12,9 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from bot.db import repo
 from bot.db.repo import RatedPiece
-from bot.taste import centroids, describe, family, leaning, learn
+from bot.taste import centroids, describe, family, leaning, learn, taste_of
 from engine import paths
 from engine.compose.melody import LatentTaste, MelodyModel, MelodySpec, MelodyWriter, phrase_plan
 from engine.compose.resolve import resolve
@@ -63,6 +64,19 @@ def test_no_ratings_teach_nothing_and_dislikes_alone_lean_nowhere() -> None:
     assert taste is not None and taste.liked == [] and taste.disliked
     assert (taste.tempo_weight, taste.mode_weight, taste.instrument_weight) == (0, 0, 0)
     assert describe(taste, "en") == "nothing clear yet from 9 ratings: rate pieces with 👍 and 👎"
+    assert LatentTaste.of(taste) is not None  # new melodies are still drawn away from the disliked
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_rating_means_no_taste_not_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Taste is a hint: a row it cannot read (here one without a tempo) leaves the person's pieces without
+    one, logged, instead of breaking every piece they ask for."""
+
+    async def rows(*_: object, **__: object) -> list[RatedPiece]:
+        return [RatedPiece(1, {"mode": "minor"}, [])]
+
+    monkeypatch.setattr(repo, "rated_pieces", rows)
+    assert await taste_of(None, 1) is None  # type: ignore[arg-type]
 
 
 def test_a_class_liked_as_often_as_the_rest_is_no_leaning() -> None:
@@ -121,6 +135,22 @@ def test_prompt_words_options_and_defaults_beat_taste() -> None:
     assert (mine.tempo, mine.mode, mine.instrument) == (80, "major", "Cello")
 
 
+def test_a_melody_shape_the_prompt_asks_for_beats_taste(writer: MelodyWriter) -> None:
+    """ "A calm sparse gentle lullaby" asks for a sparse melody: a taste for busy melodies must not pull
+    the draws toward its codes (it once made 4.5 notes a bar of the 2.2 asked for)."""
+    shape = resolve(ComposeRequest(prompt="a calm sparse gentle lullaby", taste=LEANS), 3).shape
+    assert shape == {"density": "low"}
+    bank = writer.model.prior_bank["major"]
+    busy = LatentTaste(bank[:3], torch.zeros(0, bank.shape[1]), 1.0)
+
+    def latents(taste: LatentTaste | None, shape: dict[str, str]) -> torch.Tensor:
+        specs = [MelodySpec(0, "major", "4/4", phrase_plan(4), s, shape=shape, taste=taste) for s in range(4)]
+        return torch.cat([m.latents for m in writer.write_batch(specs)])
+
+    assert torch.equal(latents(busy, shape), latents(None, shape))  # the words' shape, as if no taste
+    assert not torch.equal(latents(busy, {}), latents(None, {}))  # words that leave it open: taste leans
+
+
 @pytest.fixture(scope="module")
 def writer() -> MelodyWriter:
     vae, extra = load_vae(paths.vae_weights())
@@ -152,13 +182,13 @@ def test_new_melodies_lean_toward_liked_codes_and_away_from_disliked(writer: Mel
 
 
 def test_simulated_users_get_pieces_to_their_taste() -> None:
-    """bench/bench_taste.py in small: a user who liked fast minor string pieces among 16 gets them from
-    neutral prompts; without ratings, none come."""
+    """bench/bench_taste.py in small: a user who liked slow major flute pieces among 16 (as heard in the
+    files) gets more of them from neutral prompts than an untrained Jam gives from random prompts."""
     from engine.compose.pipeline import Composer
 
     composer = Composer()
     with tempfile.TemporaryDirectory() as out:
-        hidden = bench_taste.TASTES[0]
-        run = bench_taste.simulate(composer, hidden, 0, Path(out), rated=16, after=6)
-    assert run.liked >= 2 and run.without == 0
-    assert run.with_taste >= 5
+        hidden = bench_taste.TASTES[1]
+        run = bench_taste.simulate(composer, hidden, 0, Path(out), rated=16, after=6, users="test")
+    assert run.liked >= 2
+    assert run.with_taste >= 4 and run.with_taste > run.chance

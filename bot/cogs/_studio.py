@@ -24,11 +24,19 @@ from bot.db.models import GuildSettings, Preferences
 from bot.engine_client import EngineClient, EngineError, Piece
 from bot.errors import SORRY
 from bot.i18n import Language, language
-from bot.limits import Asker, ChannelClosed, PieceGone, Slot, TooLong, Unusable
-from bot.present import engine_error_text, fit_attachments, instrument_label, piece_embed, say, text_language
+from bot.limits import Asker, ChannelClosed, PieceGone, Refused, Slot, TooLong, Unusable
+from bot.present import (
+    engine_error_text,
+    fit_attachments,
+    instrument_label,
+    piece_embed,
+    refusal_text,
+    say,
+    text_language,
+)
 from bot.taste import taste_of
 from bot.views import piece_view
-from engine.schemas import ComposeRequest, ComposeResult, Format, Taste
+from engine.schemas import ComposeRequest, ComposeResult, Format
 
 if TYPE_CHECKING:
     from bot.app import JamBot
@@ -51,7 +59,6 @@ class Asking:
     filesize_limit: int
     preferences: Preferences | None = None
     settings: GuildSettings | None = None  # the server's rules (None in DMs)
-    taste: Taste | None = None  # what their ratings taught (bot.taste), for whatever else is left open
 
 
 class Canvas(Protocol):
@@ -164,7 +171,6 @@ class Studio:
             filesize_limit=interaction.filesize_limit,
             preferences=preferences,
             settings=await self._guild_settings(interaction.guild_id),
-            taste=await taste_of(self.bot.sessions, interaction.user.id),
         )
 
     async def asking_for_message(self, message: discord.Message, text: str) -> Asking:
@@ -180,7 +186,6 @@ class Studio:
             filesize_limit=guild.filesize_limit if guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES,
             preferences=preferences,
             settings=await self._guild_settings(guild.id if guild else None),
-            taste=await taste_of(self.bot.sessions, message.author.id),
         )
 
     async def _guild_settings(self, guild_id: int | None) -> GuildSettings | None:
@@ -213,16 +218,15 @@ class Studio:
     # Requests.
 
     def request(self, asking: Asking, prompt: str, **options: Any) -> ComposeRequest:
-        """The request from a prompt and options, with the person's preferences as its defaults and their
-        taste as the last resort.
+        """The request from a prompt and options, with the person's preferences as its defaults (their
+        taste, the last resort, joins it in `compose_job`, once the interaction is acknowledged).
 
         Unusable if a value is out of range.
         """
         given = {name: value for name, value in options.items() if value is not None}
         try:
             request = ComposeRequest(prompt=prompt.strip(), formats=FULL, **given)
-            request = repo.fill_request(request, asking.preferences)
-            return request.model_copy(update={"taste": asking.taste}) if asking.taste else request
+            return repo.fill_request(request, asking.preferences)
         except ValidationError as error:
             raise Unusable("; ".join(_problem(e) for e in error.errors())) from None
 
@@ -235,22 +239,28 @@ class Studio:
     # The jobs.
 
     def compose_job(self, asking: Asking, request: ComposeRequest, *, parent_id: int | None = None) -> Job:
+        """A new piece from `request`, with the taste of whoever asks for it (learnt here, after the
+        acknowledgement, and never stored with the piece: it is theirs, not the piece's)."""
         limit = self.max_bars(asking) // 2 * 2  # the engine writes whole 2-bar windows
         remarks: list[str] = []
 
         async def notes(engine: EngineClient) -> Piece:
-            piece = await engine.compose(request.model_copy(update={"formats": NOTES}))
+            taste = await taste_of(self.bot.sessions, asking.user_id)
+            request_now = request.model_copy(update={"taste": taste, "formats": NOTES})
+            piece = await engine.compose(request_now)
             if piece.result.resolved.bars <= limit:
                 return piece
             remarks.append(say("shortened", asking.lang, limit=limit))  # the prompt asked for more
-            shorter = {"formats": NOTES, "bars": limit, "seed": piece.result.resolved.seed}
-            return await engine.compose(request.model_copy(update=shorter))
+            shorter = {"bars": limit, "seed": piece.result.resolved.seed}
+            return await engine.compose(request_now.model_copy(update=shorter))
 
         return Job(say("composing", asking.lang), notes, request.prompt, parent_id, remarks=remarks)
 
     def reroll_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
+        """The parent's request with a new seed, composed with the clicker's own taste (`compose_job`)."""
         seed = secrets.randbelow(2**31)
-        return self.compose_job(asking, parent.request.model_copy(update={"seed": seed}), parent_id=parent_id)
+        request = parent.request.model_copy(update={"seed": seed, "taste": None})
+        return self.compose_job(asking, request, parent_id=parent_id)
 
     def vary_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
         seed = secrets.randbelow(2**31)
@@ -294,6 +304,9 @@ class Studio:
                 slot.refund()
                 log.warning("engine: %s (user %s)", error, asking.user_id)
                 await self._fail(canvas, engine_error_text(error, asking.lang))
+            except Refused as refusal:  # found only once acknowledged (a linked message with no melody)
+                slot.refund()
+                await self._fail(canvas, refusal_text(refusal, asking.lang))
             except Exception:
                 slot.refund()
                 log.exception("making a piece failed for user %s", asking.user_id)

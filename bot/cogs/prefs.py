@@ -60,8 +60,8 @@ def prefs_embed(preferences: Preferences | None, lang: Language, learnt: str | N
     if learnt:
         embed.add_field(name=TEXT["taste"][lang], value=learnt, inline=False)
     p = preferences
-    if p is None:
-        embed.description = TEXT["empty"][lang]
+    if p is None or not any(getattr(p, name) is not None for names in CLEARABLE.values() for name in names):
+        embed.description = TEXT["empty"][lang]  # a row kept only for its taste reset is no defaults
         return embed
     unset = TEXT["unset"][lang]
     tempo = "–".join(str(t) for t in (p.tempo_min, p.tempo_max) if t is not None)

@@ -153,7 +153,7 @@ async def record_generation(
             user_id=user_id,
             guild_id=guild_id,
             channel_id=channel_id,
-            request=result.request.model_dump(mode="json"),
+            request=result.request.model_dump(mode="json", exclude={"taste"}),  # the asker's, not the piece's
             seed=result.resolved.seed,
             resolved=result.resolved.model_dump(mode="json"),
             latents=result.latents,
@@ -183,9 +183,10 @@ def generation_result(generation: Generation) -> ComposeResult:
     """The piece as the engine described it, rebuilt from its row: what variation, extension and
     re-orchestration send back to the engine. Files and timings are not kept, so they come back empty.
     """
+    request = {name: value for name, value in generation.request.items() if name != "taste"}  # older rows
     return ComposeResult(
         name=f"piece-{generation.id}",
-        request=ComposeRequest.model_validate(generation.request),
+        request=ComposeRequest.model_validate(request),
         resolved=Resolved.model_validate(generation.resolved),
         files=[],
         duration_s=0.0,
@@ -240,13 +241,6 @@ async def rate(sessions: Sessions, user_id: int, generation_id: int, value: Lite
             set_={"value": insert.excluded.value, "rated_at": insert.excluded.rated_at},
         ).returning(Rating)
         return (await session.scalars(upsert, execution_options={"populate_existing": True})).one()
-
-
-async def ratings_for_user(sessions: Sessions, user_id: int) -> list[Rating]:
-    """A user's ratings, oldest first: what personalization learns from."""
-    async with sessions() as session:
-        rows = await session.scalars(select(Rating).where(Rating.user_id == user_id).order_by(Rating.id))
-        return list(rows)
 
 
 class RatedPiece(NamedTuple):

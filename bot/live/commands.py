@@ -1,14 +1,18 @@
 """/jam live, /jam steer, /jam stop and the buttons: the Discord side of a live jam, one per server.
 
 Refusals (not in voice, nothing playing, not listening) are one short ephemeral line, decided before
-deferring. A jam is a track on the guild's voice player (`bot.voice`); its message is edited as the
-phrases change (at most one edit in flight per guild) and closed with why the jam ended. Anyone
-listening in Jam's voice channel may steer or stop it.
+deferring where they can be; those found only after the public "thinking" defer (the engine down, the
+voice join refused, a jam started meanwhile) delete it and answer ephemerally instead. A jam is a track
+on the guild's voice player (`bot.voice`); its message is edited as the phrases change (at most one edit
+in flight per guild) and closed with why the jam ended. The message is edited with the bot's token
+through its channel, not the interaction's webhook, whose token dies after 15 minutes. Anyone listening
+in Jam's voice channel may steer or stop it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from dataclasses import dataclass, field
@@ -42,7 +46,7 @@ class Board:
     player: GuildPlayer
     prompt: str
     lang: Language
-    message: discord.Message | None = None
+    message: discord.PartialMessage | None = None  # edited with the bot's token: jams outlive 15 minutes
     last_steer: str | None = None
     dirty: bool = False
     closed: bool = False
@@ -72,7 +76,9 @@ class Board:
 
     def ended_text(self) -> str:
         if self.jam.ended == "error":
-            return say("ended_error", self.lang, reason=self.jam.error or "?")
+            failure = self.jam.failure
+            reason = engine_error_text(failure, self.lang) if failure is not None else self.jam.error
+            return say("ended_error", self.lang, reason=reason or "?")
         return say("ended_alone" if self.jam.ended == "alone" else "ended_stopped", self.lang)
 
 
@@ -129,15 +135,15 @@ async def start_live(bot: JamBot, interaction: discord.Interaction, prompt: str 
     if jams.board(interaction.guild_id) is not None:
         await tell(interaction, say("already", lang))
         return
-    await interaction.response.defer(thinking=True)
+    await interaction.response.defer(thinking=True)  # public: the jam's message replaces it
     try:
         engine = await bot.engine_ready()
         player = await jams.hub.join(interaction.user)
     except EngineError as error:
-        await tell(interaction, engine_error_text(error, lang))
+        await _refuse_deferred(interaction, engine_error_text(error, lang))
         return
     except VoiceRefused as refusal:
-        await tell(interaction, refusal.text(lang))
+        await _refuse_deferred(interaction, refusal.text(lang))
         return
     prompt = " ".join((prompt or "").split())
     jam = LiveJam(
@@ -149,22 +155,35 @@ async def start_live(bot: JamBot, interaction: discord.Interaction, prompt: str 
     )
     board = Board(jam, player, prompt, lang)
     jam.on_phrase = lambda _: board.refresh()
+    # Checked again after the awaits above: another /jam live may have started one meanwhile. No await
+    # from here until the board is stored, so two at once cannot both get past this.
+    if jams.board(player.guild_id) is not None:
+        await _refuse_deferred(interaction, say("already", lang))
+        return
     try:
         place = player.enqueue(jam)
     except QueueFull:
-        await tell(interaction, voice_say("queue_full", lang, limit=player.max_queue))
+        await _refuse_deferred(interaction, voice_say("queue_full", lang, limit=player.max_queue))
         return
     jams.boards[player.guild_id] = board
     note = say("queued", lang, place=place) if place else None
-    board.message = await interaction.followup.send(
+    sent = await interaction.followup.send(
         content=note,
         embed=live_embed(prompt, None, lang, board.channel_name()),
         view=live_controls(lang),
         wait=True,
         allowed_mentions=NO_PINGS,
     )
-    if board.closed:  # ended while the message was being posted
+    board.message = sent.channel.get_partial_message(sent.id)  # type: ignore[union-attr]
+    if board.closed or board.dirty:  # changed while the message was being posted
         board.refresh()
+
+
+async def _refuse_deferred(interaction: discord.Interaction, text: str) -> None:
+    """After a public "thinking" defer: take the thinking message away and say why only to the asker."""
+    with contextlib.suppress(discord.HTTPException):
+        await interaction.delete_original_response()
+    await tell(interaction, text)
 
 
 async def steer_live(bot: JamBot, interaction: discord.Interaction, text: str) -> None:
@@ -194,6 +213,9 @@ async def stop_live(bot: JamBot, interaction: discord.Interaction) -> None:
 
 async def on_button(interaction: discord.Interaction, action: str) -> None:
     bot: JamBot = interaction.client  # type: ignore[assignment]
+    if action not in BUTTONS:  # a button from another version of Jam: nothing to do
+        await interaction.response.defer()
+        return
     if action == "stop":
         await stop_live(bot, interaction)
         return
@@ -201,7 +223,7 @@ async def on_button(interaction: discord.Interaction, action: str) -> None:
         board = live_jams(bot).board(interaction.guild_id)
         words = "no drums" if board is not None and board.jam.drums else "more drums"
     else:
-        words = BUTTONS.get(action, ("", {}, "faster"))[2]
+        words = BUTTONS[action][2]
     await steer_live(bot, interaction, words)
 
 

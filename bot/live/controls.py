@@ -35,9 +35,13 @@ def live_embed(
     return embed
 
 
-class LiveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"jamlive:(?P<action>[a-z]+)"):
+class LiveButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=rf"jamlive:(?P<action>{'|'.join(BUTTONS)})"
+):
+    """One of `BUTTONS`; a custom id naming another action (an older Jam's) matches no button here."""
+
     def __init__(self, action: str, lang: Language = "en") -> None:
-        emoji, labels, _ = BUTTONS.get(action, BUTTONS["stop"])
+        emoji, labels, _ = BUTTONS[action]
         style = discord.ButtonStyle.danger if action == "stop" else discord.ButtonStyle.secondary
         super().__init__(
             discord.ui.Button(label=labels[lang], emoji=emoji, style=style, custom_id=f"jamlive:{action}")

@@ -104,7 +104,9 @@ class LatentTaste:
 
     Kept apart from the sampling itself: the prior (bank or GAN) draws as it would, then `lean` moves
     each draw part of the way to a liked code and keeps the draws furthest from the disliked ones, so
-    the melodies stay ones the model would write. Without a taste nothing changes, draws included.
+    the melodies stay ones the model would write; with nothing liked, it only keeps the draws furthest
+    from the disliked. Without a taste nothing changes, draws included, and neither does it when the
+    prompt asked for a melody shape (`MelodySpec.shape`): taste fills only what the words leave open.
     """
 
     liked: torch.Tensor  # (k, latent), k >= 0
@@ -333,7 +335,9 @@ class MelodyWriter:
             origin = chosen[self._origin(spec, label)]
         if origin is not None:
             return origin[None] + VARIATION_NOISE * torch.randn(CANDIDATES, latent, generator=generator)
-        if spec.taste is not None and spec.taste.fits(latent):
+        # A taste fills only what the words leave open: a shape the prompt asked for ("calm, sparse")
+        # is drawn as asked, since pulling toward liked codes would undo it.
+        if spec.taste is not None and not spec.shape and spec.taste.fits(latent):
             draws = self.model.sample_prior(
                 spec.mode, TASTE_DRAWS * CANDIDATES, generator, attributes=spec.shape
             )

@@ -11,7 +11,7 @@ import pretty_midi
 from engine.prompt import mood_to_music, parse_prompt
 from engine.prompt.forms import style_meter
 from engine.prompt.instruments import lookup_instrument
-from engine.schemas import KEY_NAMES, LEANING, ComposeRequest, Defaults, Resolved, Taste, key_pitch_class
+from engine.schemas import KEY_NAMES, ComposeRequest, Defaults, Resolved, Taste, key_pitch_class
 
 DEFAULT_TEMPO = {"2/4": 100, "3/4": 108, "4/4": 100, "6/8": 96, "3/8": 72, "9/8": 90, "12/8": 72}
 MAJOR_KEYS = ("C", "G", "D", "F", "A", "Bb", "Eb")
@@ -50,14 +50,10 @@ def leanings(taste: Taste | None) -> Defaults:
     knows is dropped (a taste is learnt, never a reason to refuse a request)."""
     if taste is None:
         return Defaults()
-    instrument = taste.instrument if taste.instrument_weight >= LEANING else None
+    instrument = taste.leans("instrument")
     if instrument is not None and lookup_instrument(instrument) is None:
         instrument = None
-    return Defaults(
-        mode=taste.mode if taste.mode_weight >= LEANING else None,
-        tempo=taste.tempo if taste.tempo_weight >= LEANING else None,
-        instrument=instrument,
-    )
+    return Defaults(mode=taste.leans("mode"), tempo=taste.leans("tempo"), instrument=instrument)
 
 
 def resolve(request: ComposeRequest, seed: int) -> Resolved:

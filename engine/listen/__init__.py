@@ -15,7 +15,7 @@ from engine.listen.common import (
     estimate_key,
 )
 from engine.listen.midi import parse_midi
-from engine.listen.text import parse_key, parse_text
+from engine.listen.text import parse_key, parse_text, written_key
 
 __all__ = [
     "MAX_BARS",
@@ -29,4 +29,5 @@ __all__ = [
     "parse_key",
     "parse_midi",
     "parse_text",
+    "written_key",
 ]

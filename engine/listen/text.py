@@ -110,6 +110,16 @@ def parse_key(key: str) -> tuple[int, str]:
     return _key_from(m.group(1), m.group(2), m.group(3))
 
 
+def written_key(text: str) -> str | None:
+    """The key a text sets with a directive of its own (`key=D`, `1=D`, `k: Bbm`), as `parse_key` reads it:
+    what a caller carries over when it reads only part of the text (a chat message's code span)."""
+    m = _KEY_DIRECTIVE.search(text[:MAX_TEXT_CHARS])
+    if m is None:
+        return None
+    letter, acc, mode = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), None)
+    return f"{letter.upper()}{acc}{' ' + mode if mode else ''}"
+
+
 def _key_from(letter: str, acc: str | None, mode: str | None) -> tuple[int, str]:
     tonic = (_LETTER_PC[letter.lower()] + _ACC.get(acc or "", 0)) % 12
     minor = mode is not None and (mode.lower() in ("minor", "min", "小调") or mode == "m")

@@ -29,7 +29,7 @@ from engine.schemas import key_pitch_class
 
 WALK = 0.35  # share of the way from the last phrase's codes towards fresh prior samples
 DRUM_CHANNEL = 9
-ROLE_CHANNELS = {"melody": 0, "chords": 1, "bass": 2}
+ROLE_CHANNELS = {"melody": 0, "chords": 1, "bass": 2}  # every pitched role the arranger writes
 
 
 @dataclass
@@ -95,7 +95,7 @@ def _arranged(state: LiveState, events: np.ndarray, codes: torch.Tensor, bars: i
     frames = phrase_frames(state, bars)
     out: list[Event] = []
     for track in midi.instruments:
-        channel = DRUM_CHANNEL if track.is_drum else ROLE_CHANNELS.get(track.name, 3)
+        channel = DRUM_CHANNEL if track.is_drum else ROLE_CHANNELS[track.name]
         if not track.is_drum:
             out.append(Event(0, PROGRAM, channel, track.program))
         for note in track.notes:

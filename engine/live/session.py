@@ -2,7 +2,7 @@
 
 A session only moves when asked for its next phrase (the caller paces it, at real time), so a
 session whose caller went away would hold a synth forever: sessions idle for `idle_s` are closed,
-and at most `max_sessions` live at once (the next start is refused, with when one may free).
+and at most `max_sessions` live at once (the next start is refused, to be asked again in a while).
 """
 
 from __future__ import annotations
@@ -37,12 +37,21 @@ class LiveSettings(BaseSettings):
     )
 
 
+# When all places are taken, when to ask again: a jam ends when its listeners leave or stop it, which
+# nothing here can foresee (a playing jam is never idle), so a fixed short wait rather than a guess.
+RETRY_AFTER_S = 5.0
+
+
 class SessionGone(LookupError):
     """No such session: never started, stopped, or expired."""
 
 
+class LiveRejected(ValueError):
+    """The request cannot start a jam (say, an unknown instrument): the caller's to fix, not a bug."""
+
+
 class TooManySessions(RuntimeError):
-    def __init__(self, limit: int, retry_after: float) -> None:
+    def __init__(self, limit: int, retry_after: float = RETRY_AFTER_S) -> None:
         super().__init__(
             f"{limit} live jams are playing already; one frees when it stops or has been idle a while"
         )
@@ -68,6 +77,12 @@ class PhraseOut:
 
 
 class LiveSession:
+    """One jam: its state, its last phrase (which the next one continues) and its own synth.
+
+    Lock order: the session's lock, then the sound bank's (taken inside `LiveSynth`), never the reverse;
+    `LiveSessions`' own lock is never held while either is taken.
+    """
+
     def __init__(self, sid: str, state: LiveState, bars: int, seed: int, synth: LiveSynth) -> None:
         self.id, self.state, self.bars, self.seed, self.synth = sid, state, bars, seed, synth
         self.index = 0
@@ -76,23 +91,29 @@ class LiveSession:
         self.last_used = time.monotonic()
 
     def next(self, writer: MelodyWriter, steers: list[str]) -> PhraseOut:
-        """Apply the steers (in order), then write, arrange and play the next phrase."""
+        """Apply the steers (in order), then write, arrange and play the next phrase.
+
+        The steered state is kept only once the phrase has played: a phrase that fails leaves the
+        session as it was, so the same steers may be sent again."""
         with self.lock:
+            if self.synth.closed:  # stopped or expired between the lookup and this lock
+                raise SessionGone(f"live session {self.id!r} has just ended")
             started = time.perf_counter()
+            state = self.state
             changes: dict[str, str] = {}
             for text in steers:
-                steered = steer(self.state, text)
-                self.state = steered.state
+                steered = steer(state, text)
+                state = steered.state
                 changes.update(steered.changes)
-            phrase = write_phrase(writer, self.state, self.bars, self.seed, self.index, self.previous)
+            phrase = write_phrase(writer, state, self.bars, self.seed, self.index, self.previous)
             written = time.perf_counter()
             pcm = self.synth.play(phrase.midi, phrase.frames)
             done = time.perf_counter()
-            self.previous = phrase
+            self.state, self.previous = state, phrase
             out = PhraseOut(
                 self.id,
                 self.index,
-                self.state,
+                state,
                 self.bars,
                 phrase.chords,
                 pcm,
@@ -119,18 +140,21 @@ class LiveSessions:
         return len(self._sessions)
 
     def start(self, request: ComposeRequest, bars: int = 4) -> PhraseOut:
-        """A new session from a request (its prompt and options, as for a piece) and its first phrase."""
+        """A new session from a request (its prompt and options, as for a piece) and its first phrase.
+
+        `bars` is even (whole 2-bar latent windows). LiveRejected when the request cannot be played."""
+        if bars < 2 or bars % 2:
+            raise ValueError(f"phrases are whole 2-bar windows, not {bars} bars")
         seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-        state = LiveState.of(resolve(request, seed))  # ValueError for an unknown instrument
+        try:
+            state = LiveState.of(resolve(request, seed))
+        except ValueError as error:  # an unknown instrument, say
+            raise LiveRejected(str(error)) from None
         self.expire()
         with self._lock:
             if len(self._sessions) >= self.settings.max_sessions:
-                oldest = min(s.last_used for s in self._sessions.values())
-                wait = max(1.0, oldest + self.settings.idle_s - time.monotonic())
-                raise TooManySessions(self.settings.max_sessions, wait)
-            session = LiveSession(
-                secrets.token_urlsafe(12), state, bars + bars % 2, seed, LiveSynth(self.bank)
-            )
+                raise TooManySessions(self.settings.max_sessions)
+            session = LiveSession(secrets.token_urlsafe(12), state, bars, seed, LiveSynth(self.bank))
             self._sessions[session.id] = session
         try:
             return session.next(self.writer, [])
@@ -139,11 +163,13 @@ class LiveSessions:
             raise
 
     def next(self, sid: str, steers: list[str] | None = None) -> PhraseOut:
+        """Session `sid`'s next phrase, steered by `steers` first; SessionGone if it has ended."""
         session = self._get(sid)
         session.last_used = time.monotonic()
         return session.next(self.writer, steers or [])
 
     def stop(self, sid: str) -> bool:
+        """End session `sid` and free its synth (after a phrase being made); False if it had ended."""
         with self._lock:
             session = self._sessions.pop(sid, None)
         if session is None:

@@ -10,6 +10,7 @@ The level is a fixed gain with a soft knee (no per-phrase normalising), the same
 The soundfont is loaded once per `SoundBank` and lent to every session's synth (as the offline
 renderer lends its per-thread font); all synth work goes through the bank's lock, which keeps the
 shared font single-threaded and costs little (rendering runs at well over 100x real time).
+A `SoundBank` holds its own copy of the soundfont, apart from the offline renderer's (~140 MB for FluidR3).
 """
 
 from __future__ import annotations
@@ -17,15 +18,13 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
-import weakref
-from ctypes import c_int, c_void_p
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-import engine.render.synth  # noqa: F401  (routes FluidSynth's log messages to logging)
 from engine.render.soundfont import find_soundfont
+from engine.render.synth import LoadedFont, add_sfont, remove_sfont, write_float  # also routes its logs
 
 with contextlib.redirect_stdout(io.StringIO()):
     import fluidsynth
@@ -37,14 +36,6 @@ GAIN = 0.2
 LEVEL = 6.0  # raw FluidSynth output peaks near -20 dBFS at GAIN; this puts busy phrases near -3 dBFS
 KNEE = 0.7  # above this the soft clipper bends smoothly towards full scale instead of clipping
 NOTE_OFF, PROGRAM, NOTE_ON = 0, 1, 2  # order of events due at the same sample
-
-_write_float = fluidsynth.cfunc(
-    "fluid_synth_write_float",
-    c_int,
-    *((f"a{i}", kind, 1) for i, kind in enumerate([c_void_p, c_int, *[c_void_p, c_int, c_int] * 2])),
-)
-_add_sfont = fluidsynth.cfunc("fluid_synth_add_sfont", c_int, ("s", c_void_p, 1), ("f", c_void_p, 1))
-_remove_sfont = fluidsynth.cfunc("fluid_synth_remove_sfont", c_int, ("s", c_void_p, 1), ("f", c_void_p, 1))
 
 
 @dataclass(frozen=True, order=True)
@@ -64,12 +55,8 @@ class SoundBank:
     def __init__(self, soundfont: Path | str | None = None) -> None:
         self.path = find_soundfont(Path(soundfont) if soundfont else None)
         self.lock = threading.Lock()
-        self._holder = fluidsynth.Synth(gain=GAIN, channels=16, **{"synth.lock-memory": 0})
-        weakref.finalize(self, self._holder.delete)
-        sfid = self._holder.sfload(str(self.path))
-        if sfid == fluidsynth.FLUID_FAILED:
-            raise RuntimeError(f"fluidsynth could not load the soundfont {self.path}")
-        self.sfont = fluidsynth.fluid_synth_get_sfont_by_id(self._holder.synth, sfid)
+        self._font = LoadedFont(self.path)
+        self.sfont = self._font.sfont
 
 
 class LiveSynth:
@@ -79,7 +66,9 @@ class LiveSynth:
         self.bank = bank
         with bank.lock:
             self._synth = fluidsynth.Synth(gain=GAIN, samplerate=SAMPLE_RATE, channels=16)
-            _add_sfont(self._synth.synth, bank.sfont)
+            if add_sfont(self._synth.synth, bank.sfont) == fluidsynth.FLUID_FAILED:
+                self._synth.delete()
+                raise RuntimeError("fluidsynth could not lend the soundfont to a live synth")
         self._pending: list[Event] = []  # events past the last phrase's end, relative to its end
         self._programs: dict[int, int] = {}
         self.closed = False
@@ -107,7 +96,7 @@ class LiveSynth:
             return
         view = out[start:end]
         address = view.ctypes.data
-        if _write_float(self._synth.synth, end - start, address, 0, 2, address, 1, 2) != 0:
+        if write_float(self._synth.synth, end - start, address, 0, 2, address, 1, 2) != 0:
             raise RuntimeError("fluid_synth_write_float failed")
 
     def _send(self, event: Event) -> None:
@@ -124,7 +113,7 @@ class LiveSynth:
             return
         self.closed = True
         with self.bank.lock:
-            _remove_sfont(self._synth.synth, self.bank.sfont)  # deleting the synth must not free the font
+            remove_sfont(self._synth.synth, self.bank.sfont)  # deleting the synth must not free the font
             self._synth.delete()
 
 

@@ -27,6 +27,7 @@ class LiveState:
 
     @classmethod
     def of(cls, resolved: Resolved) -> LiveState:
+        """A jam's starting state from a resolved request; its tempo held where steers can move both ways."""
         return cls(
             key=resolved.key,
             mode=resolved.mode,
@@ -57,4 +58,5 @@ class LiveState:
         )
 
     def with_(self, **changes: object) -> LiveState:
+        """A copy with `changes` (the state is frozen: a phrase being made keeps the one it began with)."""
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -42,19 +42,19 @@ TAIL_SECONDS = 2.0  # longest release/reverb tail kept after the MIDI's last eve
 FADE_SECONDS = 0.05  # fade applied when the tail is cut at TAIL_SECONDS, so the cut does not click
 
 
-def _proto(name: str, restype: type | None, *argtypes: type) -> Callable[..., Any]:
+def proto(name: str, restype: type | None, *argtypes: type) -> Callable[..., Any]:
     """A ctypes prototype for a libfluidsynth function that pyfluidsynth does not wrap."""
     return fluidsynth.cfunc(name, restype, *((f"arg{i}", kind, 1) for i, kind in enumerate(argtypes)))
 
 
 # (synth, frames, left, left offset, left stride, right, right offset, right stride)
-_write_float = _proto("fluid_synth_write_float", c_int, c_void_p, c_int, *[c_void_p, c_int, c_int] * 2)
-_add_sfont = _proto("fluid_synth_add_sfont", c_int, c_void_p, c_void_p)
-_remove_sfont = _proto("fluid_synth_remove_sfont", c_int, c_void_p, c_void_p)
-_current_tick = _proto("fluid_player_get_current_tick", c_int, c_void_p)
-_total_ticks = _proto("fluid_player_get_total_ticks", c_int, c_void_p)
+write_float = proto("fluid_synth_write_float", c_int, c_void_p, c_int, *[c_void_p, c_int, c_int] * 2)
+add_sfont = proto("fluid_synth_add_sfont", c_int, c_void_p, c_void_p)
+remove_sfont = proto("fluid_synth_remove_sfont", c_int, c_void_p, c_void_p)
+_current_tick = proto("fluid_player_get_current_tick", c_int, c_void_p)
+_total_ticks = proto("fluid_player_get_total_ticks", c_int, c_void_p)
 _LogFunction = CFUNCTYPE(None, c_int, c_char_p, c_void_p)
-_set_log_function = _proto("fluid_set_log_function", c_void_p, c_int, _LogFunction, c_void_p)
+_set_log_function = proto("fluid_set_log_function", c_void_p, c_int, _LogFunction, c_void_p)
 
 # FluidSynth's levels PANIC, ERR, WARN, INFO, DBG; by default it prints them all to stderr/stdout.
 _LEVELS = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging.DEBUG, 4: logging.DEBUG}
@@ -79,8 +79,8 @@ for _level in _LEVELS:
     _set_log_function(_level, _on_fluid_log, None)
 
 
-class _LoadedFont:
-    """A soundfont loaded once in one thread; each render borrows its fluid_sfont_t."""
+class LoadedFont:
+    """A soundfont loaded once (per thread here, per live `SoundBank`); synths borrow its fluid_sfont_t."""
 
     def __init__(self, path: Path) -> None:
         # Not pinned in RAM: FluidR3 is ~140 MB per thread, over the usual RLIMIT_MEMLOCK.
@@ -113,7 +113,7 @@ class Renderer:
         synth = fluidsynth.Synth(
             gain=GAIN, samplerate=self.sample_rate, channels=16, **{"player.timing-source": "sample"}
         )
-        _add_sfont(synth.synth, sfont)
+        add_sfont(synth.synth, sfont)
         player = fluidsynth.new_fluid_player(synth.synth)
         errors: list[str] = []
         _thread_errors.messages = errors
@@ -124,17 +124,17 @@ class Renderer:
         finally:
             _thread_errors.messages = None
             fluidsynth.delete_fluid_player(player)
-            _remove_sfont(synth.synth, sfont)  # otherwise deleting the synth would free the shared font
+            remove_sfont(synth.synth, sfont)  # otherwise deleting the synth would free the shared font
             synth.delete()
         if errors:
             raise RuntimeError(f"fluidsynth could not play {midi_path}: {'; '.join(errors)}")
         return _normalize(audio)
 
-    def _font(self) -> _LoadedFont:
+    def _font(self) -> LoadedFont:
         """This thread's loaded soundfont, loaded on first use."""
-        font: _LoadedFont | None = getattr(self._local, "font", None)
+        font: LoadedFont | None = getattr(self._local, "font", None)
         if font is None:
-            font = self._local.font = _LoadedFont(self.soundfont)
+            font = self._local.font = LoadedFont(self.soundfont)
         return font
 
     def _play(self, synth: int, player: int) -> np.ndarray:
@@ -144,7 +144,7 @@ class Renderer:
         max_tail = int(TAIL_SECONDS * self.sample_rate)
         while True:
             block = np.empty((BLOCK, 2), np.float32)
-            if _write_float(synth, BLOCK, block.ctypes.data, 0, 2, block.ctypes.data, 1, 2) != 0:
+            if write_float(synth, BLOCK, block.ctypes.data, 0, 2, block.ctypes.data, 1, 2) != 0:
                 raise RuntimeError("fluid_synth_write_float failed")
             blocks.append(block)
             frames = len(blocks) * BLOCK

@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from engine.compose.resolve import instrument_program, resolve
 from engine.listen import MelodyRejected
 from engine.live.http import live_router
+from engine.live.session import LiveSettings
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.engine import CallerGone, ComposerLike, Engine, Refused, default_composer
 from engine.server.gate import BodyTooLarge, Gate
@@ -36,6 +37,17 @@ from engine.server.schemas import (
 from engine.server.settings import EngineSettings
 
 ENDPOINTS = ("compose", "vary", "extend", "render", "answer")
+PARSERS = 2  # melodies parsed at once (each in a thread, under half a second); more wait as 429 busy
+
+
+def too_long(bars: int, limit: int, language: str) -> str:
+    """Why a melody and its answer are refused for their length: a server's cap, in the person's words."""
+    if language == "zh":
+        return f"你的旋律加上回应共 {bars} 小节，这里最多 {limit} 小节：请用更短的旋律，或让回应短一些。"
+    return (
+        f"your melody and the answer would be {bars} bars, and {limit} is the most here: "
+        "send a shorter melody or ask for fewer bars"
+    )
 
 
 def endpoint_of(path: str) -> str:
@@ -46,9 +58,15 @@ def endpoint_of(path: str) -> str:
     return name if name in ENDPOINTS else "other"
 
 
-def create_app(settings: EngineSettings, make_composer: Callable[[], ComposerLike] | None = None) -> FastAPI:
-    """The engine app. `make_composer` (default: the real `Composer`) is called once, in a thread."""
+def create_app(
+    settings: EngineSettings,
+    make_composer: Callable[[], ComposerLike] | None = None,
+    live_settings: LiveSettings | None = None,
+) -> FastAPI:
+    """The engine app. `make_composer` (default: the real `Composer`) is called once, in a thread;
+    `live_settings` default to the ENGINE_LIVE_* environment, read now."""
     engine = Engine(settings, make_composer or (lambda: default_composer(settings)))
+    live = live_router(engine, live_settings or LiveSettings())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +76,7 @@ def create_app(settings: EngineSettings, make_composer: Callable[[], ComposerLik
         finally:
             loading.cancel()
             await engine.stop()
+            await live.close()  # live sessions and their threads
 
     app = FastAPI(title="Jam engine", version="1", lifespan=lifespan)
     app.add_middleware(
@@ -146,15 +165,23 @@ def create_app(settings: EngineSettings, make_composer: Callable[[], ComposerLik
             request, "render", bars, single(lambda c, out: c.rerender(body.parent, out, body.instrument))
         )
 
+    parsing = asyncio.Semaphore(PARSERS)
+
     @app.post("/v1/answer", responses=answers)
     async def answer(body: AnswerRequest, request: Request) -> Response:
         """A person's melody, continued or harmonized. It is parsed before admission, off the event loop
-        (a MIDI file may take half a second), so what is not music is refused at no cost to the queue."""
-        try:
-            melody = await asyncio.to_thread(body.parse)
-        except MelodyRejected as error:
-            raise Refused(422, "rejected", error.zh if body.language == "zh" else error.message) from None
+        (a MIDI file may take half a second), so what is not music is refused at no cost to the queue;
+        at most `PARSERS` parses at once, so that hostile files cannot pile up threads outside admission."""
+        if parsing.locked():
+            raise Refused(429, "busy", "busy reading other melodies; try again in a moment", retry_after=1)
+        async with parsing:
+            try:
+                melody = await asyncio.to_thread(body.parse)
+            except MelodyRejected as error:
+                raise Refused(422, "rejected", error.zh if body.language == "zh" else error.message) from None
         bars = -(-melody.n_bars // 2) * 2 + (0 if body.harmonize else body.bars)
+        if body.max_bars is not None and bars > body.max_bars:
+            raise Refused(422, "rejected", too_long(bars, body.max_bars, body.language))
         return await engine.serve(
             request,
             "answer",
@@ -164,6 +191,6 @@ def create_app(settings: EngineSettings, make_composer: Callable[[], ComposerLik
             ),
         )
 
-    app.include_router(live_router(engine))  # /v1/live: endless steered jams (engine/live)
+    app.include_router(live)  # /v1/live: endless steered jams (engine/live)
 
     return app

@@ -105,6 +105,12 @@ class AnswerRequest(BaseModel):
     meter: str | None = Field(None, max_length=12)
     harmonize: bool = Field(False, description="arrange the melody itself instead of continuing it")
     bars: int = Field(8, ge=2, le=32, description="length of the continuation")
+    max_bars: int | None = Field(
+        None,
+        ge=2,
+        le=64,
+        description="the most bars the melody and its answer may have together (a server's cap)",
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1)
     language: Literal["en", "zh"] = Field("en", description="of the reason, when the melody is refused")
 
@@ -155,7 +161,9 @@ class ErrorResponse(BaseModel):
 class LiveStartRequest(ComposeRequest):
     """A live jam is started like a piece (prompt and options; `bars` and `formats` are not used)."""
 
-    phrase_bars: int = Field(4, ge=2, le=8, description="bars per phrase; a steer is heard from the next one")
+    phrase_bars: int = Field(
+        4, ge=2, le=8, multiple_of=2, description="bars per phrase (whole 2-bar windows)"
+    )
 
 
 class LiveNextRequest(BaseModel):

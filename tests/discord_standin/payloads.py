@@ -97,13 +97,14 @@ class FakeChannel:
             assert self.recipient is not None
             return {"id": str(self.id), "type": 1, "recipients": [self.recipient.payload()], "flags": 0,
                     "last_message_id": None}  # fmt: skip
+        overwrites = [{"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(self.denied)}]
         return {
             "id": str(self.id),
             "type": 0,
             "guild_id": str(self.guild_id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": overwrites if self.denied else [],
             "parent_id": None,
             "nsfw": False,
             "topic": None,
