@@ -197,3 +197,24 @@ def test_score_png_is_a_valid_image(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
     width = int.from_bytes(data[16:20], "big")
     assert width == 1200
+
+
+def test_minor_keeps_the_major_dominant_for_its_cadence() -> None:
+    """In C minor a melody on D and G away from the cadence gets the natural v (Gm), not G major, whose
+    leading tone bar after bar made minor pieces heard as G major; the cadence keeps its major V."""
+    from engine.arrange.harmony import fit_chords
+
+    bar = 16
+    notes = [(62, 0, 8), (67, 8, 16), (62, 16, 24), (67, 24, 32), (62, 32, 40), (67, 40, 48), (60, 48, 64)]
+    slots = [(b * bar, (b + 1) * bar) for b in range(4)]
+    chords = [c.symbol for c in fit_chords(notes, slots, "C", "minor", 4)]
+    assert chords[0] == "Gm" and chords[-2] in ("G", "G7") and chords[-1] == "Cm"
+
+
+def test_a_minor_window_on_the_dominant_triad_is_less_clearly_minor() -> None:
+    from engine.compose.melody import key_clarity
+
+    tonic = np.array([60, 63, 67, 62, 60], dtype=float)  # C Eb G D C: C minor
+    dominant = np.array([67, 71, 74, 71, 67], dtype=float)  # G B D: G major within C harmonic minor
+    weights = np.ones(5)
+    assert key_clarity(tonic, weights, 0, "minor") > 0 > key_clarity(dominant, weights, 0, "minor")

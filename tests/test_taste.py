@@ -123,6 +123,21 @@ def test_taste_fills_what_is_left_open() -> None:
     assert resolve(ComposeRequest(prompt="a tune", taste=unknown), 3).instrument == "Acoustic Grand Piano"
 
 
+def test_no_leaning_yet_explores_what_is_left_open() -> None:
+    """A few ratings and no leaning: open fields vary by seed (not the same major piano tune at 100 bpm to
+    rate again); what is said or learnt still wins."""
+    unsure = Taste(ratings=5)
+    pieces = [resolve(ComposeRequest(prompt="a tune", taste=unsure), seed) for seed in range(40)]
+    assert {r.mode for r in pieces} == {"major", "minor"}
+    assert len({r.tempo for r in pieces}) == 3 and len({r.instrument for r in pieces}) > 3
+    said = resolve(ComposeRequest(prompt="a slow tune in a minor key on flute", taste=unsure), 3)
+    assert (said.tempo < 90, said.mode, said.instrument) == (True, "minor", "Flute")
+    learnt = LEANS.model_copy(update={"ratings": 5})
+    assert resolve(ComposeRequest(prompt="a tune", taste=learnt), 3) == resolve(
+        ComposeRequest(prompt="a tune", taste=LEANS), 3
+    )
+
+
 def test_prompt_words_options_and_defaults_beat_taste() -> None:
     said = resolve(ComposeRequest(prompt="a slow tune in a major key on flute", taste=LEANS), 3)
     assert (said.tempo < 100, said.mode, said.instrument) == (True, "major", "Flute")

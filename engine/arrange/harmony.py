@@ -23,9 +23,12 @@ QUALITIES = {  # intervals above the root, symbol suffix
     "7": ((0, 4, 7, 10), "7"),
     "m7b5": ((0, 3, 6, 10), "m7b5"),
 }
-# (scale degree 0-6, quality); minor takes the harmonic minor's major V
+# (scale degree 0-6, quality); minor takes the harmonic minor's major V for cadences and the natural
+# minor's v elsewhere (folk minor's), see MINOR_DOMINANT_COST
 MAJOR_CHORDS = ((0, "maj"), (1, "min"), (2, "min"), (3, "maj"), (4, "maj"), (4, "7"), (5, "min"))
-MINOR_CHORDS = ((0, "min"), (3, "min"), (4, "maj"), (4, "7"), (5, "maj"), (2, "maj"), (1, "m7b5"))
+MINOR_CHORDS = (
+    (0, "min"), (3, "min"), (4, "maj"), (4, "7"), (4, "min"), (5, "maj"), (2, "maj"), (1, "m7b5"),
+)  # fmt: skip
 TRANSITIONS = {  # (from degree, to degree): bonus
     (4, 0): 0.3,
     (3, 4): 0.2,
@@ -49,6 +52,9 @@ RARE_COST = {"m7b5": 0.1, "dim": 0.1}  # and the half-diminished supertonic more
 OUT_WEIGHT = 0.6  # non-chord tones count against a chord
 CADENCE_BONUS = 1.0
 CADENCE_SLACK = 0.35  # the dominant is forced if it fits within this of the best chord
+# The major V away from the cadence, in minor: its leading tone, bar after bar, makes a minor tune heard in
+# the dominant's major key (C minor as G major), so the natural v is preferred unless the melody has it
+MINOR_DOMINANT_COST = 0.15
 LETTERS = "CDEFGAB"
 NATURAL = (0, 2, 4, 5, 7, 9, 11)
 
@@ -114,6 +120,12 @@ def fit(chord: Chord, weights: np.ndarray) -> float:
     )
 
 
+def pen_slot(slots: list[tuple[int, int]]) -> int | None:
+    """The slot before the final bar's: where a cadence puts its dominant."""
+    before = [s for s in range(len(slots)) if slots[s][1] <= slots[-1][0]] if slots else []
+    return before[-1] if before else None
+
+
 def fit_chords(
     notes: list[tuple[int, int, int]],
     slots: list[tuple[int, int]],
@@ -138,6 +150,9 @@ def fit_chords(
             dominants = [i for i, c in enumerate(chords) if c.is_dominant]
             if scores[pen, dominants].max() >= scores[pen].max() - CADENCE_SLACK:
                 scores[pen, dominants] += CADENCE_BONUS
+    if mode == "minor":
+        away = [s for s in range(len(slots)) if not (cadence and s == pen_slot(slots))]
+        scores[np.ix_(away, [i for i, c in enumerate(chords) if c.is_dominant])] -= MINOR_DOMINANT_COST
     move = np.array(
         [
             [(SAME_CHORD if a == b else TRANSITIONS.get((a.degree, b.degree), 0.0)) for b in chords]

@@ -41,6 +41,12 @@ TEMPERATURE = 0.5
 PRIOR_BANDWIDTH = 0.2  # kernel width, in standard deviations of the bank
 OFF_KEY_PENALTY = 2.0  # logits taken from notes outside the key while decoding
 TONIC_WEIGHT = 1.5  # how much a window's time on the tonic triad counts when ranking candidates
+KEY_WEIGHT = 4.0  # how much a window's clarity in the asked key and mode counts when ranking candidates
+# Krumhansl-Kessler key profiles (tonic first): how strongly listeners hear each degree as belonging to a key
+KEY_PROFILES = {
+    "major": np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]),
+    "minor": np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]),
+}
 TASTE_PULL = 0.8  # how far a new draw moves toward a liked code, at a taste's full weight
 TASTE_DRAWS = 3  # draws per candidate when a taste chooses among them
 
@@ -232,8 +238,28 @@ class Opening:
         return cls(mean_pitch(events) or 60.0 + tonic, set(rhythms(events, bar)), lengths)
 
 
+def key_clarity(pitches: np.ndarray, weights: np.ndarray, tonic: int, mode: str) -> float:
+    """How much more these notes sound in the asked key and mode than in any other: the correlation of
+    their duration-weighted pitch classes with the asked key's profile, less the best other key's.
+
+    Being in the scale is not enough: a minor window that dwells on the dominant and its leading tone
+    (E G# B in A minor) is all in the harmonic minor yet is heard as E major, and one on the relative
+    major's triad as C major; this is what makes the asked mode the one that is heard."""
+    histogram = np.bincount(pitches.astype(int) % 12, weights=weights, minlength=12)
+    if np.count_nonzero(histogram) < 2:
+        return 0.0
+    scores = {
+        (key, name): float(np.corrcoef(histogram, np.roll(profile, key))[0, 1])
+        for name, profile in KEY_PROFILES.items()
+        for key in range(12)
+    }
+    asked = scores.pop((tonic, mode))
+    return asked - max(scores.values())
+
+
 def fitness(events: np.ndarray, tonic: int, mode: str, opening: Opening | None, bar: int) -> float:
-    """How well a decoded window fits: in the scale, in the opening's register and rhythms, not empty."""
+    """How well a decoded window fits: in the scale and clearly in the key, in the opening's register and
+    rhythms, not empty."""
     notes = to_notes(events)
     if not notes:
         return -10.0
@@ -244,6 +270,7 @@ def fitness(events: np.ndarray, tonic: int, mode: str, opening: Opening | None, 
     on_triad = np.isin(pitches.astype(int) % 12, triad)
     score = 3.0 * float((weights * in_scale).sum() / weights.sum())
     score += TONIC_WEIGHT * float((weights * on_triad).sum() / weights.sum())
+    score += KEY_WEIGHT * key_clarity(pitches, weights, tonic, mode)
     if opening is not None:
         score -= abs(float((weights * pitches).sum() / weights.sum()) - opening.pitch) / 6.0
         score += float(np.mean([r in opening.rhythms for r in rhythms(events, bar)]))

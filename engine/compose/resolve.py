@@ -6,6 +6,8 @@ the words it came from, so the bot can show what it understood.
 
 from __future__ import annotations
 
+import random
+
 import pretty_midi
 
 from engine.prompt import mood_to_music, parse_prompt
@@ -16,6 +18,13 @@ from engine.schemas import KEY_NAMES, ComposeRequest, Defaults, Resolved, Taste,
 DEFAULT_TEMPO = {"2/4": 100, "3/4": 108, "4/4": 100, "6/8": 96, "3/8": 72, "9/8": 90, "12/8": 72}
 MAJOR_KEYS = ("C", "G", "D", "F", "A", "Bb", "Eb")
 MINOR_KEYS = ("A", "E", "D", "G", "C", "B", "F#")
+EXPLORE_AFTER = 3  # 👎 from which, with no 👍 yet, open fields are varied rather than defaulted
+EXPLORE = {
+    "mode": ("major", "minor"),
+    "tempo": (72, 100, 144),  # slow, moderate, fast
+    "instrument": ("piano", "violin", "cello", "strings", "flute", "clarinet", "guitar", "trumpet", "harp",
+                   "organ"),
+}  # fmt: skip
 
 
 def instrument_program(name: str) -> tuple[int, str]:
@@ -56,16 +65,33 @@ def leanings(taste: Taste | None) -> Defaults:
     return Defaults(mode=taste.leans("mode"), tempo=taste.leans("tempo"), instrument=instrument)
 
 
+def explored(taste: Taste | None, seed: int) -> Defaults:
+    """For someone who has rated a few pieces and liked none, open fields drawn by the seed instead of the
+    fixed defaults: 👎 after 👎 of the same major piano tune at 100 bpm teaches nothing (a person who
+    likes fast minor violin dislikes them all), while varied pieces give their 👍 a chance to say what
+    they like. Once they like something, leanings are learnt and the defaults come back where there is
+    none (varying those as well made the pieces after rating match less often in bench/bench_taste.py).
+    Used only where words, options, defaults and leanings leave the field open."""
+    liked = taste is not None and (taste.liked or any(getattr(taste, f"{n}_weight") > 0 for n in EXPLORE))
+    if taste is None or taste.ratings < EXPLORE_AFTER or liked:
+        return Defaults()
+    draw = {name: random.Random(f"{seed}:explore:{name}").choice(values) for name, values in EXPLORE.items()}
+    return Defaults(**draw)
+
+
 def resolve(request: ComposeRequest, seed: int) -> Resolved:
     """Options, then the prompt (its explicit words, then its mood), then the person's defaults, then what
-    their ratings lean to (`taste`)."""
+    their ratings lean to (`taste`), then, while they have liked nothing, a varied value (`explored`)."""
     reading = parse_prompt(request.prompt)
     understood = dict(reading.understood)
     mood = mood_to_music(reading.valence, reading.arousal) if reading.valence is not None else {}
     mine = request.defaults or Defaults()
     taste = leanings(request.taste)
+    explore = explored(request.taste, seed)
 
-    mode = request.mode or reading.mode or mood.get("mode") or mine.mode or taste.mode or "major"
+    mode = (
+        request.mode or reading.mode or mood.get("mode") or mine.mode or taste.mode or explore.mode or "major"
+    )
     key = request.key or reading.key or mine.key or (MINOR_KEYS if mode == "minor" else MAJOR_KEYS)[seed % 7]
     meter = request.meter or (request.style and style_meter(request.style)) or reading.meter or "4/4"
     tempo = (
@@ -74,6 +100,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         or mood.get("tempo")
         or mine.tempo
         or taste.tempo
+        or explore.tempo
         or DEFAULT_TEMPO[meter]
     )
     beats_per_bar = {"6/8": 2, "9/8": 3, "12/8": 4}.get(meter, int(meter.split("/")[0]))
@@ -95,6 +122,8 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         program, instrument = instrument_program(mine.instrument)
     elif taste.instrument:
         program, instrument = instrument_program(taste.instrument)
+    elif explore.instrument:
+        program, instrument = instrument_program(explore.instrument)
     else:
         program, instrument = 0, pretty_midi.program_to_instrument_name(0)
 
