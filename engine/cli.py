@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import logging
 import sys
@@ -18,10 +17,10 @@ log = logging.getLogger("jam")
 
 def _import_fluidsynth_quietly() -> None:
     """pyfluidsynth prints where it found libfluidsynth when $CI is set, and pretty_midi imports it:
-    importing it first under a redirect keeps stdout for the command's own output (`--json`)."""
-    # A missing libfluidsynth is reported by the renderer itself, with how to install it.
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(ImportError):
-        import fluidsynth  # noqa: F401
+    `engine.render.synth` imports it under a redirect, so importing that first keeps stdout for the
+    command's own output (`--json`). A missing libfluidsynth is reported by the renderer when it is used."""
+    with contextlib.suppress(ImportError):
+        import engine.render.synth  # noqa: F401
 
 
 class UsageError(Exception):

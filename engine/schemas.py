@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 Mode = Literal["major", "minor"]
 Format = Literal["mid", "ogg", "wav", "png", "score"]  # score: the engraved melody with chords, a PNG
@@ -28,23 +28,25 @@ def key_pitch_class(name: str) -> int:
     return (base + {"#": 1, "♯": 1, "b": -1, "♭": -1}.get(accidental, 0)) % 12
 
 
+def _known_key(name: str) -> str:
+    key_pitch_class(name)
+    return name
+
+
+# a key name that key_pitch_class accepts, kept as written
+KeyName = Annotated[str, AfterValidator(_known_key)]
+
+
 class Defaults(BaseModel):
     """A person's standing preferences: they fill only what neither the options nor the prompt say."""
 
     model_config = ConfigDict(extra="forbid")
 
-    key: str | None = None
+    key: KeyName | None = None
     mode: Mode | None = None
     tempo: int | None = Field(None, ge=30, le=260)
     instrument: str | None = Field(None, max_length=40)
     drums: bool | None = None
-
-    @field_validator("key")
-    @classmethod
-    def _known_key(cls, value: str | None) -> str | None:
-        if value is not None:
-            key_pitch_class(value)
-        return value
 
 
 MAX_TASTE_CODES = 6
@@ -94,7 +96,7 @@ class ComposeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str = Field("", max_length=2000)
-    key: str | None = Field(None, description="tonic, e.g. 'D', 'F#', 'Bb'")
+    key: KeyName | None = Field(None, description="tonic, e.g. 'D', 'F#', 'Bb'")
     mode: Mode | None = None
     tempo: int | None = Field(None, ge=30, le=260, description="beats per minute")
     meter: str | None = Field(None, description="one of " + ", ".join(METER_CHOICES))
@@ -106,13 +108,6 @@ class ComposeRequest(BaseModel):
     taste: Taste | None = None
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=5)
-
-    @field_validator("key")
-    @classmethod
-    def _known_key(cls, value: str | None) -> str | None:
-        if value is not None:
-            key_pitch_class(value)
-        return value
 
     @field_validator("meter")
     @classmethod

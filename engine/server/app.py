@@ -36,7 +36,7 @@ from engine.server.schemas import (
 )
 from engine.server.settings import EngineSettings
 
-ENDPOINTS = ("compose", "vary", "extend", "render", "answer")
+ENDPOINTS = ("compose", "vary", "extend", "render", "answer", "live")
 PARSERS = 2  # melodies parsed at once (each in a thread, under half a second); more wait as 429 busy
 
 
@@ -52,9 +52,7 @@ def too_long(bars: int, limit: int, language: str) -> str:
 
 def endpoint_of(path: str) -> str:
     """A metrics label with a bounded set of values, whatever path was asked for."""
-    name = path.removeprefix("/v1/")
-    if name.startswith("live"):
-        return "live"
+    name = path.removeprefix("/v1/").split("/")[0]  # /v1/live/{id}/next counts as live
     return name if name in ENDPOINTS else "other"
 
 

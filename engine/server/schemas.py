@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, UserMelody, parse_midi, parse_text
-from engine.schemas import METER_CHOICES, ComposeRequest, ComposeResult, Format, Resolved, key_pitch_class
+from engine.schemas import METER_CHOICES, ComposeRequest, ComposeResult, Format, KeyName, Resolved
 
 MAX_WINDOWS = 32  # one latent per 2 bars of at most 64
 MAX_LATENT = 1024
@@ -32,15 +32,10 @@ _TEMPO = ComposeRequest.model_fields["tempo"].metadata
 class ParentResolved(Resolved):
     """What an earlier piece resolved to, held to the bounds of a request: it decides what rendering costs."""
 
+    key: KeyName
     tempo: Annotated[int, *_TEMPO]
     bars: Annotated[int, *_BARS]
     windows: list[str] = Field(default_factory=list, max_length=MAX_WINDOWS)
-
-    @field_validator("key")
-    @classmethod
-    def _known_key(cls, value: str) -> str:
-        key_pitch_class(value)
-        return value
 
     @field_validator("meter")
     @classmethod
