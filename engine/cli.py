@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -81,6 +82,16 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _writing_to(out: str) -> Iterator[None]:
+    """A piece that cannot be written (a full disk, a folder not ours) is one line on stderr, not a
+    traceback. File names come from `piece_name`, short and safe whatever the prompt."""
+    try:
+        yield
+    except OSError as error:
+        raise UsageError(f"could not write the piece in {out}: {error.strerror or error}") from None
+
+
 def cmd_compose(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -113,7 +124,8 @@ def cmd_compose(args: argparse.Namespace) -> int:
     composer = Composer(soundfont=args.soundfont, device=args.device)
     for i in range(args.count):
         seed = None if request.seed is None else request.seed + i
-        result = composer.compose(request.model_copy(update={"seed": seed}), Path(args.out))
+        with _writing_to(args.out):
+            result = composer.compose(request.model_copy(update={"seed": seed}), Path(args.out))
         if args.json:
             print(result.model_dump_json())
         else:
@@ -141,9 +153,11 @@ def cmd_answer(args: argparse.Namespace) -> int:
 
     from engine.compose.pipeline import Composer
 
-    result = Composer(soundfont=args.soundfont, device=args.device).answer(
-        melody, Path(args.out), harmonize=args.harmonize, bars=args.bars, seed=args.seed
-    )
+    composer = Composer(soundfont=args.soundfont, device=args.device)
+    with _writing_to(args.out):
+        result = composer.answer(
+            melody, Path(args.out), harmonize=args.harmonize, bars=args.bars, seed=args.seed
+        )
     r = result.resolved
     print(f"{result.name}: {r.key} {r.mode}, {r.meter}, {r.bars} bars, chords {' | '.join(r.chords)}")
     print("  " + ", ".join(f.path for f in result.files))

@@ -1,6 +1,7 @@
 """The contract between the bot and the engine: what may be asked for, and what comes back.
 
-Every field is bounded so that a request that validates is one the engine can afford to serve.
+Every field is bounded so that a request that validates is one the engine can afford to serve, and
+numbers are strict: `"bars": "16"` is refused rather than read as 16, as a typed contract should.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Defaults(BaseModel):
 
     key: KeyName | None = None
     mode: Mode | None = None
-    tempo: int | None = Field(None, ge=30, le=260)
+    tempo: int | None = Field(None, ge=30, le=260, strict=True)
     instrument: str | None = Field(None, max_length=40)
     drums: bool | None = None
 
@@ -64,7 +65,7 @@ class Taste(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tempo: int | None = Field(None, ge=30, le=260)
+    tempo: int | None = Field(None, ge=30, le=260, strict=True)
     tempo_weight: float = Field(0.0, ge=0, le=1)
     mode: Mode | None = None
     mode_weight: float = Field(0.0, ge=0, le=1)
@@ -73,7 +74,7 @@ class Taste(BaseModel):
     liked: list[list[float]] = Field(default_factory=list, max_length=MAX_TASTE_CODES)
     disliked: list[list[float]] = Field(default_factory=list, max_length=MAX_TASTE_CODES)
     melody_weight: float = Field(0.0, ge=0, le=1)
-    ratings: int = Field(0, ge=0, description="how many ratings this was learnt from")
+    ratings: int = Field(0, ge=0, strict=True, description="how many ratings this was learnt from")
 
     @field_validator("liked", "disliked")
     @classmethod
@@ -98,15 +99,15 @@ class ComposeRequest(BaseModel):
     prompt: str = Field("", max_length=2000)
     key: KeyName | None = Field(None, description="tonic, e.g. 'D', 'F#', 'Bb'")
     mode: Mode | None = None
-    tempo: int | None = Field(None, ge=30, le=260, description="beats per minute")
+    tempo: int | None = Field(None, ge=30, le=260, strict=True, description="beats per minute")
     meter: str | None = Field(None, description="one of " + ", ".join(METER_CHOICES))
-    bars: int | None = Field(None, ge=2, le=64)
+    bars: int | None = Field(None, ge=2, le=64, strict=True)
     instrument: str | None = Field(None, max_length=40, description="General MIDI instrument name")
     style: str | None = Field(None, max_length=20, description="e.g. waltz, jig, march, ballad, pop, bossa")
     drums: bool | None = None
     defaults: Defaults | None = None
     taste: Taste | None = None
-    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, strict=True)
     formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=5)
 
     @field_validator("meter")

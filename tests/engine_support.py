@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from bot.settings import BotSettings
+from engine.compose.pipeline import PiecesFailed
 from engine.schemas import ComposeRequest, ComposeResult, PieceFile, Resolved
 from engine.server.app import create_app
 from engine.server.settings import EngineSettings
@@ -26,7 +27,13 @@ SMALL_SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"  # loads in 0.05 s, again
 
 
 class FakeComposer:
-    """Writes a few bytes per format; records every batch; waits at `gate` when it is closed."""
+    """Writes a few bytes per format; records every batch; waits at `gate` when it is closed.
+
+    Its pieces are shaped like the real ones (a window per 2 bars, a code of 4 values per window, the
+    events of 4/4 windows), so that they pass the checks of a parent sent back. A prompt "boom" fails
+    with a RuntimeError and "impossible" with a ValueError, each alone as the real composer's pieces do
+    once their melodies are written (`PiecesFailed`).
+    """
 
     def __init__(self) -> None:
         self.batches: list[list[ComposeRequest]] = []
@@ -40,15 +47,18 @@ class FakeComposer:
     ) -> list[ComposeResult]:
         self.batches.append(list(requests))
         self._enter("compose_batch")
-        if any(r.prompt == "boom" for r in requests):
-            raise RuntimeError("boom")
-        if any(r.prompt == "impossible" for r in requests):
-            raise ValueError("that cannot be composed")
         names = names or [None] * len(requests)
-        return [
-            self._piece(r, out_dir, n or f"piece-{i}")
+        failures = {"boom": RuntimeError("boom"), "impossible": ValueError("that cannot be composed")}
+        outcomes: list[ComposeResult | Exception] = [
+            failures.get(r.prompt) or self._piece(r, out_dir, n or f"piece-{i}")
             for i, (r, n) in enumerate(zip(requests, names, strict=True))
         ]
+        errors = [o for o in outcomes if isinstance(o, Exception)]
+        if errors and len(outcomes) == 1:
+            raise errors[0]
+        if errors:
+            raise PiecesFailed(outcomes)
+        return outcomes  # type: ignore[return-value]
 
     def vary(self, parent: ComposeResult, out_dir: Path, seed: int) -> ComposeResult:
         self._enter("vary")
@@ -82,17 +92,19 @@ class FakeComposer:
             data = f"{fmt} of {stem.name}".encode()
             path.write_bytes(data)
             files.append(PieceFile(format=fmt, path=str(path), bytes=len(data)))
+        bars = request.bars or 16
+        windows = [f"A{i + 1}" for i in range(-(-bars // 2))]
         resolved = Resolved(
             key="D",
             mode="major",
             tempo=100,
             meter="4/4",
-            bars=request.bars or 16,
+            bars=bars,
             instrument="Acoustic Grand Piano",
             program=0,
             seed=request.seed or 0,
             form="A A' B A''",
-            windows=["A1", "A2"],
+            windows=windows,
             understood={},
         )
         return ComposeResult(
@@ -101,7 +113,8 @@ class FakeComposer:
             resolved=resolved,
             files=files,
             duration_s=10.0,
-            latents=[[0.0] * 4, [1.0] * 4],
+            latents=[[float(i)] * 4 for i in range(len(windows))],
+            events=[1] + [0] * (len(windows) * 32 - 1),  # a rest held through every 4/4 window
             timings_ms={"melody": 1.0, "total": 2.0},
         )
 

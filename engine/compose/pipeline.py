@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pretty_midi
@@ -52,9 +55,60 @@ def file_path(stem: Path, fmt: str) -> Path:
     return stem.parent / f"{stem.name}.score.png" if fmt == "score" else stem.with_suffix(f".{fmt}")
 
 
+NAME_WORDS = 6  # of the prompt, in a piece's file name
+NAME_WORD_CHARS = 16
+NAME_CHARS = 80  # with the seed and suffix: far under any file system's 255 bytes, with ".score.png" added
+
+
 def piece_name(prompt: str, seed: int, suffix: str = "") -> str:
-    words = re.findall(r"[a-z0-9]+", prompt.lower())[:6]
-    return "-".join([*(words or ["piece"]), f"s{seed}"]) + suffix
+    """A file name for a piece from the prompt's first words: ASCII letters, digits and '-' only, at most
+    `NAME_CHARS` long, whatever the prompt (a 2,000-letter word, Chinese, slashes, dots)."""
+    words = [word[:NAME_WORD_CHARS] for word in re.findall(r"[a-z0-9]+", prompt.lower())[:NAME_WORDS]]
+    tail = f"-s{seed}" + re.sub(r"[^a-z0-9-]+", "-", suffix.lower())
+    head = "-".join(words or ["piece"])[: max(1, NAME_CHARS - len(tail))].strip("-") or "piece"
+    return (head + tail)[:NAME_CHARS]
+
+
+class Stopped(Exception):
+    """The piece is no longer wanted (its caller left or its deadline passed): raised between stages."""
+
+
+class PiecesFailed(Exception):
+    """Some pieces of a batch failed after their melodies were written together: `outcomes` holds each
+    piece's result or error in order, so a caller can answer the others without composing them again."""
+
+    def __init__(self, outcomes: list[ComposeResult | Exception]) -> None:
+        errors = [o for o in outcomes if isinstance(o, Exception)]
+        super().__init__(f"{len(errors)} of {len(outcomes)} pieces failed: {errors[0]!r}")
+        self.outcomes = outcomes
+
+
+_should_stop: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar(
+    "should_stop", default=None
+)
+
+
+@contextmanager
+def stop_when(should_stop: Callable[[], bool]) -> Iterator[None]:
+    """Within this block, the composer stops at its next stage once `should_stop()` is true: a thread cannot
+    be killed, so work whose caller has gone would otherwise run to its end (the engine's deadlines)."""
+    token = _should_stop.set(should_stop)
+    try:
+        yield
+    finally:
+        _should_stop.reset(token)
+
+
+def check_stop(stage: str) -> None:
+    """Raise `Stopped` if the work under way is no longer wanted (see `stop_when`)."""
+    should_stop = _should_stop.get()
+    if should_stop is not None and should_stop():
+        raise Stopped(f"stopped before {stage}")
+
+
+def _submit(pool: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> Future:
+    """`pool.submit`, keeping this thread's context, so that `check_stop` works in the pool's threads."""
+    return pool.submit(contextvars.copy_context().run, work, *args)
 
 
 class Timer:
@@ -189,7 +243,7 @@ class Composer:
             fixed=_codes(parent),
             prefix=np.array(parent.events, dtype=np.uint8),
         )
-        suffix = "-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        suffix = "-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:24]
         return self._finish(
             [parent.request], [r], [spec], out_dir, [piece_name(parent.request.prompt, r.seed, suffix)]
         )[0]
@@ -255,12 +309,14 @@ class Composer:
         understand_ms: float = 0.0,
     ) -> list[ComposeResult]:
         started = started or time.perf_counter()
+        check_stop("melody")
         melody_started = time.perf_counter()
         melodies = self.writer.write_batch(specs)
         melody_ms = (time.perf_counter() - melody_started) * 1000
         out_dir.mkdir(parents=True, exist_ok=True)
         jobs = [
-            self.pool.submit(
+            _submit(
+                self.pool,
                 self._files,
                 q,
                 r.model_copy(update={"form": m.form}),
@@ -270,17 +326,30 @@ class Composer:
             )
             for q, r, m, n in zip(requests, resolved, melodies, names, strict=True)
         ]
-        return [job.result() for job in jobs]
+        outcomes: list[ComposeResult | Exception] = []
+        for job in jobs:
+            try:
+                outcomes.append(job.result())
+            except Exception as error:  # this piece's own failure: the others are done, and kept
+                outcomes.append(error)
+        errors = [o for o in outcomes if isinstance(o, Exception)]
+        if len(outcomes) == 1 and errors:
+            raise errors[0]
+        if errors:
+            raise PiecesFailed(outcomes)
+        return outcomes  # type: ignore[return-value]
 
     def _files(
         self, request: ComposeRequest, resolved: Resolved, melody: Melody, stem: Path, timer: Timer
     ) -> ComposeResult:
         tonic = key_pitch_class(resolved.key)
+        check_stop("arrange")
         with timer.stage("arrange"):
             arrangement = arrange(melody.events, resolved)
         resolved = resolved.model_copy(
             update={"chords": arrangement.symbols, "tracks": arrangement.tracks(resolved.instrument)}
         )
+        check_stop("midi")
         with timer.stage("midi"):
             midi = arrangement_to_midi(
                 melody.events,
@@ -298,12 +367,12 @@ class Composer:
             r = resolved
             title = f"{r.key} {r.mode} · {r.meter} · {r.tempo} bpm · {r.instrument}"
             pictures.append(
-                self.picture_pool.submit(self._picture, midi, file_path(stem, "png"), title, timer)
+                _submit(self.picture_pool, self._picture, midi, file_path(stem, "png"), title, timer)
             )
         if "score" in formats:
             pictures.append(
-                self.picture_pool.submit(
-                    self._score, melody.events, resolved, file_path(stem, "score"), timer
+                _submit(
+                    self.picture_pool, self._score, melody.events, resolved, file_path(stem, "score"), timer
                 )
             )
         if formats & {"ogg", "wav"}:
@@ -332,20 +401,25 @@ class Composer:
         return result
 
     def _audio(self, stem: Path, formats: set[str], timer: Timer) -> None:
+        check_stop("render")
         with timer.stage("render"):
-            audio = self.renderer.render(stem.with_suffix(".mid"))
+            audio = self.renderer.render(stem.with_suffix(".mid"), checkpoint=lambda: check_stop("render"))
         if "ogg" in formats:
+            check_stop("ogg")
             with timer.stage("ogg"):
                 write_ogg(audio, stem.with_suffix(".ogg"), SAMPLE_RATE)
         if "wav" in formats:
+            check_stop("wav")
             with timer.stage("wav"):
                 write_wav(audio, stem.with_suffix(".wav"), SAMPLE_RATE)
 
     def _score(self, events: np.ndarray, r: Resolved, path: Path, timer: Timer) -> None:
         """The engraved melody with its chord symbols."""
+        check_stop("score")
         with timer.stage("score"):
             draw_score(events, r.chords, r.key, r.mode, r.meter, path, title=f"{r.key} {r.mode}")
 
     def _picture(self, midi: pretty_midi.PrettyMIDI, path: Path, title: str, timer: Timer) -> None:
+        check_stop("png")
         with timer.stage("png"):
             draw_piano_roll(midi, path, title=title)

@@ -100,11 +100,12 @@ class Renderer:
         self.sample_rate = sample_rate
         self._local = threading.local()
 
-    def render(self, midi_path: Path) -> np.ndarray:
+    def render(self, midi_path: Path, checkpoint: Callable[[], None] | None = None) -> np.ndarray:
         """Audio of shape (n, 2), float32, peak at -1 dBFS (silence stays silent).
 
         n covers the MIDI up to its last event plus the release tail until it falls silent (at most
-        TAIL_SECONDS).
+        TAIL_SECONDS). `checkpoint` is called before each block of `BLOCK` frames (~85 ms of audio, about
+        a millisecond of work): it may raise to stop a render nobody waits for any more.
         """
         midi_path = Path(midi_path)
         if not midi_path.is_file():
@@ -120,7 +121,7 @@ class Renderer:
         try:
             fluidsynth.fluid_player_add(player, os.fsencode(midi_path))
             fluidsynth.fluid_player_play(player)
-            audio = self._play(synth.synth, player)
+            audio = self._play(synth.synth, player, checkpoint)
         finally:
             _thread_errors.messages = None
             fluidsynth.delete_fluid_player(player)
@@ -137,12 +138,14 @@ class Renderer:
             font = self._local.font = LoadedFont(self.soundfont)
         return font
 
-    def _play(self, synth: int, player: int) -> np.ndarray:
+    def _play(self, synth: int, player: int, checkpoint: Callable[[], None] | None = None) -> np.ndarray:
         """Run the player to the MIDI's end, then keep the tail until a block is silent or TAIL_SECONDS."""
         blocks: list[np.ndarray] = []
         end: int | None = None  # frames rendered when the player passed the last event
         max_tail = int(TAIL_SECONDS * self.sample_rate)
         while True:
+            if checkpoint is not None:
+                checkpoint()
             block = np.empty((BLOCK, 2), np.float32)
             if write_float(synth, BLOCK, block.ctypes.data, 0, 2, block.ctypes.data, 1, 2) != 0:
                 raise RuntimeError("fluid_synth_write_float failed")

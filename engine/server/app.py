@@ -1,8 +1,12 @@
 """The engine's HTTP app: endpoints, refusals as JSON, probes and metrics, and the gate in front.
 
 - Bad requests are refused before admission (body size and secret in `gate.py`, schema by FastAPI,
-  unknown instruments by the resolver, a person's melody that is not music by `engine.listen`), so
-  they cost nothing.
+  unknown instruments by the resolver, a person's melody that is not music by `engine.listen`, a
+  parent piece that the engine could not have made by its schema and `Engine.check_parent`), so they
+  cost nothing.
+- Every answer other than a piece is the engine's JSON error (`ErrorResponse`), whatever refused it:
+  the gate, FastAPI's body parser (invalid UTF-8, JSON nested too deep), routing (404, 405), or a
+  failure nobody foresaw (500, without the exception's text).
 - /healthz answers as soon as the process serves; /readyz once the models are loaded.
 - The work behind the endpoints (admission, batching, deadlines) is in `engine.server.engine`; the
   wire format in `engine.server.schemas`.
@@ -18,18 +22,21 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException
 
 from engine.compose.resolve import instrument_program, resolve
 from engine.listen import MelodyRejected
 from engine.live.http import live_router
 from engine.live.session import LiveSettings
 from engine.schemas import ComposeRequest, ComposeResult
-from engine.server.engine import CallerGone, ComposerLike, Engine, Refused, default_composer
+from engine.server.engine import CallerGone, ComposerLike, Engine, Refused, Ticket, default_composer
 from engine.server.gate import BodyTooLarge, Gate
 from engine.server.schemas import (
+    MAX_BARS,
     AnswerRequest,
     ErrorResponse,
     ExtendRequest,
+    ParentPiece,
     PieceResponse,
     RenderRequest,
     VaryRequest,
@@ -38,6 +45,7 @@ from engine.server.settings import EngineSettings
 
 ENDPOINTS = ("compose", "vary", "extend", "render", "answer", "live")
 PARSERS = 2  # melodies parsed at once (each in a thread, under half a second); more wait as 429 busy
+MAX_REASONS = 5  # of a refused request's schema errors, in its answer
 
 
 def too_long(bars: int, limit: int, language: str) -> str:
@@ -91,7 +99,26 @@ def create_app(
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, error: BodyTooLarge) -> Response:
-        return await refused(request, Refused(422, "rejected", error.detail))
+        return await refused(request, Refused(413, "rejected", error.detail))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        """FastAPI's and Starlette's own refusals in the engine's format: a body that is not UTF-8 or is
+        nested too deep to parse (400), an unknown path (404) or method (405)."""
+        reason = error.detail
+        if error.status_code == 400 and reason == "There was an error parsing the body":
+            reason = "the body could not be read as JSON (not UTF-8, or nested too deeply)"
+        kind = "unauthorized" if error.status_code == 401 else "rejected"
+        if error.status_code >= 500:
+            kind, reason = "failed", "the engine failed on this request"
+        response = await refused(request, Refused(error.status_code, kind, str(reason)))
+        response.headers.update(error.headers or {})
+        return response
+
+    @app.exception_handler(Exception)
+    async def unforeseen(request: Request, error: Exception) -> Response:
+        """A failure outside the endpoints' own handling: logged by Starlette, answered without its text."""
+        return await refused(request, Refused(500, "failed", "the engine failed on this request"))
 
     @app.exception_handler(CallerGone)
     async def caller_gone(request: Request, _: CallerGone) -> Response:
@@ -100,10 +127,14 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
+        """The schema's reasons, the first few of them: 1,000 bad events need not be 1,000 lines."""
+        problems = error.errors()
         reasons = []
-        for problem in error.errors():
+        for problem in problems[:MAX_REASONS]:
             where = ".".join(str(part) for part in problem["loc"] if part != "body")
             reasons.append(f"{where}: {problem['msg']}" if where else problem["msg"])
+        if len(problems) > MAX_REASONS:
+            reasons.append(f"and {len(problems) - MAX_REASONS} more")
         return await refused(request, Refused(422, "rejected", "; ".join(reasons)))
 
     @app.get("/healthz")
@@ -119,7 +150,11 @@ def create_app(
     async def metrics() -> Response:
         return Response(engine.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    answers = {200: {"model": PieceResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}}
+    refusals = (400, 401, 413, 422, 429, 500, 503, 504)
+    answers: dict[int | str, dict] = {
+        200: {"model": PieceResponse},
+        **{status: {"model": ErrorResponse} for status in refusals},
+    }
 
     @app.post("/v1/compose", responses=answers)
     async def compose(body: ComposeRequest, request: Request) -> Response:
@@ -128,39 +163,54 @@ def create_app(
         except ValueError as error:
             raise Refused(422, "rejected", str(error)) from None
         return await engine.serve(
-            request, "compose", bars, lambda: asyncio.ensure_future(engine.batcher.submit(body))
+            request,
+            "compose",
+            bars,
+            lambda ticket: asyncio.ensure_future(engine.batcher.submit((body, ticket))),
         )
 
-    def single(make: Callable[[ComposerLike, Path], ComposeResult]) -> Callable[[], asyncio.Future[bytes]]:
-        return lambda: asyncio.get_running_loop().run_in_executor(engine.pool, engine.single_call, make)
+    def single(
+        make: Callable[[ComposerLike, Path], ComposeResult],
+    ) -> Callable[[Ticket], asyncio.Future[bytes]]:
+        return lambda ticket: asyncio.get_running_loop().run_in_executor(
+            engine.pool, engine.single_call, make, ticket
+        )
+
+    def checked(parent: ParentPiece) -> ParentPiece:
+        """The parent, once the loaded model agrees with it (the schema checked the rest): or 422."""
+        engine.check_ready()
+        engine.check_parent(parent)
+        return parent
 
     @app.post("/v1/vary", responses=answers)
     async def vary(body: VaryRequest, request: Request) -> Response:
+        parent = checked(body.parent)
         return await engine.serve(
-            request,
-            "vary",
-            body.parent.resolved.bars,
-            single(lambda c, out: c.vary(body.parent, out, body.seed)),
+            request, "vary", parent.resolved.bars, single(lambda c, out: c.vary(parent, out, body.seed))
         )
 
     @app.post("/v1/extend", responses=answers)
     async def extend(body: ExtendRequest, request: Request) -> Response:
-        if body.parent.resolved.bars + body.bars > 64:
-            raise Refused(422, "rejected", "a piece may have at most 64 bars")
-        bars = body.parent.resolved.bars + body.bars
+        parent = checked(body.parent)
+        bars = parent.resolved.bars + body.bars
+        if bars > MAX_BARS:
+            raise Refused(422, "rejected", f"a piece may have at most {MAX_BARS} bars")
         return await engine.serve(
-            request, "extend", bars, single(lambda c, out: c.extend(body.parent, out, body.bars))
+            request, "extend", bars, single(lambda c, out: c.extend(parent, out, body.bars))
         )
 
     @app.post("/v1/render", responses=answers)
     async def render(body: RenderRequest, request: Request) -> Response:
+        parent = checked(body.parent)
         try:
             instrument_program(body.instrument)
         except ValueError as error:
             raise Refused(422, "rejected", str(error)) from None
-        bars = body.parent.resolved.bars
         return await engine.serve(
-            request, "render", bars, single(lambda c, out: c.rerender(body.parent, out, body.instrument))
+            request,
+            "render",
+            parent.resolved.bars,
+            single(lambda c, out: c.rerender(parent, out, body.instrument)),
         )
 
     parsing = asyncio.Semaphore(PARSERS)

@@ -6,8 +6,10 @@ as one call in a worker thread. At most `concurrency` batches run at once; while
 requests pile up and the next batch takes as many as it may, so batches grow exactly when load does.
 
 Callers that have gone (their future was cancelled: deadline passed, client disconnected) are
-dropped from a batch that has not started yet. A batch that fails is retried item by item, so one
-bad request fails alone and not its neighbours.
+dropped from a batch that has not started yet. `run_batch` answers each item with its result or its
+own exception, so one bad request fails alone and its neighbours keep the results they already have;
+nothing is run twice (running the others again would let one bad request multiply the work of a
+batch). Only an exception of the batch as a whole, which has no result for anyone, fails every item.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class _Pending(Generic[T, R]):
 class MicroBatcher(Generic[T, R]):
     def __init__(
         self,
-        run_batch: Callable[[list[T]], Sequence[R]],
+        run_batch: Callable[[list[T]], Sequence[R | Exception]],
         executor: Executor,
         *,
         max_items: int,
@@ -120,30 +122,22 @@ class MicroBatcher(Generic[T, R]):
                 now = time.perf_counter()
                 self._on_batch(len(batch), [now - p.queued_at for p in batch])
             loop = asyncio.get_running_loop()
+            outcomes: Sequence[R | Exception]
             try:
-                results = await loop.run_in_executor(self._executor, self._run_batch, [p.item for p in batch])
+                outcomes = await loop.run_in_executor(
+                    self._executor, self._run_batch, [p.item for p in batch]
+                )
             except Exception as error:
-                if len(batch) == 1:
-                    _settle(batch[0].future, error=error)
-                    return
-                log.warning("a batch of %d failed (%s); running its items one by one", len(batch), error)
-                await asyncio.gather(*(self._run_alone(p) for p in batch))
-                return
-            for pending, result in zip(batch, results, strict=True):
-                _settle(pending.future, result=result)
+                if len(batch) > 1:
+                    log.warning("a batch of %d failed as a whole: %r", len(batch), error)
+                outcomes = [error] * len(batch)
+            for pending, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    _settle(pending.future, error=outcome)
+                else:
+                    _settle(pending.future, result=outcome)
         finally:
             self._slots.release()
-
-    async def _run_alone(self, pending: _Pending[T, R]) -> None:
-        if pending.future.done():
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            [result] = await loop.run_in_executor(self._executor, self._run_batch, [pending.item])
-        except Exception as error:
-            _settle(pending.future, error=error)
-        else:
-            _settle(pending.future, result=result)
 
 
 def _settle(future: asyncio.Future, *, result: object = None, error: BaseException | None = None) -> None:

@@ -8,43 +8,59 @@ Why it is shaped this way:
 - Compose requests go through the micro-batcher (model sampling of concurrent requests in one call);
   variations, extensions and re-renders are single calls in the same worker pool. Everything that
   costs CPU, packing the response included, runs in that pool, off the event loop.
-- Each request races its deadline and its caller: if either goes first, queued work is dropped
-  (running work cannot be interrupted, its result is thrown away) and nothing is sent.
-- The composer loads in the background (`start`): the app can say it lives before it can work.
+- Each request races its deadline and its caller: if either goes first, queued work is dropped and
+  nothing is sent. A thread cannot be killed, so running work carries a `Ticket` and the composer stops
+  at its next stage (`engine.compose.pipeline.stop_when`) once no caller wants it any more.
+- /readyz says no while every worker has been busy for longer than the deadline: stuck work must not
+  hide behind an in-flight gauge that dropped to 0 when its callers were answered 504.
+- Pieces are written in one scratch folder per engine process, removed when the engine stops; an engine
+  that was killed leaves its folder behind, and the next engine to start removes it.
+- A failure the engine did not foresee is answered 500 with a reference to its log line, never with the
+  exception's text (it may hold paths and internals).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import math
+import os
+import re
 import secrets
+import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from engine.compose.pipeline import Composer, piece_name
+from engine.compose.pipeline import Composer, PiecesFailed, Stopped, check_stop, piece_name, stop_when
+from engine.eval.attributes import ATTRIBUTES
 from engine.listen import UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.batcher import BatcherStopped, MicroBatcher
 from engine.server.metrics import EngineMetrics
-from engine.server.schemas import ErrorResponse, PieceResponse, WireFile
+from engine.server.schemas import ErrorResponse, ParentPiece, PieceResponse, WireFile
 from engine.server.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
 DEADLINE_HEADER = "X-Deadline-S"
+SCRATCH_PREFIX = "jam-engine-pid"  # + the engine's process id: a dead process's folder can be told apart
+STOP_WAIT_S = 10.0  # how long stopping waits for running work to reach its next stage and stop
 
 
 class ComposerLike(Protocol):
-    """What the app needs of `engine.compose.pipeline.Composer`."""
+    """What the app needs of `engine.compose.pipeline.Composer`: `compose_batch` raises `PiecesFailed`
+    when only some of its pieces failed, and every call stops between stages under `stop_when`."""
 
     def compose_batch(
         self, requests: list[ComposeRequest], out_dir: Path, names: list[str | None] | None = None
@@ -74,11 +90,48 @@ class CallerGone(Exception):
     """The client disconnected before its answer was ready."""
 
 
+@dataclass
+class Ticket:
+    """Whether anyone still waits for a piece, readable from the worker thread that makes it."""
+
+    deadline: float  # time.monotonic() by which the answer is due
+    dropped: threading.Event = field(default_factory=threading.Event)  # set once the caller was answered
+
+    def wanted(self) -> bool:
+        return not self.dropped.is_set() and time.monotonic() < self.deadline
+
+
+def latent_width(composer: ComposerLike) -> int | None:
+    """The width of the loaded model's latent codes; None for a composer without a model (a stand-in)."""
+    writer = getattr(composer, "writer", None)
+    return None if writer is None else int(writer.model.vae.config.latent)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def sweep_scratch() -> None:
+    """Remove the scratch folders of engines that died without cleaning up (SIGKILL, a crash): only this
+    user's, and only those whose process is gone."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        pid = re.match(rf"{SCRATCH_PREFIX}(\d+)-", folder.name)
+        with contextlib.suppress(OSError):
+            if pid and folder.stat().st_uid == os.getuid() and not _pid_alive(int(pid[1])):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 def default_composer(settings: EngineSettings) -> ComposerLike:
     """The real Composer, warmed up: the first piece pays for lazy set-up (seconds), so no request should."""
     weights = Path(settings.weights) if settings.weights else None
     composer = Composer(weights, settings.soundfont, settings.device)
-    with tempfile.TemporaryDirectory(prefix="jam-engine-") as out:
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-warm-up-") as out:
         composer.compose(ComposeRequest(prompt="a warm-up tune", bars=4, seed=0), Path(out))
     return composer
 
@@ -111,8 +164,12 @@ class Engine:
         self.admitted = 0
         self.admitted_bars = 0
         self.seconds_per_bar = 0.05  # of one worker's time; a running estimate, for admission and Retry-After
+        self.scratch: Path | None = None  # this engine's folder for pieces being written (`start`)
+        self.closing = False
+        self._busy: dict[object, float] = {}  # worker call -> time.monotonic() it started
+        self._busy_lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="jam-engine")
-        self.batcher: MicroBatcher[ComposeRequest, bytes] = MicroBatcher(
+        self.batcher: MicroBatcher[tuple[ComposeRequest, Ticket], bytes] = MicroBatcher(
             self._compose_batch,
             self.pool,
             max_items=settings.batch_max,
@@ -123,8 +180,11 @@ class Engine:
         self.metrics.in_flight.set_function(lambda: self.admitted)
         self.metrics.queue_depth.set_function(lambda: self.batcher.waiting)
         self.metrics.ready.set_function(lambda: self.composer is not None)
+        self.metrics.busy_workers.set_function(lambda: len(self._busy))
 
     async def start(self) -> None:
+        await asyncio.to_thread(sweep_scratch)
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
         self.batcher.start()
         try:
             self.composer = await asyncio.to_thread(self._load)
@@ -139,36 +199,82 @@ class Engine:
         return composer
 
     async def stop(self) -> None:
+        """Stop taking work, let running work stop at its next stage, and remove the scratch folder."""
+        self.closing = True
         await self.batcher.stop()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self._wait_idle, STOP_WAIT_S)
+        if self.scratch is not None:
+            await asyncio.to_thread(shutil.rmtree, self.scratch, True)
+
+    def _wait_idle(self, timeout_s: float) -> None:
+        ends = time.monotonic() + timeout_s
+        while self._busy and time.monotonic() < ends:
+            time.sleep(0.02)
 
     # Work, in the pool's threads.
 
-    def _compose_batch(self, requests: list[ComposeRequest]) -> list[bytes]:
-        """One `compose_batch`; each piece gets a folder of its own, so equal requests cannot collide."""
+    @contextlib.contextmanager
+    def _working(self, tickets: list[Ticket]) -> Iterator[Path]:
+        """A worker's call: counted busy (for /readyz), stopped between stages once none of `tickets` is
+        wanted or the engine stops, writing in a folder of its own that is removed afterwards."""
+        if self.composer is None or self.scratch is None:
+            raise RuntimeError("the engine is not started")
+        key = object()
+        with self._busy_lock:
+            self._busy[key] = time.monotonic()
+
+        def unwanted() -> bool:
+            return self.closing or not any(t.wanted() for t in tickets)
+
+        try:
+            with (
+                stop_when(unwanted),
+                tempfile.TemporaryDirectory(dir=self.scratch, ignore_cleanup_errors=True) as out,
+            ):
+                check_stop("starting")  # it may have waited in the pool past its deadline
+                yield Path(out)
+        finally:
+            with self._busy_lock:
+                del self._busy[key]
+
+    def _compose_batch(self, items: list[tuple[ComposeRequest, Ticket]]) -> list[bytes | Exception]:
+        """One `compose_batch`; each piece gets a folder of its own, so equal requests cannot collide. A
+        piece that fails alone is answered with its error; the others keep their pieces."""
         assert self.composer is not None
         started = time.perf_counter()
+        requests = [q for q, _ in items]
         seeded = [
             q if q.seed is not None else q.model_copy(update={"seed": secrets.randbelow(2**31)})
             for q in requests
         ]
-        with tempfile.TemporaryDirectory(prefix="jam-engine-") as out:
+        with self._working([t for _, t in items]) as out:
             for i in range(len(requests)):
-                (Path(out) / str(i)).mkdir()
-            names = [f"{i}/{piece_name(q.prompt, q.seed)}" for i, q in enumerate(seeded)]
-            results = self.composer.compose_batch(seeded, Path(out), names)
+                (out / str(i)).mkdir()
+            names: list[str | None] = [
+                f"{i}/{piece_name(q.prompt, q.seed or 0)}" for i, q in enumerate(seeded)
+            ]
+            try:
+                results: list[ComposeResult | Exception] = list(
+                    self.composer.compose_batch(seeded, out, names)
+                )
+            except PiecesFailed as failed:
+                results = failed.outcomes
+            check_stop("pack")
             bodies = [
-                self._packed(r.model_copy(update={"request": q}))
+                r if isinstance(r, Exception) else self._packed(r.model_copy(update={"request": q}))
                 for r, q in zip(results, requests, strict=True)
             ]
-        self._took(time.perf_counter() - started, sum(r.resolved.bars for r in results), "batch")
+        bars = sum(r.resolved.bars for r in results if not isinstance(r, Exception))
+        self._took(time.perf_counter() - started, bars, "batch")
         return bodies
 
-    def single_call(self, make: Callable[[ComposerLike, Path], ComposeResult]) -> bytes:
+    def single_call(self, make: Callable[[ComposerLike, Path], ComposeResult], ticket: Ticket) -> bytes:
         assert self.composer is not None
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="jam-engine-") as out:
-            result = make(self.composer, Path(out))
+        with self._working([ticket]) as out:
+            result = make(self.composer, out)
+            check_stop("pack")
             body = self._packed(result)
         self._took(time.perf_counter() - started, result.resolved.bars, "single")
         return body
@@ -194,6 +300,35 @@ class Engine:
             raise Refused(500, "failed", f"the models failed to load: {self.load_error}")
         if self.composer is None:
             raise Refused(503, "unavailable", "the models are loading", retry_after=1)
+        if self.closing:
+            raise Refused(503, "unavailable", "the engine is stopping")
+        limit = self.settings.deadline_s
+        with self._busy_lock:
+            since = list(self._busy.values())
+        stuck = [t for t in since if time.monotonic() - t > limit]
+        if len(stuck) >= self.settings.workers:
+            raise Refused(
+                503,
+                "unavailable",
+                f"every worker ({len(stuck)}) has been busy for over the deadline of {limit:g} s",
+                retry_after=max(1, math.ceil(limit)),
+            )
+
+    def check_parent(self, parent: ParentPiece) -> None:
+        """What only the models can tell of a parent (the schema has checked the rest): its codes are as
+        wide as this model's, and its melody shape names what the latent GAN knows. Refused 422 before
+        admission, so it costs nothing."""
+        width = latent_width(self.composer) if self.composer is not None else None
+        widths = {len(code) for code in parent.latents}
+        if width is not None and widths != {width}:
+            raise Refused(
+                422,
+                "rejected",
+                f"parent.latents: this engine's codes have {width} values, not {', '.join(map(str, widths))}",
+            )
+        for name, value in parent.resolved.shape.items():
+            if value not in ATTRIBUTES.get(name, ()):
+                raise Refused(422, "rejected", f"parent.resolved.shape: {name}={value} is not a melody shape")
 
     def backlog_s(self) -> float:
         """Roughly how long the work already admitted will take: its bars at the workers' recent pace."""
@@ -210,9 +345,10 @@ class Engine:
         return min(self.settings.deadline_s, asked)
 
     async def serve(
-        self, request: Request, endpoint: str, bars: int, work: Callable[[], asyncio.Future[bytes]]
+        self, request: Request, endpoint: str, bars: int, work: Callable[[Ticket], asyncio.Future[bytes]]
     ) -> Response:
-        """Admit a piece of `bars` bars, run `work` against the deadline and the caller, and answer.
+        """Admit a piece of `bars` bars, run `work` against the deadline and the caller, and answer. The
+        work gets the request's `Ticket`, to pass to the worker that makes the piece.
 
         Past `queue_size` requests, or a backlog longer than `max_backlog_s`, the answer is 429 at
         once; an idle engine admits anything, so a long piece is never refused forever.
@@ -232,25 +368,35 @@ class Engine:
         self.admitted += 1
         self.admitted_bars += bars
         started = time.perf_counter()
+        ticket = Ticket(time.monotonic() + deadline)
         try:
-            body = await _race(work(), request, deadline)
-        except TimeoutError:
+            body = await _race(work(ticket), request, deadline)
+        except (TimeoutError, Stopped) as error:  # Stopped: the worker saw the deadline pass first
+            if isinstance(error, Stopped) and self.closing:
+                raise Refused(503, "unavailable", "the engine is stopping") from None
             raise Refused(504, "timeout", f"not done within the deadline of {deadline:g} s") from None
         except ValueError as error:  # what the composer cannot do with these values
-            raise Refused(422, "rejected", str(error)) from None
-        except BatcherStopped as error:
-            raise Refused(503, "unavailable", str(error)) from None
+            raise Refused(422, "rejected", _without_paths(str(error))) from None
+        except BatcherStopped:
+            raise Refused(503, "unavailable", "the engine is stopping") from None
         except (Refused, CallerGone):
             raise
-        except Exception as error:
-            log.exception("%s failed", endpoint)
-            raise Refused(500, "failed", f"{type(error).__name__}: {error}") from None
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception("%s failed (incident %s)", endpoint, incident)
+            raise Refused(500, "failed", f"the engine failed on this request (incident {incident})") from None
         finally:
+            ticket.dropped.set()  # whatever the answer, no one waits for this work any more
             self.admitted -= 1
             self.admitted_bars -= bars
         self.metrics.request_seconds.labels(endpoint).observe(time.perf_counter() - started)
         self.metrics.requests.labels(endpoint, "ok").inc()
         return Response(body, media_type="application/json")
+
+
+def _without_paths(text: str) -> str:
+    """A reason without the engine's own folders in it (pieces are written under the temp folder)."""
+    return re.sub(re.escape(tempfile.gettempdir()) + r"[^\s'\"]*", "<piece>", text)
 
 
 async def _race(work: asyncio.Future[bytes], request: Request, deadline: float) -> bytes:

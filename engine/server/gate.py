@@ -21,7 +21,7 @@ class BodyTooLarge(HTTPException):
     """Raised while the body streams in (no Content-Length); an HTTPException so FastAPI passes it on."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(422, f"the body is over the limit of {limit} bytes")
+        super().__init__(413, f"the body is over the limit of {limit} bytes")
 
 
 class Gate:
@@ -47,11 +47,12 @@ class Gate:
                 )
                 return
         declared = headers.get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.max_body_bytes:
-            reason = (
-                f"the body is {declared.decode(errors='replace')} bytes; the limit is {self.max_body_bytes}"
-            )
-            await self._refuse(send, path, 422, "rejected", reason)
+        if not declared.isdigit():
+            await self._refuse(send, path, 400, "rejected", "Content-Length must be a number of bytes")
+            return
+        if len(declared) > 18 or int(declared) > self.max_body_bytes:  # int() of 5,000 digits would raise
+            reason = f"the body is {declared.decode()[:20]} bytes; the limit is {self.max_body_bytes}"
+            await self._refuse(send, path, 413, "rejected", reason)
             return
 
         received = 0

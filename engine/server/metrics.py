@@ -44,6 +44,11 @@ class EngineMetrics:
             "jam_engine_queue_depth", "Compose requests waiting for a batch", registry=self.registry
         )
         self.ready = Gauge("jam_engine_ready", "1 once the models are loaded", registry=self.registry)
+        self.busy_workers = Gauge(
+            "jam_engine_busy_workers",
+            "Worker threads making a piece now, including work whose caller was already answered",
+            registry=self.registry,
+        )
 
     def observe_timings(self, timings_ms: dict[str, float]) -> None:
         for stage, ms in timings_ms.items():

@@ -20,13 +20,36 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.data.events import MAX_STEPS_PER_BAR, N_TOKENS, steps_per_bar
 from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, UserMelody, parse_midi, parse_text
-from engine.schemas import METER_CHOICES, ComposeRequest, ComposeResult, Format, KeyName, Resolved
+from engine.schemas import (
+    METER_CHOICES,
+    ComposeRequest,
+    ComposeResult,
+    Format,
+    KeyName,
+    PieceFile,
+    Resolved,
+)
 
-MAX_WINDOWS = 32  # one latent per 2 bars of at most 64
-MAX_LATENT = 1024
 _BARS = ComposeRequest.model_fields["bars"].metadata
 _TEMPO = ComposeRequest.model_fields["tempo"].metadata
+_SEED = ComposeRequest.model_fields["seed"].metadata
+MAX_BARS: int = next(bound.le for bound in _BARS if hasattr(bound, "le"))  # the request's, 64
+MAX_WINDOWS = MAX_BARS // 2  # one latent per 2 bars
+MAX_LATENT = 1024
+MAX_LATENT_VALUE = 1e3  # far past any code of a unit-prior VAE; larger ones overflow float32 to inf
+MAX_EVENTS = MAX_WINDOWS * 2 * MAX_STEPS_PER_BAR
+
+Short = Annotated[str, Field(max_length=40)]
+# a window's label as the engine writes them: "A1", "A'2*", "E1B1", "U3" ('*' marks a cadence)
+WindowLabel = Annotated[str, Field(pattern=r"^[A-Za-z0-9']{1,15}\*?$")]
+Token = Annotated[int, Field(ge=0, lt=N_TOKENS, strict=True)]
+
+
+def windows_for(bars: int) -> int:
+    """2-bar windows in a piece of `bars` bars: the model writes whole windows (`phrase_plan`)."""
+    return -(-bars // 2)
 
 
 class ParentResolved(Resolved):
@@ -35,7 +58,18 @@ class ParentResolved(Resolved):
     key: KeyName
     tempo: Annotated[int, *_TEMPO]
     bars: Annotated[int, *_BARS]
-    windows: list[str] = Field(default_factory=list, max_length=MAX_WINDOWS)
+    instrument: Short
+    program: int = Field(ge=0, le=127, strict=True)
+    style: str = Field("folk", max_length=20)
+    chords: list[Annotated[str, Field(max_length=20)]] = Field(default_factory=list, max_length=2 * MAX_BARS)
+    tracks: dict[Short, Short] = Field(default_factory=dict, max_length=8)
+    shape: dict[Short, Short] = Field(default_factory=dict, max_length=8)
+    seed: Annotated[int, *_SEED]
+    form: str = Field(max_length=200)
+    windows: list[WindowLabel] = Field(min_length=1, max_length=MAX_WINDOWS)
+    understood: dict[Short, Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=dict, max_length=32
+    )
 
     @field_validator("meter")
     @classmethod
@@ -45,10 +79,29 @@ class ParentResolved(Resolved):
         return value
 
 
-class ParentPiece(ComposeResult):
-    """An earlier piece sent back to be varied, extended or re-orchestrated, within bounds."""
+class ParentFile(PieceFile):
+    path: str = Field(max_length=300)
+    bytes: int = Field(ge=0, strict=True)
 
+
+class ParentPiece(ComposeResult):
+    """An earlier piece sent back to be varied, extended or re-orchestrated, within bounds.
+
+    Its fields must agree as the engine made them: one window per 2 bars, one latent code per window,
+    and (when given) the events of exactly those windows, tokens of the model's vocabulary. Anything
+    else is forged, and would make the engine do work it did not count at admission (events past the
+    bars) or fail half-way (codes without windows). The codes' width is checked against the loaded model
+    by the engine (`Engine.check_parent`), which alone knows it.
+    """
+
+    name: str = Field(max_length=200)
     resolved: ParentResolved
+    files: list[ParentFile] = Field(default_factory=list, max_length=5)
+    duration_s: float = Field(ge=0, le=24 * 3600, allow_inf_nan=False)
+    events: list[Token] = Field(default_factory=list, max_length=MAX_EVENTS)
+    timings_ms: dict[Short, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        default_factory=dict, max_length=32
+    )
 
     @field_validator("latents")
     @classmethod
@@ -57,23 +110,45 @@ class ParentPiece(ComposeResult):
             raise ValueError(f"at most {MAX_WINDOWS} latent codes")
         if any(len(code) > MAX_LATENT for code in latents):
             raise ValueError(f"a latent code has at most {MAX_LATENT} values")
+        if len({len(code) for code in latents}) > 1 or any(not code for code in latents):
+            raise ValueError("latent codes have one length, of at least one value")
         if not all(math.isfinite(value) for code in latents for value in code):
             raise ValueError("latent codes must be finite numbers")
+        if any(abs(value) > MAX_LATENT_VALUE for code in latents for value in code):
+            raise ValueError(f"latent code values lie within ±{MAX_LATENT_VALUE:g}")
         return latents
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ParentPiece:
+        r = self.resolved
+        windows = windows_for(r.bars)
+        if len(r.windows) != windows:
+            raise ValueError(
+                f"resolved.windows: {r.bars} bars are {windows} 2-bar windows, not {len(r.windows)}"
+            )
+        if len(self.latents) != windows:
+            raise ValueError(f"latents: one code per window, so {windows} codes, not {len(self.latents)}")
+        steps = windows * 2 * steps_per_bar(r.meter)
+        if self.events and len(self.events) != steps:
+            raise ValueError(
+                f"events: {windows} windows of {r.meter} are {steps} steps of the 16th grid, "
+                f"not {len(self.events)}"
+            )
+        return self
 
 
 class VaryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     parent: ParentPiece
-    seed: int = Field(ge=0, le=2**31 - 1)
+    seed: int = Field(ge=0, le=2**31 - 1, strict=True)
 
 
 class ExtendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     parent: ParentPiece
-    bars: int = Field(8, ge=2, le=32)
+    bars: int = Field(8, ge=2, le=32, strict=True)
 
 
 class RenderRequest(BaseModel):
@@ -99,14 +174,15 @@ class AnswerRequest(BaseModel):
     key: str | None = Field(None, max_length=30, description="the key of numbered notation or solfège")
     meter: str | None = Field(None, max_length=12)
     harmonize: bool = Field(False, description="arrange the melody itself instead of continuing it")
-    bars: int = Field(8, ge=2, le=32, description="length of the continuation")
+    bars: int = Field(8, ge=2, le=32, strict=True, description="length of the continuation")
     max_bars: int | None = Field(
         None,
         ge=2,
         le=64,
+        strict=True,
         description="the most bars the melody and its answer may have together (a server's cap)",
     )
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    seed: int = Field(0, ge=0, le=2**31 - 1, strict=True)
     language: Literal["en", "zh"] = Field("en", description="of the reason, when the melody is refused")
 
     @field_validator("midi")
@@ -157,7 +233,7 @@ class LiveStartRequest(ComposeRequest):
     """A live jam is started like a piece (prompt and options; `bars` and `formats` are not used)."""
 
     phrase_bars: int = Field(
-        4, ge=2, le=8, multiple_of=2, description="bars per phrase (whole 2-bar windows)"
+        4, ge=2, le=8, multiple_of=2, strict=True, description="bars per phrase (whole 2-bar windows)"
     )
 
 
