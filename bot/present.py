@@ -104,6 +104,26 @@ INSTRUMENTS: tuple[tuple[str, str], ...] = (
     ("celesta", "钢片琴"), ("kalimba", "卡林巴"), ("steel drums", "钢鼓"),
 )  # fmt: skip
 
+# How a piece's tradition and tune type are named (engine.schemas.Resolved.tradition and .tune_type)
+TRADITIONS: dict[str, dict[Language, str]] = {
+    "chinese": {"en": "Chinese", "zh": "中国"},
+    "celtic": {"en": "Irish/Scottish", "zh": "爱尔兰/苏格兰"},
+    "german": {"en": "German", "zh": "德国"},
+}
+TUNE_TYPES_ZH = {
+    "reel": "里尔", "jig": "吉格", "slip jig": "滑步吉格", "hornpipe": "号笛舞曲", "strathspey": "斯特拉斯佩",
+    "march": "进行曲", "air": "慢歌", "xiaodiao": "小调", "shange": "山歌", "haozi": "号子",
+}  # fmt: skip
+
+
+def idiom_text(tradition: str | None, tune_type: str | None, lang: Language) -> str:
+    """ "Chinese · xiaodiao", "中国 · 山歌": what a melody is written as; "" when it is free."""
+    parts = [TRADITIONS[tradition][lang] if tradition in TRADITIONS else ""]
+    if tune_type:
+        parts.append(TUNE_TYPES_ZH.get(tune_type, tune_type) if lang == "zh" else tune_type)
+    return " · ".join(p for p in parts if p)
+
+
 # Styles offered by /compose: words the engine's prompt reader knows (a waltz is in 3/4, a jig in 6/8).
 STYLES: tuple[str, ...] = (
     "waltz", "minuet", "jig", "reel", "march", "polka", "lullaby", "ballad", "hymn", "chorale", "nocturne",
@@ -121,6 +141,7 @@ FIELDS: dict[str, dict[Language, str]] = {
     "chords": {"en": "Chords", "zh": "和弦"},
     "band": {"en": "Arrangement", "zh": "编配"},
     "understood": {"en": "From your words", "zh": "从你的描述中读到"},
+    "tradition": {"en": "Tradition", "zh": "风格传统"},
     "piece": {"en": "Piece", "zh": "作品"},
     "major": {"en": "major", "zh": "大调"},
     "minor": {"en": "minor", "zh": "小调"},
@@ -240,6 +261,9 @@ def piece_embed(
     embed.add_field(name=FIELDS["instrument"][lang], value=r.instrument)
     if r.form:
         embed.add_field(name=FIELDS["form"][lang], value=r.form)
+    idiom = idiom_text(r.tradition, r.tune_type, lang)
+    if idiom:
+        embed.add_field(name=FIELDS["tradition"][lang], value=idiom)
     band = [f"{role}: {name}" for role, name in r.tracks.items() if role != "melody"]
     if band:
         embed.add_field(

@@ -43,6 +43,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.which == "gan":
         return cmd_train_gan(args)
+    if args.which == "conductor":
+        return cmd_train_conductor(args)
     from engine.models.train_vae import TrainConfig, export_weights, train
 
     if args.export is None:
@@ -61,18 +63,32 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_train_gan(args: argparse.Namespace) -> int:
     """`jam train gan`: the latent-constraints GAN over the shipped VAE's encodings (engine/models/gan.py)."""
+    from engine.models.train_gan import GANTrainConfig, run
+
+    return _train_on_vae(args, GANTrainConfig, run, paths.gan_weights())
+
+
+def cmd_train_conductor(args: argparse.Namespace) -> int:
+    """`jam train conductor`: how window codes follow one another in tunes (engine/models/conductor.py)."""
+    from engine.models.train_conductor import ConductorTrainConfig, run
+
+    return _train_on_vae(args, ConductorTrainConfig, run, paths.conductor_weights())
+
+
+def _train_on_vae(args: argparse.Namespace, config_class: type, run, default_export: Path) -> int:
+    """Train a model that learns in a VAE's latent space (`run(vae_weights, corpus, config, export)`),
+    its config from the options given, and export it (default: its shipped path; '' to skip)."""
     from dataclasses import fields
 
     from engine.data.corpus import build_cache
-    from engine.models.train_gan import GANTrainConfig, run
 
     overrides = {
         f.name: getattr(args, f.name)
-        for f in fields(GANTrainConfig)
+        for f in fields(config_class)
         if f.name != "model" and getattr(args, f.name, None) is not None
     }
-    config = GANTrainConfig(**overrides)
-    export = str(paths.gan_weights()) if args.export is None else args.export
+    config = config_class(**overrides)
+    export = str(default_export) if args.export is None else args.export
     corpus = build_cache(Path(args.cache), limit=args.limit)
     facts = run(
         Path(args.vae_weights or paths.vae_weights()), corpus, config, Path(export) if export else None
@@ -174,16 +190,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     vae, extra = load_vae(Path(args.weights))
     corpus = build_cache(Path(args.cache))
+    model = MelodyModel.from_checkpoint(vae, extra)
+    model.attach_gan(args.gan_weights)  # as the composer writes: the conductor, the GAN for shapes asked
+    model.attach_conductor(args.conductor_weights)
     if args.gan:
         from engine.eval.attributes import gan_report
-        from engine.models.gan import load_gan
 
-        gan, _ = load_gan(Path(args.gan_weights))
-        model = MelodyModel.from_checkpoint(vae, extra, gan=gan)
+        if model.gan is None:
+            raise UsageError(f"no latent GAN at {args.gan_weights}")
         report = {"gan": gan_report(model, corpus, args.per_value, args.pieces)}
         print(json.dumps(report, indent=None if args.json else 2))
         return 0
-    report = evaluate(MelodyModel.from_checkpoint(vae, extra), corpus, args.windows, args.pieces)
+    if args.gallery:
+        from engine.eval.gallery import draw_gallery
+
+        for path in draw_gallery(model, corpus, Path(args.gallery), split=args.split):
+            print(path)
+        return 0
+    report = evaluate(model, corpus, args.windows, args.pieces, args.split)
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 
@@ -245,17 +269,22 @@ def build_parser() -> argparse.ArgumentParser:
     data.set_defaults(func=cmd_data)
 
     train = sub.add_parser("train", help="train a model")
-    train.add_argument("which", choices=["vae", "gan"], help="which model")
+    train.add_argument("which", choices=["vae", "gan", "conductor"], help="which model")
     train.add_argument("--cache", default=str(paths.corpus_cache()))
     train.add_argument("--limit", type=int, help="train on a subset of tunes (for trying things out)")
-    train.add_argument("--out-dir", dest="out_dir", help="runs/vae or runs/gan")
+    train.add_argument("--out-dir", dest="out_dir", help="runs/vae, runs/gan or runs/conductor")
     train.add_argument("--steps", type=int)
     train.add_argument("--batch-size", dest="batch_size", type=int)
     train.add_argument("--device")
     train.add_argument("--seed", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--lr-min", dest="lr_min", type=float)
+    train.add_argument("--beta-ramp-steps", dest="beta_ramp_steps", type=int)
+    train.add_argument("--eval-every", dest="eval_every", type=int)
+    train.add_argument("--init-from", dest="init_from", help="vae: weights to start from")
     train.add_argument("--export", help="write shipped weights here ('' to skip; default: the shipped path)")
-    train.add_argument("--vae-weights", dest="vae_weights", help="gan: the VAE whose latent space it learns")
-    train.add_argument("--latents", help="gan: cache of the VAE's encodings (default data/gan_latents.npz)")
+    train.add_argument("--vae-weights", dest="vae_weights", help="gan, conductor: the VAE it learns on")
+    train.add_argument("--latents", help="gan: cache of the VAE's encodings")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="score the shipped model on the test split")
@@ -265,9 +294,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--pieces", type=int, default=200, help="16-bar melodies for the statistics")
     evaluate.add_argument("--json", action="store_true", help="one line of JSON")
     evaluate.add_argument(
+        "--gallery", help="instead: piano rolls of real and generated melodies, into this folder"
+    )
+    evaluate.add_argument(
+        "--split",
+        choices=["test", "valid"],
+        default="test",
+        help="held-out tunes to judge (valid: tuning)",
+    )
+    evaluate.add_argument(
         "--gan", action="store_true", help="instead: the latent GAN's attribute hit rates and realism"
     )
     evaluate.add_argument("--gan-weights", dest="gan_weights", default=str(paths.gan_weights()))
+    evaluate.add_argument(
+        "--conductor-weights", dest="conductor_weights", default=str(paths.conductor_weights())
+    )
     evaluate.add_argument(
         "--per-value", dest="per_value", type=int, default=200, help="gan: windows per value"
     )

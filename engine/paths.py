@@ -22,3 +22,7 @@ def vae_weights() -> Path:
 
 def gan_weights() -> Path:
     return Path(os.environ.get("JAM_GAN_WEIGHTS", WEIGHTS_DIR / "latent_gan.pt"))
+
+
+def conductor_weights() -> Path:
+    return Path(os.environ.get("JAM_CONDUCTOR_WEIGHTS", WEIGHTS_DIR / "conductor.pt"))

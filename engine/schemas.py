@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 Mode = Literal["major", "minor"]
+# the melody traditions the model learnt (engine.data.corpus.TRADITIONS): celtic = Irish and Scottish
+Tradition = Literal["chinese", "celtic", "german"]
+TRADITION_NAMES: dict[str, str] = {"chinese": "Chinese", "celtic": "Irish/Scottish", "german": "German"}
 Format = Literal["mid", "ogg", "wav", "png", "score"]  # score: the engraved melody with chords, a PNG
 METER_CHOICES = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8")
 KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -104,6 +107,7 @@ class ComposeRequest(BaseModel):
     bars: int | None = Field(None, ge=2, le=64, strict=True)
     instrument: str | None = Field(None, max_length=40, description="General MIDI instrument name")
     style: str | None = Field(None, max_length=20, description="e.g. waltz, jig, march, ballad, pop, bossa")
+    tradition: Tradition | None = Field(None, description="the melody's tradition: chinese, celtic, german")
     drums: bool | None = None
     defaults: Defaults | None = None
     taste: Taste | None = None
@@ -129,6 +133,10 @@ class Resolved(BaseModel):
     instrument: str
     program: int = Field(ge=0, le=127)
     style: str = "folk"
+    tradition: Tradition | None = Field(None, description="the melody's tradition; None: any")
+    tune_type: str | None = Field(
+        None, max_length=20, description="the tune type the melody is written as (reel, jig, xiaodiao, ...)"
+    )
     drums: bool = False
     chords: list[str] = Field(
         default_factory=list,

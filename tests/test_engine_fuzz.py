@@ -110,6 +110,8 @@ def consistent_parents(draw: st.DrawFn, latent: int) -> ParentPiece:
                 "bars": bars,
                 "instrument": "Violin",
                 "program": draw(st.integers(0, 127)),
+                "tradition": draw(st.sampled_from([None, "chinese", "celtic", "german"])),
+                "tune_type": draw(st.sampled_from([None, "reel", "jig", "xiaodiao", "nonsense"])),
                 "drums": draw(st.booleans()),
                 "shape": shape,
                 "seed": draw(st.integers(0, 2**31 - 1)),

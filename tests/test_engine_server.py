@@ -88,6 +88,7 @@ async def test_compose_returns_every_file_inline(http: httpx.AsyncClient) -> Non
         "meter": None,
         "instrument": None,
         "style": None,
+        "tradition": None,
         "drums": None,
         "defaults": None,
         "taste": None,

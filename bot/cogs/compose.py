@@ -12,7 +12,7 @@ from bot.cogs._studio import InteractionCanvas, Studio
 from bot.errors import tell
 from bot.limits import Refused
 from bot.present import STYLES, instrument_autocomplete, refusal_text
-from engine.schemas import KEY_NAMES, METER_CHOICES
+from engine.schemas import KEY_NAMES, METER_CHOICES, TRADITION_NAMES
 
 if TYPE_CHECKING:
     from bot.app import JamBot
@@ -34,6 +34,7 @@ class Compose(commands.Cog):
         bars="Length in bars",
         instrument="The instrument (any General MIDI name works)",
         style="A style or dance",
+        tradition="The melody's tradition: Chinese, Irish/Scottish or German folk",
         drums="With or without drums",
     )
     @app_commands.choices(
@@ -41,6 +42,7 @@ class Compose(commands.Cog):
         mode=[app_commands.Choice(name=m, value=m) for m in ("major", "minor")],
         meter=[app_commands.Choice(name=m, value=m) for m in METER_CHOICES],
         style=[app_commands.Choice(name=s, value=s) for s in STYLES],
+        tradition=[app_commands.Choice(name=name, value=value) for value, name in TRADITION_NAMES.items()],
     )
     @app_commands.autocomplete(instrument=instrument_autocomplete)
     async def compose(
@@ -54,6 +56,7 @@ class Compose(commands.Cog):
         bars: app_commands.Range[int, 2, 64] | None = None,
         instrument: app_commands.Range[str, 1, 40] | None = None,
         style: str | None = None,
+        tradition: str | None = None,
         drums: bool | None = None,
     ) -> None:
         studio = Studio(self.bot)
@@ -63,6 +66,7 @@ class Compose(commands.Cog):
                 asking,
                 prompt,
                 style=style,
+                tradition=tradition,
                 drums=drums,
                 key=key,
                 mode=mode,

@@ -2,9 +2,12 @@
 
 A piece is a plan of 2-bar windows, each with a label: windows with equal labels share a latent
 code (so the opening returns, as in A A' B A''), and a label ending in '*' is a cadence, decoded
-with its last bar forced onto the tonic the way folk tunes end. New latents are drawn from the
-prior of the requested mode; among a few candidates the one that stays in the key and the register
-of the opening wins.
+with its last bar forced onto the tonic the way folk tunes end. Windows are written in the plan's
+order, each decoded from the note the one before ended on (the decoder's context) in the tradition
+and tune type asked for. New codes come from the conductor, given the codes of the tune so far, or
+from the prior of the requested mode; among a few candidates the one that stays in the key (the
+pentatonic for a Chinese melody), in the opening's register and rhythms, and moves on from the note
+before by a step rather than a leap, wins.
 
 Decoding noise is drawn per (seed, label), so a piece is exactly reproducible from its plan, seed and
 latent codes: that is how variations, extensions and re-orchestrations of a piece are made, and why
@@ -19,27 +22,34 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from engine.data.corpus import TRADITIONS
 from engine.data.events import (
     HOLD,
     N_TOKENS,
     NOTE_OFFSET,
+    PITCH_HI,
     PITCH_LO,
     REST,
     meter_index,
     note_token,
     steps_per_bar,
     to_notes,
+    token_pitch,
 )
+from engine.data.windows import note_before, tradition_index, type_index
+from engine.models.conductor import TuneCondition
 from engine.models.vae import MelodyVAE
 from engine.schemas import Taste
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
-CANDIDATES = 6
+# Chinese folk melody lives on the pentatonic: gong (major family) and yu (minor family) modes
+PENTATONIC = {"major": (0, 2, 4, 7, 9), "minor": (0, 3, 5, 7, 10)}
+CANDIDATES = 10
 VARIATION_NOISE = 0.6
 TEMPERATURE = 0.5
 PRIOR_BANDWIDTH = 0.2  # kernel width, in standard deviations of the bank
-OFF_KEY_PENALTY = 2.0  # logits taken from notes outside the key while decoding
+OFF_KEY_PENALTY = 3.5  # logits taken from notes outside the key while decoding
 TONIC_WEIGHT = 1.5  # how much a window's time on the tonic triad counts when ranking candidates
 KEY_WEIGHT = 4.0  # how much a window's clarity in the asked key and mode counts when ranking candidates
 # Krumhansl-Kessler key profiles (tonic first): how strongly listeners hear each degree as belonging to a key
@@ -49,6 +59,9 @@ KEY_PROFILES = {
 }
 TASTE_PULL = 0.8  # how far a new draw moves toward a liked code, at a taste's full weight
 TASTE_DRAWS = 3  # draws per candidate when a taste chooses among them
+RHYTHM_WEIGHT = 2.5  # how much reusing the opening's bar rhythms counts (folk tunes repeat them)
+SEAM_WEIGHT = 0.5  # per semitone between a window's first note and the note before it
+CONDUCTOR_TEMPERATURE = 200.0  # flattens the conductor's likelihood, which alone favours the plainest codes
 
 
 @dataclass
@@ -61,6 +74,9 @@ class MelodyModel:
     bandwidth: float = PRIOR_BANDWIDTH
     # the latent-constraints GAN (engine.models.gan.LatentGAN) when its weights are loaded; else the bank
     gan: torch.nn.Module | None = None
+    # the conductor (engine.models.conductor.Conductor): new windows given the windows before them
+    conductor: torch.nn.Module | None = None
+    conductor_temperature: float = CONDUCTOR_TEMPERATURE
 
     @classmethod
     def from_checkpoint(
@@ -85,22 +101,68 @@ class MelodyModel:
         self.gan, _ = load_gan(path, self.device)
         return True
 
+    def attach_conductor(self, path=None) -> bool:
+        """Draw new windows from the conductor when its weights exist (default
+        engine.paths.conductor_weights()) and were trained on this VAE's latent size."""
+        from pathlib import Path
+
+        from engine import paths
+        from engine.models.conductor import load_conductor
+
+        path = Path(path) if path is not None else paths.conductor_weights()
+        if not path.exists():
+            return False
+        conductor, _ = load_conductor(path, self.device)
+        if conductor.config.latent != self.vae.config.latent:
+            return False
+        self.conductor = conductor
+        return True
+
     @property
     def device(self) -> torch.device:
         """Where the networks run. Random draws stay on the CPU, so a seed gives the same piece anywhere."""
         return next(self.vae.parameters()).device
 
     def sample_prior(
-        self, mode: str, count: int, generator: torch.Generator, attributes: dict | None = None
+        self,
+        mode: str,
+        count: int,
+        generator: torch.Generator,
+        attributes: dict | None = None,
+        draw: TuneDraw | None = None,
     ) -> torch.Tensor:
-        """Latent codes for new windows: from the GAN given the mode (and any other attributes of
-        engine.eval.attributes.ATTRIBUTES) when one is loaded, else near the mode's bank of real codes."""
+        """Latent codes for new windows. With a conductor and the tune so far (`draw`), from the conductor,
+        steered by the latent GAN toward any attributes asked for (engine.eval.attributes.ATTRIBUTES);
+        else from the GAN given the mode and attributes when one is loaded, else near the mode's bank of
+        real codes."""
+        if self.conductor is not None and draw is not None:
+            z = self.conductor.sample(
+                draw.history, draw.condition(), count, generator, self.conductor_temperature
+            )
+            if self.gan is not None and attributes:
+                z = self.gan.steer(z, generator, {**attributes, "mode": mode})
+            return z
         if self.gan is not None:
             return self.gan.sample(count, generator, {**(attributes or {}), "mode": mode})
         bank = self.prior_bank[mode]
         pick = torch.randint(len(bank), (count,), generator=generator)
         noise = torch.randn(count, bank.shape[1], generator=generator)
         return bank[pick] + self.bandwidth * noise * self.prior_scale[mode]
+
+
+@dataclass
+class TuneDraw:
+    """What the conductor draws the next window for: the tune (mode, meter, tradition, type) and the
+    codes of its windows so far (T, latent)."""
+
+    mode: str
+    meter: str
+    tradition: str | None
+    tune_type: str | None
+    history: torch.Tensor
+
+    def condition(self) -> TuneCondition:
+        return TuneCondition(self.meter, self.mode == "minor", self.tradition, self.tune_type)
 
 
 @dataclass
@@ -163,6 +225,8 @@ class MelodySpec:
     prefix: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
     shape: dict[str, str] = field(default_factory=dict)  # attributes asked of the latent GAN
     taste: LatentTaste | None = None  # where new windows lean, from a person's ratings
+    tradition: str | None = None  # engine.data.corpus.TRADITIONS, None = any
+    tune_type: str | None = None  # engine.data.corpus.TUNE_TYPES, None = any
 
 
 @dataclass
@@ -207,15 +271,26 @@ def extension_plan(plan: list[str], bars: int) -> list[str]:
     return plan + extra
 
 
-def scale_of(tonic: int, mode: str) -> set[int]:
+def scale_of(tonic: int, mode: str, tradition: str | None = None) -> set[int]:
+    """The pitch classes of the key: the pentatonic for Chinese melodies, else the diatonic scale."""
+    if tradition == "chinese":
+        return {(tonic + step) % 12 for step in PENTATONIC[mode]}
     return {(tonic + step) % 12 for step in (MINOR_SCALE if mode == "minor" else MAJOR_SCALE)}
 
 
-def key_bias(tonic: int, mode: str, penalty: float = OFF_KEY_PENALTY) -> torch.Tensor:
-    """Logit bias that makes notes outside the key rarer, not impossible (minor keeps its leading tone)."""
-    allowed = scale_of(tonic, mode) | ({(tonic + 11) % 12} if mode == "minor" else set())
+def key_bias(
+    tonic: int, mode: str, tradition: str | int | None = None, penalty: float | None = None
+) -> torch.Tensor:
+    """Logit bias that makes notes outside the key rarer, not impossible (minor keeps its leading tone,
+    except on the pentatonic). `tradition` by name or by its context index."""
+    if isinstance(tradition, int):
+        tradition = TRADITIONS[tradition - 1] if tradition else None
+    allowed = scale_of(tonic, mode, tradition)
+    if mode == "minor" and tradition != "chinese":
+        allowed |= {(tonic + 11) % 12}
     pitches = torch.arange(N_TOKENS) - NOTE_OFFSET + PITCH_LO
     in_key = torch.isin(pitches % 12, torch.tensor(sorted(allowed)))
+    penalty = OFF_KEY_PENALTY if penalty is None else penalty
     return ((torch.arange(N_TOKENS) >= NOTE_OFFSET) & ~in_key).float() * -penalty
 
 
@@ -257,15 +332,24 @@ def key_clarity(pitches: np.ndarray, weights: np.ndarray, tonic: int, mode: str)
     return asked - max(scores.values())
 
 
-def fitness(events: np.ndarray, tonic: int, mode: str, opening: Opening | None, bar: int) -> float:
-    """How well a decoded window fits: in the scale and clearly in the key, in the opening's register and
-    rhythms, not empty."""
+def fitness(
+    events: np.ndarray,
+    tonic: int,
+    mode: str,
+    opening: Opening | None,
+    bar: int,
+    tradition: str | None = None,
+    before: int | None = None,
+) -> float:
+    """How well a decoded window fits: in the scale (the pentatonic for a Chinese melody) and clearly in
+    the key, in the opening's register and rhythms, moving on from the note `before` it by a step
+    rather than a leap (real tunes move across a phrase's seams as they do inside it), not empty."""
     notes = to_notes(events)
     if not notes:
         return -10.0
     weights = np.array([end - start for _, start, end in notes], dtype=float)
     pitches = np.array([pitch for pitch, _, _ in notes], dtype=float)
-    in_scale = np.isin(pitches.astype(int) % 12, list(scale_of(tonic, mode)))
+    in_scale = np.isin(pitches.astype(int) % 12, list(scale_of(tonic, mode, tradition)))
     triad = [(tonic + step) % 12 for step in (0, 3 if mode == "minor" else 4, 7)]
     on_triad = np.isin(pitches.astype(int) % 12, triad)
     score = 3.0 * float((weights * in_scale).sum() / weights.sum())
@@ -273,15 +357,18 @@ def fitness(events: np.ndarray, tonic: int, mode: str, opening: Opening | None, 
     score += KEY_WEIGHT * key_clarity(pitches, weights, tonic, mode)
     if opening is not None:
         score -= abs(float((weights * pitches).sum() / weights.sum()) - opening.pitch) / 6.0
-        score += float(np.mean([r in opening.rhythms for r in rhythms(events, bar)]))
+        score += RHYTHM_WEIGHT * float(np.mean([r in opening.rhythms for r in rhythms(events, bar)]))
         score += float(np.mean([end - start in opening.lengths for _, start, end in notes]))
+    if before is not None:
+        score -= SEAM_WEIGHT * abs(notes[0][0] - before)
     return score
 
 
 def cadence_tokens(length: int, bar: int, tonic: int, previous_pitch: int) -> torch.Tensor:
     """Force the last bar to one long tonic, in the octave nearest the melody's last note."""
     forced = torch.full((length,), -1, dtype=torch.long)
-    candidates = [p for p in range(previous_pitch - 12, previous_pitch + 13) if p % 12 == tonic]
+    near = range(max(PITCH_LO, previous_pitch - 12), min(PITCH_HI, previous_pitch + 12) + 1)
+    candidates = [p for p in near if p % 12 == tonic]
     final = min(candidates, key=lambda p: (abs(p - previous_pitch), p))
     forced[length - bar] = note_token(final)
     forced[length - bar + 1 :] = HOLD
@@ -307,6 +394,57 @@ class _Row:
     meter: str
     noise: torch.Tensor
     forced: torch.Tensor | None = None
+    context: tuple[int, int, int] = (0, 0, N_TOKENS)  # tradition, tune type, the note before
+
+
+class _Writing:
+    """One spec being written window by window, in the plan's order: what is decoded so far."""
+
+    def __init__(self, spec: MelodySpec):
+        self.spec = spec
+        self.bar = steps_per_bar(spec.meter)
+        length = 2 * self.bar
+        kept = len(spec.prefix) // length
+        self.codes: dict[str, torch.Tensor] = dict(spec.fixed)  # label (without '*') -> code
+        self.decoded: dict[str, np.ndarray] = {}  # label (with any '*') -> events
+        self.windows: list[np.ndarray] = []
+        self.history: list[torch.Tensor] = []  # the code of each window so far, for the conductor
+        for w, label in enumerate(spec.plan[:kept]):  # written before: kept as they are
+            self.decoded.setdefault(label, spec.prefix[w * length : (w + 1) * length])
+            self._take(label, spec.prefix[w * length : (w + 1) * length])
+        self.opening = Opening.of(spec.prefix[:length], self.bar, spec.tonic) if kept else None
+
+    def _take(self, label: str, events: np.ndarray | None = None) -> None:
+        self.windows.append(self.decoded[label] if events is None else events)
+        if label.rstrip("*") in self.codes:
+            self.history.append(self.codes[label.rstrip("*")])
+
+    def next_label(self) -> str | None:
+        """The next window's label that needs decoding; windows whose label was decoded are reused."""
+        while len(self.windows) < len(self.spec.plan):
+            label = self.spec.plan[len(self.windows)]
+            if label not in self.decoded:
+                return label
+            self._take(label)
+        return None
+
+    def note_before(self) -> int:
+        events = np.concatenate(self.windows) if self.windows else np.zeros(0, np.uint8)
+        return note_before(events, len(events))
+
+    def accept(self, label: str, z: torch.Tensor, events: np.ndarray) -> None:
+        self.codes[label.rstrip("*")] = z
+        self.decoded[label] = events
+        if self.opening is None:
+            self.opening = Opening.of(events, self.bar, self.spec.tonic)
+        self._take(label)
+
+    def melody(self) -> Melody:
+        events = np.concatenate(self.windows)
+        if events[0] == HOLD:
+            events[0] = REST
+        latents = torch.stack([self.codes[label.rstrip("*")] for label in self.spec.plan])
+        return Melody(events, list(self.spec.plan), latents, self.bar)
 
 
 class MelodyWriter:
@@ -341,9 +479,12 @@ class MelodyWriter:
                 torch.tensor([rows[i].tonic for i in members], device=device),
                 torch.tensor([meter_index(rows[i].meter) for i in members], device=device),
                 temperature=self.temperature,
-                bias=torch.stack([key_bias(rows[i].tonic, rows[i].mode) for i in members]).to(device),
+                bias=torch.stack(
+                    [key_bias(rows[i].tonic, rows[i].mode, rows[i].context[0]) for i in members]
+                ).to(device),
                 noise=torch.stack([rows[i].noise for i in members]).to(device),
                 forced=forced.to(device),
+                context=torch.tensor([rows[i].context for i in members], device=device),
             )
             for i, row_tokens in zip(members, tokens.cpu().numpy().astype(np.uint8), strict=True):
                 out[i] = row_tokens
@@ -351,107 +492,78 @@ class MelodyWriter:
 
     def _origin(self, spec: MelodySpec, label: str) -> str | None:
         """The label whose code this one varies: A'2 varies A2 (same phrase, a new ending)."""
-        origin = label[:-1].rstrip("'") + "2" if label.endswith("2") else None
-        return origin if origin != label and origin in {p.rstrip("*") for p in spec.plan} else None
+        base = label.rstrip("*")
+        origin = base[:-1].rstrip("'") + "2" if base.endswith("2") else None
+        return origin if origin != base and origin in {p.rstrip("*") for p in spec.plan} else None
 
-    def _options(self, spec: MelodySpec, label: str, chosen: dict[str, torch.Tensor]) -> torch.Tensor:
-        generator = generator_for(spec.seed, label, "latent")
+    def _options(self, writing: _Writing, label: str) -> torch.Tensor:
+        """Candidate codes for a window: its own code where it has one, a variation of the code it varies,
+        else new draws from the prior given the windows so far (leaning to a person's taste)."""
+        spec, base = writing.spec, label.rstrip("*")
+        if base in writing.codes:
+            return writing.codes[base][None]
+        generator = generator_for(spec.seed, base, "latent")
         latent = self.model.vae.config.latent
-        origin = spec.around.get(label)
-        if origin is None and self._origin(spec, label) is not None:
-            origin = chosen[self._origin(spec, label)]
+        origin = spec.around.get(base)
+        if origin is None and self._origin(spec, base) in writing.codes:
+            origin = writing.codes[self._origin(spec, base)]
         if origin is not None:
             return origin[None] + VARIATION_NOISE * torch.randn(CANDIDATES, latent, generator=generator)
+        history = torch.stack(writing.history) if writing.history else torch.zeros(0, latent)
+        draw = TuneDraw(spec.mode, spec.meter, spec.tradition, spec.tune_type, history)
         # A taste fills only what the words leave open: a shape the prompt asked for ("calm, sparse")
         # is drawn as asked, since pulling toward liked codes would undo it.
         if spec.taste is not None and not spec.shape and spec.taste.fits(latent):
-            draws = self.model.sample_prior(
-                spec.mode, TASTE_DRAWS * CANDIDATES, generator, attributes=spec.shape
-            )
+            draws = self.model.sample_prior(spec.mode, TASTE_DRAWS * CANDIDATES, generator, draw=draw)
             return spec.taste.lean(draws, CANDIDATES, generator)
-        return self.model.sample_prior(spec.mode, CANDIDATES, generator, attributes=spec.shape)
+        return self.model.sample_prior(spec.mode, CANDIDATES, generator, attributes=spec.shape, draw=draw)
 
     def write_batch(self, specs: list[MelodySpec]) -> list[Melody]:
-        """Windows are decoded in waves: the opening first (it sets the register), then every label whose
-        code it varies is known, all specs together; cadences last."""
-        chosen = [dict(spec.fixed) for spec in specs]
-        decoded: list[dict[str, np.ndarray]] = [{} for _ in specs]
-        kept = [len(spec.prefix) // (2 * steps_per_bar(spec.meter)) for spec in specs]
-        todo = [
-            list(dict.fromkeys(p.rstrip("*") for p in spec.plan[k:]))
-            for spec, k in zip(specs, kept, strict=True)
-        ]
-        opening = [
-            Opening.of(spec.prefix[: 2 * steps_per_bar(spec.meter)], steps_per_bar(spec.meter), spec.tonic)
-            if len(spec.prefix)
-            else None
-            for spec in specs
-        ]
-        while any(todo):
+        """Windows are written in the plan's order, each decoded from the note the one before ended on;
+        every spec's next window is decoded in one batch. A label decoded once is reused (the opening
+        returns as it was); a cadence ('*') has its last bar forced onto the tonic."""
+        writings = [_Writing(spec) for spec in specs]
+        while True:
             rows, owners = [], []
-            for i, spec in enumerate(specs):
-                ready = (
-                    todo[i][:1]
-                    if opening[i] is None
-                    else [label for label in todo[i] if self._origin(spec, label) in (None, *chosen[i])]
-                )
-                for label in ready:
-                    todo[i].remove(label)
-                    noise = self._noise(spec, label)
-                    options = (
-                        chosen[i][label][None]
-                        if label in spec.fixed
-                        else self._options(spec, label, chosen[i])
-                    )
-                    for z in options:
-                        rows.append(_Row(z, spec.tonic, spec.mode, spec.meter, noise))
-                        owners.append((i, label))
-            windows = self._decode(rows)
-            for i, label in dict.fromkeys(owners):
-                picks = [k for k, owner in enumerate(owners) if owner == (i, label)]
-                bar = steps_per_bar(specs[i].meter)
-                scores = [fitness(windows[k], specs[i].tonic, specs[i].mode, opening[i], bar) for k in picks]
-                best = picks[int(np.argmax(scores))]
-                chosen[i][label], decoded[i][label] = rows[best].z, windows[best]
-                if opening[i] is None:
-                    opening[i] = Opening.of(windows[best], bar, specs[i].tonic)
-
-        cadence_rows, cadence_owners = [], []
-        for i, spec in enumerate(specs):
-            bar = steps_per_bar(spec.meter)
-            for w, label in enumerate(spec.plan):
-                if not label.endswith("*") or w < kept[i]:
+            for writing in writings:
+                label = writing.next_label()
+                if label is None:
                     continue
-                before = [
-                    spec.prefix,
-                    *(decoded[i][p.rstrip("*")] for p in spec.plan[kept[i] : w]),
-                    decoded[i][label[:-1]][:bar],
-                ]
-                previous = [p for p, _, _ in to_notes(np.concatenate(before))] or [60 + spec.tonic]
-                forced = cadence_tokens(2 * bar, bar, spec.tonic, previous[-1])
-                # the same noise as the plain window: its first bar comes out the same, then the tonic
-                cadence_rows.append(
-                    _Row(
-                        chosen[i][label[:-1]],
+                spec = writing.spec
+                before = writing.note_before()
+                forced = None
+                if label.endswith("*"):
+                    previous = token_pitch(before) if before < N_TOKENS else 60 + spec.tonic
+                    forced = cadence_tokens(2 * writing.bar, writing.bar, spec.tonic, previous)
+                context = (tradition_index(spec.tradition), type_index(spec.tune_type), before)
+                noise = self._noise(spec, label.rstrip("*"))  # a cadence shares its plain window's noise
+                for z in self._options(writing, label):
+                    rows.append(_Row(z, spec.tonic, spec.mode, spec.meter, noise, forced, context))
+                    owners.append((writing, label))
+            if not rows:
+                break
+            decoded = self._decode(rows)
+            for writing, label in dict.fromkeys(owners):
+                picks = [k for k, owner in enumerate(owners) if owner == (writing, label)]
+                spec = writing.spec
+                before = (
+                    token_pitch(rows[picks[0]].context[2]) if rows[picks[0]].context[2] < N_TOKENS else None
+                )
+                scores = [
+                    fitness(
+                        decoded[k],
                         spec.tonic,
                         spec.mode,
-                        spec.meter,
-                        self._noise(spec, label[:-1]),
-                        forced,
+                        writing.opening,
+                        writing.bar,
+                        spec.tradition,
+                        before,
                     )
-                )
-                cadence_owners.append((i, label))
-        for (i, label), events in zip(cadence_owners, self._decode(cadence_rows), strict=True):
-            decoded[i][label] = events
-
-        melodies = []
-        for i, spec in enumerate(specs):
-            events = np.concatenate([spec.prefix, *(decoded[i][label] for label in spec.plan[kept[i] :])])
-            if events[0] == HOLD:
-                events[0] = REST
-            latents = torch.stack([chosen[i][label.rstrip("*")] for label in spec.plan])
-            melodies.append(Melody(events, list(spec.plan), latents, steps_per_bar(spec.meter)))
-        return melodies
+                    for k in picks
+                ]
+                best = picks[int(np.argmax(scores))]
+                writing.accept(label, rows[best].z, decoded[best])
+        return [writing.melody() for writing in writings]
 
     def write(self, spec: MelodySpec) -> Melody:
         return self.write_batch([spec])[0]

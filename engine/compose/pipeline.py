@@ -42,7 +42,15 @@ from engine.models.vae import load_vae
 from engine.render.audio import write_ogg, write_wav
 from engine.render.pianoroll import draw_piano_roll
 from engine.render.synth import Renderer
-from engine.schemas import KEY_NAMES, ComposeRequest, ComposeResult, PieceFile, Resolved, key_pitch_class
+from engine.schemas import (
+    KEY_NAMES,
+    TRADITION_NAMES,
+    ComposeRequest,
+    ComposeResult,
+    PieceFile,
+    Resolved,
+    key_pitch_class,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +61,11 @@ MAX_BARS = 64
 def file_path(stem: Path, fmt: str) -> Path:
     """`<stem>.mid`, `.ogg`, `.wav`, `.png` (piano roll), and `<stem>.score.png` (engraved score)."""
     return stem.parent / f"{stem.name}.score.png" if fmt == "score" else stem.with_suffix(f".{fmt}")
+
+
+def idiom(r: Resolved) -> str:
+    """The tradition and tune type a piece is written in, for its pictures: "Chinese xiaodiao", ""."""
+    return " ".join(filter(None, (TRADITION_NAMES.get(r.tradition or ""), r.tune_type)))
 
 
 NAME_WORDS = 6  # of the prompt, in a piece's file name
@@ -156,7 +169,8 @@ class Composer:
             torch.set_num_threads(1)
         vae, extra = load_vae(weights or paths.vae_weights(), where)
         model = MelodyModel.from_checkpoint(vae, extra)
-        model.attach_gan()  # the latent GAN steers new phrases where its weights are shipped
+        model.attach_gan()  # the latent GAN steers new phrases toward a shape asked for
+        model.attach_conductor()  # the conductor draws each new window given the tune so far
         log.info("melody models on %s", model.device)
         self.writer = MelodyWriter(model)
         self.renderer = Renderer(Path(soundfont) if soundfont else None, SAMPLE_RATE)
@@ -187,6 +201,8 @@ class Composer:
                 r.seed,
                 shape=r.shape,
                 taste=LatentTaste.of(q.taste),
+                tradition=r.tradition,
+                tune_type=r.tune_type,
             )
             for q, r in zip(requests, resolved, strict=True)
         ]
@@ -205,7 +221,15 @@ class Composer:
         """Same idea, new notes: every latent code moved a little, new decoding noise."""
         r = parent.resolved.model_copy(update={"seed": seed})
         spec = MelodySpec(
-            key_pitch_class(r.key), r.mode, r.meter, r.windows, seed, around=_codes(parent), shape=r.shape
+            key_pitch_class(r.key),
+            r.mode,
+            r.meter,
+            r.windows,
+            seed,
+            around=_codes(parent),
+            shape=r.shape,
+            tradition=r.tradition,
+            tune_type=r.tune_type,
         )
         return self._finish(
             [parent.request], [r], [spec], out_dir, [piece_name(parent.request.prompt, seed, "-var")]
@@ -226,6 +250,8 @@ class Composer:
             fixed=_codes(parent),
             prefix=np.array(parent.events, dtype=np.uint8),
             shape=r.shape,
+            tradition=r.tradition,
+            tune_type=r.tune_type,
         )
         name = piece_name(parent.request.prompt, r.seed, f"-{r.bars}bars")
         return self._finish([parent.request], [r], [spec], out_dir, [name])[0]
@@ -365,7 +391,9 @@ class Composer:
         pictures = []
         if "png" in formats:
             r = resolved
-            title = f"{r.key} {r.mode} · {r.meter} · {r.tempo} bpm · {r.instrument}"
+            title = " · ".join(
+                filter(None, (f"{r.key} {r.mode}", r.meter, f"{r.tempo} bpm", r.instrument, idiom(r)))
+            )
             pictures.append(
                 _submit(self.picture_pool, self._picture, midi, file_path(stem, "png"), title, timer)
             )
@@ -417,7 +445,8 @@ class Composer:
         """The engraved melody with its chord symbols."""
         check_stop("score")
         with timer.stage("score"):
-            draw_score(events, r.chords, r.key, r.mode, r.meter, path, title=f"{r.key} {r.mode}")
+            title = " · ".join(filter(None, (f"{r.key} {r.mode}", idiom(r))))
+            draw_score(events, r.chords, r.key, r.mode, r.meter, path, title=title)
 
     def _picture(self, midi: pretty_midi.PrettyMIDI, path: Path, title: str, timer: Timer) -> None:
         check_stop("png")

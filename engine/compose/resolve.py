@@ -16,6 +16,18 @@ from engine.prompt.instruments import lookup_instrument
 from engine.schemas import KEY_NAMES, ComposeRequest, Defaults, Resolved, Taste, key_pitch_class
 
 DEFAULT_TEMPO = {"2/4": 100, "3/4": 108, "4/4": 100, "6/8": 96, "3/8": 72, "9/8": 90, "12/8": 72}
+# tune types the model learnt (engine.data.corpus.TUNE_TYPES less waltz and polka, with too few tunes):
+# their tempo as played (felt beats per minute), and the meter where no style word implies one
+TYPE_TEMPO = {
+    "reel": 176, "jig": 112, "slip jig": 108, "hornpipe": 132, "strathspey": 120,
+    "march": 108, "air": 66, "xiaodiao": 80, "shange": 72, "haozi": 96,
+}  # fmt: skip
+TYPE_METER = {"xiaodiao": "2/4", "shange": "2/4", "haozi": "2/4"}
+# what a tradition is played on when nothing names an instrument: one of these, by the seed
+TRADITION_INSTRUMENTS = {
+    "chinese": ("guzheng", "dizi", "erhu", "pipa", "yangqin"),
+    "celtic": ("fiddle", "flute", "whistle", "accordion"),
+}
 MAJOR_KEYS = ("C", "G", "D", "F", "A", "Bb", "Eb")
 MINOR_KEYS = ("A", "E", "D", "G", "C", "B", "F#")
 EXPLORE_AFTER = 3  # 👎 from which, with no 👍 yet, open fields are varied rather than defaulted
@@ -89,14 +101,24 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
     taste = leanings(request.taste)
     explore = explored(request.taste, seed)
 
+    tradition = request.tradition or reading.tradition
+    style = request.style or reading.style or "folk"
+    tune_type = style if style in TYPE_TEMPO else reading.tune_type
     mode = (
         request.mode or reading.mode or mood.get("mode") or mine.mode or taste.mode or explore.mode or "major"
     )
     key = request.key or reading.key or mine.key or (MINOR_KEYS if mode == "minor" else MAJOR_KEYS)[seed % 7]
-    meter = request.meter or (request.style and style_meter(request.style)) or reading.meter or "4/4"
+    meter = (
+        request.meter
+        or (request.style and style_meter(request.style))
+        or reading.meter
+        or TYPE_METER.get(tune_type or "")
+        or "4/4"
+    )
     tempo = (
         request.tempo
         or reading.tempo
+        or TYPE_TEMPO.get(tune_type or "")
         or mood.get("tempo")
         or mine.tempo
         or taste.tempo
@@ -117,9 +139,12 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
     if request.instrument:
         program, instrument = instrument_program(request.instrument)
     elif reading.instrument is not None:
-        program, instrument = reading.instrument, pretty_midi.program_to_instrument_name(reading.instrument)
+        program, instrument = reading.instrument, reading.instrument.name
     elif mine.instrument:
         program, instrument = instrument_program(mine.instrument)
+    elif tradition in TRADITION_INSTRUMENTS:
+        choices = TRADITION_INSTRUMENTS[tradition]
+        program, instrument = instrument_program(choices[seed % len(choices)])
     elif taste.instrument:
         program, instrument = instrument_program(taste.instrument)
     elif explore.instrument:
@@ -128,7 +153,6 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         program, instrument = 0, pretty_midi.program_to_instrument_name(0)
 
     shape = melody_shape(mood)
-    style = request.style or reading.style or "folk"
     if request.drums is not None:
         drums = request.drums
     elif reading.drums is not None:
@@ -146,6 +170,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         ("bars", request.bars),
         ("instrument", request.instrument),
         ("style", request.style),
+        ("tradition", request.tradition),
         ("drums", request.drums),
     ):
         if value is not None:
@@ -157,8 +182,10 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         meter=meter,
         bars=bars,
         instrument=instrument,
-        program=program,
+        program=int(program),
         style=style,
+        tradition=tradition,
+        tune_type=tune_type,
         drums=drums,
         shape=shape,
         seed=seed,

@@ -31,9 +31,54 @@ from engine.data.events import (
 log = logging.getLogger(__name__)
 
 COLLECTIONS = ("essenFolksong", "oneills1850", "ryansMammoth", "airdsAirs")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 MODES = ("major", "dorian", "phrygian", "lydian", "mixolydian", "minor", "locrian")
 MINOR_MODES = frozenset({"minor", "dorian", "phrygian", "locrian"})
+
+
+# The traditions the corpus holds, by where a tune comes from (`tradition_of`).
+TRADITIONS = ("german", "chinese", "celtic")
+# Tune types, from a tune's ABC `R:` field (or, where the Irish and Scottish books leave it out, its
+# title): each spelling the collections use -> one name. Essen's Chinese songs carry their genre there.
+TUNE_TYPES = (
+    "reel", "jig", "slip jig", "hornpipe", "strathspey", "polka", "march", "air", "waltz",
+    "xiaodiao", "shange", "haozi",
+)  # fmt: skip
+_TYPE_SPELLINGS = {
+    "reel": "reel", "jig": "jig", "double jig": "jig", "single jig": "jig", "slip jig": "slip jig",
+    "slipjig": "slip jig", "hornpipe": "hornpipe", "clog": "hornpipe", "strathspey": "strathspey",
+    "highland fling": "strathspey", "fling": "strathspey", "polka": "polka", "march": "march",
+    "air": "air", "slow air": "air", "lament": "air", "waltz": "waltz", "xiaodiao": "xiaodiao",
+    "shange": "shange", "haozi": "haozi",
+}  # fmt: skip
+_TITLE_TYPE = re.compile(r"\b(reel|jig|strathspey|hornpipe|march|waltz|polka|air|lament)\b", re.IGNORECASE)
+
+
+def tradition_of(tune_id: str) -> str:
+    """Essen's `han` books are Chinese folk songs, O'Neill's, Ryan's and Aird's Irish and Scottish
+    ("celtic"); the rest of Essen is German and central European."""
+    collection, _, rest = tune_id.partition("/")
+    if collection == "essenFolksong":
+        return "chinese" if rest.startswith("han") else "german"
+    return "celtic"
+
+
+def tune_type_of(abc: str, tradition: str) -> str:
+    """The tune type named by the `R:` field ("Xiaodiao. Xin minge" -> xiaodiao), or for Irish and
+    Scottish tunes without one, by a type word in the title ("The Braes of Tullymet, Strathspey");
+    "" when neither names a known type."""
+    rhythm = re.search(r"(?m)^R:\s*(.*)$", abc)
+    if rhythm:
+        words = re.split(r"[.,;\]\[]", rhythm.group(1).lower())
+        for word in words:
+            if word.strip() in _TYPE_SPELLINGS:
+                return _TYPE_SPELLINGS[word.strip()]
+    if tradition == "celtic":
+        title = re.search(r"(?m)^T:\s*(.*)$", abc)
+        found = _TITLE_TYPE.search(title.group(1)) if title else None
+        if found:
+            return _TYPE_SPELLINGS[found.group(1).lower()]
+    return ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +104,8 @@ class Tune:
     tonic: int  # pitch class of the tonic, 0 = C
     mode: str  # one of MODES
     events: np.ndarray  # uint8 tokens, a whole number of bars
+    tradition: str = "german"  # one of TRADITIONS
+    tune_type: str = ""  # one of TUNE_TYPES, or "" when the tune names none
 
     @property
     def n_bars(self) -> int:
@@ -191,7 +238,19 @@ def score_to_tune(score, ref: TuneRef) -> tuple[Tune, int]:
     final_pc = max(p.pitchClass for p in final.pitches)
     tonic, mode = _key_of(score, final_pc)
     title = score.metadata.title if score.metadata and score.metadata.title else ""
-    return Tune(ref.tune_id, title, meter_name, bar_steps, tonic, mode, events), off_grid
+    tradition = tradition_of(ref.tune_id)
+    tune = Tune(
+        ref.tune_id,
+        title,
+        meter_name,
+        bar_steps,
+        tonic,
+        mode,
+        events,
+        tradition,
+        tune_type_of(ref.abc, tradition),
+    )
+    return tune, off_grid
 
 
 def _parse_one(ref: TuneRef) -> tuple[TuneRef, Tune | None, str, int]:
@@ -245,6 +304,8 @@ def save_corpus(corpus: Corpus, path: Path) -> None:
         steps_per_bar=np.array([t.steps_per_bar for t in corpus.tunes], dtype=np.int16),
         tonic=np.array([t.tonic for t in corpus.tunes], dtype=np.int8),
         mode=np.array([t.mode for t in corpus.tunes]),
+        tradition=np.array([t.tradition for t in corpus.tunes]),
+        tune_type=np.array([t.tune_type for t in corpus.tunes]),
         stat_names=np.array(list(corpus.stats)),
         stat_values=np.array(list(corpus.stats.values()), dtype=np.int64),
     )
@@ -257,14 +318,26 @@ def load_corpus(path: Path) -> Corpus:
             raise ValueError(f"{path} was written by another version of Jam; run `jam data --rebuild`")
         events, offsets = z["events"], z["offsets"]
         tunes = [
-            Tune(str(tid), str(title), str(meter), int(spb), int(tonic), str(mode), events[a:b].copy())
-            for tid, title, meter, spb, tonic, mode, a, b in zip(
+            Tune(
+                str(tid),
+                str(title),
+                str(meter),
+                int(spb),
+                int(tonic),
+                str(mode),
+                events[a:b].copy(),
+                str(tradition),
+                str(tune_type),
+            )
+            for tid, title, meter, spb, tonic, mode, tradition, tune_type, a, b in zip(
                 z["tune_id"],
                 z["title"],
                 z["meter"],
                 z["steps_per_bar"],
                 z["tonic"],
                 z["mode"],
+                z["tradition"],
+                z["tune_type"],
                 offsets[:-1],
                 offsets[1:],
                 strict=True,

@@ -3,7 +3,8 @@
 `observe` reads only a piece's MIDI and OGG: key and mode by Krumhansl-Schmuckler (music21) over all
 pitched notes, the felt tempo (dotted quarters in compound meters, see engine.compose.midi.beat_steps),
 the time signature, the melody track's General MIDI family, whether a drum track plays, the number of
-bars, and whether the audio decodes, is as long as the MIDI and is audible. `judge` compares that with
+bars, whether the melody keeps to a pentatonic scale (a Chinese melody asked for), and whether the
+audio decodes, is as long as the MIDI and is audible. `judge` compares that with
 one row of tests/data/prompts.tsv (blank or "none" cells are not asserted) and `run_table` does it for
 every row of the table.
 """
@@ -27,7 +28,8 @@ TEMPO_TOLERANCE = 2  # felt bpm either side of a number asked for
 AUDIO_LENGTH_TOLERANCE = 2.5  # seconds between the OGG's length and the MIDI's end (release tail)
 AUDIBLE_DBFS = -40.0
 # the table's columns that are attributes of the music; "style" and "valence" are not judged here
-COLUMNS = ("key", "mode", "tempo", "meter", "bars", "seconds", "program", "drums")
+COLUMNS = ("key", "mode", "tempo", "meter", "bars", "seconds", "program", "drums", "pentatonic")
+PENTATONIC_SHARE = 0.9  # of the melody's duration on its best pentatonic scale (real han songs: 0.98)
 ALWAYS = ("audio_length", "audible")  # asserted for every piece
 
 
@@ -104,11 +106,23 @@ def observe(midi_path: Path, ogg_path: Path | None) -> dict[str, Any]:
         "seconds": round(float(end), 2),
         "bar_seconds": float(bar_seconds(qpm, meter)),
         "program": None if melody is None else int(melody.program),
+        "pentatonic": None if melody is None else round(_pentatonic_share(melody), 3),
         "drums": bool(any(t.is_drum and t.notes for t in midi.instruments)),
         "midi_end": round(float(end), 3),
         "audio_seconds": None if length is None else round(length, 3),
         "audio_dbfs": None if dbfs is None else round(dbfs, 2),
     }
+
+
+def _pentatonic_share(track: pretty_midi.Instrument) -> float:
+    """Share of the track's sounding time on its best-fitting pentatonic scale (any of the 12)."""
+    duration = np.zeros(12)
+    for n in track.notes:
+        duration[n.pitch % 12] += n.end - n.start
+    if duration.sum() <= 0:
+        return 0.0
+    best = max(duration[[(root + step) % 12 for step in (0, 2, 4, 7, 9)]].sum() for root in range(12))
+    return float(best / duration.sum())
 
 
 def _asserted(expected: dict[str, Any]) -> dict[str, str]:
@@ -145,6 +159,9 @@ def compare(found: dict[str, Any], expected: dict[str, Any]) -> dict[str, bool]:
             verdict[column] = found["program"] is not None and found["program"] // 8 == int(want) // 8
         elif column == "drums":
             verdict[column] = found["drums"] is (want.lower() in ("yes", "true", "1"))
+        elif column == "pentatonic":
+            pentatonic = found["pentatonic"] is not None and found["pentatonic"] >= PENTATONIC_SHARE
+            verdict[column] = pentatonic is (want.lower() in ("yes", "true", "1"))
     length = found["audio_seconds"]
     verdict["audio_length"] = length is not None and abs(length - found["midi_end"]) <= AUDIO_LENGTH_TOLERANCE
     verdict["audible"] = found["audio_dbfs"] is not None and found["audio_dbfs"] > AUDIBLE_DBFS

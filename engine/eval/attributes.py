@@ -20,8 +20,9 @@ from tqdm import tqdm
 
 from engine.compose.melody import TEMPERATURE, MelodyModel
 from engine.data.corpus import MINOR_MODES, Corpus
-from engine.data.events import N_TOKENS, NOTE_OFFSET, to_notes
+from engine.data.events import METERS, N_TOKENS, NOTE_OFFSET, to_notes
 from engine.data.windows import WindowSet, split_tunes
+from engine.models.conductor import TuneCondition
 from engine.models.vae import MelodyVAE
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -115,6 +116,21 @@ def decode_windows(
     return out  # type: ignore[return-value]
 
 
+def conductor_draws(
+    model: MelodyModel, meter: np.ndarray, minor: np.ndarray, generator: torch.Generator
+) -> torch.Tensor:
+    """One opening code per context from the conductor, for a tune of that meter and mode family."""
+    empty = torch.zeros(0, model.vae.config.latent)
+    return torch.cat(
+        [
+            model.conductor.sample(
+                empty, TuneCondition(METERS[m], bool(is_minor)), 1, generator, model.conductor_temperature
+            )
+            for m, is_minor in zip(meter, minor, strict=True)
+        ]
+    )
+
+
 def attribute_hits(
     model: MelodyModel,
     contexts: WindowSet,
@@ -146,6 +162,10 @@ def attribute_hits(
         }
         if name == "mode":
             samplers["prior_of_mode"] = bank.sample_prior(ATTRIBUTES[name][index], per_value, generator)
+        if model.conductor is not None:  # as the composer asks for a shape: conductor draws, steered
+            drawn = conductor_draws(model, meter, minor[pick], generator)
+            samplers["conductor"] = drawn
+            samplers["conductor_steered"] = model.gan.steer(drawn, generator, {name: index})
         rates = {}
         for sampler, z in samplers.items():
             windows = decode_windows(model.vae, z, tonic, meter, lengths, generator)
@@ -158,8 +178,10 @@ def attribute_hits(
                 rates[f"{sampler}_when_shown"] = round(float(np.mean(shown)), 3) if shown else 0.0
         report.setdefault(name, {})[ATTRIBUTES[name][index]] = rates
     summary = {
-        s: [r[s] for values in report.values() for r in values.values() if s in r] for s in ("gan", "prior")
+        s: [r[s] for values in report.values() for r in values.values() if s in r]
+        for s in ("gan", "prior", "conductor", "conductor_steered")
     }
+    summary = {s: v for s, v in summary.items() if v}
     report["mean"] = {"all": {s: round(float(np.mean(v)), 3) for s, v in summary.items()}}
     return report
 
@@ -181,10 +203,14 @@ def gan_report(
     contexts = WindowSet(splits["test"])
     minor = np.array([splits["test"][i].mode in MINOR_MODES for i in contexts.tune_index])
     bank_only = MelodyModel(model.vae, model.prior_bank, model.prior_scale, model.bandwidth)
-    realism = {}
-    for name, sampler in (("bank_prior", bank_only), ("gan_prior", model)):
-        stats = melody_realism(sampler, corpus, pieces, seed, progress)
-        realism[name] = stats["overlapped_area"]["generated"]
+    gan_only = MelodyModel(model.vae, model.prior_bank, model.prior_scale, model.bandwidth, gan=model.gan)
+    samplers = {"bank_prior": bank_only, "gan_prior": gan_only}
+    if model.conductor is not None:
+        samplers["conductor"] = model
+    realism = {
+        name: melody_realism(sampler, corpus, pieces, seed)["overlapped_area"]["generated"]
+        for name, sampler in samplers.items()
+    }
     return {
         "attribute_hits": attribute_hits(model, contexts, minor, per_value, seed, progress),
         "realism_overlapped_area": realism,

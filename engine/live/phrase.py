@@ -1,10 +1,11 @@
 """The next phrase of a live jam: melody by a walk through the VAE's latent space, then arranged.
 
 Each phrase is `bars` bars (whole 2-bar windows, one latent code each). The first phrase samples its
-codes from the prior (the latent GAN, given the mode and any shape asked for). Every later phrase
-starts from the previous phrase's codes and steps a part of the way (WALK) towards fresh prior
-samples, so it keeps the previous phrase's character while the tune keeps moving and the codes stay
-where the model has seen real melodies; the writer then tries a few candidates around that point
+codes from the prior (the conductor, given the tradition, or the latent GAN given the mode and any
+shape asked for). Every later phrase starts from the previous phrase's codes and steps a part of the
+way (WALK) towards fresh samples of what the conductor expects after them, so it keeps the previous
+phrase's character while the tune keeps moving and the codes stay where the model has seen real
+melodies; the writer then tries a few candidates around that point
 and keeps the one that fits the key and the register of the phrase before (passed as its prefix).
 
 The arranger is built for whole pieces and ends them (tonic chord, crash, a fill before the last
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from engine.arrange import arrange
-from engine.compose.melody import MelodySpec, MelodyWriter, generator_for
+from engine.compose.melody import MelodySpec, MelodyWriter, TuneDraw, generator_for
 from engine.compose.midi import arrangement_to_midi, beat_steps
 from engine.data.events import HOLD, REST, steps_per_bar
 from engine.live.sound import NOTE_OFF, NOTE_ON, PROGRAM, SAMPLE_RATE, Event
@@ -58,10 +59,20 @@ def write_phrase(
     labels = [f"L{i}" for i in range(1, windows + 1)]
     phrase_seed = (seed + 7919 * index) % 2**31  # fresh decoding noise per phrase, reproducible
     tonic = key_pitch_class(state.key)
-    spec = MelodySpec(tonic, state.mode, state.meter, labels, phrase_seed, shape=dict(state.shape))
+    spec = MelodySpec(
+        tonic,
+        state.mode,
+        state.meter,
+        labels,
+        phrase_seed,
+        shape=dict(state.shape),
+        tradition=state.tradition,
+        tune_type=state.tune_type,
+    )
     if previous is not None:  # a session's phrases all have `windows` codes
+        draw = TuneDraw(state.mode, state.meter, state.tradition, state.tune_type, previous.codes)
         fresh = writer.model.sample_prior(
-            state.mode, windows, generator_for(phrase_seed, "walk"), attributes=dict(state.shape)
+            state.mode, windows, generator_for(phrase_seed, "walk"), attributes=dict(state.shape), draw=draw
         )
         around = previous.codes + WALK * (fresh - previous.codes)
         spec.around = dict(zip(labels, around, strict=True))

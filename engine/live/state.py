@@ -24,6 +24,8 @@ class LiveState:
     style: str = "folk"
     drums: bool = False
     shape: dict[str, str] = field(default_factory=dict)  # melody attributes asked of the latent GAN
+    tradition: str | None = None  # the melody's tradition and tune type (engine.data.corpus)
+    tune_type: str | None = None
 
     @classmethod
     def of(cls, resolved: Resolved) -> LiveState:
@@ -38,6 +40,8 @@ class LiveState:
             style=resolved.style,
             drums=resolved.drums,
             shape=dict(resolved.shape),
+            tradition=resolved.tradition,
+            tune_type=resolved.tune_type,
         )
 
     def resolved(self, bars: int, seed: int) -> Resolved:
@@ -53,6 +57,8 @@ class LiveState:
             style=self.style,
             drums=self.drums,
             shape=dict(self.shape),
+            tradition=self.tradition,  # type: ignore[arg-type]
+            tune_type=self.tune_type,
             seed=seed,
             form="",
         )

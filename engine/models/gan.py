@@ -148,6 +148,16 @@ class LatentGAN(nn.Module):
         z = torch.randn(count, self.config.latent, generator=generator).to(device)
         return self.unwhiten(self.actor(z, y.to(device))).cpu()
 
+    @torch.no_grad()
+    def steer(
+        self, z: torch.Tensor, generator: torch.Generator, attributes: dict[str, str | int]
+    ) -> torch.Tensor:
+        """Codes `z` (from another prior, such as the conductor) moved by the actor toward `attributes`;
+        those not asked for are drawn from their joint distribution given the asked ones."""
+        y = self.fill_attributes(len(z), generator, attributes)
+        device = next(self.actor.parameters()).device
+        return self.unwhiten(self.actor(self.whiten(z.to(device)), y.to(device))).cpu()
+
 
 def save_gan(path, gan: LatentGAN, extra: dict, shipped: bool = False) -> None:
     """A checkpoint (everything, fp32) or, `shipped`, the actor and buffers only in fp16."""

@@ -3,6 +3,7 @@ their measured attributes, are cached once to an .npz, so a rerun starts in seco
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -14,6 +15,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from engine import paths
 from engine.data.corpus import MINOR_MODES, Corpus
 from engine.data.windows import WindowSet, split_tunes
 from engine.eval.attributes import ATTRIBUTES, UNKNOWN, measure_many
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class GANTrainConfig:
     out_dir: str = "runs/gan"
-    latents: str = "data/gan_latents.npz"
+    latents: str = ""  # cache of the VAE's encodings; "" = data/gan_latents-<the VAE file's digest>.npz
     steps: int = 3000
     batch_size: int = 256
     lr: float = 3e-4
@@ -295,10 +297,18 @@ def export_gan(checkpoint_path: Path, target: Path, latents: dict[str, Latents] 
     return facts
 
 
+def latents_cache(vae_weights: Path) -> Path:
+    """Where one VAE's encodings are cached: named by its file's digest, so new weights never meet the
+    encodings of old ones."""
+    digest = hashlib.sha256(vae_weights.read_bytes()).hexdigest()[:12]
+    return paths.data_dir() / f"gan_latents-{digest}.npz"
+
+
 def run(vae_weights: Path, corpus: Corpus, config: GANTrainConfig, export: Path | None) -> dict | None:
     """`jam train gan`: encode (or load the cached encodings), train, export."""
     vae, _ = load_vae(vae_weights)
-    latents = encode_corpus(vae, corpus, Path(config.latents), config.split_seed)
+    cache = Path(config.latents) if config.latents else latents_cache(vae_weights)
+    latents = encode_corpus(vae, corpus, cache, config.split_seed)
     config.model.latent = vae.config.latent
     checkpoint = train_gan(latents, config)
     return export_gan(checkpoint, export, latents) if export else None

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from engine.data.corpus import MINOR_MODES, Corpus, Tune
 from engine.data.windows import WindowSet, split_tunes
-from engine.models.vae import MelodyVAE, VAEConfig, load_vae, save_checkpoint, vae_loss
+from engine.models.vae import MelodyVAE, VAEConfig, load_vae, save_checkpoint, vae_loss, widen_decoder
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ class TrainConfig:
     free_nats: float = 64.0
     grad_clip: float = 1.0
     transpose_range: tuple[int, int] = (-5, 6)
+    forget: float = 0.1  # chance that each context field (tradition, type, note before) is hidden
+    init_from: str = ""  # weights to start from (a context-free model is widened); "" = from scratch
     eval_every: int = 250
     eval_windows: int = 2048
     seed: int = 0
@@ -71,7 +73,8 @@ def evaluate(
     return {name: value / len(index) for name, value in totals.items()}
 
 
-def plot_curves(history: list[dict], path: Path) -> None:
+def plot_curves(history: list[dict], path: Path, keys: tuple[str, ...] = ("recon", "kl", "accuracy")) -> None:
+    """Train and valid curves of each of `keys` over the steps of a run's history."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -79,14 +82,14 @@ def plot_curves(history: list[dict], path: Path) -> None:
 
     train = [h for h in history if h["split"] == "train"]
     valid = [h for h in history if h["split"] == "valid"]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for ax, key in zip(axes, ("recon", "kl", "accuracy"), strict=True):
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.4 * len(keys), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
         ax.plot([h["step"] for h in train], [h[key] for h in train], label="train", alpha=0.6)
         ax.plot([h["step"] for h in valid], [h[key] for h in valid], label="valid", marker="o")
         ax.set_title(key)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-    axes[0].legend()
+    axes[0][0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -118,6 +121,10 @@ def train(corpus: Corpus, config: TrainConfig, progress: bool = True) -> Path:
         optimizer.load_state_dict(extra["optimizer"])
         step, history, elapsed = extra["step"], extra["history"], extra["elapsed_s"]
         log.info("resumed from %s at step %d", checkpoint_path, step)
+    elif config.init_from:
+        state = torch.load(config.init_from, map_location=config.device, weights_only=True)["model"]
+        model.load_state_dict(widen_decoder(state, model))
+        log.info("started from the weights in %s", config.init_from)
     model.train()
     log.info(
         "model: %.2f M parameters on %s", sum(p.numel() for p in model.parameters()) / 1e6, config.device
@@ -129,7 +136,9 @@ def train(corpus: Corpus, config: TrainConfig, progress: bool = True) -> Path:
     bar = tqdm(total=config.steps, initial=step, desc="training vae", unit="step", disable=not progress)
     while step < config.steps:
         index = train_set.sample(rng, config.batch_size)
-        batch = train_set.batch(index, rng.integers(low, high + 1, config.batch_size)).to(config.device)
+        shifts = rng.integers(low, high + 1, config.batch_size)
+        forget = rng.random((config.batch_size, 3)) < config.forget
+        batch = train_set.batch(index, shifts, forget).to(config.device)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, config)
         logits, mean, log_var = model(batch)

@@ -3,6 +3,11 @@
 Encoder: a bidirectional GRU over the window's events. Decoder: an autoregressive GRU that sees the
 latent code at every step. Both also see the tonic, the meter and each step's place in the bar, so
 that the phrases of one piece share a key and the rhythm sits on the beat.
+
+The decoder also sees the window's context (`Batch.context`): the tradition, the tune type and the
+last note sounding before the window, so each window of a piece is decoded from where the one
+before it left off, in the idiom asked for. Each context field has an "unknown" value (0, or the
+start token for the note), which training shows the decoder a share of the time.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from engine.data.corpus import TRADITIONS, TUNE_TYPES
 from engine.data.events import MAX_STEPS_PER_BAR, METERS, N_TOKENS
 from engine.data.windows import Batch
 
@@ -28,6 +34,7 @@ class VAEConfig:
     latent: int = 128
     decoder_hidden: int = 512
     dropout: float = 0.1
+    context_dim: int = 32  # tradition 8 + tune type 8 + the note before 16; 0 = a model without context
 
 
 class MelodyVAE(nn.Module):
@@ -44,12 +51,31 @@ class MelodyVAE(nn.Module):
         self.encoder = nn.GRU(step_dim, c.encoder_hidden, batch_first=True, bidirectional=True)
         self.to_posterior = nn.Linear(2 * c.encoder_hidden, 2 * c.latent)
         self.to_initial_state = nn.Linear(c.latent, c.decoder_hidden)
-        self.decoder = nn.GRU(step_dim + c.latent, c.decoder_hidden, batch_first=True)
+        if c.context_dim:
+            self.tradition_embedding = nn.Embedding(len(TRADITIONS) + 1, 8)
+            self.type_embedding = nn.Embedding(len(TUNE_TYPES) + 1, 8)
+            self.previous_embedding = nn.Embedding(c.n_tokens + 1, c.context_dim - 16)
+        self.decoder = nn.GRU(step_dim + c.latent + c.context_dim, c.decoder_hidden, batch_first=True)
         self.dropout = nn.Dropout(c.dropout)
         self.to_logits = nn.Linear(c.decoder_hidden, c.n_tokens)
 
     def condition(self, tonic: torch.Tensor, meter: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.tonic_embedding(tonic), self.meter_embedding(meter)], dim=-1)
+
+    def context(self, context: torch.Tensor | None, batch_size: int, device: torch.device) -> torch.Tensor:
+        """(B, context_dim) from (B, 3) indices: tradition, tune type, the note before; None = unknown."""
+        if not self.config.context_dim:
+            return torch.zeros(batch_size, 0, device=device)
+        if context is None:
+            context = unknown_context(batch_size, device)
+        return torch.cat(
+            [
+                self.tradition_embedding(context[:, 0]),
+                self.type_embedding(context[:, 1]),
+                self.previous_embedding(context[:, 2]),
+            ],
+            dim=-1,
+        )
 
     def _steps(self, tokens: torch.Tensor, positions: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         length = tokens.shape[1]
@@ -76,7 +102,8 @@ class MelodyVAE(nn.Module):
             [torch.full_like(batch.tokens[:, :1], self.start_token), batch.tokens[:, :-1]], 1
         )
         steps = self._steps(previous, batch.positions, self.condition(batch.tonic, batch.meter))
-        steps = torch.cat([steps, z[:, None, :].expand(-1, steps.shape[1], -1)], dim=-1)
+        context = self.context(batch.context, len(z), z.device)
+        steps = torch.cat([steps, torch.cat([z, context], -1)[:, None, :].expand(-1, steps.shape[1], -1)], -1)
         out, _ = self.decoder(self.dropout(steps), torch.tanh(self.to_initial_state(z))[None])
         return self.to_logits(self.dropout(out))
 
@@ -96,22 +123,26 @@ class MelodyVAE(nn.Module):
         noise: torch.Tensor | None = None,
         forced: torch.Tensor | None = None,
         bias: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Decode event tokens step by step: argmax of logits / temperature + Gumbel `noise` (B, L, n_tokens),
         which samples from the softmax; without noise, plain argmax.
 
         `forced` (B, L) holds a token to impose at a step, or -1 to let the model choose; `bias`
         (B, n_tokens) is added to every step's logits: -inf forbids a token (a note out of an
-        instrument's range), a finite penalty makes it rarer (a note out of the key).
+        instrument's range), a finite penalty makes it rarer (a note out of the key). `context` (B, 3) as
+        `Batch.context`.
         """
         batch_size, length = positions.shape
         condition = self.condition(tonic, meter)
+        code = torch.cat([z, self.context(context, batch_size, z.device)], -1)
         hidden = torch.tanh(self.to_initial_state(z))[None]
         token = torch.full((batch_size,), self.start_token, dtype=torch.long, device=z.device)
         out = torch.empty(batch_size, length, dtype=torch.long, device=z.device)
         for t in range(length):
             step = torch.cat(
-                [self.token_embedding(token), self.position_embedding(positions[:, t]), condition, z], dim=-1
+                [self.token_embedding(token), self.position_embedding(positions[:, t]), condition, code],
+                dim=-1,
             )
             output, hidden = self.decoder(step[:, None, :], hidden)
             logits = self.to_logits(output[:, 0])
@@ -124,6 +155,29 @@ class MelodyVAE(nn.Module):
                 token = torch.where(forced[:, t] >= 0, forced[:, t], token)
             out[:, t] = token
         return out
+
+
+def unknown_context(batch_size: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Context indices that say nothing: no tradition, no tune type, no note before."""
+    context = torch.zeros(batch_size, 3, dtype=torch.long, device=device)
+    context[:, 2] = N_TOKENS
+    return context
+
+
+def widen_decoder(state: dict[str, torch.Tensor], model: MelodyVAE) -> dict[str, torch.Tensor]:
+    """A context-free model's weights laid into `model`: the decoder's new input columns start at zero,
+    so the widened model decodes exactly as the old one did, and training starts from there."""
+    new = model.state_dict()
+    out = {k: v.float() for k, v in state.items()}
+    for name in ("decoder.weight_ih_l0",):
+        old = out[name]
+        if old.shape != new[name].shape:
+            widened = torch.zeros_like(new[name])
+            widened[:, : old.shape[1]] = old
+            out[name] = widened
+    for name, value in new.items():
+        out.setdefault(name, value)
+    return out
 
 
 def vae_loss(
@@ -151,6 +205,7 @@ def save_checkpoint(path, model: MelodyVAE, extra: dict) -> None:
 def load_vae(path, device: str | torch.device = "cpu") -> tuple[MelodyVAE, dict]:
     """Load weights (fp16 or fp32 on disk) into a float32 model in eval mode, with the checkpoint's extras."""
     checkpoint = torch.load(path, map_location=device, weights_only=True)
-    model = MelodyVAE(VAEConfig(**checkpoint.pop("config")))
+    config = {"context_dim": 0, **checkpoint.pop("config")}  # weights from before the context: none
+    model = MelodyVAE(VAEConfig(**config))
     model.load_state_dict({k: v.float() for k, v in checkpoint.pop("model").items()})
     return model.to(device).eval(), checkpoint

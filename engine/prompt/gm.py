@@ -62,3 +62,20 @@ class Program(int):
 
     def __repr__(self) -> str:
         return f"Program({int(self)}, {self.name!r})"
+
+
+class NamedProgram(Program):
+    """The GM program that plays an instrument General MIDI lacks (a guzheng on Koto), under the
+    instrument's own name, so a piece says what was asked for."""
+
+    def __new__(cls, number: int, label: str) -> NamedProgram:
+        program = super().__new__(cls, number)
+        program.label = label
+        return program
+
+    @property
+    def name(self) -> str:
+        return self.label
+
+    def __reduce__(self):  # int subclasses pickle by value; keep the label
+        return (NamedProgram, (int(self), self.label))

@@ -2,13 +2,15 @@
 
 Section words (strings, brass, choir, 弦乐, 铜管) name an ensemble rather than one player; they
 map to the GM program that plays them (String Ensemble 1, Brass Section, Choir Aahs).
-Chinese instruments without a GM program map to the nearest one: 古筝 and 古琴 to Koto (a
-zither), 唢呐 to Shanai (a double reed), 二胡 to Fiddle, 琵琶 to Shamisen (a plucked lute).
+Chinese instruments without a GM program map to the nearest one and keep their own name
+(`CHINESE`): 古筝 and 古琴 to Koto (a zither), 琵琶 to Shamisen (a plucked lute), 二胡 to Fiddle, 笛子
+to Flute, 箫 to Shakuhachi (an end-blown bamboo flute), 扬琴 to Dulcimer (a hammered dulcimer), 唢呐
+to Shanai (a double reed).
 """
 
 from __future__ import annotations
 
-from engine.prompt.gm import GM_NAMES, Program
+from engine.prompt.gm import GM_NAMES, NamedProgram, Program
 from engine.prompt.text import phrase_key, plural
 
 ENSEMBLES = frozenset({44, 45, 48, 49, 50, 51, 52, 53, 54, 61, 62, 63})
@@ -53,7 +55,7 @@ WORDS: dict[str, int] = {
     "钢琴": 0, "三角钢琴": 0, "大钢琴": 0, "立式钢琴": 0, "明亮钢琴": 1, "电钢琴": 4, "电钢": 4, "电子琴": 4,
     "大键琴": 6, "羽管键琴": 6, "古钢琴": 6, "钢片琴": 8, "钟琴": 9, "八音盒": 10, "音乐盒": 10,
     "颤音琴": 11, "电颤琴": 11, "马林巴": 12, "马林巴琴": 12, "木琴": 13, "管钟": 14, "钟": 14, "编钟": 14,
-    "扬琴": 15, "哈蒙德风琴": 16, "电风琴": 16, "摇滚风琴": 18, "管风琴": 19, "教堂风琴": 19, "风琴": 20,
+    "哈蒙德风琴": 16, "电风琴": 16, "摇滚风琴": 18, "管风琴": 19, "教堂风琴": 19, "风琴": 20,
     "簧风琴": 20, "脚踏风琴": 20, "手风琴": 21, "口琴": 22, "班多钮": 23, "探戈手风琴": 23,
     "吉他": 24, "古典吉他": 24, "尼龙吉他": 24, "尼龙弦吉他": 24, "民谣吉他": 25, "木吉他": 25,
     "钢弦吉他": 25, "原声吉他": 25, "爵士吉他": 26, "电吉他": 27, "清音吉他": 27, "闷音吉他": 28,
@@ -66,18 +68,37 @@ WORDS: dict[str, int] = {
     "圆号": 60, "法国号": 60, "铜管": 61, "铜管乐": 61, "铜管乐队": 61, "铜管乐团": 61, "合成铜管": 62,
     "高音萨克斯": 64, "萨克斯": 65, "萨克斯风": 65, "萨克斯管": 65, "中音萨克斯": 65, "次中音萨克斯": 66,
     "上低音萨克斯": 67, "双簧管": 68, "英国管": 69, "大管": 70, "巴松": 70, "巴松管": 70, "单簧管": 71,
-    "黑管": 71, "短笛": 72, "长笛": 73, "笛子": 73, "笛": 73, "竹笛": 73, "竖笛": 74, "排箫": 75,
+    "黑管": 71, "短笛": 72, "长笛": 73, "笛": 73, "竖笛": 74, "排箫": 75,
     "尺八": 77, "口哨": 78, "陶笛": 79, "方波": 80, "八比特": 80, "合成器": 81, "锯齿波": 81,
     "合成主音": 81, "铺底": 88, "合成铺底": 88, "合成器铺底": 88, "合成垫音": 88, "西塔琴": 104,
-    "班卓琴": 105, "三味线": 106, "琵琶": 106, "古筝": 107, "筝": 107, "古琴": 107, "卡林巴": 108,
-    "拇指琴": 108, "风笛": 109, "二胡": 110, "唢呐": 111, "铃": 112, "铃铛": 112, "雪橇铃": 112,
+    "班卓琴": 105, "三味线": 106, "卡林巴": 108,
+    "拇指琴": 108, "风笛": 109, "铃": 112, "铃铛": 112, "雪橇铃": 112,
     "钢鼓": 114, "木鱼": 115, "木块": 115, "太鼓": 116,
 }  # fmt: skip
 
 
+# Chinese instruments: the words for each, its nearest GM program, and its name in a piece
+CHINESE: dict[tuple[int, str], tuple[str, ...]] = {
+    (107, "Guzheng"): ("guzheng", "zheng", "古筝", "筝"),
+    (107, "Guqin"): ("guqin", "古琴"),
+    (106, "Pipa"): ("pipa", "琵琶"),
+    (110, "Erhu"): ("erhu", "二胡"),
+    (73, "Dizi"): ("dizi", "bamboo flute", "笛子", "竹笛"),
+    (77, "Xiao"): ("xiao", "洞箫", "箫"),
+    (15, "Yangqin"): ("yangqin", "扬琴"),
+    (111, "Suona"): ("suona", "唢呐"),
+}
+
+
 def _phrases() -> dict[str, int]:
     """Lookup keys for every GM name and every word above, with English plurals ("violins", "saxes")."""
-    table = {phrase_key(name): program for program, name in enumerate(GM_NAMES)}
+    table: dict[str, int] = {
+        phrase_key(word): NamedProgram(program, label)
+        for (program, label), words in CHINESE.items()
+        for word in (*words, label)
+    }
+    for program, name in enumerate(GM_NAMES):
+        table.setdefault(phrase_key(name), program)
     for word, program in WORDS.items():
         table.setdefault(phrase_key(word), program)
     for key, program in list(table.items()):
@@ -89,7 +110,13 @@ def _phrases() -> dict[str, int]:
 PHRASES: dict[str, int] = _phrases()
 
 
+def as_program(number: int) -> Program:
+    """A looked-up number as a Program, keeping a Chinese instrument's own name."""
+    return number if isinstance(number, Program) else Program(number)
+
+
 def lookup_instrument(name: str) -> tuple[Program, str] | None:
-    """A program and its GM name from a GM name or an everyday word ('Violin', 'violins', '钢琴')."""
+    """A program and its name from a GM name or an everyday word ('Violin', 'violins', '钢琴'); a Chinese
+    instrument keeps its own name ('古筝' -> Koto's program, 'Guzheng')."""
     program = PHRASES.get(phrase_key(name))
-    return None if program is None else (Program(program), GM_NAMES[program])
+    return None if program is None else (as_program(program), as_program(program).name)

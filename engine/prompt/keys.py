@@ -37,8 +37,8 @@ _AFTER_IN = re.compile(r"(?i:\bin)\s+([A-G])" + _END)
 # "key of a" is more often an article than A; "key of A" is A.
 _AFTER_KEY = re.compile(r"(?i:\bkey(?:\s+of)?|\btonality)\s*[:=]?\s*([A-Gb-g])" + _END)
 _MODE_ONLY = re.compile(
-    r"(?i:\b(major|minor)[\s-]+(?:key|mode|tonality|scale)s?\b|\bin\s+(major|minor)\b)|(大调|小调)"
-)
+    r"(?i:\b(major|minor)[\s-]+(?:key|mode|tonality|scale)s?\b|\bin\s+(major|minor)\b)|(大调|(?<!江南)(?<!民间)小调)"
+)  # 江南小调 and 民间小调 are a genre of Chinese folk song (engine/prompt/traditions.py), not a mode
 _ARTICLE_CONTEXT = re.compile(r"(?i:\b(?:in|key(?:\s+of)?)\s*)$")
 # "Bb clarinet", "F horn", "Eb alto sax" name how an instrument is pitched, not the key of the piece.
 _TRANSPOSING = re.compile(

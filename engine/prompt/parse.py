@@ -14,13 +14,14 @@ from engine.prompt import drums, mood, tempo
 from engine.prompt.draft import Draft
 from engine.prompt.forms import Style
 from engine.prompt.gm import Program
-from engine.prompt.instruments import ENSEMBLES
+from engine.prompt.instruments import ENSEMBLES, as_program
 from engine.prompt.keys import read_keys
 from engine.prompt.length import read_length
 from engine.prompt.match import Found, find_words
 from engine.prompt.meter import read_meter_numbers
 from engine.prompt.reading import PromptReading
 from engine.prompt.text import normalize
+from engine.prompt.traditions import Tradition
 from engine.prompt.vocab import Hit
 
 # A prompt says what it wants in its first few dozen known words; reading no more than this keeps
@@ -73,7 +74,7 @@ def _apply(
             case _ if negated:
                 continue  # "not a waltz", "no piano": nothing to set
             case Hit("instrument", int(number)):
-                draft.set("instrument", Program(number), start, end)
+                draft.set("instrument", as_program(number), start, end)
                 if number in ENSEMBLES:
                     draft.set("ensemble", Program(number), start, end)
             case Hit("solo", _):
@@ -82,5 +83,12 @@ def _apply(
                 draft.set("style", style.name, start, end)
                 if style.meter:
                     implied.setdefault("meter", (style.meter, start, end))
+            case Hit("tradition", Tradition() as tradition):
+                if tradition.implied:
+                    implied.setdefault("tradition", (tradition.name, start, end))
+                else:
+                    draft.set("tradition", tradition.name, start, end)
+                if tradition.tune_type:
+                    draft.set("tune_type", tradition.tune_type, start, end)
             case Hit("meter", str(meter)):
                 draft.set("meter", meter, start, end)

@@ -28,6 +28,8 @@ class PromptReading:
     ensemble: Program | None = None
     drums: bool | None = None
     style: str | None = None
+    tradition: str | None = None  # engine.data.corpus.TRADITIONS
+    tune_type: str | None = None  # a tune type the words name that is no style ("山歌"); styles name the rest
     valence: float | None = None
     arousal: float | None = None
     understood: dict[str, str] = field(default_factory=dict)

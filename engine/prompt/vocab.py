@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from engine.prompt import drums, forms, instruments, meter, mood, tempo
+from engine.prompt import drums, forms, instruments, meter, mood, tempo, traditions
 from engine.prompt.forms import Style
 from engine.prompt.text import CJK, phrase_key
+from engine.prompt.traditions import Tradition
 
 
 class Hit(NamedTuple):
-    field: str  # instrument, drums, solo, style, meter, tempo or mood
-    value: int | bool | str | Style
+    field: str  # instrument, drums, solo, style, tradition, meter, tempo or mood
+    value: int | bool | str | Style | Tradition
 
 
 # Chinese that may follow or join a known word inside one segmented word without changing what it
@@ -26,11 +27,12 @@ FILLERS = frozenset(
 
 
 def _lexicon() -> dict[str, tuple[Hit, ...]]:
-    sources: list[tuple[str, dict[str, int | bool | str | Style]]] = [
+    sources: list[tuple[str, dict[str, int | bool | str | Style | Tradition]]] = [
         ("instrument", dict(instruments.PHRASES)),
         ("drums", dict(drums.WORDS)),
         ("solo", dict.fromkeys(drums.SOLO_WORDS, True)),
         ("style", dict(forms.WORDS)),
+        ("tradition", dict(traditions.WORDS)),
         ("meter", dict(meter.WORDS)),
         ("tempo", dict(tempo.WORDS)),
         ("mood", dict(mood.WORDS)),

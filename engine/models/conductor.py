@@ -1,0 +1,200 @@
+"""The conductor: how the 2-bar codes of a real tune follow one another (after MusicVAE's hierarchical
+"conductor", here as a prior over the VAE's own codes).
+
+A GRU reads a tune's window codes in order, with the tune's tradition, type, meter and mode, and gives
+the next window's code as a mixture of diagonal Gaussians (in the whitened latent space, as the latent
+GAN uses). Sampling it window by window writes a whole tune's codes: they share the tune's register,
+density and rhythm and move the way real tunes move, where independent draws from the prior each
+wandered to a register and a rhythm of their own.
+
+Draws from the mixture alone fall between real melodies (they decoded to leaps inside windows), so
+`sample` proposes codes near real ones instead: a kernel density over a bank of real window codes of
+the asked tradition, type, meter and mode (shipped with the conductor), resampled by the conductor's
+likelihood given the tune so far. The codes stay where real melodies encode, and follow the tune.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from engine.data.corpus import TRADITIONS, TUNE_TYPES
+from engine.data.events import METERS, meter_index
+from engine.data.windows import tradition_index, type_index
+
+
+@dataclass
+class ConductorConfig:
+    latent: int = 128
+    hidden: int = 384
+    mixtures: int = 8
+    embed: int = 8  # per condition
+    max_windows: int = 16  # positions past this share the last embedding
+    dropout: float = 0.1
+    proposals: int = 256  # bank codes proposed per draw, resampled by the conductor's likelihood
+    bandwidth: float = 0.2  # of the kernel around each bank code, in whitened units
+
+
+@dataclass(frozen=True)
+class TuneCondition:
+    """What a whole tune is: its tradition and type (None = any), meter, and mode family."""
+
+    meter: str
+    minor: bool
+    tradition: str | None = None
+    tune_type: str | None = None
+
+    def indices(self) -> list[int]:
+        return [
+            tradition_index(self.tradition),
+            type_index(self.tune_type),
+            meter_index(self.meter),
+            1 + self.minor,
+        ]
+
+
+class Conductor(nn.Module):
+    def __init__(self, config: ConductorConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.tradition_embedding = nn.Embedding(len(TRADITIONS) + 1, c.embed)
+        self.type_embedding = nn.Embedding(len(TUNE_TYPES) + 1, c.embed)
+        self.meter_embedding = nn.Embedding(len(METERS), c.embed)
+        self.mode_embedding = nn.Embedding(3, c.embed)  # unknown, major, minor
+        self.position_embedding = nn.Embedding(c.max_windows, c.embed)
+        self.gru = nn.GRU(c.latent + 5 * c.embed, c.hidden, batch_first=True)
+        self.dropout = nn.Dropout(c.dropout)
+        self.head = nn.Linear(c.hidden, c.mixtures * (1 + 2 * c.latent))
+        self.register_buffer("mean", torch.zeros(c.latent))
+        self.register_buffer("std", torch.ones(c.latent))
+        # real window codes (whitened) and their tradition, type, meter and mode indices
+        self.register_buffer("bank", torch.zeros(0, c.latent))
+        self.register_buffer("bank_condition", torch.zeros(0, 4, dtype=torch.long))
+
+    def forward(self, previous: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Mixture parameters for each window given the whitened codes before it.
+
+        previous (B, T, latent): whitened codes of windows 0..T-2, after a zero start vector;
+        condition (B, 4): tradition, type, meter, mode indices. Returns log-weights (B, T, K), means
+        and log-sigmas (B, T, K, latent)."""
+        batch, length, _ = previous.shape
+        positions = torch.arange(length, device=previous.device).clamp(max=self.config.max_windows - 1)
+        fixed = torch.cat(
+            [
+                self.tradition_embedding(condition[:, 0]),
+                self.type_embedding(condition[:, 1]),
+                self.meter_embedding(condition[:, 2]),
+                self.mode_embedding(condition[:, 3]),
+            ],
+            -1,
+        )
+        steps = torch.cat(
+            [
+                previous,
+                fixed[:, None].expand(-1, length, -1),
+                self.position_embedding(positions)[None].expand(batch, -1, -1),
+            ],
+            -1,
+        )
+        out, _ = self.gru(self.dropout(steps))
+        k, d = self.config.mixtures, self.config.latent
+        params = self.head(self.dropout(out))
+        logits, means, log_sigma = params.split([k, k * d, k * d], -1)
+        return (
+            F.log_softmax(logits, -1),
+            means.view(batch, length, k, d),
+            log_sigma.view(batch, length, k, d).clamp(-5, 2),
+        )
+
+    def nll(self, codes: torch.Tensor, condition: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Mean negative log-likelihood per window (nats) of whitened codes (B, T, latent)."""
+        previous = torch.cat([torch.zeros_like(codes[:, :1]), codes[:, :-1]], 1)
+        log_weights, means, log_sigma = self(previous, condition)
+        x = codes[:, :, None]
+        log_normal = -0.5 * (((x - means) / log_sigma.exp()) ** 2 + 2 * log_sigma + math.log(2 * math.pi))
+        log_p = torch.logsumexp(log_weights + log_normal.sum(-1), -1)  # (B, T)
+        mask = torch.arange(codes.shape[1], device=codes.device)[None] < lengths[:, None]
+        return -(log_p * mask).sum() / mask.sum()
+
+    def _next(self, history: torch.Tensor, condition: TuneCondition) -> tuple[torch.Tensor, ...]:
+        """The mixture for the window after `history` (T, latent) VAE codes: on the CPU, whitened."""
+        device = self.mean.device
+        whitened = (history.to(device) - self.mean) / self.std
+        previous = torch.cat([torch.zeros(1, self.config.latent, device=device), whitened])[None]
+        indices = torch.tensor([condition.indices()], device=device)
+        return tuple(p[0, -1].cpu() for p in self(previous, indices))
+
+    def _pool(self, condition: TuneCondition) -> torch.Tensor:
+        """Indices of bank codes from tunes like the one asked for: each condition kept while enough
+        codes match it (tradition, then mode, type and meter)."""
+        wanted = condition.indices()
+        pool = torch.arange(len(self.bank_condition))
+        for column in (0, 3, 1, 2):  # tradition, mode, tune type, meter
+            if wanted[column] == 0:  # unknown: any
+                continue
+            matching = pool[self.bank_condition[pool, column].cpu() == wanted[column]]
+            if len(matching) >= self.config.proposals // 4:
+                pool = matching
+        return pool
+
+    @torch.no_grad()
+    def sample(
+        self,
+        history: torch.Tensor,
+        condition: TuneCondition,
+        count: int,
+        generator: torch.Generator,
+        temperature: float = 1.0,
+    ) -> torch.Tensor:
+        """`count` candidate codes (count, latent), in the VAE's space, for the window after `history`
+        (T, latent) VAE codes of the windows so far (T may be 0): proposals near real codes of tunes
+        like this one, chosen in proportion to their likelihood ** (1 / temperature); without a bank,
+        from the mixture with its spread scaled by `temperature`. Draws use `generator` on the CPU,
+        so a seed gives the same codes on any device."""
+        log_weights, means, log_sigma = self._next(history, condition)
+        latent = self.config.latent
+        if len(self.bank):
+            pool = self._pool(condition)
+            pick = pool[torch.randint(len(pool), (self.config.proposals,), generator=generator)]
+            noise = torch.randn(self.config.proposals, latent, generator=generator)
+            w = self.bank[pick].cpu() + self.config.bandwidth * noise
+            score = _log_density(w, log_weights, means, log_sigma) / max(temperature, 1e-3)
+            uniform = torch.rand(len(score), generator=generator).clamp(1e-9, 1 - 1e-9)
+            chosen = torch.topk(score - torch.log(-torch.log(uniform)), count).indices  # Gumbel top-k
+            w = w[chosen]
+        else:
+            pick = torch.multinomial(log_weights.exp(), count, replacement=True, generator=generator)
+            noise = torch.randn(count, latent, generator=generator)
+            w = means[pick] + temperature * log_sigma[pick].exp() * noise
+        return w * self.std.cpu() + self.mean.cpu()
+
+
+def _log_density(
+    w: torch.Tensor, log_weights: torch.Tensor, means: torch.Tensor, log_sigma: torch.Tensor
+) -> torch.Tensor:
+    """Log density (up to a constant) of codes w (N, latent) under a diagonal Gaussian mixture."""
+    log_normal = -0.5 * (((w[:, None] - means) / log_sigma.exp()) ** 2 + 2 * log_sigma).sum(-1)
+    return torch.logsumexp(log_weights + log_normal, -1)
+
+
+def save_conductor(path, conductor: Conductor, extra: dict, shipped: bool = False) -> None:
+    state = conductor.state_dict()
+    if shipped:
+        state = {k: v if k == "bank_condition" else v.half() for k, v in state.items()}
+    torch.save({"config": asdict(conductor.config), "model": state, **extra}, path)
+
+
+def load_conductor(path, device: str | torch.device = "cpu") -> tuple[Conductor, dict]:
+    checkpoint = torch.load(path, map_location=device, weights_only=True)
+    conductor = Conductor(ConductorConfig(**checkpoint.pop("config")))
+    state = {"bank": conductor.bank, "bank_condition": conductor.bank_condition, **checkpoint.pop("model")}
+    # the bank's size is the file's own (none in a file without one)
+    conductor.bank = torch.zeros_like(state["bank"], dtype=torch.float32)
+    conductor.bank_condition = torch.zeros_like(state["bank_condition"])
+    conductor.load_state_dict({k: v if k == "bank_condition" else v.float() for k, v in state.items()})
+    return conductor.to(device).eval(), checkpoint

@@ -1,0 +1,210 @@
+"""Train the conductor (`jam train conductor`) on the window codes of whole training tunes.
+
+The shipped VAE encodes every tune's successive 2-bar windows once (cached beside the corpus); the
+conductor then learns to predict each code from the ones before it and the tune's tradition, type,
+meter and mode. CPU or CUDA with the same code; resumes from its checkpoint; keeps the best
+validation step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from engine.data.corpus import MINOR_MODES, Corpus, Tune
+from engine.data.events import meter_index
+from engine.data.windows import WINDOW_BARS, Batch, split_tunes
+from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor, save_conductor
+from engine.models.train_vae import plot_curves
+from engine.models.vae import MelodyVAE, load_vae
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConductorTrainConfig:
+    out_dir: str = "runs/conductor"
+    steps: int = 3000
+    batch_size: int = 64
+    bank: int = 8192  # real window codes shipped with the conductor, for its proposals
+    lr: float = 1e-3
+    eval_every: int = 250
+    seed: int = 0
+    split_seed: int = 0
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+    model: ConductorConfig = field(default_factory=ConductorConfig)
+
+
+def condition_of(tune: Tune) -> TuneCondition:
+    return TuneCondition(tune.meter, tune.mode in MINOR_MODES, tune.tradition, tune.tune_type or None)
+
+
+def tune_windows(tune: Tune, limit: int) -> np.ndarray:
+    """A tune's successive (non-overlapping) 2-bar windows from its first bar, at most `limit`."""
+    length = WINDOW_BARS * tune.steps_per_bar
+    count = min(limit, len(tune.events) // length)
+    return tune.events[: count * length].reshape(count, length)
+
+
+@torch.no_grad()
+def encode_tunes(vae: MelodyVAE, tunes: list[Tune], limit: int, device: str) -> list[torch.Tensor]:
+    """Each tune's window codes (posterior means), (windows, latent), in order; windows of one length
+    are encoded together, in chunks."""
+    vae.eval()
+    rows = [tune_windows(t, limit) for t in tunes]
+    flat = [(i, w) for i, windows in enumerate(rows) for w in range(len(windows))]
+    codes = torch.zeros(len(flat), vae.config.latent)
+    by_length: dict[int, list[int]] = {}
+    for k, (i, _) in enumerate(flat):
+        by_length.setdefault(rows[i].shape[1], []).append(k)
+    bar = tqdm(total=len(flat), desc="encoding windows", unit="window")
+    for length, members in by_length.items():
+        for chunk in np.array_split(np.array(members), max(1, len(members) // 1024)):
+            tune_of = [tunes[flat[k][0]] for k in chunk]
+            batch = Batch(
+                torch.from_numpy(np.stack([rows[flat[k][0]][flat[k][1]] for k in chunk]).astype(np.int64)),
+                torch.stack([torch.arange(length) % t.steps_per_bar for t in tune_of]),
+                torch.tensor([t.tonic for t in tune_of]),
+                torch.tensor([meter_index(t.meter) for t in tune_of]),
+                torch.full((len(chunk),), length),
+            ).to(device)
+            codes[torch.from_numpy(chunk)] = vae.encode(batch)[0].cpu()
+            bar.update(len(chunk))
+    bar.close()
+    out, k = [], 0
+    for windows in rows:
+        out.append(codes[k : k + len(windows)])
+        k += len(windows)
+    return out
+
+
+class TuneCodes:
+    """Whitened code sequences of tunes with their conditions, padded per batch."""
+
+    def __init__(self, tunes: list[Tune], codes: list[torch.Tensor], mean: torch.Tensor, std: torch.Tensor):
+        keep = [i for i, c in enumerate(codes) if len(c)]
+        self.codes = [(codes[i] - mean) / std for i in keep]
+        self.condition = torch.tensor([condition_of(tunes[i]).indices() for i in keep])
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def batch(self, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        lengths = torch.tensor([len(self.codes[i]) for i in index])
+        padded = torch.zeros(len(index), int(lengths.max()), self.codes[0].shape[1])
+        for row, i in enumerate(index):
+            padded[row, : lengths[row]] = self.codes[i]
+        return padded, self.condition[index], lengths
+
+
+def code_bank(data: TuneCodes, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Up to `size` whitened window codes of the training tunes, drawn evenly, with their tune's
+    condition indices."""
+    codes = torch.cat(data.codes)
+    condition = torch.cat([c.expand(len(x), -1) for c, x in zip(data.condition, data.codes, strict=True)])
+    pick = torch.randperm(len(codes), generator=torch.Generator().manual_seed(seed))[:size]
+    return codes[pick].clone(), condition[pick].clone()
+
+
+@torch.no_grad()
+def valid_nll(model: Conductor, data: TuneCodes, device: str) -> float:
+    model.eval()
+    total = count = 0.0
+    for chunk in np.array_split(np.arange(len(data)), max(1, len(data) // 256)):
+        codes, condition, lengths = (t.to(device) for t in data.batch(chunk))
+        total += float(model.nll(codes, condition, lengths)) * float(lengths.sum())
+        count += float(lengths.sum())
+    model.train()
+    return total / count
+
+
+def run(vae_weights: Path, corpus: Corpus, config: ConductorTrainConfig, export: Path | None) -> dict | None:
+    """Encode the split's tunes with the VAE, train the conductor, export the best step."""
+    vae, _ = load_vae(vae_weights, config.device)
+    splits = split_tunes(corpus.tunes, seed=config.split_seed)
+    limit = config.model.max_windows
+    codes = {name: encode_tunes(vae, splits[name], limit, config.device) for name in ("train", "valid")}
+    stacked = torch.cat(codes["train"])
+    mean, std = stacked.mean(0), stacked.std(0).clamp(min=1e-3)
+    train_set = TuneCodes(splits["train"], codes["train"], mean, std)
+    valid_set = TuneCodes(splits["valid"], codes["valid"], mean, std)
+    log.info("tunes: %d train, %d valid; %d train windows", len(train_set), len(valid_set), len(stacked))
+
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint_path, best_path = out / "ckpt.pt", out / "best.pt"
+    torch.manual_seed(config.seed)
+    config.model.latent = vae.config.latent
+    model = Conductor(config.model).to(config.device)
+    model.mean.copy_(mean)
+    model.std.copy_(std)
+    model.bank, model.bank_condition = code_bank(train_set, config.bank, config.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    step, history, elapsed, best = 0, [], 0.0, float("inf")
+    if checkpoint_path.exists():
+        model, extra = load_conductor(checkpoint_path, config.device)
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        optimizer.load_state_dict(extra["optimizer"])
+        step, history, elapsed, best = extra["step"], extra["history"], extra["elapsed_s"], extra["best"]
+        log.info("resumed from %s at step %d", checkpoint_path, step)
+    model.train()
+    rng = np.random.default_rng(config.seed + step)
+    started = time.time() - elapsed
+    bar = tqdm(total=config.steps, initial=step, desc="training conductor", unit="step")
+    while step < config.steps:
+        codes_, condition, lengths = (
+            t.to(config.device) for t in train_set.batch(rng.choice(len(train_set), config.batch_size))
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * (0.1 + 0.9 * (1 - step / config.steps))
+        loss = model.nll(codes_, condition, lengths)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        bar.update(1)
+        if step % 25 == 0:
+            history.append({"split": "train", "step": step, "nll": float(loss)})
+            bar.set_postfix(nll=f"{float(loss):.1f}")
+        if step % config.eval_every == 0 or step == config.steps:
+            nll = valid_nll(model, valid_set, config.device)
+            history.append({"split": "valid", "step": step, "nll": nll})
+            log.info("step %d valid nll %.2f nats per window", step, nll)
+            facts = {
+                "step": step,
+                "history": history,
+                "elapsed_s": time.time() - started,
+                "train_config": asdict(config),
+            }
+            if nll < best:
+                best = nll
+                save_conductor(best_path, model, {**facts, "best": best})
+            save_conductor(
+                checkpoint_path, model, {**facts, "best": best, "optimizer": optimizer.state_dict()}
+            )
+            plot_curves(history, out / "loss.png", keys=("nll",))
+    bar.close()
+    if export is None:
+        return None
+    model, extra = load_conductor(best_path, "cpu")
+    facts = {
+        "step": extra["step"],
+        "elapsed_s": extra["elapsed_s"],
+        "valid_nll": extra["best"],
+        "train_config": extra["train_config"],
+        "history": [h for h in history if h["split"] == "valid"],
+        "vae": str(vae_weights),
+    }
+    export.parent.mkdir(parents=True, exist_ok=True)
+    save_conductor(export, model, {"facts": facts}, shipped=True)
+    log.info("wrote %s: %s", export, json.dumps({k: facts[k] for k in ("step", "valid_nll")}))
+    return facts

@@ -1,0 +1,300 @@
+"""Traditions and whole-tune structure: corpus labels, the decoder's context, the conductor, the writer,
+and requests that name a tradition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.compose.melody import MelodyModel, MelodySpec, MelodyWriter, key_bias, phrase_plan, scale_of
+from engine.compose.resolve import resolve
+from engine.data.corpus import TRADITIONS, load_corpus, save_corpus, tradition_of, tune_type_of
+from engine.data.events import N_TOKENS, NOTE_OFFSET, PITCH_LO, note_token
+from engine.data.windows import WindowSet, note_before
+from engine.eval.classifiers import pentatonic_share, two_sample_test
+from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor
+from engine.models.train_conductor import ConductorTrainConfig, run
+from engine.models.train_vae import TrainConfig, export_weights, train
+from engine.models.vae import MelodyVAE, VAEConfig, load_vae, unknown_context, widen_decoder
+from engine.prompt import parse_prompt
+from engine.schemas import ComposeRequest
+
+TINY = VAEConfig(
+    token_dim=16, position_dim=8, condition_dim=8, encoder_hidden=32, latent=16, decoder_hidden=64
+)
+
+
+def test_corpus_labels_tradition_and_tune_type():
+    assert tradition_of("essenFolksong/han1.abc#12") == "chinese"
+    assert tradition_of("essenFolksong/altdeu10.abc#3") == "german"
+    assert tradition_of("ryansMammoth/0042.abc#1") == "celtic"
+    assert tune_type_of("X:1\nT:x\nR:Xiaodiao. Xin minge]\nK:C\n", "chinese") == "xiaodiao"
+    assert tune_type_of("X:1\nT:x\nR:double jig\nK:D\n", "celtic") == "jig"
+    assert tune_type_of("X:1\nT:The Braes of Tullymet, Strathspey\nK:D\n", "celtic") == "strathspey"
+    # a title names a type only in the Irish and Scottish books; an unknown R: names none
+    assert tune_type_of("X:1\nT:Reel song\nK:D\n", "german") == ""
+    assert tune_type_of("X:1\nT:x\nR:Liebeslied\nK:D\n", "german") == ""
+
+
+def test_cache_keeps_traditions(small_corpus, tmp_path):
+    assert {t.tradition for t in small_corpus.tunes} == set(TRADITIONS)
+    assert any(t.tune_type for t in small_corpus.tunes)
+    save_corpus(small_corpus, tmp_path / "c.npz")
+    again = load_corpus(tmp_path / "c.npz")
+    assert [(t.tradition, t.tune_type) for t in again.tunes] == [
+        (t.tradition, t.tune_type) for t in small_corpus.tunes
+    ]
+
+
+def test_window_context_is_the_note_before_and_moves_with_transposition(small_corpus):
+    tune = next(t for t in small_corpus.tunes if t.n_bars >= 4)
+    windows = WindowSet([tune])
+    second = int(np.flatnonzero(windows.tune_index == 0)[1])  # the window from bar 1
+    before = note_before(tune.events, tune.steps_per_bar)
+    assert windows.context[second, 2] == before
+    assert windows.context[0, 2] == N_TOKENS  # nothing before the first bar
+    batch = windows.batch(np.array([second]), shifts=np.array([3]))
+    assert int(batch.context[0, 2]) == (before + 3 if before < N_TOKENS else N_TOKENS)
+    hidden = windows.batch(np.array([second]), forget=np.array([[True, True, True]]))
+    assert hidden.context[0].tolist() == unknown_context(1)[0].tolist()
+
+
+def test_widened_decoder_decodes_exactly_as_before():
+    torch.manual_seed(0)
+    old = MelodyVAE(VAEConfig(**{**TINY.__dict__, "context_dim": 0})).eval()
+    new = MelodyVAE(TINY).eval()
+    new.load_state_dict(widen_decoder(old.state_dict(), new))
+    z = torch.randn(2, TINY.latent)
+    positions = (torch.arange(16) % 8)[None].expand(2, -1)
+    zeros = torch.zeros(2, dtype=torch.long)
+    context = torch.tensor([[2, 3, note_token(67)], [1, 0, N_TOKENS]])
+    assert torch.equal(
+        old.generate(z, positions, zeros, zeros), new.generate(z, positions, zeros, zeros, context=context)
+    )
+    # once trained, the context matters: with weights in its columns, another note before decodes otherwise
+    with torch.no_grad():
+        new.decoder.weight_ih_l0[:, -TINY.context_dim :].normal_(0, 3.0)
+    other = context.clone()
+    other[:, 2] = note_token(40)
+    assert not torch.equal(
+        new.generate(z, positions, zeros, zeros, context=context),
+        new.generate(z, positions, zeros, zeros, context=other),
+    )
+
+
+def test_conductor_learns_how_codes_follow_one_another():
+    """Sequences where each code is the one before plus a fixed step: the conductor learns the step."""
+    torch.manual_seed(0)
+    config = ConductorConfig(latent=4, hidden=32, mixtures=2, dropout=0.0)
+    model = Conductor(config)
+    start = torch.randn(64, 1, 4)
+    codes = start + torch.arange(6).float()[None, :, None] * 0.5
+    condition = torch.tensor([TuneCondition("4/4", False, "celtic", "reel").indices()] * 64)
+    lengths = torch.full((64,), 6)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = float(model.nll(codes, condition, lengths).detach())
+    for _ in range(300):
+        loss = model.nll(codes, condition, lengths)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < first - 5
+    model.eval()
+    history = start[0] + torch.arange(3).float()[:, None] * 0.5
+    draws = model.sample(
+        history, TuneCondition("4/4", False, "celtic", "reel"), 200, torch.Generator().manual_seed(1)
+    )
+    assert torch.allclose(draws.mean(0), history[-1] + 0.5, atol=0.3)
+    again = model.sample(
+        history, TuneCondition("4/4", False, "celtic", "reel"), 200, torch.Generator().manual_seed(1)
+    )
+    assert torch.equal(draws, again)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(small_corpus, tmp_path_factory):
+    """A tiny VAE and a conductor trained on its codes, both through their real training code."""
+    root = tmp_path_factory.mktemp("tiny")
+    config = TrainConfig(
+        out_dir=str(root / "vae"),
+        steps=4,
+        batch_size=8,
+        eval_every=4,
+        eval_windows=32,
+        device="cpu",
+        model=TINY,
+    )
+    export_weights(train(small_corpus, config, progress=False), small_corpus, root / "vae.pt")
+    conductor_config = ConductorTrainConfig(
+        out_dir=str(root / "conductor"), steps=4, batch_size=8, eval_every=2, device="cpu",
+        model=ConductorConfig(hidden=16, mixtures=2),
+    )  # fmt: skip
+    facts = run(root / "vae.pt", small_corpus, conductor_config, root / "conductor.pt")
+    return root, facts
+
+
+def test_conductor_trains_resumes_and_exports(tiny_models, small_corpus):
+    root, facts = tiny_models
+    assert facts["step"] in (2, 4) and np.isfinite(facts["valid_nll"])
+    assert (root / "conductor" / "loss.png").stat().st_size > 1000
+    conductor, extra = load_conductor(root / "conductor.pt")
+    assert conductor.config.latent == TINY.latent and extra["facts"]["step"] == facts["step"]
+    resumed = ConductorTrainConfig(
+        out_dir=str(root / "conductor"), steps=6, batch_size=8, eval_every=2, device="cpu",
+        model=ConductorConfig(hidden=16, mixtures=2),
+    )  # fmt: skip
+    run(root / "vae.pt", small_corpus, resumed, None)
+    _, checkpoint = load_conductor(root / "conductor" / "ckpt.pt")
+    assert checkpoint["step"] == 6
+
+
+def _writer(root) -> MelodyWriter:
+    vae, extra = load_vae(root / "vae.pt")
+    model = MelodyModel.from_checkpoint(vae, extra)
+    assert model.attach_conductor(root / "conductor.pt")
+    return MelodyWriter(model)
+
+
+def test_writer_with_conductor_keeps_form_seed_and_batch(tiny_models):
+    writer = _writer(tiny_models[0])
+    specs = [MelodySpec(2, "minor", "3/4", phrase_plan(16), seed, tradition="celtic") for seed in (5, 6)]
+    alone = writer.write(specs[0])
+    together = writer.write_batch(specs)
+    assert np.array_equal(alone.events, together[0].events)
+    assert torch.equal(alone.latents, together[0].latents)
+    window = 2 * 12
+    assert np.array_equal(alone.events[:window], alone.events[2 * window : 3 * window])  # A1 returns
+    assert alone.events.shape == (16 * 12,)
+    # the same codes with a prefix (extension) keep what was written
+    extended = writer.write(
+        MelodySpec(2, "minor", "3/4", [*alone.plan, "E1B1", "E1B2"], 5, fixed=dict(
+            zip([label.rstrip("*") for label in alone.plan], alone.latents, strict=True)
+        ), prefix=alone.events, tradition="celtic")
+    )  # fmt: skip
+    assert np.array_equal(extended.events[: len(alone.events)], alone.events)
+
+
+def test_chinese_melodies_keep_to_the_pentatonic(tiny_models):
+    assert scale_of(0, "major", "chinese") == {0, 2, 4, 7, 9}
+    assert scale_of(9, "minor", "chinese") == {9, 0, 2, 4, 7}
+    bias = key_bias(0, "major", "chinese")
+    pitch_of = np.arange(N_TOKENS) - NOTE_OFFSET + PITCH_LO
+    assert bias[note_token(65)] < 0 and bias[note_token(71)] < 0 and bias[note_token(64)] == 0
+    assert (bias[:NOTE_OFFSET] == 0).all() and (
+        bias[NOTE_OFFSET:][pitch_of[NOTE_OFFSET:] % 12 == 7] == 0
+    ).all()
+    writer = _writer(tiny_models[0])
+    chinese = [
+        writer.write(MelodySpec(0, "major", "2/4", phrase_plan(8), s, tradition="chinese")) for s in range(4)
+    ]
+    shares = [pentatonic_share(m.events) for m in chinese]
+    assert min(shares) > 0.8, shares  # an untrained tiny model: the bias and the ranking do this
+
+
+def test_two_sample_test_tells_random_from_real(small_corpus):
+    real = [(t.events[: 8 * t.steps_per_bar], t.steps_per_bar, t.tonic) for t in small_corpus.tunes]
+    rng = np.random.default_rng(0)
+    noise = [
+        (
+            np.where(rng.random(len(e)) < 0.5, rng.integers(NOTE_OFFSET, N_TOKENS, len(e)), 0).astype(
+                np.uint8
+            ),
+            s,
+            k,
+        )
+        for e, s, k in real
+    ]
+    assert two_sample_test(real, noise)["accuracy"] > 0.9
+    half = len(real) // 2
+    assert two_sample_test(real[:half], real[half:])["accuracy"] < 0.75
+
+
+@pytest.mark.parametrize(
+    ("prompt", "tradition", "tune_type"),
+    [
+        ("中国风", "chinese", None),
+        ("古风", "chinese", None),
+        ("一首中国民歌", "chinese", None),
+        ("江南小调", "chinese", "xiaodiao"),
+        ("a Chinese folk song", "chinese", None),
+        ("something pentatonic", "chinese", None),
+        ("a slow guzheng melody", "chinese", None),
+        ("an Irish reel", "celtic", "reel"),
+        ("a Scottish air", "celtic", "air"),
+        ("a jig for fiddle", "celtic", "jig"),
+        ("a German folk song", "german", None),
+        ("a Lied", "german", None),
+        ("a cheerful folk tune", None, None),
+        ("播放一段轻快的音乐", None, None),
+    ],
+)
+def test_requests_choose_the_tradition(prompt, tradition, tune_type):
+    resolved = resolve(ComposeRequest(prompt=prompt), seed=3)
+    assert (resolved.tradition, resolved.tune_type) == (tradition, tune_type)
+
+
+def test_types_bring_their_meter_and_tempo_and_chinese_instruments_keep_their_names():
+    reel = resolve(ComposeRequest(prompt="an Irish reel"), seed=0)
+    assert (reel.meter, reel.tempo) == ("4/4", 176)
+    assert resolve(ComposeRequest(prompt="a jig"), seed=0).meter == "6/8"
+    assert resolve(ComposeRequest(prompt="a slip jig"), seed=0).meter == "9/8"
+    assert resolve(ComposeRequest(prompt="一首山歌"), seed=0).meter == "2/4"
+    guzheng = resolve(ComposeRequest(prompt="古筝曲"), seed=0)
+    assert (guzheng.instrument, guzheng.program, guzheng.tradition) == ("Guzheng", 107, "chinese")
+    assert resolve(ComposeRequest(prompt="a tune", instrument="erhu"), seed=0).instrument == "Erhu"
+    # a tradition with no instrument named plays on one of its own; the person's words still win
+    chinese = {resolve(ComposeRequest(prompt="中国风"), seed=s).instrument for s in range(5)}
+    assert chinese == {"Guzheng", "Dizi", "Erhu", "Pipa", "Yangqin"}
+    assert resolve(ComposeRequest(prompt="中国风 piano"), seed=0).program == 0
+    assert resolve(ComposeRequest(prompt="a tune", tradition="celtic"), seed=0).tradition == "celtic"
+    # 江南小调 is a genre, not a minor key; C小调 still is
+    assert parse_prompt("江南小调").mode is None
+    assert parse_prompt("C小调").mode == "minor"
+
+
+def test_eval_reports_every_measure(tiny_models, small_corpus):
+    """`jam eval` end to end on the tiny models, judged on the training split of the small corpus
+    (its held-out splits hold three tunes each)."""
+    from engine.eval.evaluate import evaluate
+
+    writer = _writer(tiny_models[0])
+    report = evaluate(writer.model, small_corpus, windows=32, pieces=8, split="train")
+    assert report["judged_on"] == "train"
+    assert 0 <= report["reconstruction"]["accuracy_free_running"] <= 1
+    statistics = report["melody_statistics"]
+    assert 0 <= statistics["overlapped_area"]["generated"]["mean"] <= 1
+    assert 0 <= statistics["two_sample_test"]["melody_statistics"]["accuracy"] <= 1
+    assert set(report["traditions"]) == set(TRADITIONS)
+    for tradition in report["traditions"].values():
+        assert 0 <= tradition["classifier_names_it"] <= 1
+        assert 0 <= tradition["pentatonic_share"]["generated"] <= 1
+    assert 0 <= report["tune_types"]["mean"] <= 1
+
+
+def test_cadence_stays_on_the_keyboard():
+    from engine.compose.melody import cadence_tokens
+    from engine.data.events import PITCH_HI, token_pitch
+
+    for previous, tonic in ((108, 11), (21, 8), (60, 0)):
+        forced = cadence_tokens(32, 16, tonic, previous)
+        final = token_pitch(int(forced[16]))
+        assert final is not None and 21 <= final <= PITCH_HI and final % 12 == tonic
+
+
+def test_conductor_proposes_codes_from_tunes_like_the_one_asked_for():
+    """With a bank, draws lie near real codes of the asked tradition, whatever the mixture says."""
+    torch.manual_seed(0)
+    model = Conductor(ConductorConfig(latent=4, hidden=8, mixtures=2, proposals=64, bandwidth=0.05)).eval()
+    chinese, german = TuneCondition("2/4", False, "chinese"), TuneCondition("2/4", False, "german")
+    model.bank = torch.cat([torch.full((100, 4), 3.0), torch.full((100, 4), -3.0)])
+    model.bank_condition = torch.tensor([chinese.indices()] * 100 + [german.indices()] * 100)
+    draws = model.sample(torch.zeros(2, 4), chinese, 10, torch.Generator().manual_seed(0))
+    assert torch.allclose(draws, torch.full((10, 4), 3.0), atol=0.3)
+    draws = model.sample(torch.zeros(0, 4), german, 10, torch.Generator().manual_seed(0))
+    assert torch.allclose(draws, torch.full((10, 4), -3.0), atol=0.3)
+    # an unknown tradition draws from every tune
+    anything = model.sample(
+        torch.zeros(0, 4), TuneCondition("2/4", False), 64, torch.Generator().manual_seed(0)
+    )
+    assert (anything[:, 0] > 0).any() and (anything[:, 0] < 0).any()
