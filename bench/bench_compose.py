@@ -2,22 +2,23 @@
 
 Run: `.venv/bin/python bench/bench_compose.py [--pieces 20]` (or `make bench`).
 
-Latest figures (2026-11-28, 2 CPU cores, otherwise idle (load average ~1.0); FluidR3_GM; arranged pieces
-with melody, chords and bass; `.venv/bin/python bench/bench_compose.py --pieces 20`). This machine
-renders ~1.6x slower than the one of the earlier figures (p50 555 ms there): `fluidsynth -F` itself
-takes 300 ms of CPU per piece here against 132 ms there.
+Latest figures (2026-12-06, 2 CPU cores, otherwise idle; FluidR3_GM; arranged pieces with melody,
+chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py --pieces 20`). The melody
+now writes its windows one after another, each from the note before, with 10 candidates a window
+(117 ms on 2026-11-28 with 6 candidates and windows decoded side by side, on a machine whose
+FluidSynth ran 1.6x slower).
 
     20 pieces of 16 bars at 100 bpm (about 38 s of music each)
-    request -> OGG+MIDI+PNG: p50 833 ms, p95 999 ms
-      understand p50     0.4 ms
-      melody     p50   116.7 ms
-      arrange    p50     9.1 ms
-      midi       p50    12.0 ms
-      png        p50   124.4 ms
-      render     p50   351.5 ms
-      ogg        p50   333.3 ms
-      total      p50   825.8 ms
-    rendering: 109x real time (median)
+    request -> OGG+MIDI+PNG: p50 691 ms, p95 781 ms
+      understand p50     0.3 ms
+      melody     p50   158.3 ms
+      arrange    p50     4.7 ms
+      midi       p50     6.1 ms
+      png        p50    85.6 ms
+      render     p50   245.7 ms
+      ogg        p50   270.7 ms
+      total      p50   690.6 ms
+    rendering: 156x real time (median)
 
 The picture is drawn while the audio renders and encodes, so the total is about melody + render + ogg.
 """

@@ -340,10 +340,13 @@ def fitness(
     bar: int,
     tradition: str | None = None,
     before: int | None = None,
+    so_far: np.ndarray | None = None,
 ) -> float:
-    """How well a decoded window fits: in the scale (the pentatonic for a Chinese melody) and clearly in
-    the key, in the opening's register and rhythms, moving on from the note `before` it by a step
-    rather than a leap (real tunes move across a phrase's seams as they do inside it), not empty."""
+    """How well a decoded window fits: in the scale (the pentatonic for a Chinese melody), clearly in the
+    key and keeping the piece written `so_far` in it (the key is heard over the piece: windows ranked
+    alone drifted to the dominant's), in the opening's register and rhythms, moving on from the note
+    `before` it by a step rather than a leap (real tunes move across a phrase's seams as they do
+    inside it), not empty."""
     notes = to_notes(events)
     if not notes:
         return -10.0
@@ -354,7 +357,15 @@ def fitness(
     on_triad = np.isin(pitches.astype(int) % 12, triad)
     score = 3.0 * float((weights * in_scale).sum() / weights.sum())
     score += TONIC_WEIGHT * float((weights * on_triad).sum() / weights.sum())
-    score += KEY_WEIGHT * key_clarity(pitches, weights, tonic, mode)
+    if so_far is not None and len(so_far) and tradition != "chinese":
+        # the key is heard over the piece: windows ranked alone drifted to the dominant's key (the
+        # diatonic key profiles do not apply to a pentatonic melody, which is judged window by window)
+        earlier = to_notes(so_far)
+        pitches_heard = np.concatenate([[p for p, _, _ in earlier], pitches])
+        weights_heard = np.concatenate([[end - start for _, start, end in earlier], weights])
+        score += KEY_WEIGHT * key_clarity(pitches_heard, weights_heard, tonic, mode)
+    else:
+        score += KEY_WEIGHT * key_clarity(pitches, weights, tonic, mode)
     if opening is not None:
         score -= abs(float((weights * pitches).sum() / weights.sum()) - opening.pitch) / 6.0
         score += RHYTHM_WEIGHT * float(np.mean([r in opening.rhythms for r in rhythms(events, bar)]))
@@ -558,6 +569,7 @@ class MelodyWriter:
                         writing.bar,
                         spec.tradition,
                         before,
+                        np.concatenate(writing.windows) if writing.windows else None,
                     )
                     for k in picks
                 ]
