@@ -298,3 +298,13 @@ def test_conductor_proposes_codes_from_tunes_like_the_one_asked_for():
         torch.zeros(0, 4), TuneCondition("2/4", False), 64, torch.Generator().manual_seed(0)
     )
     assert (anything[:, 0] > 0).any() and (anything[:, 0] < 0).any()
+
+
+def test_gallery_draws_real_and_generated_rolls(tiny_models, small_corpus, tmp_path):
+    from engine.eval.gallery import draw_gallery
+
+    pictures = draw_gallery(
+        _writer(tiny_models[0]).model, small_corpus, tmp_path, per_tradition=2, split="train"
+    )
+    assert [p.name for p in pictures] == [f"gallery-{t}.png" for t in TRADITIONS]
+    assert all(p.stat().st_size > 5000 for p in pictures)

@@ -83,7 +83,7 @@ def written_like(
     for i, (tune, length) in enumerate(zip(tqdm(tunes, desc=label, leave=False), bars, strict=True)):
         mode = "minor" if tune.mode in MINOR_MODES else "major"
         spec = MelodySpec(
-            tune.tonic, mode, _meter(tune.meter), phrase_plan(length), seed + i,
+            tune.tonic, mode, request_meter(tune.meter), phrase_plan(length), seed + i,
             tradition=tune.tradition if tradition else None,
             tune_type=(tune.tune_type or None) if tradition else None,
         )  # fmt: skip
@@ -92,13 +92,14 @@ def written_like(
     return out
 
 
-def _meter(meter: str) -> str:
+def request_meter(meter: str) -> str:
     """A corpus meter as a request names it (2/2 and C are written as 4/4 bars)."""
     return {"2/2": "4/4", "C": "4/4", "C|": "4/4"}.get(meter, meter)
 
 
-def _composable(tune: Tune) -> bool:
-    return _meter(tune.meter) in METERS[:-1] and tune.n_bars >= SHORTEST
+def composable(tune: Tune) -> bool:
+    """A tune in a meter Jam can be asked for, long enough to compare with."""
+    return request_meter(tune.meter) in METERS[:-1] and tune.n_bars >= SHORTEST
 
 
 def random_in_scale(tune: Tune, rng: random.Random) -> tuple[np.ndarray, int, int]:
@@ -158,13 +159,13 @@ def tradition_realism(
     splits = split_tunes(corpus.tunes)
     rng = random.Random(seed)
     writer = MelodyWriter(model)
-    train = [t for t in splits["train"] if _composable(t)]
+    train = [t for t in splits["train"] if composable(t)]
     classifier = LabelClassifier(
         [excerpt(t, excerpt_bars(t)) for t in train], [t.tradition for t in train], seed
     )
     report: dict = {}
     for tradition in TRADITIONS:
-        test = [t for t in splits[split] if t.tradition == tradition and _composable(t)]
+        test = [t for t in splits[split] if t.tradition == tradition and composable(t)]
         test = rng.sample(test, min(count, len(test)))
         bars = [excerpt_bars(t) for t in test]
         held_out = [excerpt(t, b) for t, b in zip(test, bars, strict=True)]
@@ -198,17 +199,17 @@ def type_realism(
     splits = split_tunes(corpus.tunes)
     rng = random.Random(seed)
     writer = MelodyWriter(model)
-    train = [t for t in splits["train"] if t.tune_type in EVAL_TYPES and _composable(t)]
+    train = [t for t in splits["train"] if t.tune_type in EVAL_TYPES and composable(t)]
     classifier = LabelClassifier(
         [excerpt(t, excerpt_bars(t)) for t in train], [t.tune_type for t in train], seed
     )
     report: dict = {}
     for tune_type in EVAL_TYPES:
-        like = [t for t in corpus.tunes if t.tune_type == tune_type and _composable(t)]
+        like = [t for t in corpus.tunes if t.tune_type == tune_type and composable(t)]
         like = rng.sample(like, min(count, len(like)))
         generated = written_like(writer, like, seed, [excerpt_bars(t) for t in like], f"sampling {tune_type}")
         held_out = [
-            excerpt(t, excerpt_bars(t)) for t in splits[split] if t.tune_type == tune_type and _composable(t)
+            excerpt(t, excerpt_bars(t)) for t in splits[split] if t.tune_type == tune_type and composable(t)
         ]
         report[tune_type] = {
             "pieces": len(like),

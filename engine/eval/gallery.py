@@ -13,7 +13,7 @@ from engine.compose.melody import MelodyModel, MelodyWriter
 from engine.data.corpus import TRADITIONS, Corpus
 from engine.data.events import to_notes
 from engine.data.windows import split_tunes
-from engine.eval.evaluate import _composable, excerpt, excerpt_bars, written_like
+from engine.eval.evaluate import composable, excerpt, excerpt_bars, written_like
 
 
 def _roll(ax, events: np.ndarray, steps_per_bar: int, colour: str, title: str) -> None:
@@ -56,7 +56,7 @@ def draw_gallery(
     writer = MelodyWriter(model)
     written = []
     for tradition in TRADITIONS:
-        tunes = [t for t in splits[split] if t.tradition == tradition and _composable(t)]
+        tunes = [t for t in splits[split] if t.tradition == tradition and composable(t)]
         tunes = rng.sample(tunes, min(per_tradition, len(tunes)))
         bars = [excerpt_bars(t) for t in tunes]
         generated = written_like(writer, tunes, seed, bars, f"gallery {tradition}")
