@@ -308,3 +308,15 @@ def test_gallery_draws_real_and_generated_rolls(tiny_models, small_corpus, tmp_p
     )
     assert [p.name for p in pictures] == [f"gallery-{t}.png" for t in TRADITIONS]
     assert all(p.stat().st_size > 5000 for p in pictures)
+
+
+def test_pieces_say_what_they_are_written_as():
+    from bot.present import idiom_text
+    from engine.compose.pipeline import idiom
+
+    assert idiom_text("chinese", "xiaodiao", "zh") == "中国 · 小调"
+    assert idiom_text("celtic", "reel", "en") == "Irish/Scottish · reel"
+    assert idiom_text(None, None, "en") == ""
+    resolved = resolve(ComposeRequest(prompt="江南小调"), seed=0)
+    assert idiom(resolved) == "Chinese xiaodiao"
+    assert idiom(resolve(ComposeRequest(prompt="a tune"), seed=0)) == ""
