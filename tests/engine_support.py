@@ -7,6 +7,7 @@ can be held at a gate so that queues fill deterministically, without sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -165,3 +166,18 @@ def bot_settings(token: str, engine_url: str, tmp_path: Path, **changes: object)
         cooldown_s=0,
         **changes,  # type: ignore[arg-type]
     )
+
+
+async def ready(http: httpx.AsyncClient) -> None:
+    """Wait until the engine says it is ready."""
+    while (await http.get("/readyz")).status_code != 200:
+        await asyncio.sleep(0.01)
+
+
+async def metric(http: httpx.AsyncClient, name: str) -> float:
+    """One sample's value from /metrics (0 if absent)."""
+    for line in (await http.get("/metrics")).text.splitlines():
+        key, _, value = line.rpartition(" ")
+        if key == name:
+            return float(value)
+    return 0.0

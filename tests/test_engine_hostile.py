@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 import pytest
 import pytest_asyncio
-from engine_support import SMALL_SOUNDFONT, FakeComposer, real_engine, serve
+from engine_support import SMALL_SOUNDFONT, FakeComposer, metric, ready, real_engine, serve
 
 from engine import cli
 from engine.compose.pipeline import NAME_CHARS, Composer, Stopped, check_stop, stop_when
@@ -59,19 +59,6 @@ def changed(document: dict, changes: dict[str, Any]) -> dict:
             target = target[part]
         target[last] = value
     return out
-
-
-async def metric(http: httpx.AsyncClient, name: str) -> float:
-    for line in (await http.get("/metrics")).text.splitlines():
-        key, _, value = line.rpartition(" ")
-        if key == name:
-            return float(value)
-    return 0.0
-
-
-async def ready(http: httpx.AsyncClient) -> None:
-    while (await http.get("/readyz")).status_code != 200:
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 import pytest_asyncio
-from engine_support import FakeComposer, serve
+from engine_support import FakeComposer, metric, ready, serve
 
 from engine.server.app import create_app
 from engine.server.settings import EngineSettings
@@ -23,20 +23,6 @@ from engine.server.settings import EngineSettings
 pytestmark = pytest.mark.asyncio
 
 REQUEST = {"prompt": "a folk tune", "bars": 8, "seed": 3}
-
-
-async def ready(http: httpx.AsyncClient) -> None:
-    while (await http.get("/readyz")).status_code != 200:
-        await asyncio.sleep(0.01)
-
-
-async def metric(http: httpx.AsyncClient, name: str) -> float:
-    """One sample's value from /metrics (0 if absent)."""
-    for line in (await http.get("/metrics")).text.splitlines():
-        key, _, value = line.rpartition(" ")
-        if key == name:
-            return float(value)
-    return 0.0
 
 
 @pytest.fixture
