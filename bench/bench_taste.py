@@ -32,6 +32,11 @@ other jobs, `--users-per-taste 8`: 32 report users, 640 pieces rated, 1,280 comp
     sparse melodies in minor       8     91/160            57%    79% ± 20%   14% ±  9%
     all                           32    217/640            34%    81% ± 10%    5% ±  3%
 
+Re-measured on 2026-12-06 after the melody models changed (issue 9: context decoder, conductor, the
+GAN trained again), same command, 202 s: fast minor strings 84% ± 21%, slow major flute 97% ± 2%,
+moderate minor guitar 68% ± 36%, sparse melodies in minor 82% ± 11%; all 83% ± 9% (chance 5% ± 3%);
+random raters' leanings unchanged (44%, 46%, 26%).
+
 "match: rated" is how often the 20 rated pieces matched; "with taste" the 20 neutral-prompt pieces
 after rating; "chance" the untrained Jam's random-prompt pieces. 81% of the pieces after rating match
 the hidden taste, against 5% by chance: the issue's 80% on the point estimate, but its 95% CI (71-91%,
