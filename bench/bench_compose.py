@@ -6,19 +6,20 @@ Latest figures (2026-12-06, 2 CPU cores, otherwise idle; FluidR3_GM; arranged pi
 chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py --pieces 20`). The melody
 now writes its windows one after another, each from the note before, with 10 candidates a window
 (117 ms on 2026-11-28 with 6 candidates and windows decoded side by side, on a machine whose
-FluidSynth ran 1.6x slower).
+FluidSynth ran 1.6x slower; 158 ms before the notes written so far were read once per window rather
+than once per candidate).
 
     20 pieces of 16 bars at 100 bpm (about 38 s of music each)
-    request -> OGG+MIDI+PNG: p50 691 ms, p95 781 ms
+    request -> OGG+MIDI+PNG: p50 665 ms, p95 722 ms
       understand p50     0.3 ms
-      melody     p50   158.3 ms
-      arrange    p50     4.7 ms
-      midi       p50     6.1 ms
-      png        p50    85.6 ms
-      render     p50   245.7 ms
-      ogg        p50   270.7 ms
-      total      p50   690.6 ms
-    rendering: 156x real time (median)
+      melody     p50   145.8 ms
+      arrange    p50     4.6 ms
+      midi       p50     5.8 ms
+      png        p50    80.5 ms
+      render     p50   231.5 ms
+      ogg        p50   265.9 ms
+      total      p50   665.1 ms
+    rendering: 166x real time (median)
 
 The picture is drawn while the audio renders and encodes, so the total is about melody + render + ogg.
 """

@@ -340,13 +340,13 @@ def fitness(
     bar: int,
     tradition: str | None = None,
     before: int | None = None,
-    so_far: np.ndarray | None = None,
+    heard: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> float:
     """How well a decoded window fits: in the scale (the pentatonic for a Chinese melody), clearly in the
-    key and keeping the piece written `so_far` in it (the key is heard over the piece: windows ranked
-    alone drifted to the dominant's), in the opening's register and rhythms, moving on from the note
-    `before` it by a step rather than a leap (real tunes move across a phrase's seams as they do
-    inside it), not empty."""
+    key and keeping the piece written so far in it (`heard`: the pitches and durations of its notes;
+    the key is heard over the piece: windows ranked alone drifted to the dominant's), in the opening's
+    register and rhythms, moving on from the note `before` it by a step rather than a leap (real tunes
+    move across a phrase's seams as they do inside it), not empty."""
     notes = to_notes(events)
     if not notes:
         return -10.0
@@ -357,12 +357,11 @@ def fitness(
     on_triad = np.isin(pitches.astype(int) % 12, triad)
     score = 3.0 * float((weights * in_scale).sum() / weights.sum())
     score += TONIC_WEIGHT * float((weights * on_triad).sum() / weights.sum())
-    if so_far is not None and len(so_far) and tradition != "chinese":
+    if heard is not None and len(heard[0]) and tradition != "chinese":
         # the key is heard over the piece: windows ranked alone drifted to the dominant's key (the
         # diatonic key profiles do not apply to a pentatonic melody, which is judged window by window)
-        earlier = to_notes(so_far)
-        pitches_heard = np.concatenate([[p for p, _, _ in earlier], pitches])
-        weights_heard = np.concatenate([[end - start for _, start, end in earlier], weights])
+        pitches_heard = np.concatenate([heard[0], pitches])
+        weights_heard = np.concatenate([heard[1], weights])
         score += KEY_WEIGHT * key_clarity(pitches_heard, weights_heard, tonic, mode)
     else:
         score += KEY_WEIGHT * key_clarity(pitches, weights, tonic, mode)
@@ -438,6 +437,14 @@ class _Writing:
                 return label
             self._take(label)
         return None
+
+    def heard(self) -> tuple[np.ndarray, np.ndarray]:
+        """The pitches and durations of the notes written so far."""
+        notes = to_notes(np.concatenate(self.windows)) if self.windows else []
+        return (
+            np.array([pitch for pitch, _, _ in notes], dtype=float),
+            np.array([end - start for _, start, end in notes], dtype=float),
+        )
 
     def note_before(self) -> int:
         events = np.concatenate(self.windows) if self.windows else np.zeros(0, np.uint8)
@@ -560,6 +567,7 @@ class MelodyWriter:
                 before = (
                     token_pitch(rows[picks[0]].context[2]) if rows[picks[0]].context[2] < N_TOKENS else None
                 )
+                heard = writing.heard()  # once per window, not per candidate
                 scores = [
                     fitness(
                         decoded[k],
@@ -569,7 +577,7 @@ class MelodyWriter:
                         writing.bar,
                         spec.tradition,
                         before,
-                        np.concatenate(writing.windows) if writing.windows else None,
+                        heard,
                     )
                     for k in picks
                 ]

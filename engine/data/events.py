@@ -29,8 +29,12 @@ def token_pitch(token: int) -> int | None:
     return None if token < NOTE_OFFSET else int(token) - NOTE_OFFSET + PITCH_LO
 
 
+# Corpus meters written with another meter's bar: 2/2 and C are laid out as 4/4 bars
+SAME_BAR = {"2/2": "4/4", "C": "4/4", "C|": "4/4"}
+
+
 def meter_index(meter: str) -> int:
-    meter = {"2/2": "4/4", "C": "4/4", "C|": "4/4", "6/4": "3/2"}.get(meter, meter)
+    meter = {**SAME_BAR, "6/4": "3/2"}.get(meter, meter)
     return METERS.index(meter) if meter in METERS else METERS.index("other")
 
 

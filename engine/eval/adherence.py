@@ -22,6 +22,7 @@ import pretty_midi
 
 from engine.compose.midi import beat_steps
 from engine.data.events import STEPS_PER_QUARTER
+from engine.eval.classifiers import pentatonic_fit
 from engine.schemas import ComposeRequest, key_pitch_class
 
 TEMPO_TOLERANCE = 2  # felt bpm either side of a number asked for
@@ -119,10 +120,7 @@ def _pentatonic_share(track: pretty_midi.Instrument) -> float:
     duration = np.zeros(12)
     for n in track.notes:
         duration[n.pitch % 12] += n.end - n.start
-    if duration.sum() <= 0:
-        return 0.0
-    best = max(duration[[(root + step) % 12 for step in (0, 2, 4, 7, 9)]].sum() for root in range(12))
-    return float(best / duration.sum())
+    return pentatonic_fit(duration)
 
 
 def _asserted(expected: dict[str, Any]) -> dict[str, str]:

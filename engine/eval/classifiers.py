@@ -25,14 +25,20 @@ INTERVAL_EDGES = (0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 7.5, 12.5)
 PENTATONIC = (0, 2, 4, 7, 9)
 
 
+def pentatonic_fit(duration: np.ndarray) -> float:
+    """Share of a duration-per-pitch-class histogram (12) on its best-fitting pentatonic scale."""
+    if duration.sum() <= 0:
+        return 0.0
+    best = max(duration[[(root + step) % 12 for step in PENTATONIC]].sum() for root in range(12))
+    return float(best / duration.sum())
+
+
 def pentatonic_share(events: np.ndarray) -> float:
     """Share of the melody's duration on its best-fitting pentatonic scale (any of the 12)."""
     notes = to_notes(events)
-    if not notes:
-        return 0.0
-    duration = np.bincount([p % 12 for p, _, _ in notes], weights=[e - s for _, s, e in notes], minlength=12)
-    best = max(duration[[(root + step) % 12 for step in PENTATONIC]].sum() for root in range(12))
-    return float(best / duration.sum())
+    return pentatonic_fit(
+        np.bincount([p % 12 for p, _, _ in notes], weights=[e - s for _, s, e in notes], minlength=12)
+    )
 
 
 def melody_vector(piece: Piece) -> np.ndarray:

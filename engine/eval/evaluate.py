@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from engine.compose.melody import MelodyModel, MelodySpec, MelodyWriter, phrase_plan
 from engine.data.corpus import MINOR_MODES, TRADITIONS, Corpus, Tune
-from engine.data.events import METERS, NOTE_OFFSET, REST, note_token
+from engine.data.events import METERS, NOTE_OFFSET, REST, SAME_BAR, note_token
 from engine.data.windows import WindowSet, split_tunes
 from engine.eval.classifiers import LabelClassifier, pentatonic_share, two_sample_test
 from engine.eval.melody_stats import MAJOR, compare, features
@@ -94,7 +94,7 @@ def written_like(
 
 def request_meter(meter: str) -> str:
     """A corpus meter as a request names it (2/2 and C are written as 4/4 bars)."""
-    return {"2/2": "4/4", "C": "4/4", "C|": "4/4"}.get(meter, meter)
+    return SAME_BAR.get(meter, meter)
 
 
 def composable(tune: Tune) -> bool:

@@ -114,10 +114,7 @@ class Conductor(nn.Module):
     def nll(self, codes: torch.Tensor, condition: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per window (nats) of whitened codes (B, T, latent)."""
         previous = torch.cat([torch.zeros_like(codes[:, :1]), codes[:, :-1]], 1)
-        log_weights, means, log_sigma = self(previous, condition)
-        x = codes[:, :, None]
-        log_normal = -0.5 * (((x - means) / log_sigma.exp()) ** 2 + 2 * log_sigma + math.log(2 * math.pi))
-        log_p = torch.logsumexp(log_weights + log_normal.sum(-1), -1)  # (B, T)
+        log_p = log_density(codes, *self(previous, condition))  # (B, T)
         mask = torch.arange(codes.shape[1], device=codes.device)[None] < lengths[:, None]
         return -(log_p * mask).sum() / mask.sum()
 
@@ -163,7 +160,7 @@ class Conductor(nn.Module):
             pick = pool[torch.randint(len(pool), (self.config.proposals,), generator=generator)]
             noise = torch.randn(self.config.proposals, latent, generator=generator)
             w = self.bank[pick].cpu() + self.config.bandwidth * noise
-            score = _log_density(w, log_weights, means, log_sigma) / max(temperature, 1e-3)
+            score = log_density(w, log_weights, means, log_sigma) / max(temperature, 1e-3)
             uniform = torch.rand(len(score), generator=generator).clamp(1e-9, 1 - 1e-9)
             chosen = torch.topk(score - torch.log(-torch.log(uniform)), count).indices  # Gumbel top-k
             w = w[chosen]
@@ -174,11 +171,13 @@ class Conductor(nn.Module):
         return w * self.std.cpu() + self.mean.cpu()
 
 
-def _log_density(
+def log_density(
     w: torch.Tensor, log_weights: torch.Tensor, means: torch.Tensor, log_sigma: torch.Tensor
 ) -> torch.Tensor:
-    """Log density (up to a constant) of codes w (N, latent) under a diagonal Gaussian mixture."""
-    log_normal = -0.5 * (((w[:, None] - means) / log_sigma.exp()) ** 2 + 2 * log_sigma).sum(-1)
+    """Log density of codes w (..., latent) under diagonal Gaussian mixtures: log-weights (..., K),
+    means and log-sigmas (..., K, latent), broadcast against w's leading dimensions."""
+    z = (w[..., None, :] - means) / log_sigma.exp()
+    log_normal = -0.5 * (z**2 + 2 * log_sigma + math.log(2 * math.pi)).sum(-1)
     return torch.logsumexp(log_weights + log_normal, -1)
 
 

@@ -1,6 +1,6 @@
 """Train the conductor (`jam train conductor`) on the window codes of whole training tunes.
 
-The shipped VAE encodes every tune's successive 2-bar windows once (cached beside the corpus); the
+The VAE encodes every tune's successive 2-bar windows (about a minute, at the start of each run); the
 conductor then learns to predict each code from the ones before it and the tune's tradition, type,
 meter and mode. CPU or CUDA with the same code; resumes from its checkpoint; keeps the best
 validation step.
