@@ -7,13 +7,22 @@ import numpy as np
 import pytest
 import torch
 
-from engine.compose.melody import MelodyModel, MelodySpec, MelodyWriter, key_bias, phrase_plan, scale_of
+from engine.compose.melody import (
+    MelodyModel,
+    MelodySpec,
+    MelodyWriter,
+    fitness,
+    key_bias,
+    phrase_plan,
+    scale_of,
+)
 from engine.compose.resolve import resolve
 from engine.data.corpus import TRADITIONS, load_corpus, save_corpus, tradition_of, tune_type_of
-from engine.data.events import N_TOKENS, NOTE_OFFSET, PITCH_LO, note_token
+from engine.data.events import HOLD, N_TOKENS, NOTE_OFFSET, PITCH_LO, note_token
 from engine.data.windows import WindowSet, note_before
 from engine.eval.classifiers import pentatonic_share, two_sample_test
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor
+from engine.models.idiom import ALL, Idiom
 from engine.models.train_conductor import ConductorTrainConfig, run
 from engine.models.train_vae import TrainConfig, export_weights, train
 from engine.models.vae import MelodyVAE, VAEConfig, load_vae, unknown_context, widen_decoder
@@ -140,6 +149,7 @@ def test_conductor_trains_resumes_and_exports(tiny_models, small_corpus):
     assert (root / "conductor" / "loss.png").stat().st_size > 1000
     conductor, extra = load_conductor(root / "conductor.pt")
     assert conductor.config.latent == TINY.latent and extra["facts"]["step"] == facts["step"]
+    assert "all" in Idiom.from_state(extra["idiom"]).tables  # the idiom tables ship with it
     resumed = ConductorTrainConfig(
         out_dir=str(root / "conductor"), steps=6, batch_size=8, eval_every=2, device="cpu",
         model=ConductorConfig(hidden=16, mixtures=2),
@@ -181,6 +191,8 @@ def test_chinese_melodies_keep_to_the_pentatonic(tiny_models):
     bias = key_bias(0, "major", "chinese")
     pitch_of = np.arange(N_TOKENS) - NOTE_OFFSET + PITCH_LO
     assert bias[note_token(65)] < 0 and bias[note_token(71)] < 0 and bias[note_token(64)] == 0
+    # the diatonic notes the pentatonic leaves out are passing tones; chromatic ones cost twice as much
+    assert bias[note_token(66)] == 2 * bias[note_token(65)]
     assert (bias[:NOTE_OFFSET] == 0).all() and (
         bias[NOTE_OFFSET:][pitch_of[NOTE_OFFSET:] % 12 == 7] == 0
     ).all()
@@ -320,3 +332,39 @@ def test_pieces_say_what_they_are_written_as():
     resolved = resolve(ComposeRequest(prompt="江南小调"), seed=0)
     assert idiom(resolved) == "Chinese xiaodiao"
     assert idiom(resolve(ComposeRequest(prompt="a tune"), seed=0)) == ""
+
+
+def _line(pitches: list[int], length: int) -> np.ndarray:
+    """A window of notes of one length, on the 16th grid."""
+    events = np.full(len(pitches) * length, HOLD, dtype=np.uint8)
+    events[::length] = [note_token(p) for p in pitches]
+    return events
+
+
+def test_idiom_tables_count_how_real_tunes_move(small_corpus):
+    idiom = Idiom.fit(small_corpus.tunes)
+    everything = idiom.tables[ALL]
+    assert np.isclose(np.exp(everything.intervals).sum(), 1) and np.isclose(
+        np.exp(everything.lengths).sum(), 1
+    )
+    # folk tunes step more than they leap an octave, and use eighths more than 13-step notes
+    assert (
+        everything.intervals[2] > everything.intervals[12] and everything.lengths[2] > everything.lengths[13]
+    )
+    # the most specific table with enough notes: the type's, else the tradition's, else all tunes'
+    assert idiom.table(None, None) is everything
+    assert idiom.table("german", "no such type") is idiom.tables.get("german", everything)
+    again = Idiom.from_state(idiom.state())
+    assert np.array_equal(again.tables[ALL].intervals, everything.intervals)
+
+
+def test_ranking_by_idiom_prefers_steps_to_leaps(small_corpus):
+    table = Idiom.fit(small_corpus.tunes).tables[ALL]
+    steps = _line([60, 62, 64, 62, 60, 62, 64, 65], 4)
+    leaps = _line([60, 72, 64, 55, 67, 60, 72, 64], 4)
+    assert table.interval_likelihood(np.array([60, 62, 64.0])) > table.interval_likelihood(
+        np.array([60, 72, 60.0])
+    )
+    plain = [fitness(e, 0, "major", None, 16) for e in (steps, leaps)]
+    ranked = [fitness(e, 0, "major", None, 16, idiom=table) for e in (steps, leaps)]
+    assert ranked[0] - ranked[1] > plain[0] - plain[1]

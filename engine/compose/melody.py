@@ -38,6 +38,7 @@ from engine.data.events import (
 )
 from engine.data.windows import note_before, tradition_index, type_index
 from engine.models.conductor import TuneCondition
+from engine.models.idiom import Idiom, IdiomTable
 from engine.models.vae import MelodyVAE
 from engine.schemas import Taste
 
@@ -49,7 +50,9 @@ CANDIDATES = 10
 VARIATION_NOISE = 0.6
 TEMPERATURE = 0.5
 PRIOR_BANDWIDTH = 0.2  # kernel width, in standard deviations of the bank
-OFF_KEY_PENALTY = 3.5  # logits taken from notes outside the key while decoding
+OFF_KEY_PENALTY = 6.5  # logits taken from notes outside the key while decoding
+SCALE_WEIGHT = 3.0  # how much a window's time in the key's scale counts when ranking candidates
+PENTATONIC_WEIGHT = 12.0  # the same for a Chinese melody's pentatonic (real han songs: 0.98 on it)
 TONIC_WEIGHT = 1.5  # how much a window's time on the tonic triad counts when ranking candidates
 KEY_WEIGHT = 4.0  # how much a window's clarity in the asked key and mode counts when ranking candidates
 # Krumhansl-Kessler key profiles (tonic first): how strongly listeners hear each degree as belonging to a key
@@ -61,6 +64,8 @@ TASTE_PULL = 0.8  # how far a new draw moves toward a liked code, at a taste's f
 TASTE_DRAWS = 3  # draws per candidate when a taste chooses among them
 RHYTHM_WEIGHT = 2.5  # how much reusing the opening's bar rhythms counts (folk tunes repeat them)
 SEAM_WEIGHT = 0.5  # per semitone between a window's first note and the note before it
+INTERVAL_WEIGHT = 1.0  # per nat of mean log-likelihood of the window's intervals under real tunes'
+LENGTH_WEIGHT = 0.6  # per nat of mean log-likelihood of its note lengths under real tunes'
 CONDUCTOR_TEMPERATURE = 200.0  # flattens the conductor's likelihood, which alone favours the plainest codes
 
 
@@ -77,6 +82,8 @@ class MelodyModel:
     # the conductor (engine.models.conductor.Conductor): new windows given the windows before them
     conductor: torch.nn.Module | None = None
     conductor_temperature: float = CONDUCTOR_TEMPERATURE
+    # how real tunes move (engine.models.idiom), shipped with the conductor: candidates are ranked by it
+    idiom: Idiom | None = None
 
     @classmethod
     def from_checkpoint(
@@ -112,10 +119,11 @@ class MelodyModel:
         path = Path(path) if path is not None else paths.conductor_weights()
         if not path.exists():
             return False
-        conductor, _ = load_conductor(path, self.device)
+        conductor, extra = load_conductor(path, self.device)
         if conductor.config.latent != self.vae.config.latent:
             return False
         self.conductor = conductor
+        self.idiom = Idiom.from_state(extra["idiom"]) if "idiom" in extra else None
         return True
 
     @property
@@ -282,16 +290,22 @@ def key_bias(
     tonic: int, mode: str, tradition: str | int | None = None, penalty: float | None = None
 ) -> torch.Tensor:
     """Logit bias that makes notes outside the key rarer, not impossible (minor keeps its leading tone,
-    except on the pentatonic). `tradition` by name or by its context index."""
+    except on the pentatonic). On the pentatonic, the two diatonic notes it leaves out (the passing
+    tones real Chinese songs use) cost the penalty and chromatic notes twice that. `tradition` by name
+    or by its context index."""
     if isinstance(tradition, int):
         tradition = TRADITIONS[tradition - 1] if tradition else None
-    allowed = scale_of(tonic, mode, tradition)
-    if mode == "minor" and tradition != "chinese":
-        allowed |= {(tonic + 11) % 12}
-    pitches = torch.arange(N_TOKENS) - NOTE_OFFSET + PITCH_LO
-    in_key = torch.isin(pitches % 12, torch.tensor(sorted(allowed)))
     penalty = OFF_KEY_PENALTY if penalty is None else penalty
-    return ((torch.arange(N_TOKENS) >= NOTE_OFFSET) & ~in_key).float() * -penalty
+    pitch_classes = (torch.arange(N_TOKENS) - NOTE_OFFSET + PITCH_LO) % 12
+    is_note = torch.arange(N_TOKENS) >= NOTE_OFFSET
+    diatonic = scale_of(tonic, mode) | ({(tonic + 11) % 12} if mode == "minor" else set())
+    off_key = is_note & ~torch.isin(pitch_classes, torch.tensor(sorted(diatonic)))
+    if tradition != "chinese":
+        return off_key.float() * -penalty
+    off_pentatonic = is_note & ~torch.isin(
+        pitch_classes, torch.tensor(sorted(scale_of(tonic, mode, tradition)))
+    )
+    return (off_pentatonic.float() + off_key.float()) * -penalty
 
 
 def rhythms(events: np.ndarray, bar: int) -> list[tuple[bool, ...]]:
@@ -341,22 +355,28 @@ def fitness(
     tradition: str | None = None,
     before: int | None = None,
     heard: tuple[np.ndarray, np.ndarray] | None = None,
+    idiom: IdiomTable | None = None,
 ) -> float:
     """How well a decoded window fits: in the scale (the pentatonic for a Chinese melody), clearly in the
     key and keeping the piece written so far in it (`heard`: the pitches and durations of its notes;
     the key is heard over the piece: windows ranked alone drifted to the dominant's), in the opening's
     register and rhythms, moving on from the note `before` it by a step rather than a leap (real tunes
-    move across a phrase's seams as they do inside it), not empty."""
+    move across a phrase's seams as they do inside it), with intervals and note lengths as likely as in
+    real tunes of its kind (`idiom`), not empty."""
     notes = to_notes(events)
     if not notes:
         return -10.0
     weights = np.array([end - start for _, start, end in notes], dtype=float)
     pitches = np.array([pitch for pitch, _, _ in notes], dtype=float)
-    in_scale = np.isin(pitches.astype(int) % 12, list(scale_of(tonic, mode, tradition)))
+
+    def share(pitch_classes) -> float:  # of the window's duration
+        return float((weights * np.isin(pitches.astype(int) % 12, list(pitch_classes))).sum() / weights.sum())
+
     triad = [(tonic + step) % 12 for step in (0, 3 if mode == "minor" else 4, 7)]
-    on_triad = np.isin(pitches.astype(int) % 12, triad)
-    score = 3.0 * float((weights * in_scale).sum() / weights.sum())
-    score += TONIC_WEIGHT * float((weights * on_triad).sum() / weights.sum())
+    score = SCALE_WEIGHT * share(scale_of(tonic, mode))
+    if tradition == "chinese":  # on the pentatonic, and any other note at least in the key
+        score += PENTATONIC_WEIGHT * share(scale_of(tonic, mode, tradition))
+    score += TONIC_WEIGHT * share(triad)
     if heard is not None and len(heard[0]) and tradition != "chinese":
         # the key is heard over the piece: windows ranked alone drifted to the dominant's key (the
         # diatonic key profiles do not apply to a pentatonic melody, which is judged window by window)
@@ -371,6 +391,10 @@ def fitness(
         score += float(np.mean([end - start in opening.lengths for _, start, end in notes]))
     if before is not None:
         score -= SEAM_WEIGHT * abs(notes[0][0] - before)
+    if idiom is not None:
+        line = pitches if before is None else np.concatenate([[before], pitches])
+        score += INTERVAL_WEIGHT * idiom.interval_likelihood(line)
+        score += LENGTH_WEIGHT * idiom.length_likelihood(weights)
     return score
 
 
@@ -568,6 +592,7 @@ class MelodyWriter:
                     token_pitch(rows[picks[0]].context[2]) if rows[picks[0]].context[2] < N_TOKENS else None
                 )
                 heard = writing.heard()  # once per window, not per candidate
+                idiom = self.model.idiom.table(spec.tradition, spec.tune_type) if self.model.idiom else None
                 scores = [
                     fitness(
                         decoded[k],
@@ -578,6 +603,7 @@ class MelodyWriter:
                         spec.tradition,
                         before,
                         heard,
+                        idiom,
                     )
                     for k in picks
                 ]

@@ -135,7 +135,7 @@ class Conductor(nn.Module):
             if wanted[column] == 0:  # unknown: any
                 continue
             matching = pool[self.bank_condition[pool, column].cpu() == wanted[column]]
-            if len(matching) >= self.config.proposals // 4:
+            if len(matching) >= self.config.proposals // 8:
                 pool = matching
         return pool
 

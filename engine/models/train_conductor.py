@@ -22,6 +22,7 @@ from engine.data.corpus import MINOR_MODES, Corpus, Tune
 from engine.data.events import meter_index
 from engine.data.windows import WINDOW_BARS, Batch, split_tunes
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor, save_conductor
+from engine.models.idiom import Idiom
 from engine.models.train_vae import plot_curves
 from engine.models.vae import MelodyVAE, load_vae
 
@@ -205,6 +206,8 @@ def run(vae_weights: Path, corpus: Corpus, config: ConductorTrainConfig, export:
         "vae": str(vae_weights),
     }
     export.parent.mkdir(parents=True, exist_ok=True)
-    save_conductor(export, model, {"facts": facts}, shipped=True)
+    # the idiom tables the writer ranks candidates by ship beside the conductor (engine.models.idiom)
+    idiom = Idiom.fit(splits["train"]).state()
+    save_conductor(export, model, {"facts": facts, "idiom": idiom}, shipped=True)
     log.info("wrote %s: %s", export, json.dumps({k: facts[k] for k in ("step", "valid_nll")}))
     return facts
