@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 JAM := $(VENV)/bin/jam
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
-SYSTEM_PACKAGES := libfluidsynth3 fluidsynth fluid-soundfont-gm timgm6mb-soundfont libsndfile1 libopus0 libcairo2
+SYSTEM_PACKAGES := libfluidsynth3 fluidsynth fluid-soundfont-gm timgm6mb-soundfont libsndfile1 libopus0 libcairo2 espeak-ng
 TEST_PACKAGES := postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

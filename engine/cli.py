@@ -158,7 +158,13 @@ def cmd_answer(args: argparse.Namespace) -> int:
     from engine.listen import MelodyRejected, parse_midi, parse_text
 
     try:
-        if args.midi:
+        if args.audio:
+            from engine.listen.audio import transcribe
+
+            heard = transcribe(Path(args.audio).read_bytes())
+            melody = heard.melody
+            print(f"I heard: {' '.join(heard.names)} ({melody.key_name}, {melody.meter}, {melody.tempo} bpm)")
+        elif args.midi:
             melody = parse_midi(Path(args.midi).read_bytes())
         else:
             melody = parse_text(args.melody or "", key=args.key, meter=args.meter)
@@ -357,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     answer = sub.add_parser("answer", help="answer your melody: a continuation, or --harmonize it")
     answer.add_argument("melody", nargs="?", help="e.g. 'C4 D4 E4 G4 | A4/2 G4/2 E4*2', '1 2 3 5 | 6 5 3 -'")
     answer.add_argument("--midi", help="a MIDI file instead of text")
+    answer.add_argument("--audio", help="a hummed, sung or whistled clip (OGG/Opus, MP3, WAV, FLAC) instead")
     answer.add_argument("--harmonize", action="store_true", help="arrange the melody itself")
     answer.add_argument("--key", help="the key of numbered notation or solfège, e.g. D or 'A minor'")
     answer.add_argument("--meter")

@@ -1,0 +1,360 @@
+"""Melodies from a sung, hummed or whistled clip: pYIN pitch track -> notes -> tempo, meter, key -> 16th grid.
+
+Why it is built this way:
+- Every limit is checked before the work it protects: bytes (10 MiB), then the header's duration via
+  `soundfile.info` (a file that claims an hour is refused without decoding), then a decode capped at 60 s,
+  then silence and noise (spectral flatness) before any pitch tracking. libsndfile 1.2 reads WAV, FLAC,
+  OGG/Vorbis, OGG/Opus and MP3 itself, so one bounded reader covers what Discord sends; anything it cannot
+  open is refused as unreadable (no ffmpeg fallback: that would mean decoding untrusted containers with
+  a second, larger library).
+- pYIN (librosa) is the tracker: it needs no weights and met the targets in bench/bench_hum.py. torchcrepe
+  was the alternative, but its wheel imports torchaudio, which has no build for our torch (2.13).
+- Notes are cut where the voice stops, where the pitch moves more than 0.6 semitone for 48 ms (so vibrato
+  and drift stay one note and glides do not become a run of short notes), and at energy onsets inside a
+  steady pitch (repeated notes); notes shorter than 70 ms are merged into their neighbour, and single
+  frames an octave off the local median are moved back (pYIN's octave slips).
+- What is not a melody (speech, noise, chords) is told apart by how much of the voiced time sits in
+  steady notes: sung notes hold a pitch, speech glides.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+
+from engine.data.events import steps_per_bar
+from engine.listen.common import (
+    MAX_NOTES,
+    TEMPO_MAX,
+    TEMPO_MIN,
+    MelodyRejected,
+    UserMelody,
+    check_pitch,
+    estimate_key,
+    render,
+    too_few_notes,
+    too_many_notes,
+)
+
+MAX_AUDIO_BYTES = 10 * 1024 * 1024
+MAX_SECONDS = 60.0
+MIN_SECONDS = 0.3
+SR = 16000  # pYIN's work grows with the rate; 16 kHz keeps a sung melody's fundamental and first harmonics
+HOP = 320  # 20 ms frames
+FRAME = 1024
+FMIN, FMAX = 65.0, 1600.0  # C2 to G6: low hums to high whistles
+SILENT_RMS = 10 ** (-50 / 20)  # a clip whose loudest 100 ms is quieter than -50 dBFS says nothing
+NOISE_FLATNESS = 0.2  # median spectral flatness of loud frames; hums and whistles sit near 0.001-0.02
+SPLIT_SEMITONES = 0.6
+SPLIT_FRAMES = 3  # 60 ms
+MIN_NOTE_FRAMES = 4  # 80 ms
+MIN_STEADY = 0.5  # share of voiced time in steady notes below which the clip is not a melody
+MIN_VOICED = 0.25
+ONSET_DB = 6.0  # share of loud frames that must be pitched
+
+
+def _refuse(reason: str, message: str, zh: str) -> MelodyRejected:
+    return MelodyRejected(reason, message, zh)
+
+
+def _unreadable() -> MelodyRejected:
+    return _refuse(
+        "bad_audio",
+        "I can't read that audio file; send a voice message, OGG, MP3, WAV or FLAC.",
+        "无法读取这个音频文件；请发送语音消息或 OGG、MP3、WAV、FLAC 文件。",
+    )
+
+
+def _not_melody(what: str, zh: str) -> MelodyRejected:
+    return _refuse(
+        "not_melody",
+        f"I couldn't hear a melody in that clip ({what}); hum, sing or whistle one tune, one note at a time.",
+        f"这段录音里听不出旋律（{zh}）；请哼、唱或吹口哨，一次一个音。",
+    )
+
+
+@dataclass
+class Heard:
+    """What Jam heard: the notes in seconds (for the benchmark), the tempo, and the melody on the grid."""
+
+    notes: list[tuple[float, float, int]]  # (onset s, offset s, MIDI pitch)
+    tempo: float
+    melody: UserMelody
+
+    @property
+    def names(self) -> list[str]:
+        from engine.listen.common import pitch_name
+
+        return [pitch_name(p) for _, _, p in self.notes]
+
+
+def decode(data: bytes) -> np.ndarray:
+    """Mono float32 at SR, or MelodyRejected; bounded by the byte and duration limits before decoding."""
+    if len(data) > MAX_AUDIO_BYTES:
+        raise _refuse(
+            "audio_too_big",
+            f"That clip is {len(data) / 2**20:.1f} MiB; send one of at most {MAX_AUDIO_BYTES // 2**20} MiB.",
+            f"音频大小为 {len(data) / 2**20:.1f} MiB，最大 {MAX_AUDIO_BYTES // 2**20} MiB。",
+        )
+    if len(data) < 16:
+        raise _unreadable()
+    try:
+        info = sf.info(io.BytesIO(data))
+    except Exception as e:  # libsndfile raises RuntimeError / LibsndfileError / TypeError on junk
+        raise _unreadable() from e
+    rate, frames, channels = info.samplerate, info.frames, info.channels
+    if not (4000 <= rate <= 192_000 and 1 <= channels <= 8) or frames < 0:
+        raise _unreadable()
+    if frames > MAX_SECONDS * rate:
+        raise _refuse(
+            "audio_too_long",
+            f"That clip is {frames / rate:.0f} s long; send at most {MAX_SECONDS:.0f} s.",
+            f"音频长 {frames / rate:.0f} 秒，最长 {MAX_SECONDS:.0f} 秒。",
+        )
+    try:  # the header may lie: never read past the cap whatever it says
+        audio, rate = sf.read(
+            io.BytesIO(data), frames=int(MAX_SECONDS * rate) + 1, dtype="float32", always_2d=True
+        )
+    except Exception as e:
+        raise _unreadable() from e
+    if len(audio) > MAX_SECONDS * rate:
+        raise _refuse(
+            "audio_too_long", f"That clip is over {MAX_SECONDS:.0f} s.", f"音频超过 {MAX_SECONDS:.0f} 秒。"
+        )
+    if len(audio) < MIN_SECONDS * rate:
+        raise _refuse(
+            "audio_too_short",
+            "That clip is too short to hold a melody; hum a few notes.",
+            "音频太短，听不出旋律；请哼几个音。",
+        )
+    if not np.isfinite(audio).all():
+        raise _unreadable()
+    mono = audio.mean(axis=1)
+    if rate != SR:
+        import librosa
+
+        mono = librosa.resample(mono, orig_sr=rate, target_sr=SR, res_type="soxr_hq")
+    return np.clip(mono, -1.0, 1.0).astype(np.float32)
+
+
+def _gate(audio: np.ndarray) -> np.ndarray:
+    """Refuse silence and noise cheaply; return the frames' loudness mask (frames worth listening to)."""
+    import librosa
+
+    rms = librosa.feature.rms(y=audio, frame_length=FRAME, hop_length=HOP, center=True)[0]
+    loud_level = np.convolve(rms, np.ones(6) / 6, mode="same").max(initial=0.0)
+    if loud_level < SILENT_RMS:
+        raise _not_melody("it is silent", "几乎无声")
+    loud = rms > max(SILENT_RMS, loud_level * 10 ** (-30 / 20))
+    flatness = librosa.feature.spectral_flatness(y=audio, n_fft=FRAME, hop_length=HOP, center=True)[0]
+    if np.median(flatness[loud]) > NOISE_FLATNESS:
+        raise _not_melody("it sounds like noise", "听起来像噪声")
+    return loud
+
+
+def track(audio: np.ndarray, hop: int = HOP) -> tuple[np.ndarray, np.ndarray]:
+    """pYIN: MIDI pitch per frame (NaN where unvoiced) and the voiced probability."""
+    import librosa
+
+    f0, _, prob = librosa.pyin(
+        audio,
+        fmin=FMIN,
+        fmax=FMAX,
+        sr=SR,
+        frame_length=FRAME,
+        hop_length=hop,
+        center=True,
+        resolution=0.2,
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        midi = 69.0 + 12.0 * np.log2(f0 / 440.0)
+    return midi, prob
+
+
+def _repair_octaves(midi: np.ndarray) -> np.ndarray:
+    """Move frames an octave away from the median of their voiced neighbours back by 12."""
+    from scipy.ndimage import median_filter
+
+    voiced = np.flatnonzero(np.isfinite(midi))
+    if len(voiced) < 3:
+        return midi
+    seq = midi[voiced]
+    med = median_filter(seq, size=31, mode="nearest")
+    off = seq - med
+    seq = np.where(np.abs(off - 12) < 1.5, seq - 12, np.where(np.abs(off + 12) < 1.5, seq + 12, seq))
+    out = midi.copy()
+    out[voiced] = median_filter(seq, size=3, mode="nearest")
+    return out
+
+
+def segment(midi: np.ndarray, onsets: np.ndarray) -> list[tuple[int, int, float]]:
+    """(first frame, end frame, median pitch) notes from a repaired pitch track and onset frames."""
+    voiced = np.isfinite(midi)
+    # Bridge one- and two-frame dropouts inside a note.
+    for gap in (1, 2):
+        for i in range(1, len(voiced) - gap):
+            bridge = voiced[i - 1] and voiced[i + gap] and not voiced[i : i + gap].any()
+            if bridge and abs(midi[i - 1] - midi[i + gap]) < SPLIT_SEMITONES:
+                midi[i : i + gap] = midi[i - 1]
+                voiced[i : i + gap] = True
+    onset_set = {int(o) + d for o in onsets for d in (-1, 0, 1)}  # a frame either way: the dip's edge
+    notes: list[tuple[int, int, float]] = []
+    start: int | None = None
+    pending = 0
+    for i in range(len(midi) + 1):
+        if i == len(midi) or not voiced[i]:
+            if start is not None:
+                notes.append((start, i, float(np.median(midi[start:i]))))
+            start, pending = None, 0
+            continue
+        if start is None:
+            start, pending = i, 0
+            continue
+        ref = float(np.median(midi[start : i - pending]))
+        if abs(midi[i] - ref) > SPLIT_SEMITONES:
+            pending += 1
+            if pending >= SPLIT_FRAMES:
+                cut = i - pending + 1
+                notes.append((start, cut, float(np.median(midi[start:cut]))))
+                start, pending = cut, 0
+        else:
+            pending = 0
+            if i in onset_set and i - start >= MIN_NOTE_FRAMES and (not notes or notes[-1][1] != i):
+                notes.append((start, i, float(np.median(midi[start:i]))))
+                start = i
+    # Merge notes too short to be meant into the neighbour they touch (glides, consonants).
+    merged: list[tuple[int, int, float]] = []
+    for s, e, p in notes:
+        if e - s < MIN_NOTE_FRAMES:
+            if merged and merged[-1][1] >= s - 1 and abs(merged[-1][2] - p) < 2.5:
+                ps, _, pp = merged[-1]
+                merged[-1] = (ps, e, pp)
+            continue
+        if merged and merged[-1][1] == s and round(merged[-1][2]) == round(p) and s not in onset_set:
+            merged[-1] = (merged[-1][0], e, merged[-1][2])
+            continue
+        merged.append((s, e, p))
+    return merged
+
+
+def _onset_frames(audio: np.ndarray, hop: int) -> np.ndarray:
+    """Frames where the level rises by ONSET_DB within 64 ms: re-attacks, which pitch alone cannot show.
+
+    Level, not spectral flux: vibrato moves every harmonic and would fire a flux detector at 5-6 Hz.
+    """
+    import librosa
+
+    rms = librosa.feature.rms(y=audio, frame_length=FRAME, hop_length=hop, center=True)[0]
+    db = 20 * np.log10(np.maximum(rms, 1e-5))
+    lag = max(1, round(0.064 * SR / hop))
+    rise = np.zeros_like(db)
+    rise[lag:] = db[lag:] - np.minimum.reduce([db[k : len(db) - lag + k] for k in range(lag)])
+    wait = max(1, round(0.1 * SR / hop))
+    peaks = librosa.util.peak_pick(
+        rise, pre_max=lag, post_max=lag, pre_avg=lag, post_avg=lag, delta=1.0, wait=wait
+    )
+    return peaks[rise[peaks] > ONSET_DB]
+
+
+def estimate_tempo(onsets: np.ndarray) -> float:
+    """Beats per minute from note onsets (s): librosa's tempogram estimate on an impulse train of them."""
+    import librosa
+
+    fps = SR / HOP
+    env = np.zeros(int(onsets.max() * fps) + 8 if len(onsets) else 8)
+    env[(onsets * fps).astype(int)] = 1.0
+    env = np.convolve(env, [0.25, 0.5, 1.0, 0.5, 0.25], mode="same")
+    bpm = float(librosa.feature.tempo(onset_envelope=env, sr=SR, hop_length=HOP, start_bpm=100)[0])
+    return min(max(bpm, TEMPO_MIN), TEMPO_MAX)
+
+
+def quantize(
+    notes: list[tuple[float, float, int]], bpm: float
+) -> tuple[list[tuple[int, int, int]], str, int]:
+    """(pitch, start, end) on the 16th grid, the meter ("4/4" or "3/4") and the total steps."""
+    step = 60.0 / bpm / 4
+    on = np.array([n[0] for n in notes])
+    phases = np.linspace(0, step, 8, endpoint=False)
+
+    def error(ph: float) -> float:
+        x = (on - on[0] - ph) / step
+        return float(np.abs(x - np.round(x)).sum())
+
+    phase = min(phases, key=error)
+    t0 = on[0] + phase - step * round(phase / step)
+    grid: dict[int, tuple[int, int]] = {}
+    for onset, offset, pitch in notes:
+        s = round((onset - t0) / step)
+        e = max(s + 1, round((offset - t0) / step))
+        if s not in grid or e - s > grid[s][1] - s:
+            grid[s] = (pitch, e)
+    starts = sorted(grid)
+    first = starts[0]
+    out: list[tuple[int, int, int]] = []
+    for k, s in enumerate(starts):
+        pitch, e = grid[s]
+        if k + 1 < len(starts):
+            nxt = starts[k + 1]
+            e = nxt if nxt - e <= 1 else min(e, nxt)  # a sub-16th gap is articulation, not a rest
+        out.append((pitch, s - first, e - first))
+    # Meter and downbeat: the bar length and phase whose downbeats carry the most note time.
+    best = ("4/4", 0, -1.0)
+    for meter in ("4/4", "3/4"):
+        bar = steps_per_bar(meter)
+        for ph in range(0, bar, 4):
+            on_down = sum(e - s for _, s, e in out if (s - ph) % bar == 0)
+            score = on_down / (len({(s - ph) // bar for _, s, _ in out}) or 1)
+            if meter == "3/4":
+                score *= 0.9  # 4/4 unless the evidence is clear
+            if score > best[2]:
+                best = (meter, ph, score)
+    meter, ph, _ = best
+    bar = steps_per_bar(meter)
+    shift = (bar - ph) % bar
+    out = [(p, s + shift, e + shift) for p, s, e in out]
+    return out, meter, out[-1][2]
+
+
+def transcribe(data: bytes, hop: int = HOP) -> Heard:
+    """The clip's melody, or MelodyRejected with one line for the person."""
+    audio = decode(data)
+    loud = _gate(audio)
+    midi, _ = track(audio, hop)
+    n = min(len(midi), len(loud))
+    if hop != HOP:  # the loudness mask is on HOP frames; map it
+        loud = np.interp(np.arange(len(midi)) * hop / HOP, np.arange(len(loud)), loud) > 0.5
+        n = len(midi)
+    midi = midi[:n]
+    midi[~loud[:n]] = np.nan
+    voiced_share = np.isfinite(midi).sum() / max(int(loud[:n].sum()), 1)
+    if voiced_share < MIN_VOICED:
+        raise _not_melody("no steady pitch in it", "没有稳定的音高")
+    midi = _repair_octaves(midi)
+    onset = _onset_frames(audio, hop)
+    frames = segment(midi, onset)
+    voiced_frames = max(int(np.isfinite(midi).sum()), 1)
+    steady = sum(e - s for s, e, _ in frames if e - s >= 6 and np.nanstd(midi[s:e]) < 0.45)
+    if steady / voiced_frames < MIN_STEADY:
+        raise _not_melody("it sounds like speech or several notes at once", "听起来像说话或和弦")
+    sec = hop / SR
+    notes = [(s * sec, e * sec, round(p)) for s, e, p in frames]
+    if len(notes) < 2:
+        raise too_few_notes()
+    if len(notes) > MAX_NOTES:
+        raise too_many_notes()
+    for _, _, p in notes:
+        check_pitch(p, "")
+    bpm = estimate_tempo(np.array([n[0] for n in notes]))
+    grid, meter, total = quantize(notes, bpm)
+    events, kept = render(grid, total, steps_per_bar(meter))
+    tonic, mode = estimate_key([(p, e - s) for p, s, e in kept])
+    melody = UserMelody(events=events, meter=meter, tonic=tonic, mode=mode, tempo=round(bpm), source="audio")
+    return Heard(notes=notes, tempo=bpm, melody=melody)
+
+
+def parse_audio(data: bytes) -> UserMelody:
+    """An audio clip's melody as a UserMelody; raises MelodyRejected with a message for the user."""
+    return transcribe(data).melody

@@ -1,0 +1,176 @@
+"""Audio clips to melodies (engine.listen.audio): a known tune comes back, what is not a melody is refused."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from engine.data.events import to_notes
+from engine.listen.audio import MAX_AUDIO_BYTES, parse_audio, transcribe
+from engine.listen.common import MelodyRejected
+
+SR = 16000
+BPM = 100
+# (MIDI pitch, quarter notes): D E F# A | G/2 F# E | D ... a tune with steps, a leap and long notes.
+TUNE = [(62, 1), (64, 1), (66, 1), (69, 1), (67, 2), (66, 1), (64, 1), (62, 2), (64, 1), (62, 1)]
+
+
+def sung(tune: list[tuple[int, float]], bpm: float = BPM, vibrato_cents: float = 30.0) -> np.ndarray:
+    """A voice-like tone per note (two harmonics, 5.5 Hz vibrato, soft attack and release)."""
+    out = []
+    for pitch, beats in tune:
+        n = int(beats * 60 / bpm * SR)
+        t = np.arange(n) / SR
+        f = 440 * 2 ** ((pitch - 69) / 12) * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * 5.5 * t))
+        phase = 2 * np.pi * np.cumsum(f) / SR
+        env = np.minimum(1.0, np.minimum(t / 0.02, (n / SR - t) / 0.05))
+        out.append(0.3 * env * (np.sin(phase) + 0.3 * np.sin(2 * phase)))
+    return np.concatenate(out).astype(np.float32)
+
+
+def encode(audio: np.ndarray, fmt: str = "OGG", subtype: str | None = "OPUS", rate: int = SR) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, audio, rate, format=fmt, subtype=subtype)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def opus_clip() -> bytes:
+    return encode(sung(TUNE))
+
+
+def refused(data: bytes) -> MelodyRejected:
+    with pytest.raises(MelodyRejected) as info:
+        parse_audio(data)
+    error = info.value
+    assert "\n" not in str(error) and 0 < len(str(error)) < 200 and error.zh
+    return error
+
+
+def test_opus_clip_transcribes_to_the_tune(opus_clip: bytes) -> None:
+    heard = transcribe(opus_clip)
+    assert [p for _, _, p in heard.notes] == [p for p, _ in TUNE]
+    assert abs(heard.tempo - BPM) / BPM < 0.08 or abs(heard.tempo - 2 * BPM) / (2 * BPM) < 0.08
+    melody = heard.melody
+    assert melody.source == "audio" and melody.key_name == "D major" and melody.meter == "4/4"
+    notes = to_notes(melody.events)
+    assert [p for p, _, _ in notes] == [p for p, _ in TUNE]
+    # Rhythm: durations on the grid in proportion to the tune's (quarter = 4 steps at the heard tempo).
+    per_beat = 4 * heard.tempo / BPM
+    assert [round((e - s) / per_beat, 1) for _, s, e in notes[:-1]] == [float(b) for _, b in TUNE[:-1]]
+
+
+@pytest.mark.parametrize(("fmt", "subtype"), [("WAV", "PCM_16"), ("FLAC", None), ("OGG", "VORBIS")])
+def test_other_containers(fmt: str, subtype: str | None) -> None:
+    heard = transcribe(encode(sung(TUNE[:5]), fmt, subtype))
+    assert [p for _, _, p in heard.notes] == [p for p, _ in TUNE[:5]]
+
+
+def test_silence_and_noise_are_refused() -> None:
+    assert refused(encode(np.zeros(3 * SR, np.float32))).reason == "not_melody"
+    noise = np.random.default_rng(0).normal(0, 0.2, 3 * SR).astype(np.float32)
+    assert refused(encode(noise)).reason == "not_melody"
+
+
+def test_chord_is_refused() -> None:
+    chord = sum(sung([(p, 8)], vibrato_cents=0) for p in (60, 64, 67, 71))
+    # A held chord is refused (as one pitch, or not a melody); chord progressions are not yet told apart.
+    assert refused(encode(chord / 4, "WAV", "PCM_16")).reason in {"not_melody", "too_few_notes"}
+
+
+def test_too_long_by_header_is_refused_without_decoding() -> None:
+    # Two minutes of FLAC silence is a few KiB; its header's frame count refuses it before any decoding.
+    error = refused(encode(np.zeros(120 * 8000, np.float32), "FLAC", None, rate=8000))
+    assert error.reason == "audio_too_long" and "120 s" in str(error)
+
+
+def test_a_wav_header_that_lies_is_read_no_further_than_its_data() -> None:
+    n = 3600 * 8000 * 2  # claims an hour; holds 64 bytes
+    head = (
+        b"RIFF"
+        + struct.pack("<I", 36 + n)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+    )
+    refused(head + b"data" + struct.pack("<I", n) + b"\0" * 64)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"x",
+        b"\0" * 100,
+        b"OggS" + bytes(200),
+        b"RIFF\xff\xff\xff\xffWAVE" + bytes(40),
+        b"MThd" + bytes(30),
+    ],
+    ids=["empty", "one-byte", "zeros", "fake-ogg", "fake-wav", "midi"],
+)
+def test_garbage_is_refused(data: bytes) -> None:
+    assert refused(data).reason in {"bad_audio", "audio_too_short", "audio_too_long"}
+
+
+def test_truncated_and_tiny_clips_are_refused(opus_clip: bytes) -> None:
+    refused(opus_clip[:300])
+    assert refused(encode(np.zeros(1, np.float32), "WAV", "PCM_16")).reason == "audio_too_short"
+    refused(encode(np.zeros(0, np.float32), "WAV", "PCM_16"))
+
+
+def test_nan_float_wav_is_refused() -> None:
+    audio = sung(TUNE[:3])
+    audio[100] = np.nan
+    assert refused(encode(audio, "WAV", "FLOAT")).reason == "bad_audio"
+
+
+def test_too_big_is_refused_before_reading() -> None:
+    assert refused(b"\0" * (MAX_AUDIO_BYTES + 1)).reason == "audio_too_big"
+
+
+def test_cli_prints_what_it_heard(
+    opus_clip: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli import main
+
+    clip = tmp_path / "hum.ogg"
+    clip.write_bytes(opus_clip)
+    bad = tmp_path / "noise.ogg"
+    bad.write_bytes(b"OggS" + bytes(500))
+    # An unreadable clip stops with one line before the composer is loaded.
+    assert main(["answer", "--audio", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "can't read that audio" in err and "Traceback" not in err
+    # A good clip: "I heard" comes first; --bars 1 then stops it before the composer loads (kept fast).
+    assert main(["answer", "--audio", str(clip), "--out", str(tmp_path / "out"), "--bars", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("I heard: D4 E4 F#4 A4 G4 F#4 E4 D4 E4 D4 (D major, 4/4,"), captured.out
+    assert "--bars" in captured.err
+
+
+@pytest.mark.slow
+def test_fuzzed_clips_end_in_a_melody_or_a_clean_refusal(opus_clip: bytes) -> None:
+    rng = random.Random(0)
+    valid = encode(sung(TUNE[:4]))
+    for i in range(2000):
+        data = bytearray(valid if i % 2 else opus_clip)
+        for _ in range(rng.randint(1, 20)):
+            kind = rng.random()
+            pos = rng.randrange(len(data))
+            if kind < 0.6:
+                data[pos] = rng.randrange(256)
+            elif kind < 0.8:
+                del data[pos : pos + rng.randint(1, 64)]
+            else:
+                data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+        try:
+            melody = parse_audio(bytes(data))
+        except MelodyRejected as error:
+            assert "\n" not in str(error)
+        else:
+            assert melody.n_bars >= 1
