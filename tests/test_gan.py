@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from engine.compose.melody import MelodyModel
+from engine.data.attributes import ATTRIBUTES, UNKNOWN, measure
 from engine.data.events import HOLD, REST, note_token
 from engine.data.windows import WindowSet
-from engine.eval.attributes import ATTRIBUTES, UNKNOWN, attribute_hits, measure
+from engine.eval.attributes import attribute_hits
 from engine.models.gan import GANConfig, LatentGAN, load_gan, save_gan
 from engine.models.train_gan import GANTrainConfig, Latents, encode_windows, export_gan, train_gan
 from engine.models.vae import MelodyVAE, VAEConfig

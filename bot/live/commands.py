@@ -7,6 +7,9 @@ on the guild's voice player (`bot.voice`); its message is edited as the phrases 
 in flight per guild) and closed with why the jam ended. The message is edited with the bot's token
 through its channel, not the interaction's webhook, whose token dies after 15 minutes. Anyone listening
 in Jam's voice channel may steer or stop it.
+
+The buttons are `DynamicItem`s whose custom id names only the action: a click finds the guild's jam,
+so the message keeps working for whatever jam plays there, and an old message says none does.
 """
 
 from __future__ import annotations
@@ -14,16 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.engine_client import EngineError
 from bot.errors import tell
 from bot.i18n import Language, language
-from bot.live.controls import live_controls, live_embed
+from bot.live.embed import live_embed
 from bot.live.texts import BUTTONS, say
 from bot.live.track import LiveJam
 from bot.present import engine_error_text
@@ -244,3 +248,33 @@ def _someone_listens(player: GuildPlayer) -> bool:
     """Whether anyone but bots is in Jam's voice channel now (discord.py keeps its voice states)."""
     channel = getattr(player.speaker, "channel", None)
     return channel is None or listeners(channel) > 0
+
+
+class LiveButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=rf"jamlive:(?P<action>{'|'.join(BUTTONS)})"
+):
+    """One of `BUTTONS`; a custom id naming another action (an older Jam's) matches no button here."""
+
+    def __init__(self, action: str, lang: Language = "en") -> None:
+        emoji, labels, _ = BUTTONS[action]
+        style = discord.ButtonStyle.danger if action == "stop" else discord.ButtonStyle.secondary
+        super().__init__(
+            discord.ui.Button(label=labels[lang], emoji=emoji, style=style, custom_id=f"jamlive:{action}")
+        )
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> LiveButton:
+        return cls(match["action"], language(interaction.locale))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await on_button(interaction, self.action)
+
+
+def live_controls(lang: Language) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in BUTTONS:
+        view.add_item(LiveButton(action, lang))
+    return view

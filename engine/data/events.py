@@ -43,6 +43,13 @@ def steps_per_bar(meter: str) -> int:
     return num * 4 * STEPS_PER_QUARTER // den
 
 
+def beat_steps(meter: str) -> int:
+    """Grid steps per felt beat: a dotted quarter in compound meters (6/8, 9/8, 12/8), else one unit."""
+    num, den = (int(x) for x in meter.split("/"))
+    unit = 4 * STEPS_PER_QUARTER // den
+    return 3 * unit if den == 8 and num % 3 == 0 and num > 3 else unit
+
+
 def to_notes(events: np.ndarray) -> list[tuple[int, int, int]]:
     """Decode a token array into (pitch, start_step, end_step) notes."""
     notes: list[tuple[int, int, int]] = []

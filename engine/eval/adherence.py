@@ -1,7 +1,7 @@
 """Prompt adherence judged on the output files: does the music have what the prompt asked for?
 
 `observe` reads only a piece's MIDI and OGG: key and mode by Krumhansl-Schmuckler (music21) over all
-pitched notes, the felt tempo (dotted quarters in compound meters, see engine.compose.midi.beat_steps),
+pitched notes, the felt tempo (dotted quarters in compound meters, see engine.data.events.beat_steps),
 the time signature, the melody track's General MIDI family, whether a drum track plays, the number of
 bars, whether the melody keeps to a pentatonic scale (a Chinese melody asked for), and whether the
 audio decodes, is as long as the MIDI and is audible. `judge` compares that with
@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 import pretty_midi
 
-from engine.compose.midi import beat_steps
-from engine.data.events import STEPS_PER_QUARTER
+from engine.data.events import STEPS_PER_QUARTER, beat_steps
 from engine.eval.classifiers import pentatonic_fit
 from engine.schemas import ComposeRequest, key_pitch_class
 

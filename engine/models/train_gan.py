@@ -16,9 +16,9 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from engine import paths
+from engine.data.attributes import ATTRIBUTES, UNKNOWN, measure_many
 from engine.data.corpus import MINOR_MODES, Corpus
 from engine.data.windows import WindowSet, split_tunes
-from engine.eval.attributes import ATTRIBUTES, UNKNOWN, measure_many
 from engine.models.gan import GANConfig, LatentGAN, load_gan, save_gan
 from engine.models.vae import MelodyVAE, load_vae
 

@@ -43,7 +43,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from engine.compose.pipeline import Composer, PiecesFailed, Stopped, check_stop, piece_name, stop_when
-from engine.eval.attributes import ATTRIBUTES
+from engine.data.attributes import ATTRIBUTES
 from engine.listen import UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.batcher import BatcherStopped, MicroBatcher
