@@ -45,7 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return cmd_train_gan(args)
     if args.which == "conductor":
         return cmd_train_conductor(args)
-    from engine.models.train_vae import TrainConfig, export_weights, train
+    from engine.train.vae import TrainConfig, export_weights, train
 
     if args.export is None:
         args.export = str(paths.vae_weights())
@@ -63,14 +63,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_train_gan(args: argparse.Namespace) -> int:
     """`jam train gan`: the latent-constraints GAN over the shipped VAE's encodings (engine/models/gan.py)."""
-    from engine.models.train_gan import GANTrainConfig, run
+    from engine.train.gan import GANTrainConfig, run
 
     return _train_on_vae(args, GANTrainConfig, run, paths.gan_weights())
 
 
 def cmd_train_conductor(args: argparse.Namespace) -> int:
     """`jam train conductor`: how window codes follow one another in tunes (engine/models/conductor.py)."""
-    from engine.models.train_conductor import ConductorTrainConfig, run
+    from engine.train.conductor import ConductorTrainConfig, run
 
     return _train_on_vae(args, ConductorTrainConfig, run, paths.conductor_weights())
 

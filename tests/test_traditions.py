@@ -14,11 +14,11 @@ from engine.data.events import N_TOKENS, NOTE_OFFSET, PITCH_LO, note_token
 from engine.data.windows import WindowSet, note_before
 from engine.eval.classifiers import pentatonic_share, two_sample_test
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor
-from engine.models.train_conductor import ConductorTrainConfig, run
-from engine.models.train_vae import TrainConfig, export_weights, train
 from engine.models.vae import MelodyVAE, VAEConfig, load_vae, unknown_context, widen_decoder
 from engine.prompt import parse_prompt
 from engine.schemas import ComposeRequest
+from engine.train.conductor import ConductorTrainConfig, run
+from engine.train.vae import TrainConfig, export_weights, train
 
 TINY = VAEConfig(
     token_dim=16, position_dim=8, condition_dim=8, encoder_hidden=32, latent=16, decoder_hidden=64

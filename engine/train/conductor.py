@@ -22,8 +22,8 @@ from engine.data.corpus import MINOR_MODES, Corpus, Tune
 from engine.data.events import meter_index
 from engine.data.windows import WINDOW_BARS, Batch, split_tunes
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor, save_conductor
-from engine.models.train_vae import plot_curves
 from engine.models.vae import MelodyVAE, load_vae
+from engine.train.vae import plot_curves
 
 log = logging.getLogger(__name__)
 
