@@ -21,9 +21,7 @@ TIMGM = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 
 
 def jam(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run([sys.executable, "-m", "jam", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

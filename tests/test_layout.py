@@ -1,4 +1,5 @@
-"""The layout's rules, read from the source: no import cycles, and the bot/engine seam holds.
+"""The layout's rules, read from the source: no import cycles, and the bot/engine seam holds (the bot
+reaches no torch, the engine neither the bot nor Discord; only `jam`, the command, imports both).
 
 Imports are read from the AST, those inside functions included (a cycle hidden in a function is still a
 cycle) and those under `if TYPE_CHECKING:` left out (they never run).
@@ -10,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bot", "engine")
+PACKAGES = ("bot", "engine", "jam")  # jam: the command, above both
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:
@@ -116,6 +117,16 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for dep in graph[todo.pop()]:
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
 def test_no_import_cycles() -> None:
     graph, _ = _graph()
     assert _cycles(graph) == []
@@ -123,3 +134,14 @@ def test_no_import_cycles() -> None:
 
 def test_the_cycle_check_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_bot_reaches_no_torch_and_the_engine_no_discord() -> None:
+    graph, external = _graph()
+    for name in graph:
+        reached = _reach(graph, name)
+        used = set().union(*(external[module] for module in reached))
+        if name.startswith("bot"):
+            assert "torch" not in used, f"{name} reaches torch"
+        elif name.startswith("engine"):
+            assert not {"discord", "bot", "jam"} & used, f"{name} reaches the bot"

@@ -5,7 +5,7 @@ pitched notes, the felt tempo (dotted quarters in compound meters, see engine.da
 the time signature, the melody track's General MIDI family, whether a drum track plays, the number of
 bars, whether the melody keeps to a pentatonic scale (a Chinese melody asked for), and whether the
 audio decodes, is as long as the MIDI and is audible. `judge` compares that with
-one row of tests/data/prompts.tsv (blank or "none" cells are not asserted) and `run_table` does it for
+one row of engine/eval/prompts.tsv (blank or "none" cells are not asserted) and `run_table` does it for
 every row of the table.
 """
 

@@ -1,4 +1,4 @@
-"""`jam`: the command line. Each subcommand is a thin shell over one engine module."""
+"""`jam`: the command line. Each subcommand is a thin shell over one engine module, or starts the bot."""
 
 from __future__ import annotations
 
@@ -242,7 +242,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
 
 def cmd_bot(args: argparse.Namespace) -> int:
-    """The command line is where the bot and the engine meet; engine modules never import the bot."""
+    """The command line is where the bot and the engine meet: the engine never imports the bot."""
     from bot.app import run
 
     run()
@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: MuseGAN arrangement statistics of composed pieces",
     )
     evaluate.add_argument(
-        "--table", default=str(Path(__file__).resolve().parent.parent / "tests" / "data" / "prompts.tsv")
+        "--table", default=str(paths.prompt_table()), help="adherence: the prompt table (a .tsv)"
     )
     evaluate.add_argument("--limit", type=int, help="adherence/arrangement: only the first N prompts")
     evaluate.add_argument("--soundfont", help="adherence/arrangement: a .sf2/.sf3 file")
@@ -384,7 +384,3 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"jam: error: {error}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
