@@ -21,11 +21,9 @@ import httpx
 from pydantic import ValidationError
 
 from engine.schemas import ComposeRequest, ComposeResult
-from engine.server.schemas import LivePhraseResponse, PieceResponse
+from engine.server.schemas import DEADLINE_HEADER, SECRET_HEADER, LivePhraseResponse, PieceResponse
 
-SECRET_HEADER = "X-Engine-Secret"
 LIVE_NEXT_TIMEOUT_S = 10.0  # a live phrase takes well under a second; a jam cannot wait a minute for one
-DEADLINE_HEADER = "X-Deadline-S"
 
 
 class EngineError(Exception):

@@ -17,6 +17,7 @@ from bot.db import repo
 from bot.db.models import GuildSettings
 from bot.i18n import Language, language
 from bot.present import COLOUR
+from engine.schemas import BARS_MAX, BARS_MIN
 
 if TYPE_CHECKING:
     from bot.app import JamBot
@@ -108,10 +109,12 @@ class Admin(commands.GroupCog, group_name="jamadmin", group_description="Jam's r
         await self.change(interaction, cooldown_s=seconds)
 
     @app_commands.command(name="maxbars", description="The longest piece anyone may ask for, in bars")
-    @app_commands.describe(bars="2-64; leave out for the bot's default")
+    @app_commands.describe(bars=f"{BARS_MIN}-{BARS_MAX}; leave out for the bot's default")
     @admin_only
     async def maxbars(
-        self, interaction: discord.Interaction, bars: app_commands.Range[int, 2, 64] | None = None
+        self,
+        interaction: discord.Interaction,
+        bars: app_commands.Range[int, BARS_MIN, BARS_MAX] | None = None,
     ) -> None:
         await self.change(interaction, max_bars=bars)
 

@@ -43,6 +43,7 @@ from engine.render.audio import write_ogg, write_wav
 from engine.render.pianoroll import draw_piano_roll
 from engine.render.synth import Renderer
 from engine.schemas import (
+    BARS_MAX,
     KEY_NAMES,
     TRADITION_NAMES,
     ComposeRequest,
@@ -55,7 +56,6 @@ from engine.schemas import (
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48_000
-MAX_BARS = 64
 
 
 def file_path(stem: Path, fmt: str) -> Path:
@@ -237,8 +237,8 @@ class Composer:
 
     def extend(self, parent: ComposeResult, out_dir: Path, bars: int = 8) -> ComposeResult:
         """The piece as it was, then `bars` more: a new episode and the opening's return to close."""
-        if parent.resolved.bars + bars > MAX_BARS:
-            raise ValueError(f"a piece can be at most {MAX_BARS} bars; this one has {parent.resolved.bars}")
+        if parent.resolved.bars + bars > BARS_MAX:
+            raise ValueError(f"a piece can be at most {BARS_MAX} bars; this one has {parent.resolved.bars}")
         plan = extension_plan(parent.resolved.windows, bars)
         r = parent.resolved.model_copy(update={"bars": parent.resolved.bars + bars, "windows": plan})
         spec = MelodySpec(
@@ -286,8 +286,8 @@ class Composer:
         plan = ["A1", *(f"U{i}" for i in range(1, len(events) // (2 * bar)))]
         codes = dict(zip(plan, self._encode(events, melody.tonic, melody.meter), strict=True))
         if not harmonize:
-            if len(events) // bar + bars > MAX_BARS:
-                raise ValueError(f"a melody and its answer can be at most {MAX_BARS} bars")
+            if len(events) // bar + bars > BARS_MAX:
+                raise ValueError(f"a melody and its answer can be at most {BARS_MAX} bars")
             plan = extension_plan(plan, bars)
         r = Resolved(
             key=KEY_NAMES[melody.tonic],

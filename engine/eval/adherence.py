@@ -22,7 +22,7 @@ import pretty_midi
 
 from engine.data.events import STEPS_PER_QUARTER, beat_steps
 from engine.eval.classifiers import pentatonic_fit
-from engine.schemas import ComposeRequest, key_pitch_class
+from engine.schemas import ComposeRequest, key_pitch_class, meter_fraction
 
 TEMPO_TOLERANCE = 2  # felt bpm either side of a number asked for
 AUDIO_LENGTH_TOLERANCE = 2.5  # seconds between the OGG's length and the MIDI's end (release tail)
@@ -67,7 +67,7 @@ def felt_tempo(qpm: float, meter: str) -> float:
 
 
 def bar_seconds(qpm: float, meter: str) -> float:
-    num, den = (int(x) for x in meter.split("/"))
+    num, den = meter_fraction(meter)
     return num * 4 / den * 60.0 / qpm
 
 

@@ -28,11 +28,10 @@ from engine.compose.resolve import instrument_program, resolve
 from engine.listen import MelodyRejected
 from engine.live.http import live_router
 from engine.live.session import LiveSettings
-from engine.schemas import ComposeRequest, ComposeResult
+from engine.schemas import BARS_MAX, ComposeRequest, ComposeResult
 from engine.server.engine import CallerGone, ComposerLike, Engine, Refused, Ticket, default_composer
 from engine.server.gate import BodyTooLarge, Gate
 from engine.server.schemas import (
-    MAX_BARS,
     AnswerRequest,
     ErrorResponse,
     ExtendRequest,
@@ -193,8 +192,8 @@ def create_app(
     async def extend(body: ExtendRequest, request: Request) -> Response:
         parent = checked(body.parent)
         bars = parent.resolved.bars + body.bars
-        if bars > MAX_BARS:
-            raise Refused(422, "rejected", f"a piece may have at most {MAX_BARS} bars")
+        if bars > BARS_MAX:
+            raise Refused(422, "rejected", f"a piece may have at most {BARS_MAX} bars")
         return await engine.serve(
             request, "extend", bars, single(lambda c, out: c.extend(parent, out, body.bars))
         )

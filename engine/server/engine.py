@@ -48,12 +48,11 @@ from engine.listen import UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.batcher import BatcherStopped, MicroBatcher
 from engine.server.metrics import EngineMetrics
-from engine.server.schemas import ErrorResponse, ParentPiece, PieceResponse, WireFile
+from engine.server.schemas import DEADLINE_HEADER, ErrorResponse, ParentPiece, PieceResponse, WireFile
 from engine.server.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
-DEADLINE_HEADER = "X-Deadline-S"
 SCRATCH_PREFIX = "jam-engine-pid"  # + the engine's process id: a dead process's folder can be told apart
 STOP_WAIT_S = 10.0  # how long stopping waits for running work to reach its next stage and stop
 
