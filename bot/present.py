@@ -21,6 +21,7 @@ from bot.engine_client import EngineBusy, EngineError, EngineRejected, EngineTim
 from bot.errors import COOLDOWN, SORRY
 from bot.i18n import Language, language
 from bot.limits import ChannelClosed, Crowded, OnCooldown, PieceGone, Refused, Told, TooLong, Unusable
+from engine.render.formats import FORMATS, format_of
 from engine.schemas import ComposeResult
 
 COLOUR = discord.Colour.from_rgb(88, 101, 242)
@@ -298,7 +299,7 @@ class Attachments:
 
     @property
     def picture(self) -> str | None:
-        return next((name for name in self.files if name.endswith(".png")), None)
+        return next((name for name in self.files if _kind(name) == "picture"), None)
 
     def discord_files(self) -> list[discord.File]:
         return [discord.File(io.BytesIO(data), filename=name) for name, data in self.files.items()]
@@ -316,7 +317,7 @@ async def fit_attachments(files: dict[str, bytes], limit: int, lang: Language) -
     if _size(kept) <= budget:
         return Attachments(kept)
     notes: list[str] = []
-    audio = next((name for name in kept if name.endswith(".ogg")), None)
+    audio = next((name for name in kept if _kind(name) == "audio"), None)
     if audio is not None:
         notes.append(say("smaller_audio", lang))
         for halve in (False, True):
@@ -324,8 +325,9 @@ async def fit_attachments(files: dict[str, bytes], limit: int, lang: Language) -
             kept[audio] = min(kept[audio], smaller, key=len)
             if _size(kept) <= budget:
                 return Attachments(kept, notes)
-    # the piano roll before the engraved score: each picture comes back while it fits
-    names = sorted((n for n in kept if n.endswith(".png")), key=lambda n: n.endswith(".score.png"))
+    # in the format table's order (the piano roll before the engraved score): each comes back while it fits
+    order = list(FORMATS)
+    names = sorted((n for n in kept if _kind(n) == "picture"), key=lambda n: order.index(format_of(n)))
     pictures = {name: kept.pop(name) for name in names}
     if audio is not None and _size(kept) > budget:
         del kept[audio]
@@ -338,6 +340,12 @@ async def fit_attachments(files: dict[str, bytes], limit: int, lang: Language) -
     while kept and _size(kept) > budget:  # not even the MIDI fits: the words alone
         kept.popitem()
     return Attachments(kept, notes)
+
+
+def _kind(name: str) -> str | None:
+    """What a piece's file is, from its name, by the engine's format table."""
+    fmt = format_of(name)
+    return FORMATS[fmt].kind if fmt is not None else None
 
 
 def _size(files: dict[str, bytes]) -> int:

@@ -312,7 +312,7 @@ def test_gallery_draws_real_and_generated_rolls(tiny_models, small_corpus, tmp_p
 
 def test_pieces_say_what_they_are_written_as():
     from bot.present import idiom_text
-    from engine.compose.pipeline import idiom
+    from engine.render.formats import idiom
 
     assert idiom_text("chinese", "xiaodiao", "zh") == "中国 · 小调"
     assert idiom_text("celtic", "reel", "en") == "Irish/Scottish · reel"

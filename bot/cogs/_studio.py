@@ -36,6 +36,7 @@ from bot.present import (
 )
 from bot.taste import taste_of
 from bot.views import piece_view
+from engine.render.formats import CHAT
 from engine.schemas import ComposeRequest, ComposeResult, Format
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jam.bot")
 
-FULL: list[Format] = ["mid", "ogg", "png", "score"]
+FULL: list[Format] = CHAT  # every format small enough to post
 NOTES: list[Format] = ["mid"]
 EXTEND_BARS = 8
 

@@ -23,7 +23,6 @@ import torch
 
 from engine import paths
 from engine.arrange import arrange
-from engine.arrange.score import draw_score
 from engine.compose.melody import (
     LatentTaste,
     Melody,
@@ -39,15 +38,14 @@ from engine.data.events import HOLD, REST, meter_index, steps_per_bar
 from engine.data.windows import Batch, open_window
 from engine.listen import UserMelody
 from engine.models.vae import load_vae
-from engine.render.audio import write_ogg, write_wav
-from engine.render.pianoroll import draw_piano_roll
+from engine.render.formats import FORMATS, Sources, file_path
 from engine.render.synth import Renderer
 from engine.schemas import (
     BARS_MAX,
     KEY_NAMES,
-    TRADITION_NAMES,
     ComposeRequest,
     ComposeResult,
+    Format,
     PieceFile,
     Resolved,
     key_pitch_class,
@@ -56,16 +54,6 @@ from engine.schemas import (
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48_000
-
-
-def file_path(stem: Path, fmt: str) -> Path:
-    """`<stem>.mid`, `.ogg`, `.wav`, `.png` (piano roll), and `<stem>.score.png` (engraved score)."""
-    return stem.parent / f"{stem.name}.score.png" if fmt == "score" else stem.with_suffix(f".{fmt}")
-
-
-def idiom(r: Resolved) -> str:
-    """The tradition and tune type a piece is written in, for its pictures: "Chinese xiaodiao", ""."""
-    return " ".join(filter(None, (TRADITION_NAMES.get(r.tradition or ""), r.tune_type)))
 
 
 NAME_WORDS = 6  # of the prompt, in a piece's file name
@@ -376,6 +364,7 @@ class Composer:
             update={"chords": arrangement.symbols, "tracks": arrangement.tracks(resolved.instrument)}
         )
         check_stop("midi")
+        midi_path = file_path(stem, "mid")
         with timer.stage("midi"):
             midi = arrangement_to_midi(
                 melody.events,
@@ -386,32 +375,28 @@ class Composer:
                 mode=resolved.mode,
                 program=resolved.program,
             )
-            midi.write(str(stem.with_suffix(".mid")))
+            piece = Sources(midi, melody.events, resolved, SAMPLE_RATE)
+            FORMATS["mid"].write(piece, midi_path)  # whatever the formats: the audio is rendered from it
         formats = set(request.formats)
-        pictures = []
-        if "png" in formats:
-            r = resolved
-            title = " · ".join(
-                filter(None, (f"{r.key} {r.mode}", r.meter, f"{r.tempo} bpm", r.instrument, idiom(r)))
-            )
-            pictures.append(
-                _submit(self.picture_pool, self._picture, midi, file_path(stem, "png"), title, timer)
-            )
-        if "score" in formats:
-            pictures.append(
-                _submit(
-                    self.picture_pool, self._score, melody.events, resolved, file_path(stem, "score"), timer
-                )
-            )
-        if formats & {"ogg", "wav"}:
-            self._audio(stem, formats, timer)
+        pictures = [
+            _submit(self.picture_pool, self._write, piece, fmt, stem, timer)
+            for fmt, spec in FORMATS.items()
+            if fmt in formats and spec.kind == "picture"
+        ]
+        audio = [fmt for fmt, spec in FORMATS.items() if fmt in formats and spec.kind == "audio"]
+        if audio:
+            check_stop("render")
+            with timer.stage("render"):
+                piece.audio = self.renderer.render(midi_path, checkpoint=lambda: check_stop("render"))
+            for fmt in audio:
+                self._write(piece, fmt, stem, timer)
         for picture in pictures:
             picture.result()
         if "mid" not in formats:
-            stem.with_suffix(".mid").unlink()
+            midi_path.unlink()
         files = [
             PieceFile(format=f, path=str(file_path(stem, f)), bytes=file_path(stem, f).stat().st_size)
-            for f in ("mid", "ogg", "wav", "png", "score")
+            for f in FORMATS
             if f in formats
         ]
         timer.finish()
@@ -428,27 +413,8 @@ class Composer:
         stem.with_suffix(".json").write_text(result.model_dump_json(indent=2))
         return result
 
-    def _audio(self, stem: Path, formats: set[str], timer: Timer) -> None:
-        check_stop("render")
-        with timer.stage("render"):
-            audio = self.renderer.render(stem.with_suffix(".mid"), checkpoint=lambda: check_stop("render"))
-        if "ogg" in formats:
-            check_stop("ogg")
-            with timer.stage("ogg"):
-                write_ogg(audio, stem.with_suffix(".ogg"), SAMPLE_RATE)
-        if "wav" in formats:
-            check_stop("wav")
-            with timer.stage("wav"):
-                write_wav(audio, stem.with_suffix(".wav"), SAMPLE_RATE)
-
-    def _score(self, events: np.ndarray, r: Resolved, path: Path, timer: Timer) -> None:
-        """The engraved melody with its chord symbols."""
-        check_stop("score")
-        with timer.stage("score"):
-            title = " · ".join(filter(None, (f"{r.key} {r.mode}", idiom(r))))
-            draw_score(events, r.chords, r.key, r.mode, r.meter, path, title=title)
-
-    def _picture(self, midi: pretty_midi.PrettyMIDI, path: Path, title: str, timer: Timer) -> None:
-        check_stop("png")
-        with timer.stage("png"):
-            draw_piano_roll(midi, path, title=title)
+    def _write(self, piece: Sources, fmt: Format, stem: Path, timer: Timer) -> None:
+        """One file of the piece, timed as a stage named after its format."""
+        check_stop(fmt)
+        with timer.stage(fmt):
+            FORMATS[fmt].write(piece, file_path(stem, fmt))
