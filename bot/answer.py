@@ -27,7 +27,7 @@ from bot.engine_client import EngineClient, Piece
 from bot.errors import tell
 from bot.i18n import Language
 from bot.limits import Refused, Told, Unusable
-from bot.present import refusal_text
+from bot.present import refusal_text, upload_budget
 from engine.data.events import to_notes
 from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, MelodyRejected, parse_text, written_key
 
@@ -269,6 +269,7 @@ def answer_job(
             max_bars=max_bars,
             seed=seed,
             language=asking.lang,
+            max_bytes=upload_budget(asking.filesize_limit),
         )
         r = piece.result.resolved
         keep.update(key=r.key, mode=r.mode, meter=r.meter, tempo=r.tempo)

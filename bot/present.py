@@ -6,15 +6,12 @@ embed shows what the engine understood (its `Resolved`), never anything the resu
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import discord
-import numpy as np
-import soundfile as sf
 from discord import app_commands
 
 from bot.engine_client import EngineBusy, EngineError, EngineRejected, EngineTimeout, EngineUnavailable
@@ -305,26 +302,27 @@ class Attachments:
         return [discord.File(io.BytesIO(data), filename=name) for name, data in self.files.items()]
 
 
-async def fit_attachments(files: dict[str, bytes], limit: int, lang: Language) -> Attachments:
+def upload_budget(limit: int) -> int:
+    """The bytes a piece's files may take in one upload to a place whose per-file limit is `limit`: what
+    the engine is asked to fit them in (`ComposeRequest.max_bytes`)."""
+    return min(limit, MAX_UPLOAD) - REQUEST_OVERHEAD
+
+
+def fit_attachments(
+    files: dict[str, bytes], limit: int, lang: Language, smaller_audio: bool = False
+) -> Attachments:
     """The piece's files within `limit` bytes in one upload: never a failed upload.
 
-    Too big: the audio encoded smaller (mono, lowest quality, then half the sample rate), then the
-    pictures left out (the score before the piano roll), then the audio; the MIDI is always small.
-    Each change adds a note.
+    The engine has encoded the audio smaller already where the files were too big (`smaller_audio`,
+    noted); still too big: the pictures left out (the score before the piano roll), then the audio; the
+    MIDI is always small. Each change adds a note.
     """
-    budget = min(limit, MAX_UPLOAD) - REQUEST_OVERHEAD
+    budget = upload_budget(limit)
     kept = dict(files)
-    if _size(kept) <= budget:
-        return Attachments(kept)
-    notes: list[str] = []
     audio = next((name for name in kept if _kind(name) == "audio"), None)
-    if audio is not None:
-        notes.append(say("smaller_audio", lang))
-        for halve in (False, True):
-            smaller = await asyncio.to_thread(smaller_ogg, files[audio], halve_rate=halve)
-            kept[audio] = min(kept[audio], smaller, key=len)
-            if _size(kept) <= budget:
-                return Attachments(kept, notes)
+    notes = [say("smaller_audio", lang)] if smaller_audio and audio is not None else []
+    if _size(kept) <= budget:
+        return Attachments(kept, notes)
     # in the format table's order (the piano roll before the engraved score): each comes back while it fits
     order = list(FORMATS)
     names = sorted((n for n in kept if _kind(n) == "picture"), key=lambda n: order.index(format_of(n)))
@@ -350,17 +348,3 @@ def _kind(name: str) -> str | None:
 
 def _size(files: dict[str, bytes]) -> int:
     return sum(len(data) for data in files.values())
-
-
-def smaller_ogg(data: bytes, *, halve_rate: bool = False) -> bytes:
-    """The same audio as a smaller OGG Vorbis: mono, the lowest quality, optionally half the sample rate."""
-    audio, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    mono = audio.mean(axis=1)
-    if halve_rate:
-        even = mono[: len(mono) // 2 * 2]
-        mono, rate = even.reshape(-1, 2).mean(axis=1), rate // 2
-    out = io.BytesIO()
-    with sf.SoundFile(out, "w", rate, 1, "VORBIS", format="OGG", compression_level=1.0) as encoded:
-        for start in range(0, len(mono), 65536):  # one write of a long piece can crash libvorbis
-            encoded.write(np.clip(mono[start : start + 65536], -1.0, 1.0))
-    return out.getvalue()

@@ -131,6 +131,14 @@ class ComposeRequest(BaseModel):
     taste: Taste | None = None
     seed: int | None = Field(None, ge=0, le=2**31 - 1, strict=True)
     formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=5)
+    max_bytes: int | None = Field(
+        None,
+        ge=1,
+        le=2**31 - 1,
+        strict=True,
+        description="the most bytes the files may take together (a chat's upload limit): over it, the audio "
+        "is encoded smaller, mono at the lowest quality, then at half the sample rate too",
+    )
 
     @field_validator("meter")
     @classmethod
@@ -177,6 +185,7 @@ class PieceFile(BaseModel):
     format: Format
     path: str
     bytes: int
+    smaller: bool = Field(False, description="encoded smaller than usual to fit the request's max_bytes")
 
 
 class ComposeResult(BaseModel):

@@ -53,11 +53,18 @@ class AnsweringComposer(FakeComposer):
         self.melodies: list[UserMelody] = []
 
     def answer(
-        self, melody: UserMelody, out_dir: Path, *, harmonize: bool = False, bars: int = 8, seed: int = 0
+        self,
+        melody: UserMelody,
+        out_dir: Path,
+        *,
+        harmonize: bool = False,
+        bars: int = 8,
+        seed: int = 0,
+        max_bytes: int | None = None,
     ) -> ComposeResult:
         self.melodies.append(melody)
         self._enter("answer")
-        request = ComposeRequest(formats=["mid", "ogg", "png", "score"], seed=seed)
+        request = ComposeRequest(formats=["mid", "ogg", "png", "score"], seed=seed, max_bytes=max_bytes)
         return self._piece(request, out_dir, f"answer-s{seed}")
 
 

@@ -33,6 +33,7 @@ from bot.present import (
     refusal_text,
     say,
     text_language,
+    upload_budget,
 )
 from bot.taste import taste_of
 from bot.views import piece_view
@@ -286,7 +287,7 @@ class Studio:
     def orchestrate_job(self, asking: Asking, parent: ComposeResult, parent_id: int, instrument: str) -> Job:
         return Job(
             say("orchestrating", asking.lang, instrument=instrument_label(instrument, asking.lang)),
-            lambda engine: engine.rerender(_with_formats(parent, FULL), instrument),
+            lambda engine: engine.rerender(_for_chat(parent, asking), instrument),
             parent.request.prompt,
             parent_id,
             render=False,
@@ -323,7 +324,7 @@ class Studio:
             sketch = piece_embed(notes, lang, prompt=job.prompt)
             await canvas.show(say("arranging", lang, instrument=notes.resolved.instrument), sketch)
             await canvas.show(say("rendering", lang), sketch)
-            piece = await engine.rerender(_with_formats(notes, FULL), notes.resolved.instrument)
+            piece = await engine.rerender(_for_chat(notes, asking), notes.resolved.instrument)
         result = piece.result
         if job.keep:
             result = result.model_copy(update={"request": result.request.model_copy(update=job.keep)})
@@ -336,7 +337,8 @@ class Studio:
             parent_id=job.parent_id,
         )
         files = {Path(f.path).name: piece.files[f.format] for f in result.files if f.format in piece.files}
-        attachments = await fit_attachments(files, asking.filesize_limit, lang)
+        smaller = any(f.smaller for f in result.files)
+        attachments = fit_attachments(files, asking.filesize_limit, lang, smaller_audio=smaller)
         embed = piece_embed(
             result,
             lang,
@@ -359,9 +361,18 @@ class Studio:
             log.warning("could not say that a piece failed", exc_info=True)
 
 
-def _with_formats(result: ComposeResult, formats: list[Format]) -> ComposeResult:
-    """The piece as a parent whose own request asks for `formats` (what vary/extend/render produce)."""
-    return result.model_copy(update={"request": result.request.model_copy(update={"formats": formats})})
+def _with_formats(
+    result: ComposeResult, formats: list[Format], max_bytes: int | None = None
+) -> ComposeResult:
+    """The piece as a parent whose own request asks for `formats` (what vary/extend/render produce),
+    within `max_bytes` together."""
+    changes = {"formats": formats, "max_bytes": max_bytes}
+    return result.model_copy(update={"request": result.request.model_copy(update=changes)})
+
+
+def _for_chat(result: ComposeResult, asking: Asking) -> ComposeResult:
+    """The piece as a parent to render every file of, small enough to post where `asking` asks."""
+    return _with_formats(result, FULL, upload_budget(asking.filesize_limit))
 
 
 def _problem(error: Any) -> str:

@@ -38,7 +38,7 @@ from engine.data.events import HOLD, REST, meter_index, steps_per_bar
 from engine.data.windows import Batch, open_window
 from engine.listen import UserMelody
 from engine.models.vae import load_vae
-from engine.render.formats import FORMATS, Sources, file_path
+from engine.render.formats import FORMATS, Sources, file_path, fit
 from engine.render.synth import Renderer
 from engine.schemas import (
     BARS_MAX,
@@ -263,10 +263,18 @@ class Composer:
         )[0]
 
     def answer(
-        self, melody: UserMelody, out_dir: Path, *, harmonize: bool = False, bars: int = 8, seed: int = 0
+        self,
+        melody: UserMelody,
+        out_dir: Path,
+        *,
+        harmonize: bool = False,
+        bars: int = 8,
+        seed: int = 0,
+        max_bytes: int | None = None,
     ) -> ComposeResult:
         """Answer a person's melody in its key and meter: their phrase, then Jam's continuation (call and
-        response, closing on their opening), or with `harmonize` their melody arranged as it is."""
+        response, closing on their opening), or with `harmonize` their melody arranged as it is; its files
+        within `max_bytes` where they can be (`ComposeRequest.max_bytes`)."""
         bar = steps_per_bar(melody.meter)
         events = np.asarray(melody.events, dtype=np.uint8)
         pad = -len(events) % (2 * bar)  # whole 2-bar windows: silence after the last note
@@ -291,7 +299,7 @@ class Composer:
             understood={"melody": "yours"},
         )
         spec = MelodySpec(melody.tonic, melody.mode, melody.meter, plan, seed, fixed=codes, prefix=events)
-        request = ComposeRequest(prompt="", formats=["mid", "ogg", "png", "score"])
+        request = ComposeRequest(prompt="", formats=["mid", "ogg", "png", "score"], max_bytes=max_bytes)
         name = f"answer-{'harmonized' if harmonize else 'continued'}-s{seed}"
         return self._finish([request], [r], [spec], out_dir, [name])[0]
 
@@ -394,10 +402,20 @@ class Composer:
             picture.result()
         if "mid" not in formats:
             midi_path.unlink()
+        listed = [f for f in FORMATS if f in formats]
+        smaller = None
+        if request.max_bytes is not None:
+            check_stop("fit")
+            with timer.stage("fit"):
+                smaller = fit(piece, stem, listed, request.max_bytes)
         files = [
-            PieceFile(format=f, path=str(file_path(stem, f)), bytes=file_path(stem, f).stat().st_size)
-            for f in FORMATS
-            if f in formats
+            PieceFile(
+                format=f,
+                path=str(file_path(stem, f)),
+                bytes=file_path(stem, f).stat().st_size,
+                smaller=f == smaller,
+            )
+            for f in listed
         ]
         timer.finish()
         result = ComposeResult(

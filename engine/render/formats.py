@@ -39,6 +39,8 @@ class OutputFormat:
     kind: Kind  # midi: written first, the source of the audio; audio: from the rendered audio
     chat: bool  # small enough to post in a chat with the others (WAV, uncompressed, is not)
     write: Callable[[Sources, Path], None]
+    # a smaller file, to fit a request's max_bytes: (sources, path, halve_rate); None: it cannot shrink
+    smaller: Callable[[Sources, Path, bool], None] | None = None
 
 
 def idiom(r: Resolved) -> str:
@@ -55,6 +57,13 @@ def _ogg(piece: Sources, path: Path) -> None:
 
     assert piece.audio is not None
     write_ogg(piece.audio, path, piece.sample_rate)
+
+
+def _smaller_ogg(piece: Sources, path: Path, halve_rate: bool) -> None:
+    from engine.render.audio import write_smaller_ogg
+
+    assert piece.audio is not None
+    write_smaller_ogg(piece.audio, path, piece.sample_rate, halve_rate)
 
 
 def _wav(piece: Sources, path: Path) -> None:
@@ -84,7 +93,7 @@ def _score(piece: Sources, path: Path) -> None:
 # In the order a piece lists its files; a picture earlier here is kept before a later one.
 FORMATS: dict[Format, OutputFormat] = {
     "mid": OutputFormat(".mid", "midi", True, _midi),
-    "ogg": OutputFormat(".ogg", "audio", True, _ogg),
+    "ogg": OutputFormat(".ogg", "audio", True, _ogg, _smaller_ogg),
     "wav": OutputFormat(".wav", "audio", False, _wav),
     "png": OutputFormat(".png", "picture", True, _piano_roll),  # the piano roll
     "score": OutputFormat(".score.png", "picture", True, _score),  # the engraved score, a PNG
@@ -95,6 +104,29 @@ CHAT: list[Format] = [name for name, spec in FORMATS.items() if spec.chat]
 def file_path(stem: Path, fmt: Format) -> Path:
     """Where a piece named `stem` keeps its file of format `fmt`."""
     return stem.parent / f"{stem.name}{FORMATS[fmt].suffix}"
+
+
+def fit(piece: Sources, stem: Path, formats: list[Format], max_bytes: int | None) -> Format | None:
+    """Files over `max_bytes` together: the first that can shrink (the OGG audio) is written smaller, mono
+    at the lowest quality and then at half the sample rate too, the smallest kept, until they fit.
+    Returns the format written smaller, or None where nothing had to (or could) be."""
+    sizes = {fmt: file_path(stem, fmt).stat().st_size for fmt in formats}
+    shrinks = next((fmt for fmt in FORMATS if fmt in sizes and FORMATS[fmt].smaller is not None), None)
+    if max_bytes is None or sum(sizes.values()) <= max_bytes or shrinks is None:
+        return None
+    write_smaller = FORMATS[shrinks].smaller
+    assert write_smaller is not None
+    path = file_path(stem, shrinks)
+    trial = path.with_name(f".{path.name}.smaller")
+    for halve_rate in (False, True):
+        write_smaller(piece, trial, halve_rate)
+        if trial.stat().st_size < sizes[shrinks]:
+            sizes[shrinks] = trial.stat().st_size
+            trial.replace(path)
+        if sum(sizes.values()) <= max_bytes:
+            break
+    trial.unlink(missing_ok=True)
+    return shrinks
 
 
 def format_of(name: str) -> Format | None:

@@ -234,7 +234,14 @@ def create_app(
             "answer",
             bars,
             single(
-                lambda c, out: c.answer(melody, out, harmonize=body.harmonize, bars=body.bars, seed=body.seed)
+                lambda c, out: c.answer(
+                    melody,
+                    out,
+                    harmonize=body.harmonize,
+                    bars=body.bars,
+                    seed=body.seed,
+                    max_bytes=body.max_bytes,
+                )
             ),
         )
 

@@ -68,7 +68,14 @@ class ComposerLike(Protocol):
     def extend(self, parent: ComposeResult, out_dir: Path, bars: int = 8) -> ComposeResult: ...
     def rerender(self, parent: ComposeResult, out_dir: Path, instrument: str) -> ComposeResult: ...
     def answer(
-        self, melody: UserMelody, out_dir: Path, *, harmonize: bool = False, bars: int = 8, seed: int = 0
+        self,
+        melody: UserMelody,
+        out_dir: Path,
+        *,
+        harmonize: bool = False,
+        bars: int = 8,
+        seed: int = 0,
+        max_bytes: int | None = None,
     ) -> ComposeResult: ...
 
 

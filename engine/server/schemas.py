@@ -186,6 +186,7 @@ class AnswerRequest(BaseModel):
         description="the most bars the melody and its answer may have together (a server's cap)",
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, strict=True)
+    max_bytes: int | None = ComposeRequest.model_fields["max_bytes"]
     language: Literal["en", "zh"] = Field("en", description="of the reason, when the melody is refused")
 
     @field_validator("midi")
