@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
-from bot.cogs._studio import Asking, InteractionCanvas, Job, ReplyCanvas, Studio
 from bot.engine_client import EngineClient, Piece
 from bot.errors import tell
 from bot.i18n import Language
 from bot.limits import Refused, Told, Unusable
 from bot.present import refusal_text, upload_budget
+from bot.studio import Asking, InteractionCanvas, Job, ReplyCanvas, Studio
 from engine.data.events import to_notes
 from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, MelodyRejected, parse_text, written_key
 

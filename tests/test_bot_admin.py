@@ -17,7 +17,6 @@ from discord_standin import DiscordStandIn, Injected
 from discord_standin.client import running
 
 from bot.app import JamBot, create_bot
-from bot.cogs._studio import Asking, Studio
 from bot.cogs.admin import TEXT as ADMIN
 from bot.cogs.chat import FREE_TEXT_OFF
 from bot.cogs.forget import TEXT as FORGET
@@ -28,6 +27,7 @@ from bot.errors import NOT_ALLOWED
 from bot.limits import Asker, Crowded, Limits, OnCooldown, Unusable
 from bot.present import MAX_UPLOAD, REQUEST_OVERHEAD, TEXTS, fit_attachments, upload_budget
 from bot.settings import BotSettings
+from bot.studio import Asking, Studio
 from bot.supervisor import free_port
 from bot.views import piece_view
 from engine.schemas import ComposeRequest, ComposeResult, Defaults, Resolved

@@ -19,12 +19,12 @@ import discord
 from discord.ext import commands
 
 from bot.answer import answer_reply
-from bot.cogs._studio import ReplyCanvas, Studio
 from bot.db import repo
 from bot.errors import SORRY
 from bot.i18n import Language
 from bot.limits import Refused
 from bot.present import refusal_text, text_language
+from bot.studio import ReplyCanvas, Studio
 
 if TYPE_CHECKING:
     from bot.app import JamBot

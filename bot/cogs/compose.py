@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._studio import InteractionCanvas, Studio
 from bot.errors import tell
 from bot.limits import Refused
 from bot.present import STYLES, instrument_autocomplete, refusal_text
+from bot.studio import InteractionCanvas, Studio
 from engine.schemas import BARS_MAX, BARS_MIN, KEY_NAMES, METER_CHOICES, TEMPO_MAX, TEMPO_MIN, TRADITION_NAMES
 
 if TYPE_CHECKING:

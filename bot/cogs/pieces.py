@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.cogs._studio import InteractionCanvas, Job, Studio
 from bot.db import repo
 from bot.errors import tell
 from bot.limits import PieceGone, Refused, Unusable
 from bot.present import refusal_text, say
+from bot.studio import InteractionCanvas, Job, Studio
 from bot.views import DYNAMIC_ITEMS, PIECES_COG, Action
 
 if TYPE_CHECKING:
