@@ -17,18 +17,16 @@ from discord_standin import DiscordStandIn, Injected
 from discord_standin.client import running
 
 from bot.app import JamBot, create_bot
-from bot.cogs.admin import TEXT as ADMIN
 from bot.cogs.chat import FREE_TEXT_OFF
-from bot.cogs.forget import TEXT as FORGET
 from bot.cogs.prefs import TEXT as PREFS
 from bot.db import repo
 from bot.db.models import Preferences
-from bot.errors import NOT_ALLOWED
 from bot.limits import Asker, Crowded, Limits, OnCooldown, Unusable
-from bot.present import MAX_UPLOAD, REQUEST_OVERHEAD, TEXTS, fit_attachments, upload_budget
+from bot.present import MAX_UPLOAD, REQUEST_OVERHEAD, fit_attachments, upload_budget
 from bot.settings import BotSettings
 from bot.studio import Asking, Studio
 from bot.supervisor import free_port
+from bot.texts import ADMIN, FORGET, NOT_ALLOWED, PIECE
 from bot.views import piece_view
 from engine.schemas import ComposeRequest, ComposeResult, Defaults, Resolved
 
@@ -119,7 +117,7 @@ async def test_admins_set_every_rule_and_each_one_holds(bot: JamBot, discord_sta
     allowed = await admin("allow")
     assert allowed["content"] == "Saved." and fields_of(allowed)["Answers in"] == f"<#{general.id}>"
     closed = await answer_of(await discord_standin.slash("compose", {"prompt": "a reel"}, channel=jam))
-    assert closed["content"] == TEXTS["channel_closed"]["en"].format(channels=f"<#{general.id}>")
+    assert closed["content"] == PIECE["channel_closed"]["en"].format(channels=f"<#{general.id}>")
     mention = await discord_standin.send_message("a reel", mention_bot=True, channel=jam)
     reply = await mention.wait_for("POST", f"^/channels/{jam.id}/messages$")
     assert reply.json["content"] == closed["content"]
@@ -142,7 +140,7 @@ async def test_admins_set_every_rule_and_each_one_holds(bot: JamBot, discord_sta
 
     assert fields_of(await admin("maxbars", {"bars": 8}))["Longest piece"] == "8 bars"
     too_long = await answer_of(await discord_standin.slash("compose", {"prompt": "an epic", "bars": 16}))
-    assert too_long["content"] == TEXTS["too_many_bars"]["en"].format(limit=8)
+    assert too_long["content"] == PIECE["too_many_bars"]["en"].format(limit=8)
     assert fields_of(await admin("maxbars", {"bars": 64}))["Longest piece"] == "32 bars"  # the bot's own cap
 
     jam_set = await admin("jamchannel", channel=jam)
@@ -220,7 +218,7 @@ async def test_buttons_of_a_forgotten_piece_say_so(bot: JamBot, discord_standin:
         ("jam:orchestrate:4242", ["harp"]),
     ):
         answer = await answer_of(await discord_standin.click(custom_id, values, locale="zh-CN"))
-        assert answer["content"] == TEXTS["gone"]["zh"], custom_id
+        assert answer["content"] == PIECE["gone"]["zh"], custom_id
 
 
 @pytest.mark.asyncio
@@ -288,13 +286,13 @@ def test_attachments_always_fit_the_limit() -> None:
     assert roomy.files == files and roomy.notes == [] and roomy.picture == "a.png"
 
     squeezed = fit_attachments(files, REQUEST_OVERHEAD + 104 + 30_000 + 20_000, "zh", smaller_audio=True)
-    assert squeezed.files == files and squeezed.notes == [TEXTS["smaller_audio"]["zh"]]
+    assert squeezed.files == files and squeezed.notes == [PIECE["smaller_audio"]["zh"]]
 
     no_picture = fit_attachments(files, REQUEST_OVERHEAD + 104 + 30_000 + 500, "en", smaller_audio=True)
     assert set(no_picture.files) == {"a.mid", "a.ogg"}
     assert no_picture.picture is None and no_picture.notes == [
-        TEXTS["smaller_audio"]["en"],
-        TEXTS["no_picture"]["en"],
+        PIECE["smaller_audio"]["en"],
+        PIECE["no_picture"]["en"],
     ]
 
     with_score = files | {"a.score.png": bytes(10_000)}
@@ -303,7 +301,7 @@ def test_attachments_always_fit_the_limit() -> None:
 
     small_picture = files | {"a.png": bytes(2_000)}
     no_audio = fit_attachments(small_picture, REQUEST_OVERHEAD + 104 + 2_000, "en", smaller_audio=True)
-    assert set(no_audio.files) == {"a.mid", "a.png"} and no_audio.notes == [TEXTS["no_audio"]["en"]]
+    assert set(no_audio.files) == {"a.mid", "a.png"} and no_audio.notes == [PIECE["no_audio"]["en"]]
 
     bare = fit_attachments(small_picture, REQUEST_OVERHEAD + 1_000, "en")
     assert set(bare.files) == {"a.mid"}

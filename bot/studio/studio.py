@@ -23,7 +23,6 @@ from pydantic import ValidationError
 from bot.db import repo
 from bot.db.models import GuildSettings, Preferences
 from bot.engine_client import EngineClient, EngineError, Piece
-from bot.errors import SORRY
 from bot.i18n import Language, language
 from bot.limits import Asker, ChannelClosed, PieceGone, Refused, Slot, TooLong, Unusable
 from bot.present import (
@@ -32,12 +31,12 @@ from bot.present import (
     instrument_label,
     piece_embed,
     refusal_text,
-    say,
     text_language,
     upload_budget,
 )
 from bot.studio.canvas import Canvas
 from bot.taste import taste_of
+from bot.texts import PIECE, SORRY, say
 from bot.views import piece_view
 from engine.render.formats import CHAT
 from engine.schemas import ComposeRequest, ComposeResult, Format
@@ -181,11 +180,11 @@ class Studio:
             piece = await engine.compose(request_now)
             if piece.result.resolved.bars <= limit:
                 return piece
-            remarks.append(say("shortened", asking.lang, limit=limit))  # the prompt asked for more
+            remarks.append(say(PIECE, "shortened", asking.lang, limit=limit))  # the prompt asked for more
             shorter = {"bars": limit, "seed": piece.result.resolved.seed}
             return await engine.compose(request_now.model_copy(update=shorter))
 
-        return Job(say("composing", asking.lang), notes, request.prompt, parent_id, remarks=remarks)
+        return Job(say(PIECE, "composing", asking.lang), notes, request.prompt, parent_id, remarks=remarks)
 
     def reroll_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
         """The parent's request with a new seed, composed with the clicker's own taste (`compose_job`)."""
@@ -196,7 +195,7 @@ class Studio:
     def vary_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
         seed = secrets.randbelow(2**31)
         return Job(
-            say("varying", asking.lang),
+            say(PIECE, "varying", asking.lang),
             lambda engine: engine.vary(_with_formats(parent, NOTES), seed),
             parent.request.prompt,
             parent_id,
@@ -207,7 +206,7 @@ class Studio:
         if bars + EXTEND_BARS > limit:
             raise TooLong(limit, bars)
         return Job(
-            say("extending", asking.lang, bars=EXTEND_BARS),
+            say(PIECE, "extending", asking.lang, bars=EXTEND_BARS),
             lambda engine: engine.extend(_with_formats(parent, NOTES), EXTEND_BARS),
             parent.request.prompt,
             parent_id,
@@ -215,7 +214,7 @@ class Studio:
 
     def orchestrate_job(self, asking: Asking, parent: ComposeResult, parent_id: int, instrument: str) -> Job:
         return Job(
-            say("orchestrating", asking.lang, instrument=instrument_label(instrument, asking.lang)),
+            say(PIECE, "orchestrating", asking.lang, instrument=instrument_label(instrument, asking.lang)),
             lambda engine: engine.rerender(_for_chat(parent, asking), instrument),
             parent.request.prompt,
             parent_id,
@@ -251,8 +250,8 @@ class Studio:
         if job.render:
             notes = piece.result
             sketch = piece_embed(notes, lang, prompt=job.prompt)
-            await canvas.show(say("arranging", lang, instrument=notes.resolved.instrument), sketch)
-            await canvas.show(say("rendering", lang), sketch)
+            await canvas.show(say(PIECE, "arranging", lang, instrument=notes.resolved.instrument), sketch)
+            await canvas.show(say(PIECE, "rendering", lang), sketch)
             piece = await engine.rerender(_for_chat(notes, asking), notes.resolved.instrument)
         result = piece.result
         if job.keep:

@@ -26,8 +26,8 @@ from typing import Literal
 import discord
 
 from bot.i18n import Language
+from bot.texts import VOICE, say
 from bot.voice.player import GuildPlayer
-from bot.voice.texts import say
 
 log = logging.getLogger("jam.voice")
 
@@ -49,7 +49,9 @@ class VoiceRefused(Exception):
 
     def text(self, lang: Language) -> str:
         """The one line to tell the member."""
-        return say(self.reason, lang, channel=self.channel.mention if self.channel is not None else "?")
+        return say(
+            VOICE, self.reason, lang, channel=self.channel.mention if self.channel is not None else "?"
+        )
 
 
 class VoiceHub:
