@@ -14,6 +14,8 @@ from typing import NoReturn
 from engine import paths
 
 log = logging.getLogger("jam")
+# `jam compose` options that are ComposeRequest fields of the same name
+REQUEST_OPTIONS = ("prompt", "key", "mode", "tempo", "meter", "bars", "instrument", "seed")
 
 
 def _import_fluidsynth_quietly() -> None:
@@ -115,17 +117,8 @@ def cmd_compose(args: argparse.Namespace) -> int:
     from engine.schemas import ComposeRequest
 
     try:
-        request = ComposeRequest(
-            prompt=args.prompt,
-            key=args.key,
-            mode=args.mode,
-            tempo=args.tempo,
-            meter=args.meter,
-            bars=args.bars,
-            instrument=args.instrument,
-            seed=args.seed,
-            formats=args.formats.split(","),
-        )
+        given = {name: getattr(args, name) for name in REQUEST_OPTIONS}
+        request = ComposeRequest(**given, formats=args.formats.split(","))
         resolve(request, 0)  # every value checked before anything is loaded or written
     except ValidationError as error:
         first = error.errors()[0]
@@ -167,13 +160,12 @@ def cmd_answer(args: argparse.Namespace) -> int:
     if not 2 <= args.bars <= 32:
         raise UsageError("--bars must be between 2 and 32")
 
-    from engine.compose.pipeline import Composer
+    from engine.compose.pipeline import Answering, Composer
 
     composer = Composer(soundfont=args.soundfont, device=args.device)
     with _writing_to(args.out):
-        result = composer.answer(
-            melody, Path(args.out), harmonize=args.harmonize, bars=args.bars, seed=args.seed
-        )
+        how = Answering(harmonize=args.harmonize, bars=args.bars, seed=args.seed)
+        result = composer.answer(melody, Path(args.out), how)
     r = result.resolved
     print(f"{result.name}: {r.key} {r.mode}, {r.meter}, {r.bars} bars, chords {' | '.join(r.chords)}")
     print("  " + ", ".join(f.path for f in result.files))

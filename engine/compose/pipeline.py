@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,17 @@ def piece_name(prompt: str, seed: int, suffix: str = "") -> str:
     tail = f"-s{seed}" + re.sub(r"[^a-z0-9-]+", "-", suffix.lower())
     head = "-".join(words or ["piece"])[: max(1, NAME_CHARS - len(tail))].strip("-") or "piece"
     return (head + tail)[:NAME_CHARS]
+
+
+@dataclass(frozen=True)
+class Answering:
+    """How `Composer.answer` answers a melody: continued by `bars` more, or with `harmonize` arranged as it
+    is; its files within `max_bytes` where they can be (`ComposeRequest.max_bytes`)."""
+
+    harmonize: bool = False
+    bars: int = 8
+    seed: int = 0
+    max_bytes: int | None = None
 
 
 class Stopped(Exception):
@@ -262,19 +274,11 @@ class Composer:
             [parent.request], [r], [spec], out_dir, [piece_name(parent.request.prompt, r.seed, suffix)]
         )[0]
 
-    def answer(
-        self,
-        melody: UserMelody,
-        out_dir: Path,
-        *,
-        harmonize: bool = False,
-        bars: int = 8,
-        seed: int = 0,
-        max_bytes: int | None = None,
-    ) -> ComposeResult:
+    def answer(self, melody: UserMelody, out_dir: Path, how: Answering | None = None) -> ComposeResult:
         """Answer a person's melody in its key and meter: their phrase, then Jam's continuation (call and
-        response, closing on their opening), or with `harmonize` their melody arranged as it is; its files
-        within `max_bytes` where they can be (`ComposeRequest.max_bytes`)."""
+        response, closing on their opening), or their melody arranged as it is (`Answering`)."""
+        how = how or Answering()
+        harmonize, bars, seed = how.harmonize, how.bars, how.seed
         bar = steps_per_bar(melody.meter)
         events = np.asarray(melody.events, dtype=np.uint8)
         pad = -len(events) % (2 * bar)  # whole 2-bar windows: silence after the last note
@@ -299,7 +303,7 @@ class Composer:
             understood={"melody": "yours"},
         )
         spec = MelodySpec(melody.tonic, melody.mode, melody.meter, plan, seed, fixed=codes, prefix=events)
-        request = ComposeRequest(prompt="", formats=["mid", "ogg", "png", "score"], max_bytes=max_bytes)
+        request = ComposeRequest(prompt="", formats=["mid", "ogg", "png", "score"], max_bytes=how.max_bytes)
         name = f"answer-{'harmonized' if harmonize else 'continued'}-s{seed}"
         return self._finish([request], [r], [spec], out_dir, [name])[0]
 

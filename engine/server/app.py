@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
+from engine.compose.pipeline import Answering
 from engine.compose.resolve import instrument_program, resolve
 from engine.listen import MelodyRejected
 from engine.live.http import live_router
@@ -229,21 +230,8 @@ def create_app(
         bars = -(-melody.n_bars // 2) * 2 + (0 if body.harmonize else body.bars)
         if body.max_bars is not None and bars > body.max_bars:
             raise Refused(422, "rejected", too_long(bars, body.max_bars, body.language))
-        return await engine.serve(
-            request,
-            "answer",
-            bars,
-            single(
-                lambda c, out: c.answer(
-                    melody,
-                    out,
-                    harmonize=body.harmonize,
-                    bars=body.bars,
-                    seed=body.seed,
-                    max_bytes=body.max_bytes,
-                )
-            ),
-        )
+        how = Answering(body.harmonize, body.bars, body.seed, body.max_bytes)
+        return await engine.serve(request, "answer", bars, single(lambda c, out: c.answer(melody, out, how)))
 
     app.include_router(live)  # /v1/live: endless steered jams (engine/live)
 

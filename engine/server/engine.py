@@ -42,7 +42,15 @@ from typing import Protocol
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from engine.compose.pipeline import Composer, PiecesFailed, Stopped, check_stop, piece_name, stop_when
+from engine.compose.pipeline import (
+    Answering,
+    Composer,
+    PiecesFailed,
+    Stopped,
+    check_stop,
+    piece_name,
+    stop_when,
+)
 from engine.data.attributes import ATTRIBUTES
 from engine.listen import UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
@@ -67,16 +75,7 @@ class ComposerLike(Protocol):
     def vary(self, parent: ComposeResult, out_dir: Path, seed: int) -> ComposeResult: ...
     def extend(self, parent: ComposeResult, out_dir: Path, bars: int = 8) -> ComposeResult: ...
     def rerender(self, parent: ComposeResult, out_dir: Path, instrument: str) -> ComposeResult: ...
-    def answer(
-        self,
-        melody: UserMelody,
-        out_dir: Path,
-        *,
-        harmonize: bool = False,
-        bars: int = 8,
-        seed: int = 0,
-        max_bytes: int | None = None,
-    ) -> ComposeResult: ...
+    def answer(self, melody: UserMelody, out_dir: Path, how: Answering | None = None) -> ComposeResult: ...
 
 
 class Refused(Exception):
