@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.app import JamBot
 
 admin_only = app_commands.checks.has_permissions(manage_guild=True)
+ChannelOption = discord.TextChannel | None  # None: the channel the command is used in
 
 
 @app_commands.guild_only()
@@ -42,9 +43,7 @@ class Admin(commands.GroupCog, group_name="jamadmin", group_description="Jam's r
     @app_commands.command(name="allow", description="Let Jam answer in a channel (then only in listed ones)")
     @app_commands.describe(channel="The channel (default: this one)")
     @admin_only
-    async def allow(
-        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
-    ) -> None:
+    async def allow(self, interaction: discord.Interaction, channel: ChannelOption = None) -> None:
         settings = await self.current(interaction)
         ids = [*settings.allowed_channel_ids, _channel_id(interaction, channel)]
         await self.change(interaction, allowed_channel_ids=ids)
@@ -52,9 +51,7 @@ class Admin(commands.GroupCog, group_name="jamadmin", group_description="Jam's r
     @app_commands.command(name="disallow", description="Stop Jam answering in a listed channel")
     @app_commands.describe(channel="The channel (default: this one)")
     @admin_only
-    async def disallow(
-        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
-    ) -> None:
+    async def disallow(self, interaction: discord.Interaction, channel: ChannelOption = None) -> None:
         settings = await self.current(interaction)
         if not settings.allowed_channel_ids:
             await interaction.response.send_message(ADMIN["not_listed"][_lang(interaction)], ephemeral=True)
@@ -97,7 +94,7 @@ class Admin(commands.GroupCog, group_name="jamadmin", group_description="Jam's r
     @app_commands.describe(channel="The channel (default: this one)", off="True: no jam channel")
     @admin_only
     async def jamchannel(
-        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None, off: bool = False
+        self, interaction: discord.Interaction, channel: ChannelOption = None, off: bool = False
     ) -> None:
         await self.change(interaction, jam_channel_id=None if off else _channel_id(interaction, channel))
 

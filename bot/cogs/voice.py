@@ -89,10 +89,7 @@ class Voice(commands.Cog, name=VOICE_COG):
 
     async def play_piece(self, interaction: discord.Interaction, generation_id: int | None) -> None:
         lang = language(interaction.locale)
-        try:
-            self.hub.check(interaction.user)
-        except VoiceRefused as refusal:
-            await tell(interaction, refusal.text(lang))
+        if await self.refused(interaction, lang):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         generation = await self.find_piece(interaction, generation_id)
@@ -142,26 +139,18 @@ class Voice(commands.Cog, name=VOICE_COG):
     @app_commands.guild_only()
     async def skip(self, interaction: discord.Interaction) -> None:
         lang = language(interaction.locale)
-        player = await self.listening_player(interaction, lang)
-        if player is None:
-            return
-        skipped = player.skip()
-        await tell(
-            interaction,
-            say(VOICE, "skipped", lang, title=skipped.title)
-            if skipped
-            else say(VOICE, "nothing_playing", lang),
-        )
+        if (player := await self.listening_player(interaction, lang)) is not None:
+            skipped = player.skip()
+            said = say(VOICE, "skipped", lang, title=skipped.title) if skipped else None
+            await tell(interaction, said or say(VOICE, "nothing_playing", lang))
 
     @app_commands.command(name="stop", description="Stop playing and empty the queue")
     @app_commands.guild_only()
     async def stop(self, interaction: discord.Interaction) -> None:
         lang = language(interaction.locale)
-        player = await self.listening_player(interaction, lang)
-        if player is None:
-            return
-        player.stop()
-        await tell(interaction, say(VOICE, "stopped", lang))
+        if (player := await self.listening_player(interaction, lang)) is not None:
+            player.stop()
+            await tell(interaction, say(VOICE, "stopped", lang))
 
     @app_commands.command(name="volume", description="Set Jam's voice volume for this server (0-200 %)")
     @app_commands.guild_only()
@@ -179,18 +168,23 @@ class Voice(commands.Cog, name=VOICE_COG):
             if player is not None and not listening(interaction.user, player):
                 await tell(interaction, say(VOICE, "listeners_only", lang, channel=_channel_mention(player)))
                 return
-            if player is None:
-                try:
-                    self.hub.check(interaction.user)
-                except VoiceRefused as refusal:
-                    await tell(interaction, refusal.text(lang))
-                    return
+            if player is None and await self.refused(interaction, lang):
+                return
         await interaction.response.defer(ephemeral=True, thinking=True)
         await repo.update_guild_settings(self.bot.sessions, interaction.guild_id, volume=percent)
         player = self.hub.player(interaction.guild_id)  # again: it may have come or gone meanwhile
         if player is not None:
             player.volume = percent / 100
         await tell(interaction, say(VOICE, "volume", lang, percent=percent))
+
+    async def refused(self, interaction: discord.Interaction, lang: Language) -> bool:
+        """Whether the caller may not play in voice here (`VoiceHub.check`); if so, they are told why."""
+        try:
+            self.hub.check(interaction.user)
+        except VoiceRefused as refusal:
+            await tell(interaction, refusal.text(lang))
+            return True
+        return False
 
     async def listening_player(self, interaction: discord.Interaction, lang: Language) -> GuildPlayer | None:
         """The guild's player if the caller listens to it (or manages the server); otherwise say why not."""
