@@ -22,6 +22,7 @@ KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 # The limits every side checks (the bot's commands and its database too), each written here once.
 TEMPO_MIN, TEMPO_MAX = 30, 260  # felt beats per minute: dotted quarters in 6/8, as musicians count
 BARS_MIN, BARS_MAX = 2, 64  # a piece's length
+MORE_BARS_MAX = 32  # bars added at once: an extension, or the answer to a person's melody
 _KEY_PATTERN = re.compile(r"^([A-Ga-g])([#b♯♭]?)$")
 
 

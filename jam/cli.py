@@ -149,6 +149,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 def cmd_answer(args: argparse.Namespace) -> int:
     from engine.listen import MelodyRejected, parse_midi, parse_text
+    from engine.schemas import BARS_MIN, MORE_BARS_MAX
 
     try:
         if args.midi:
@@ -157,8 +158,8 @@ def cmd_answer(args: argparse.Namespace) -> int:
             melody = parse_text(args.melody or "", key=args.key, meter=args.meter)
     except (MelodyRejected, OSError) as error:
         raise UsageError(str(error)) from None
-    if not 2 <= args.bars <= 32:
-        raise UsageError("--bars must be between 2 and 32")
+    if not BARS_MIN <= args.bars <= MORE_BARS_MAX:
+        raise UsageError(f"--bars must be between {BARS_MIN} and {MORE_BARS_MAX}")
 
     from engine.compose.pipeline import Answering, Composer
 

@@ -26,6 +26,7 @@ from engine.schemas import (
     BARS_MAX,
     BARS_MIN,
     METER_CHOICES,
+    MORE_BARS_MAX,
     Bars,
     ComposeRequest,
     ComposeResult,
@@ -151,7 +152,7 @@ class ExtendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     parent: ParentPiece
-    bars: int = Field(8, ge=2, le=32, strict=True)
+    bars: int = Field(8, ge=BARS_MIN, le=MORE_BARS_MAX, strict=True)
 
 
 class RenderRequest(BaseModel):
@@ -177,7 +178,7 @@ class AnswerRequest(BaseModel):
     key: str | None = Field(None, max_length=30, description="the key of numbered notation or solfège")
     meter: str | None = Field(None, max_length=12)
     harmonize: bool = Field(False, description="arrange the melody itself instead of continuing it")
-    bars: int = Field(8, ge=2, le=32, strict=True, description="length of the continuation")
+    bars: int = Field(8, ge=BARS_MIN, le=MORE_BARS_MAX, strict=True, description="length of the continuation")
     max_bars: int | None = Field(
         None,
         ge=BARS_MIN,
