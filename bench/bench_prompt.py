@@ -22,11 +22,11 @@ import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
+from engine import paths
 from engine.prompt import parse_prompt
 
-TABLE = Path(__file__).resolve().parent.parent / "tests" / "data" / "prompts.tsv"
+TABLE = paths.prompt_table()
 # Code point pools the random strings draw from: ASCII, Chinese, emoji, controls, anything in the BMP.
 POOLS = (
     (0x20, 0x7E),

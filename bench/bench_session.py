@@ -105,19 +105,19 @@ from discord_standin.payloads import walk_components  # noqa: E402
 from discord_standin.server import RECORDED  # noqa: E402
 
 from bot.app import JamBot, create_bot  # noqa: E402
-from bot.errors import COOLDOWN  # noqa: E402
-from bot.present import FIELDS, INSTRUMENTS, STYLES, TEXTS  # noqa: E402
+from bot.present import STYLES  # noqa: E402
 from bot.settings import BotSettings  # noqa: E402
+from bot.texts import COOLDOWN, FIELDS, INSTRUMENTS, PIECE  # noqa: E402
 
 DEFAULT_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 PROGRESS = ("🎼", "🎻", "🔊")  # how every "working on it" text starts; a last answer never does
 POLITE_BUSY = tuple(
     template.split("{")[0]
-    for texts in (TEXTS["busy"], TEXTS["crowded_guild"], TEXTS["crowded_dm"], COOLDOWN)
+    for texts in (PIECE["busy"], PIECE["crowded_guild"], PIECE["crowded_dm"], COOLDOWN)
     for template in texts.values()
 )
 STAGES = ("composing", "varying", "extending", "arranging", "rendering", "orchestrating")
-RATED = {text for name in ("rated_up", "rated_down") for text in TEXTS[name].values()}
+RATED = {text for name in ("rated_up", "rated_down") for text in PIECE[name].values()}
 CLICKS = ("vary", "extend", "reroll", "up", "down", "orchestrate")
 KINDS = ("compose", "mention", "dm", *CLICKS)
 FIRST_WEIGHTS = {"compose": 80, "mention": 12, "dm": 8}  # a person's first interaction makes a piece
@@ -289,7 +289,7 @@ class Watch:
 def stage_of(content: str) -> str:
     """Which stage a "working on it" text is (composing, arranging, rendering...)."""
     for name in STAGES:
-        if any(content.startswith(t.split("{")[0]) for t in TEXTS[name].values()):
+        if any(content.startswith(t.split("{")[0]) for t in PIECE[name].values()):
             return name
     return content
 

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
-from bot.cogs._studio import Asking, InteractionCanvas, Job, ReplyCanvas, Studio
 from bot.engine_client import EngineClient, Piece
 from bot.errors import tell
 from bot.i18n import Language
 from bot.limits import Refused, Told, Unusable
-from bot.present import refusal_text
+from bot.present import refusal_text, upload_budget
+from bot.studio import Asking, InteractionCanvas, Job, ReplyCanvas, Studio
+from bot.texts import ANSWER
 from engine.data.events import to_notes
 from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, MelodyRejected, parse_text, written_key
 
@@ -37,52 +38,6 @@ if TYPE_CHECKING:
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 TEXT_SUFFIXES = (".txt",)
 MIN_NOTES = 3  # a message's words count as a melody unasked only with this many notes ("10:30" has not)
-
-TEXTS: dict[str, dict[Language, str]] = {
-    "answering": {"en": "🎼 Listening to your melody…", "zh": "🎼 正在听你的旋律…"},
-    "harmonizing": {"en": "🎼 Arranging your melody…", "zh": "🎼 正在为你的旋律编配…"},
-    "yours": {"en": "your melody", "zh": "你的旋律"},
-    "no_melody": {
-        "en": "Give me a melody: type it (`C4 D4 E4 G4 | A4/2 G4`, `1 2 3 5`, `do re mi`) or attach a .mid.",
-        "zh": "请给我一段旋律：直接输入（`C4 D4 E4 G4 | A4/2 G4`、`1 2 3 5`、`do re mi`）或附上 MIDI 文件。",
-    },
-    "too_big": {
-        "en": "That file is {size} KiB; send a MIDI file of at most {limit} KiB.",
-        "zh": "文件大小为 {size} KiB，MIDI 文件最大 {limit} KiB。",
-    },
-    "not_midi": {
-        "en": "`{name}` isn't a MIDI file: attach a .mid file, or type the melody.",
-        "zh": "`{name}` 不是 MIDI 文件：请附上 .mid 文件，或直接输入旋律。",
-    },
-    "no_message": {
-        "en": "I can't find that message here: give its link (Copy Message Link) or an ID from this channel.",
-        "zh": "在这里找不到那条消息：请给出它的链接（复制消息链接）或本频道中的消息 ID。",
-    },
-    "nothing_there": {
-        "en": "That message has no melody for me: it needs a MIDI file or notes (`C4 D4 E4 G4`, `1 2 3 5`).",
-        "zh": "那条消息里没有旋律可以回应：需要 MIDI 文件或音符（`C4 D4 E4 G4`、`1 2 3 5`）。",
-    },
-    "hidden": {
-        "en": "Discord hides that message from me in a reply here: use Apps → Answer with Jam on it instead.",
-        "zh": "在这里 Discord 不让我通过回复读取那条消息：请在它上面用「应用 → Answer with Jam」。",
-    },
-    "gone": {
-        "en": "I can't find the message you replied to.",
-        "zh": "找不到你回复的那条消息。",
-    },
-    "download": {
-        "en": "I couldn't download that file; try sending it again.",
-        "zh": "无法下载这个文件，请重新发送。",
-    },
-    "long_text": {
-        "en": "`{name}` is too long for a melody: at most {limit} characters of notes.",
-        "zh": "`{name}` 太长了：旋律最多 {limit} 个字符。",
-    },
-    "one_melody": {
-        "en": "Give me one melody: `melody`, `midi` or `reply_to`, not more than one of them.",
-        "zh": "请只给一段旋律：`melody`、`midi` 或 `reply_to` 三者选一。",
-    },
-}
 
 
 class NoMelody(Told):
@@ -114,21 +69,21 @@ def melody_given(
         name = attachment.filename.lower()
         if attachment.size > MAX_MIDI_BYTES:
             size, limit = -(-attachment.size // 1024), MAX_MIDI_BYTES // 1024
-            raise Unusable(TEXTS["too_big"][lang].format(size=size, limit=limit))
+            raise Unusable(ANSWER["too_big"][lang].format(size=size, limit=limit))
         if name.endswith(TEXT_SUFFIXES):
             if attachment.size > 4 * MAX_TEXT_CHARS:  # UTF-8: at most 4 bytes a character
                 raise NoMelody(long_text(lang, attachment.filename))
             return MelodyGiven(attachment=attachment, key=key)
         if not name.endswith(MIDI_SUFFIXES):
-            raise Unusable(TEXTS["not_midi"][lang].format(name=attachment.filename[:60]))
+            raise Unusable(ANSWER["not_midi"][lang].format(name=attachment.filename[:60]))
         return MelodyGiven(attachment=attachment, key=key)
     if text and text.strip():
         return MelodyGiven(text=text.strip(), key=key)
-    raise Unusable(TEXTS["no_melody"][lang])
+    raise Unusable(ANSWER["no_melody"][lang])
 
 
 def long_text(lang: Language, name: str) -> str:
-    return TEXTS["long_text"][lang].format(name=name[:60], limit=MAX_TEXT_CHARS)
+    return ANSWER["long_text"][lang].format(name=name[:60], limit=MAX_TEXT_CHARS)
 
 
 def melody_in_message(
@@ -191,7 +146,7 @@ def linked_channel(interaction: discord.Interaction, lang: Language, link: str) 
     channel_id = int(found[1]) if found and found[1] else interaction.channel_id
     channel = _readable(interaction, channel_id) if found and channel_id else None
     if found is None or channel is None:
-        raise NoMelody(TEXTS["no_message"][lang])
+        raise NoMelody(ANSWER["no_message"][lang])
     return channel, int(found[2])
 
 
@@ -220,10 +175,10 @@ def linked_melody(bot: JamBot, channel: Linked, message_id: int, lang: Language)
         try:
             target = await channel.fetch_message(message_id)
         except discord.HTTPException:
-            raise NoMelody(TEXTS["no_message"][lang]) from None
+            raise NoMelody(ANSWER["no_message"][lang]) from None
         given = melody_in_message(lang, target)
         if given is None:
-            raise NoMelody(TEXTS["hidden" if content_hidden(bot, target) else "nothing_there"][lang])
+            raise NoMelody(ANSWER["hidden" if content_hidden(bot, target) else "nothing_there"][lang])
         return given
 
     return find
@@ -236,14 +191,14 @@ async def _melody_content(given: MelodyGiven, lang: Language) -> tuple[str | Non
     try:
         data = await given.attachment.read()
     except (discord.HTTPException, aiohttp.ClientError, OSError):
-        raise NoMelody(TEXTS["download"][lang]) from None
+        raise NoMelody(ANSWER["download"][lang]) from None
     if not given.attachment.filename.lower().endswith(TEXT_SUFFIXES):
         return None, data
     text = data.decode("utf-8", errors="replace").strip()
     if len(text) > MAX_TEXT_CHARS:
         raise NoMelody(long_text(lang, given.attachment.filename))
     if not text:
-        raise NoMelody(TEXTS["nothing_there"][lang])
+        raise NoMelody(ANSWER["nothing_there"][lang])
     return text, None
 
 
@@ -269,14 +224,15 @@ def answer_job(
             max_bars=max_bars,
             seed=seed,
             language=asking.lang,
+            max_bytes=upload_budget(asking.filesize_limit),
         )
         r = piece.result.resolved
         keep.update(key=r.key, mode=r.mode, meter=r.meter, tempo=r.tempo)
         return piece
 
-    first = TEXTS["harmonizing" if harmonize else "answering"][asking.lang]
+    first = ANSWER["harmonizing" if harmonize else "answering"][asking.lang]
     label = given.label if isinstance(given, MelodyGiven) else ""
-    job = Job(first, notes, label or TEXTS["yours"][asking.lang], render=False, keep=keep)
+    job = Job(first, notes, label or ANSWER["yours"][asking.lang], render=False, keep=keep)
     return job
 
 
@@ -300,13 +256,13 @@ async def answer_interaction(
     given: MelodyGiven | Finding
     try:
         if sum(x is not None for x in (text, attachment, message)) > 1:
-            raise NoMelody(TEXTS["one_melody"][asking.lang])
+            raise NoMelody(ANSWER["one_melody"][asking.lang])
         if message is not None:
             given = linked_melody(bot, *linked_channel(interaction, asking.lang, message), asking.lang)
         elif target is not None:
             found = melody_in_message(asking.lang, target)
             if found is None:
-                raise NoMelody(TEXTS["nothing_there"][asking.lang])  # a menu's message comes whole
+                raise NoMelody(ANSWER["nothing_there"][asking.lang])  # a menu's message comes whole
             given = found
         else:
             given = melody_given(asking.lang, text, attachment, key)
@@ -366,12 +322,14 @@ async def answer_reply(bot: JamBot, message: discord.Message, text: str) -> bool
     harmonize = HARMONIZE.search(text) is not None
     try:
         if original is None:
-            raise NoMelody(TEXTS["gone"][asking.lang])
+            raise NoMelody(ANSWER["gone"][asking.lang])
         given = melody_in_message(asking.lang, original, strict=not asks)  # unasked: clearly notes only
         if given is None and not asks:
             return False
         if given is None:
-            raise NoMelody(TEXTS["hidden" if content_hidden(bot, original) else "nothing_there"][asking.lang])
+            raise NoMelody(
+                ANSWER["hidden" if content_hidden(bot, original) else "nothing_there"][asking.lang]
+            )
         slot = await studio.admit(asking, bars=None if harmonize else 8)
     except Refused as refusal:
         await message.reply(refusal_text(refusal, asking.lang), mention_author=False)

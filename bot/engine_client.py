@@ -21,11 +21,9 @@ import httpx
 from pydantic import ValidationError
 
 from engine.schemas import ComposeRequest, ComposeResult
-from engine.server.schemas import LivePhraseResponse, PieceResponse
+from engine.server.schemas import DEADLINE_HEADER, SECRET_HEADER, LivePhraseResponse, PieceResponse
 
-SECRET_HEADER = "X-Engine-Secret"
 LIVE_NEXT_TIMEOUT_S = 10.0  # a live phrase takes well under a second; a jam cannot wait a minute for one
-DEADLINE_HEADER = "X-Deadline-S"
 
 
 class EngineError(Exception):
@@ -182,13 +180,16 @@ class EngineClient:
         max_bars: int | None = None,
         seed: int = 0,
         language: str = "en",
+        max_bytes: int | None = None,
     ) -> Piece:
         """Answer a person's melody (text, or a MIDI file's bytes), melody and answer within `max_bars`
         together (a server's cap). What is not music, or too big, comes back as EngineRejected whose
-        reason is meant for that person, in `language` ("en" or "zh")."""
+        reason is meant for that person, in `language` ("en" or "zh"); its files within `max_bytes`."""
         body: dict[str, Any] = {"harmonize": harmonize, "bars": bars, "seed": seed, "language": language}
         if max_bars is not None:
             body["max_bars"] = max_bars
+        if max_bytes is not None:
+            body["max_bytes"] = max_bytes
         if midi is not None:
             body["midi"] = base64.b64encode(midi).decode("ascii")
         else:

@@ -11,21 +11,9 @@ import discord
 from discord import app_commands
 
 from bot.i18n import language
+from bot.texts import COOLDOWN, NOT_ALLOWED, SORRY
 
 log = logging.getLogger("jam.bot")
-
-SORRY = {
-    "en": "Something went wrong on my side. Please try again in a moment.",
-    "zh": "我这边出了点问题，请稍后再试。",
-}
-COOLDOWN = {
-    "en": "Slow down a little: try again in {seconds} s.",
-    "zh": "慢一点：{seconds} 秒后再试。",
-}
-NOT_ALLOWED = {
-    "en": "You can't use this here.",
-    "zh": "你不能在这里使用这个命令。",
-}
 
 
 async def report(interaction: discord.Interaction, error: Exception) -> None:

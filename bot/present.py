@@ -6,114 +6,24 @@ embed shows what the engine understood (its `Resolved`), never anything the resu
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import discord
-import numpy as np
-import soundfile as sf
 from discord import app_commands
 
 from bot.engine_client import EngineBusy, EngineError, EngineRejected, EngineTimeout, EngineUnavailable
-from bot.errors import COOLDOWN, SORRY
 from bot.i18n import Language, language
 from bot.limits import ChannelClosed, Crowded, OnCooldown, PieceGone, Refused, Told, TooLong, Unusable
+from bot.texts import COOLDOWN, FIELDS, INSTRUMENTS, PIECE, SORRY, TRADITIONS, TUNE_TYPES_ZH, say
+from engine.render.formats import FORMATS, format_of
 from engine.schemas import ComposeResult
 
 COLOUR = discord.Colour.from_rgb(88, 101, 242)
 REQUEST_OVERHEAD = 64 * 1024  # the JSON payload beside the files in one upload
 MAX_UPLOAD = 25 * 1024 * 1024  # a whole request, whatever the per-file limit
 _HAN = re.compile(r"[\u3400-\u9fff]")
-
-TEXTS: dict[str, dict[Language, str]] = {
-    "composing": {"en": "🎼 Composing…", "zh": "🎼 正在作曲…"},
-    "varying": {"en": "🎼 Writing a variation…", "zh": "🎼 正在写变奏…"},
-    "extending": {"en": "🎼 Writing {bars} more bars…", "zh": "🎼 正在续写 {bars} 小节…"},
-    "arranging": {"en": "🎻 Arranging for {instrument}…", "zh": "🎻 正在为 {instrument} 编配…"},
-    "rendering": {"en": "🔊 Rendering the audio and the picture…", "zh": "🔊 正在生成音频和乐谱图…"},
-    "orchestrating": {"en": "🎻 Re-orchestrating for {instrument}…", "zh": "🎻 正在改用 {instrument} 演奏…"},
-    "crowded_guild": {
-        "en": "This server already has {limit} pieces in progress. Try again once one of them is posted.",
-        "zh": "这个服务器已经有 {limit} 首曲子正在创作，等其中一首发出后再试。",
-    },
-    "crowded_dm": {
-        "en": "You already have a piece in progress. Try again as soon as it is posted.",
-        "zh": "你已经有一首曲子正在创作，等它发出后再试。",
-    },
-    "channel_closed": {
-        "en": "I don't answer in this channel. Ask me in {channels}.",
-        "zh": "我不在这个频道回复，请到 {channels} 找我。",
-    },
-    "too_many_bars": {
-        "en": "At most {limit} bars here; ask for fewer.",
-        "zh": "这里最多 {limit} 小节，请少要一些。",
-    },
-    "too_long_to_extend": {
-        "en": "This piece has {bars} bars already; {limit} is the longest allowed here.",
-        "zh": "这首曲子已经有 {bars} 小节了，这里最长只能 {limit} 小节。",
-    },
-    "shortened": {
-        "en": "Shortened to {limit} bars, the longest allowed here.",
-        "zh": "已缩短到 {limit} 小节（这里允许的最长长度）。",
-    },
-    "bad_request": {"en": "I can't read that request: {reason}", "zh": "我看不懂这个请求：{reason}"},
-    "gone": {
-        "en": "I no longer have that piece (it may have been deleted).",
-        "zh": "这首曲子已经不在了（可能已被删除）。",
-    },
-    "rated_up": {"en": "Thanks! Noted 👍", "zh": "谢谢！已记下 👍"},
-    "rated_down": {"en": "Thanks! Noted 👎", "zh": "谢谢！已记下 👎"},
-    "smaller_audio": {
-        "en": "The audio was encoded smaller to fit this server's upload limit.",
-        "zh": "为了符合本服务器的上传限制，音频已压缩。",
-    },
-    "no_picture": {
-        "en": "The picture was left out to fit this server's upload limit.",
-        "zh": "为了符合本服务器的上传限制，省略了乐谱图。",
-    },
-    "no_audio": {
-        "en": "The audio is too large for this server's upload limit; here is the MIDI.",
-        "zh": "音频超出了本服务器的上传限制，这里是 MIDI 文件。",
-    },
-    "busy": {
-        "en": "I'm composing for a lot of people right now. Try again in {seconds} s.",
-        "zh": "我现在正在为很多人作曲，请 {seconds} 秒后再试。",
-    },
-    "unavailable": {
-        "en": "The composer is not available right now (it may be restarting). Try again in a few seconds.",
-        "zh": "作曲引擎暂时不可用（可能正在重启），请过几秒再试。",
-    },
-    "timeout": {
-        "en": "That took too long, so I gave up. Try again, perhaps with fewer bars.",
-        "zh": "花的时间太长，我放弃了。请再试一次，或者少要几个小节。",
-    },
-    "rejected": {"en": "I can't compose that: {reason}", "zh": "这个我没法创作：{reason}"},
-}
-
-# Instruments offered in menus and autocomplete: the engine's word for each (its own names work too), and
-# the Chinese label. Up to 25, Discord's limit for a select menu.
-INSTRUMENTS: tuple[tuple[str, str], ...] = (
-    ("piano", "钢琴"), ("violin", "小提琴"), ("cello", "大提琴"), ("flute", "长笛"), ("clarinet", "单簧管"),
-    ("oboe", "双簧管"), ("trumpet", "小号"), ("french horn", "圆号"), ("guitar", "吉他"), ("harp", "竖琴"),
-    ("marimba", "马林巴"), ("vibraphone", "颤音琴"), ("strings", "弦乐"), ("choir", "合唱"),
-    ("organ", "管风琴"), ("accordion", "手风琴"), ("electric piano", "电钢琴"), ("music box", "八音盒"),
-    ("pan flute", "排箫"), ("harpsichord", "羽管键琴"), ("bassoon", "巴松管"), ("saxophone", "萨克斯"),
-    ("celesta", "钢片琴"), ("kalimba", "卡林巴"), ("steel drums", "钢鼓"),
-)  # fmt: skip
-
-# How a piece's tradition and tune type are named (engine.schemas.Resolved.tradition and .tune_type)
-TRADITIONS: dict[str, dict[Language, str]] = {
-    "chinese": {"en": "Chinese", "zh": "中国"},
-    "celtic": {"en": "Irish/Scottish", "zh": "爱尔兰/苏格兰"},
-    "german": {"en": "German", "zh": "德国"},
-}
-TUNE_TYPES_ZH = {
-    "reel": "里尔", "jig": "吉格", "slip jig": "滑步吉格", "hornpipe": "号笛舞曲", "strathspey": "斯特拉斯佩",
-    "march": "进行曲", "air": "慢歌", "xiaodiao": "小调", "shange": "山歌", "haozi": "号子",
-}  # fmt: skip
 
 
 def idiom_text(tradition: str | None, tune_type: str | None, lang: Language) -> str:
@@ -130,23 +40,6 @@ STYLES: tuple[str, ...] = (
     "serenade", "elegy", "fanfare", "tango", "blues", "jazz", "folk", "classical", "baroque", "pop", "rock",
     "bossa nova", "lofi", "ambient",
 )  # fmt: skip
-
-FIELDS: dict[str, dict[Language, str]] = {
-    "key": {"en": "Key", "zh": "调"},
-    "tempo": {"en": "Tempo", "zh": "速度"},
-    "meter": {"en": "Meter", "zh": "拍号"},
-    "bars": {"en": "Bars", "zh": "小节"},
-    "instrument": {"en": "Instrument", "zh": "乐器"},
-    "form": {"en": "Form", "zh": "曲式"},
-    "chords": {"en": "Chords", "zh": "和弦"},
-    "band": {"en": "Arrangement", "zh": "编配"},
-    "understood": {"en": "From your words", "zh": "从你的描述中读到"},
-    "tradition": {"en": "Tradition", "zh": "风格传统"},
-    "piece": {"en": "Piece", "zh": "作品"},
-    "major": {"en": "major", "zh": "大调"},
-    "minor": {"en": "minor", "zh": "小调"},
-    "mood": {"en": "mood", "zh": "情绪"},
-}
 
 
 def instrument_label(word: str, lang: Language) -> str:
@@ -176,10 +69,6 @@ async def instrument_autocomplete(
     return instrument_choices(current, language(interaction.locale))
 
 
-def say(name: str, lang: Language, **values: Any) -> str:
-    return TEXTS[name][lang].format(**values)
-
-
 def text_language(text: str) -> Language | None:
     """Chinese when the text has Han characters, English when it has letters, None when it has neither."""
     if _HAN.search(text):
@@ -191,33 +80,33 @@ def refusal_text(refusal: Refused, lang: Language) -> str:
     if isinstance(refusal, OnCooldown):
         return COOLDOWN[lang].format(seconds=max(1, round(refusal.retry_after)))
     if isinstance(refusal, Crowded):
-        return say("crowded_guild" if refusal.in_guild else "crowded_dm", lang, limit=refusal.limit)
+        return say(PIECE, "crowded_guild" if refusal.in_guild else "crowded_dm", lang, limit=refusal.limit)
     if isinstance(refusal, ChannelClosed):
         channels = ", ".join(f"<#{channel}>" for channel in refusal.channel_ids)
-        return say("channel_closed", lang, channels=channels)
+        return say(PIECE, "channel_closed", lang, channels=channels)
     if isinstance(refusal, TooLong):
         if refusal.bars is not None:
-            return say("too_long_to_extend", lang, bars=refusal.bars, limit=refusal.limit)
-        return say("too_many_bars", lang, limit=refusal.limit)
+            return say(PIECE, "too_long_to_extend", lang, bars=refusal.bars, limit=refusal.limit)
+        return say(PIECE, "too_many_bars", lang, limit=refusal.limit)
     if isinstance(refusal, Told):
         return refusal.reason
     if isinstance(refusal, Unusable):
-        return say("bad_request", lang, reason=refusal.reason)
+        return say(PIECE, "bad_request", lang, reason=refusal.reason)
     if isinstance(refusal, PieceGone):
-        return say("gone", lang)
+        return say(PIECE, "gone", lang)
     return SORRY[lang]
 
 
 def engine_error_text(error: EngineError, lang: Language) -> str:
     """The engine client's friendly sentence, in the person's language."""
     if isinstance(error, EngineBusy):
-        return say("busy", lang, seconds=max(1, round(error.retry_after)))
+        return say(PIECE, "busy", lang, seconds=max(1, round(error.retry_after)))
     if isinstance(error, EngineUnavailable):
-        return say("unavailable", lang)
+        return say(PIECE, "unavailable", lang)
     if isinstance(error, EngineTimeout):
-        return say("timeout", lang)
+        return say(PIECE, "timeout", lang)
     if isinstance(error, EngineRejected):
-        return say("rejected", lang, reason=error.reason)
+        return say(PIECE, "rejected", lang, reason=error.reason)
     return SORRY[lang]
 
 
@@ -298,61 +187,55 @@ class Attachments:
 
     @property
     def picture(self) -> str | None:
-        return next((name for name in self.files if name.endswith(".png")), None)
+        return next((name for name in self.files if _kind(name) == "picture"), None)
 
     def discord_files(self) -> list[discord.File]:
         return [discord.File(io.BytesIO(data), filename=name) for name, data in self.files.items()]
 
 
-async def fit_attachments(files: dict[str, bytes], limit: int, lang: Language) -> Attachments:
+def upload_budget(limit: int) -> int:
+    """The bytes a piece's files may take in one upload to a place whose per-file limit is `limit`: what
+    the engine is asked to fit them in (`ComposeRequest.max_bytes`)."""
+    return min(limit, MAX_UPLOAD) - REQUEST_OVERHEAD
+
+
+def fit_attachments(
+    files: dict[str, bytes], limit: int, lang: Language, smaller_audio: bool = False
+) -> Attachments:
     """The piece's files within `limit` bytes in one upload: never a failed upload.
 
-    Too big: the audio encoded smaller (mono, lowest quality, then half the sample rate), then the
-    pictures left out (the score before the piano roll), then the audio; the MIDI is always small.
-    Each change adds a note.
+    The engine has encoded the audio smaller already where the files were too big (`smaller_audio`,
+    noted); still too big: the pictures left out (the score before the piano roll), then the audio; the
+    MIDI is always small. Each change adds a note.
     """
-    budget = min(limit, MAX_UPLOAD) - REQUEST_OVERHEAD
+    budget = upload_budget(limit)
     kept = dict(files)
+    audio = next((name for name in kept if _kind(name) == "audio"), None)
+    notes = [say(PIECE, "smaller_audio", lang)] if smaller_audio and audio is not None else []
     if _size(kept) <= budget:
-        return Attachments(kept)
-    notes: list[str] = []
-    audio = next((name for name in kept if name.endswith(".ogg")), None)
-    if audio is not None:
-        notes.append(say("smaller_audio", lang))
-        for halve in (False, True):
-            smaller = await asyncio.to_thread(smaller_ogg, files[audio], halve_rate=halve)
-            kept[audio] = min(kept[audio], smaller, key=len)
-            if _size(kept) <= budget:
-                return Attachments(kept, notes)
-    # the piano roll before the engraved score: each picture comes back while it fits
-    names = sorted((n for n in kept if n.endswith(".png")), key=lambda n: n.endswith(".score.png"))
+        return Attachments(kept, notes)
+    # in the format table's order (the piano roll before the engraved score): each comes back while it fits
+    order = list(FORMATS)
+    names = sorted((n for n in kept if _kind(n) == "picture"), key=lambda n: order.index(format_of(n)))
     pictures = {name: kept.pop(name) for name in names}
     if audio is not None and _size(kept) > budget:
         del kept[audio]
-        notes = [say("no_audio", lang)]
+        notes = [say(PIECE, "no_audio", lang)]
     for name, data in pictures.items():
         if _size(kept) + len(data) <= budget:
             kept[name] = data
     if set(pictures) - set(kept):
-        notes.append(say("no_picture", lang))
+        notes.append(say(PIECE, "no_picture", lang))
     while kept and _size(kept) > budget:  # not even the MIDI fits: the words alone
         kept.popitem()
     return Attachments(kept, notes)
 
 
+def _kind(name: str) -> str | None:
+    """What a piece's file is, from its name, by the engine's format table."""
+    fmt = format_of(name)
+    return FORMATS[fmt].kind if fmt is not None else None
+
+
 def _size(files: dict[str, bytes]) -> int:
     return sum(len(data) for data in files.values())
-
-
-def smaller_ogg(data: bytes, *, halve_rate: bool = False) -> bytes:
-    """The same audio as a smaller OGG Vorbis: mono, the lowest quality, optionally half the sample rate."""
-    audio, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    mono = audio.mean(axis=1)
-    if halve_rate:
-        even = mono[: len(mono) // 2 * 2]
-        mono, rate = even.reshape(-1, 2).mean(axis=1), rate // 2
-    out = io.BytesIO()
-    with sf.SoundFile(out, "w", rate, 1, "VORBIS", format="OGG", compression_level=1.0) as encoded:
-        for start in range(0, len(mono), 65536):  # one write of a long piece can crash libvorbis
-            encoded.write(np.clip(mono[start : start + 65536], -1.0, 1.0))
-    return out.getvalue()

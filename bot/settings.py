@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.schemas import BARS_MAX, BARS_MIN
+
 TOKEN_HELP = (
     "DISCORD_TOKEN is not set: in the Discord developer portal (https://discord.com/developers/applications) "
     "open your application → Bot → Reset Token, and put the token in .env as DISCORD_TOKEN=..."
@@ -35,7 +37,7 @@ class BotSettings(BaseSettings):
     engine_timeout_s: float = Field(60.0, gt=0)
     cooldown_s: float = Field(20.0, ge=0)
     guild_concurrency: int = Field(2, ge=1)
-    max_bars: int = Field(32, ge=2, le=64)
+    max_bars: int = Field(32, ge=BARS_MIN, le=BARS_MAX)
     message_content: bool = False  # the privileged intent: only needed for jam channels
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     dev_guild_id: int | None = None

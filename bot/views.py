@@ -16,19 +16,13 @@ import discord
 
 from bot.errors import report
 from bot.i18n import Language
-from bot.present import INSTRUMENTS, instrument_label
+from bot.present import instrument_label
+from bot.texts import INSTRUMENTS, PIECE_BUTTONS
 
 Action = Literal["play", "vary", "extend", "reroll", "up", "down", "orchestrate"]
 PIECES_COG = "Pieces"
 VOICE_COG = "Voice"
 
-LABELS: dict[str, dict[Language, str]] = {
-    "play": {"en": "Play", "zh": "播放"},
-    "vary": {"en": "Variation", "zh": "变奏"},
-    "extend": {"en": "Extend", "zh": "续写"},
-    "reroll": {"en": "Reroll", "zh": "重来"},
-    "orchestrate": {"en": "Re-orchestrate with…", "zh": "换一种乐器…"},
-}
 STYLES = {
     "play": discord.ButtonStyle.success,
     "vary": discord.ButtonStyle.primary,
@@ -75,7 +69,7 @@ class PieceButton(
     def __init__(
         self, action: Action, generation_id: int, lang: Language = "en", row: int | None = None
     ) -> None:
-        label = LABELS.get(action, {}).get(lang)
+        label = PIECE_BUTTONS.get(action, {}).get(lang)
         super().__init__(
             discord.ui.Button(
                 label=label,
@@ -109,7 +103,7 @@ class OrchestraSelect(
         ]
         super().__init__(
             discord.ui.Select(
-                placeholder=LABELS["orchestrate"][lang],
+                placeholder=PIECE_BUTTONS["orchestrate"][lang],
                 options=options,
                 custom_id=piece_id("orchestrate", generation_id),
             )

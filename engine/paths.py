@@ -24,5 +24,10 @@ def gan_weights() -> Path:
     return Path(os.environ.get("JAM_GAN_WEIGHTS", WEIGHTS_DIR / "latent_gan.pt"))
 
 
+def prompt_table() -> Path:
+    """The public prompt table: prompts with what each must read as (`jam eval --adherence`, the tests)."""
+    return Path(__file__).resolve().parent / "eval" / "prompts.tsv"
+
+
 def conductor_weights() -> Path:
     return Path(os.environ.get("JAM_CONDUCTOR_WEIGHTS", WEIGHTS_DIR / "conductor.pt"))

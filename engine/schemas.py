@@ -19,6 +19,10 @@ TRADITION_NAMES: dict[str, str] = {"chinese": "Chinese", "celtic": "Irish/Scotti
 Format = Literal["mid", "ogg", "wav", "png", "score"]  # score: the engraved melody with chords, a PNG
 METER_CHOICES = ("2/4", "3/4", "4/4", "6/8", "3/8", "9/8", "12/8")
 KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# The limits every side checks (the bot's commands and its database too), each written here once.
+TEMPO_MIN, TEMPO_MAX = 30, 260  # felt beats per minute: dotted quarters in 6/8, as musicians count
+BARS_MIN, BARS_MAX = 2, 64  # a piece's length
+MORE_BARS_MAX = 32  # bars added at once: an extension, or the answer to a person's melody
 _KEY_PATTERN = re.compile(r"^([A-Ga-g])([#b♯♭]?)$")
 
 
@@ -39,6 +43,21 @@ def _known_key(name: str) -> str:
 
 # a key name that key_pitch_class accepts, kept as written
 KeyName = Annotated[str, AfterValidator(_known_key)]
+Tempo = Annotated[int, Field(ge=TEMPO_MIN, le=TEMPO_MAX, strict=True)]
+Bars = Annotated[int, Field(ge=BARS_MIN, le=BARS_MAX, strict=True)]
+
+
+def meter_fraction(meter: str) -> tuple[int, int]:
+    """'6/8' -> (6, 8)."""
+    num, den = (int(x) for x in meter.split("/"))
+    return num, den
+
+
+def beats_per_bar(meter: str) -> int:
+    """Felt beats in a bar: dotted quarters in compound meters (6/8 has 2, 9/8 3, 12/8 4), else the
+    numerator. A tempo counts these."""
+    num, den = meter_fraction(meter)
+    return num // 3 if den == 8 and num % 3 == 0 and num > 3 else num
 
 
 class Defaults(BaseModel):
@@ -48,7 +67,7 @@ class Defaults(BaseModel):
 
     key: KeyName | None = None
     mode: Mode | None = None
-    tempo: int | None = Field(None, ge=30, le=260, strict=True)
+    tempo: Tempo | None = None
     instrument: str | None = Field(None, max_length=40)
     drums: bool | None = None
 
@@ -68,7 +87,7 @@ class Taste(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tempo: int | None = Field(None, ge=30, le=260, strict=True)
+    tempo: Tempo | None = None
     tempo_weight: float = Field(0.0, ge=0, le=1)
     mode: Mode | None = None
     mode_weight: float = Field(0.0, ge=0, le=1)
@@ -102,9 +121,9 @@ class ComposeRequest(BaseModel):
     prompt: str = Field("", max_length=2000)
     key: KeyName | None = Field(None, description="tonic, e.g. 'D', 'F#', 'Bb'")
     mode: Mode | None = None
-    tempo: int | None = Field(None, ge=30, le=260, strict=True, description="beats per minute")
+    tempo: Tempo | None = Field(None, description="beats per minute")
     meter: str | None = Field(None, description="one of " + ", ".join(METER_CHOICES))
-    bars: int | None = Field(None, ge=2, le=64, strict=True)
+    bars: Bars | None = None
     instrument: str | None = Field(None, max_length=40, description="General MIDI instrument name")
     style: str | None = Field(None, max_length=20, description="e.g. waltz, jig, march, ballad, pop, bossa")
     tradition: Tradition | None = Field(None, description="the melody's tradition: chinese, celtic, german")
@@ -113,6 +132,14 @@ class ComposeRequest(BaseModel):
     taste: Taste | None = None
     seed: int | None = Field(None, ge=0, le=2**31 - 1, strict=True)
     formats: list[Format] = Field(default_factory=lambda: ["mid", "ogg", "png"], min_length=1, max_length=5)
+    max_bytes: int | None = Field(
+        None,
+        ge=1,
+        le=2**31 - 1,
+        strict=True,
+        description="the most bytes the files may take together (a chat's upload limit): over it, the audio "
+        "is encoded smaller, mono at the lowest quality, then at half the sample rate too",
+    )
 
     @field_validator("meter")
     @classmethod
@@ -159,6 +186,7 @@ class PieceFile(BaseModel):
     format: Format
     path: str
     bytes: int
+    smaller: bool = Field(False, description="encoded smaller than usual to fit the request's max_bytes")
 
 
 class ComposeResult(BaseModel):

@@ -10,6 +10,7 @@ import pretty_midi
 import pytest
 import soundfile
 
+from engine import paths
 from engine.eval.adherence import judge, read_table, run_table
 from engine.eval.arrangement_stats import (
     drum_pattern,
@@ -23,7 +24,7 @@ from engine.eval.arrangement_stats import (
 )
 
 TIMGM = "/usr/share/sounds/sf2/TimGM6mb.sf2"
-TABLE = Path(__file__).parent / "data" / "prompts.tsv"
+TABLE = paths.prompt_table()
 RATE = 22_050
 
 C_MAJOR = [(60, 64, 67), (65, 69, 72), (67, 71, 74), (60, 64, 67)]  # I IV V I

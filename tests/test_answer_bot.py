@@ -22,11 +22,11 @@ from discord_standin.client import running
 from discord_standin.payloads import VIEW_CHANNEL, FakeChannel
 from engine_support import bot_settings, real_engine
 
-from bot.answer import TEXTS, long_text, melody_text
+from bot.answer import long_text, melody_text
 from bot.app import JamBot, create_bot
 from bot.db import repo
-from bot.present import say
 from bot.settings import BotSettings
+from bot.texts import ANSWER, PIECE, say
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
@@ -123,7 +123,7 @@ async def last_words(standin: DiscordStandIn, asked: Injected) -> str:
         lambda r: (
             r.method == "PATCH"
             and f"/{asked.token}/" in r.path
-            and (r.json or {}).get("content") not in (None, TEXTS["answering"]["en"])
+            and (r.json or {}).get("content") not in (None, ANSWER["answering"]["en"])
         ),
         since=asked.since,
         timeout=30,
@@ -212,18 +212,18 @@ async def test_a_message_with_a_midi_file_or_a_melody_is_answered_by_its_link(
         assert piece is not None and fields_of(piece)["Bars"] == "12"
 
         elsewhere = await jam_answer(discord_standin, [{"type": 3, "name": "reply_to", "value": "12345"}])
-        assert TEXTS["no_message"]["en"] in (await elsewhere.callback()).json["data"]["content"]
+        assert ANSWER["no_message"]["en"] in (await elsewhere.callback()).json["data"]["content"]
 
         both = await jam_answer(
             discord_standin,
             [{"type": 3, "name": "melody", "value": TUNE}, {"type": 3, "name": "reply_to", "value": link}],
         )
-        assert (await both.callback()).json["data"]["content"] == TEXTS["one_melody"]["en"]
+        assert (await both.callback()).json["data"]["content"] == ANSWER["one_melody"]["en"]
 
     async with running(create_bot(settings, guild_ready_timeout=0.1), discord_standin):
         blind = await jam_answer(discord_standin, [{"type": 3, "name": "reply_to", "value": str(typed.id)}])
         assert (await blind.callback()).json == {"type": 5}  # acknowledged before the message is fetched
-        assert await last_words(discord_standin, blind) == TEXTS["hidden"]["en"]
+        assert await last_words(discord_standin, blind) == ANSWER["hidden"]["en"]
 
 
 async def test_reply_to_reaches_only_messages_the_caller_can_read(
@@ -239,14 +239,14 @@ async def test_reply_to_reaches_only_messages_the_caller_can_read(
         secret = await standin.send_message("1 2 3 5 | 6 5 3 -", author=standin.bob, channel=private)
         link = f"https://discord.com/channels/{standin.guild.id}/{private.id}/{secret.id}"
         asked = await jam_answer(standin, [{"type": 3, "name": "reply_to", "value": link}])
-        assert (await asked.callback()).json["data"]["content"] == TEXTS["no_message"]["en"]
+        assert (await asked.callback()).json["data"]["content"] == ANSWER["no_message"]["en"]
 
         theirs = await standin.send_message("thanks!", author=standin.bob, dm=True)  # Bob's DM with Jam
         await theirs.wait_for("POST", "/messages$")  # Jam has the channel in its cache now
         link = f"https://discord.com/channels/@me/{standin.dm_channel(standin.bob).id}/{theirs.id}"
         options = [{"type": 3, "name": "reply_to", "value": link}]
         asked = await jam_answer(standin, options, channel=standin.dm_channel(standin.alice))
-        assert (await asked.callback()).json["data"]["content"] == TEXTS["no_message"]["en"]
+        assert (await asked.callback()).json["data"]["content"] == ANSWER["no_message"]["en"]
         fetched = {r.path for r in standin.requests if r.method == "GET"}
         assert not any(str(m.id) in path for m in (secret, theirs) for path in fetched)
 
@@ -259,7 +259,7 @@ async def test_melodies_that_are_not_music_get_a_clear_line(
 
     nothing = await jam_answer(discord_standin, [])
     told = (await nothing.callback()).json
-    assert told["data"]["flags"] & 64 and TEXTS["no_melody"]["en"] in told["data"]["content"]
+    assert told["data"]["flags"] & 64 and ANSWER["no_melody"]["en"] in told["data"]["content"]
 
     huge = attachment(cdn, "huge.mid", b"MThd", size=5_000_000)  # refused by its size, never downloaded
     too_big = await jam_answer(discord_standin, [{"type": 11, "name": "midi", "value": huge["id"]}], [huge])
@@ -349,7 +349,7 @@ async def test_a_reply_mentioning_jam_answers_the_melody_it_replies_to(
         asked = await discord_standin.send_message("answer this", mention_bot=True, reply_to=shared.id)
         reply = await asked.wait_for("POST", f"^/channels/{discord_standin.general.id}/messages$")
         assert int(reply.json["message_reference"]["message_id"]) == asked.id
-        assert reply.json["content"] == TEXTS["answering"]["en"]
+        assert reply.json["content"] == ANSWER["answering"]["en"]
         piece = await replied(discord_standin, asked)
         assert "tune.mid" in piece["embeds"][0]["description"] and fields_of(piece)["Key"] == "D major"
         stored = await repo.get_generation(bot.sessions, generation_of(piece))
@@ -368,16 +368,16 @@ async def test_a_reply_mentioning_jam_answers_the_melody_it_replies_to(
         # request of their own, composed as ever.
         chat = await discord_standin.send_message("nice weather today", author=discord_standin.bob)
         asked = await discord_standin.send_message("answer this", mention_bot=True, reply_to=chat.id)
-        assert (await asked.wait_for("POST", "/messages$")).json["content"] == TEXTS["nothing_there"]["en"]
+        assert (await asked.wait_for("POST", "/messages$")).json["content"] == ANSWER["nothing_there"]["en"]
         asked = await discord_standin.send_message("a jig, 8 bars", mention_bot=True, reply_to=chat.id)
-        assert (await asked.wait_for("POST", "/messages$")).json["content"] == say("composing", "en")
+        assert (await asked.wait_for("POST", "/messages$")).json["content"] == say(PIECE, "composing", "en")
         assert fields_of(await replied(discord_standin, asked))["Bars"] == "8"
 
         # Words that ask nothing of the message replied to take its words as a melody only when they
         # clearly are one: a time of day is not ("30" was once answered).
         meet = await discord_standin.send_message("meet at 10:30", author=discord_standin.bob)
         asked = await discord_standin.send_message("a jazz tune, 4 bars", mention_bot=True, reply_to=meet.id)
-        assert (await asked.wait_for("POST", "/messages$")).json["content"] == say("composing", "en")
+        assert (await asked.wait_for("POST", "/messages$")).json["content"] == say(PIECE, "composing", "en")
 
 
 async def test_a_message_without_a_melody_gets_one_line_and_nothing_is_made(
@@ -386,13 +386,13 @@ async def test_a_message_without_a_melody_gets_one_line_and_nothing_is_made(
     chat = await discord_standin.send_message("nice weather today", author=discord_standin.bob)
     asked = await discord_standin.message_command("Answer with Jam", chat.id)
     told = (await asked.callback()).json
-    assert told["data"]["flags"] & 64 and told["data"]["content"] == TEXTS["nothing_there"]["en"]
+    assert told["data"]["flags"] & 64 and told["data"]["content"] == ANSWER["nothing_there"]["en"]
 
     asked = await discord_standin.send_message(
         "接下去", mention_bot=True, reply_to=chat.id, referenced="absent"
     )
     reply = await asked.wait_for("POST", "/messages$")
-    assert reply.json["content"] == TEXTS["hidden"]["zh"]  # no content intent: Discord blanked Bob's words
+    assert reply.json["content"] == ANSWER["hidden"]["zh"]  # no content intent: Discord blanked Bob's words
     await asyncio.sleep(0.2)
     assert [r.method for r in asked.requests()] == ["POST"]  # that line, and nothing more
 

@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 from engine_support import FakeComposer, serve
 
+from engine.compose.pipeline import Answering
 from engine.listen import MAX_MIDI_BYTES, UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.app import create_app
@@ -52,13 +53,14 @@ class AnsweringComposer(FakeComposer):
         super().__init__()
         self.melodies: list[UserMelody] = []
 
-    def answer(
-        self, melody: UserMelody, out_dir: Path, *, harmonize: bool = False, bars: int = 8, seed: int = 0
-    ) -> ComposeResult:
+    def answer(self, melody: UserMelody, out_dir: Path, how: Answering | None = None) -> ComposeResult:
         self.melodies.append(melody)
         self._enter("answer")
-        request = ComposeRequest(formats=["mid", "ogg", "png", "score"], seed=seed)
-        return self._piece(request, out_dir, f"answer-s{seed}")
+        how = how or Answering()
+        request = ComposeRequest(
+            formats=["mid", "ogg", "png", "score"], seed=how.seed, max_bytes=how.max_bytes
+        )
+        return self._piece(request, out_dir, f"answer-s{how.seed}")
 
 
 @pytest.fixture

@@ -21,11 +21,10 @@ from engine_support import bot_settings, real_engine
 
 from bot.app import JamBot, create_bot
 from bot.db import repo
-from bot.errors import COOLDOWN
 from bot.limits import Asker
-from bot.present import TEXTS
 from bot.settings import BotSettings
 from bot.supervisor import free_port
+from bot.texts import COOLDOWN, PIECE
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
@@ -100,9 +99,9 @@ async def test_compose_from_command_to_piece(settings: BotSettings, discord_stan
         piece = await answered(discord_standin, asked)
 
         assert progress(asked) == [
-            TEXTS["composing"]["en"],
-            TEXTS["arranging"]["en"].format(instrument="Violin"),
-            TEXTS["rendering"]["en"],
+            PIECE["composing"]["en"],
+            PIECE["arranging"]["en"].format(instrument="Violin"),
+            PIECE["rendering"]["en"],
         ]
         files = {a["filename"].split(".", 1)[1]: a for a in piece["attachments"]}
         assert set(files) == PIECE_FILES
@@ -156,19 +155,19 @@ async def test_every_button_makes_its_piece_and_ratings_land_in_the_database(
             return clicked, made
 
         vary, varied = await child(f"jam:vary:{gid}", user=bob)
-        assert progress(vary)[0] == TEXTS["varying"]["en"] and len(progress(vary)) == 3
+        assert progress(vary)[0] == PIECE["varying"]["en"] and len(progress(vary)) == 3
         assert varied.user_id == bob.id and varied.seed != parent.seed and varied.latents != parent.latents
         assert varied.resolved["bars"] == 8 and varied.resolved["instrument"] == "Flute"
 
         extend, extended = await child(f"jam:extend:{gid}")
-        assert progress(extend)[0] == TEXTS["extending"]["en"].format(bars=8)
+        assert progress(extend)[0] == PIECE["extending"]["en"].format(bars=8)
         assert extended.resolved["bars"] == 16 and extended.events[: len(parent.events)] == parent.events
 
         _, rerolled = await child(f"jam:reroll:{gid}")
         assert rerolled.request["prompt"] == parent.request["prompt"] and rerolled.seed != parent.seed
 
         orchestrate, orchestrated = await child(f"jam:orchestrate:{gid}", ["cello"])
-        assert progress(orchestrate) == [TEXTS["orchestrating"]["en"].format(instrument="Cello")]
+        assert progress(orchestrate) == [PIECE["orchestrating"]["en"].format(instrument="Cello")]
         assert orchestrated.resolved["instrument"] == "Cello" and orchestrated.events == parent.events
         assert orchestrated.latents == parent.latents and orchestrated.request["instrument"] == "cello"
 
@@ -176,7 +175,7 @@ async def test_every_button_makes_its_piece_and_ratings_land_in_the_database(
             rated = await discord_standin.click(f"jam:{button}:{gid}", user=user)
             answer = (await rated.callback()).json
             assert answer["type"] == 4 and answer["data"]["flags"] & 64
-            assert answer["data"]["content"] == TEXTS[f"rated_{button}"]["en"]
+            assert answer["data"]["content"] == PIECE[f"rated_{button}"]["en"]
             ratings = await ratings_of(bot.sessions, user.id)
             assert [(r.generation_id, r.value) for r in ratings] == [(gid, expected)]
     assert "Traceback" not in discord_standin.sent_text()
@@ -192,7 +191,7 @@ async def test_a_mention_and_a_dm_are_answered_in_a_reply(
         piece = await answered(discord_standin, mention)
         reply = await mention.wait_for("POST", f"^/channels/{discord_standin.general.id}/messages$")
         assert int(reply.json["message_reference"]["message_id"]) == mention.id
-        assert reply.json["content"] == TEXTS["composing"]["en"]
+        assert reply.json["content"] == PIECE["composing"]["en"]
         assert {a["filename"].split(".", 1)[1] for a in piece["attachments"]} == PIECE_FILES
         assert custom_ids(piece) == {f"jam:{b}:{generation_of(piece)}" for b in BUTTONS}
         stored = await repo.get_generation(bot.sessions, generation_of(piece))
@@ -203,7 +202,7 @@ async def test_a_mention_and_a_dm_are_answered_in_a_reply(
         direct = await discord_standin.send_message("播放一段轻快的音乐", dm=True, author=discord_standin.bob)
         piece = await answered(discord_standin, direct)
         reply = await direct.wait_for("POST", f"^/channels/{dm_channel.id}/messages$")
-        assert reply.json["content"] == TEXTS["composing"]["zh"]  # answered in the language it was asked in
+        assert reply.json["content"] == PIECE["composing"]["zh"]  # answered in the language it was asked in
         assert piece["channel_id"] == str(dm_channel.id)
         assert "调" in {f["name"] for f in piece["embeds"][0]["fields"]}
         stored = await repo.get_generation(bot.sessions, generation_of(piece))
@@ -275,7 +274,7 @@ async def test_a_crowded_server_says_to_retry_once_a_piece_is_posted(
         held = await bot.limits.admit(Asker(discord_standin.bob.id, discord_standin.guild.id, 0))
         asked = await discord_standin.slash("compose", {"prompt": "a march"})
         answer = (await asked.callback()).json
-        assert answer["data"]["content"] == TEXTS["crowded_guild"]["en"].format(limit=1)
+        assert answer["data"]["content"] == PIECE["crowded_guild"]["en"].format(limit=1)
         assert answer["data"]["flags"] & 64
 
         direct = await discord_standin.send_message("a march, 8 bars", dm=True)  # DMs are not the server's
@@ -290,7 +289,7 @@ async def test_an_engine_that_is_down_or_slow_gets_a_friendly_message(
     settings: BotSettings, discord_standin: DiscordStandIn
 ) -> None:
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    unavailable = TEXTS["unavailable"]["en"]
+    unavailable = PIECE["unavailable"]["en"]
     async with running(bot_for(settings, engine_url=down, cooldown_s=3600), discord_standin):
         for _ in range(2):  # the cooldown is given back: the person got nothing
             asked = await discord_standin.slash("compose", {"prompt": "a waltz"})
@@ -303,7 +302,7 @@ async def test_an_engine_that_is_down_or_slow_gets_a_friendly_message(
 
     async with running(bot_for(settings, engine_timeout_s=0.001), discord_standin):
         asked = await discord_standin.slash("compose", {"prompt": "a slow air"})
-        await edited_to(discord_standin, asked, TEXTS["timeout"]["en"])
+        await edited_to(discord_standin, asked, PIECE["timeout"]["en"])
     sent = discord_standin.sent_text()
     assert "Traceback" not in sent and "ConnectError" not in sent and "127.0.0.1" not in sent
 
@@ -321,4 +320,4 @@ async def test_files_are_made_to_fit_the_upload_limit(
         assert sum(len(f.data) for f in edit.files) <= 200_000
         assert {"mid", "ogg", "png"} <= {f.filename.split(".", 1)[1] for f in edit.files} <= PIECE_FILES
         assert next(f.data for f in edit.files if f.filename.endswith(".ogg"))[:4] == b"OggS"
-        assert TEXTS["smaller_audio"]["en"] in edit.json["embeds"][0]["footer"]["text"]
+        assert PIECE["smaller_audio"]["en"] in edit.json["embeds"][0]["footer"]["text"]

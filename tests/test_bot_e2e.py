@@ -19,8 +19,8 @@ from discord_standin import DiscordStandIn
 from discord_standin.client import running
 
 from bot.app import JamBot, create_bot, run
-from bot.errors import SORRY
 from bot.settings import TOKEN_HELP, BotSettings, load_settings
+from bot.texts import SORRY
 
 pytest_plugins = ["discord_standin.plugin"]
 

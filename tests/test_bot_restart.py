@@ -14,8 +14,8 @@ from test_bot_compose import answered, generation_of
 
 from bot.app import create_bot
 from bot.db import repo
-from bot.present import TEXTS
 from bot.settings import BotSettings
+from bot.texts import PIECE
 
 pytest_plugins = ["discord_standin.plugin"]
 
@@ -52,6 +52,6 @@ async def test_old_buttons_still_work_after_a_restart(
         assert made.events[: len(parent.events)] == parent.events  # the piece as it was, then 8 more bars
 
         up = await discord_standin.click(f"jam:up:{gid}", user=discord_standin.bob)
-        assert (await up.callback()).json["data"]["content"] == TEXTS["rated_up"]["en"]
+        assert (await up.callback()).json["data"]["content"] == PIECE["rated_up"]["en"]
         ratings = await ratings_of(after.sessions, discord_standin.bob.id)
         assert [(r.generation_id, r.value) for r in ratings] == [(gid, 1)]

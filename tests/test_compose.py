@@ -13,7 +13,7 @@ import pytest
 import soundfile
 
 from engine.compose.melody import extension_plan, phrase_plan
-from engine.compose.pipeline import Composer
+from engine.compose.pipeline import Answering, Composer
 from engine.data.events import to_notes
 from engine.schemas import ComposeRequest, key_pitch_class
 
@@ -21,9 +21,7 @@ TIMGM = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 
 
 def jam(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run([sys.executable, "-m", "jam", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +190,7 @@ def test_answer_continues_or_harmonizes_the_users_melody(composer, tmp_path):
     melody = parse_text("1 2 3 5 | 6 5 3 - | 2 3 2 1 | 1 - - -", key="D")
     sung = [(p, s) for p, s, _ in to_notes(melody.events)]
 
-    harmonized = composer.answer(melody, tmp_path, harmonize=True)
+    harmonized = composer.answer(melody, tmp_path, Answering(harmonize=True))
     assert harmonized.resolved.bars == 4 and (harmonized.resolved.key, harmonized.resolved.mode) == (
         "D",
         "major",
@@ -200,7 +198,7 @@ def test_answer_continues_or_harmonizes_the_users_melody(composer, tmp_path):
     assert [(p, s) for p, s, _ in to_notes(np.array(harmonized.events))] == sung
     assert harmonized.resolved.chords[-1] == "D" and len(harmonized.resolved.chords) == 4
 
-    answered = composer.answer(melody, tmp_path, bars=8, seed=3)
+    answered = composer.answer(melody, tmp_path, Answering(bars=8, seed=3))
     assert answered.resolved.bars == 12 and answered.resolved.windows[:2] == ["A1", "U1"]
     notes = [(p, s) for p, s, _ in to_notes(np.array(answered.events))]
     assert notes[: len(sung)] == sung and len(notes) > len(sung)

@@ -121,7 +121,7 @@ def load_small_tunes():
 
 
 def test_cli_data_reports_counts(tmp_path: Path, capsys):
-    from engine.cli import main
+    from jam.cli import main
 
     assert main(["data", "--cache", str(tmp_path / "c.npz"), "--limit", "12", "--workers", "1"]) == 0
     out = capsys.readouterr().out

@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 from engine.compose.pipeline import Composer
 from engine.data.events import N_TOKENS, steps_per_bar
 from engine.live.session import LiveSettings
-from engine.schemas import METER_CHOICES, ComposeRequest
+from engine.schemas import BARS_MAX, METER_CHOICES, ComposeRequest
 from engine.server.app import create_app
-from engine.server.schemas import MAX_BARS, ParentPiece, windows_for
+from engine.server.schemas import ParentPiece, windows_for
 from engine.server.settings import EngineSettings
 
 pytestmark = pytest.mark.slow
@@ -81,7 +81,7 @@ LABELS = st.from_regex(r"\A[ABCEUZ][0-9']{0,3}[12]\*?\Z")
 def consistent_parents(draw: st.DrawFn, latent: int) -> ParentPiece:
     """A parent that passes every check of `ParentPiece` and of the engine: forged, but consistent."""
     meter = draw(st.sampled_from(METER_CHOICES))
-    bars = draw(st.integers(2, MAX_BARS))
+    bars = draw(st.integers(2, BARS_MAX))
     windows = draw(st.lists(LABELS, min_size=windows_for(bars), max_size=windows_for(bars)))
     steps = windows_for(bars) * 2 * steps_per_bar(meter)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -138,7 +138,7 @@ def test_consistent_forged_parents_never_break_the_composer(composer: Composer, 
             if how == "vary":
                 result = composer.vary(parent, Path(out), seed=1)
             elif how == "extend":
-                more = data.draw(st.integers(2, max(2, min(32, MAX_BARS - parent.resolved.bars))))
+                more = data.draw(st.integers(2, max(2, min(32, BARS_MAX - parent.resolved.bars))))
                 result = composer.extend(parent, Path(out), more)
             else:
                 result = composer.rerender(parent, Path(out), "cello")

@@ -27,13 +27,13 @@ import pytest
 import pytest_asyncio
 from engine_support import SMALL_SOUNDFONT, FakeComposer, metric, ready, real_engine, serve
 
-from engine import cli
 from engine.compose.pipeline import NAME_CHARS, Composer, Stopped, check_stop, stop_when
 from engine.render.synth import Renderer
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.app import create_app
 from engine.server.engine import SCRATCH_PREFIX
 from engine.server.settings import EngineSettings
+from jam import cli
 
 REQUEST = {"prompt": "a folk tune", "bars": 8, "seed": 3}
 LONG_WORD = "a" * 210

@@ -79,6 +79,7 @@ async def test_compose_returns_every_file_inline(http: httpx.AsyncClient) -> Non
         "defaults": None,
         "taste": None,
         "formats": ["mid", "ogg", "png"],
+        "max_bytes": None,
     }
 
 

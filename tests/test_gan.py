@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from engine.compose.melody import MelodyModel
+from engine.data.attributes import ATTRIBUTES, UNKNOWN, measure
 from engine.data.events import HOLD, REST, note_token
 from engine.data.windows import WindowSet
-from engine.eval.attributes import ATTRIBUTES, UNKNOWN, attribute_hits, measure
+from engine.eval.attributes import attribute_hits
 from engine.models.gan import GANConfig, LatentGAN, load_gan, save_gan
-from engine.models.train_gan import GANTrainConfig, Latents, encode_windows, export_gan, train_gan
 from engine.models.vae import MelodyVAE, VAEConfig
+from engine.train.gan import GANTrainConfig, Latents, encode_windows, export_gan, train_gan
 
 TINY = GANConfig(latent=8, embed=4, hidden=32, layers=2)
 NAMES = list(ATTRIBUTES)
@@ -114,7 +115,7 @@ def test_training_moves_losses_resumes_and_ships(tmp_path):
 
 
 def gan_losses_now(gan: LatentGAN, latents: dict[str, Latents], config: GANTrainConfig) -> dict[str, float]:
-    from engine.models.train_gan import gan_losses, joint_table
+    from engine.train.gan import gan_losses, joint_table
 
     train = latents["train"]
     z = torch.from_numpy(train.z).float()

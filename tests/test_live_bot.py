@@ -29,8 +29,8 @@ from bot.engine_client import (
 )
 from bot.live import LiveJam
 from bot.live.commands import Board
-from bot.live.texts import say
 from bot.present import engine_error_text
+from bot.texts import LIVE, say
 from bot.voice import FRAME_BYTES, GuildPlayer
 from engine.compose.pipeline import Composer
 from engine.schemas import ComposeRequest
@@ -249,7 +249,7 @@ async def test_the_jam_ends_when_a_new_session_cannot_be_started_either() -> Non
     await jam.produce(Sink())  # type: ignore[arg-type]
     assert jam.ended == "error" and isinstance(jam.failure, EngineBusy)
     board = Board(jam, None, "", "zh")  # type: ignore[arg-type]
-    assert board.ended_text() == say("ended_error", "zh", reason=engine_error_text(jam.failure, "zh"))
+    assert board.ended_text() == say(LIVE, "ended_error", "zh", reason=engine_error_text(jam.failure, "zh"))
     assert "session" not in board.ended_text()
 
 

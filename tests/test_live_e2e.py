@@ -19,8 +19,8 @@ from engine_support import bot_settings, real_engine
 
 from bot.app import JamBot, create_bot
 from bot.live import live_jams
-from bot.live.texts import TEXTS
 from bot.settings import BotSettings
+from bot.texts import LIVE
 from bot.voice import voice_hub
 
 pytest_plugins = ["discord_standin.plugin"]
@@ -108,20 +108,20 @@ async def test_a_live_jam_in_voice(settings: BotSettings, discord_standin: Disco
         await eventually(lambda: field(shown(started), "Drums") == "off", timeout=30)
 
         text, ephemeral = await reply(await standin.slash("jam steer", {"text": "slower"}, user=standin.bob))
-        assert ephemeral and text == TEXTS["listeners_only"]["en"].format(channel=f"<#{lounge.id}>")
+        assert ephemeral and text == LIVE["listeners_only"]["en"].format(channel=f"<#{lounge.id}>")
 
         jam = live_jams(bot).board(standin.guild.id)
         assert jam is not None
         text, ephemeral = await reply(await standin.slash("jam stop"))
-        assert ephemeral and text == TEXTS["stopping"]["en"]
+        assert ephemeral and text == LIVE["stopping"]["en"]
         await eventually(lambda: shown(started).get("embeds") == [], timeout=10)
-        assert TEXTS["ended_stopped"]["en"] in shown(started)["content"]
+        assert LIVE["ended_stopped"]["en"] in shown(started)["content"]
         player = voice_hub(bot).player(standin.guild.id)
         assert player is not None
         await eventually(lambda: player.current is None, timeout=5)
         assert player.underruns == 0  # no 20 ms of silence from a late phrase in the whole jam
         text, _ = await reply(await standin.slash("jam steer", {"text": "faster"}))
-        assert text == TEXTS["none"]["en"]
+        assert text == LIVE["none"]["en"]
         assert "Traceback" not in standin.sent_text()
         # Every edit of the jam's message went through its channel with the bot's token: the interaction's
         # webhook token dies after 15 minutes, and a jam plays on for longer.
@@ -152,7 +152,7 @@ async def test_two_jams_started_at_once_leave_one_that_stops(
         both = [await standin.slash("jam live"), await standin.slash("jam live", user=standin.bob)]
         answers = [await asked.wait_for("POST", r"^/webhooks/") for asked in both]
         refused = [a for a in answers if a.json.get("flags", 0) & EPHEMERAL]
-        assert len(refused) == 1 and refused[0].json["content"] == TEXTS["already"]["en"]
+        assert len(refused) == 1 and refused[0].json["content"] == LIVE["already"]["en"]
         loser = both[[a.json.get("flags", 0) & EPHEMERAL for a in answers].index(EPHEMERAL)]
         await loser.wait_for("DELETE", r"/messages/@original$")  # its public "thinking" went away
         assert loser.original() is None
@@ -175,5 +175,5 @@ async def test_the_jam_ends_when_the_channel_is_empty(
         await voice.wait_until(lambda: len(voice.packets) >= 25, timeout=30)
         await voice.move(standin.alice.id, None)
         await eventually(lambda: shown(started).get("embeds") == [], timeout=20)
-        assert TEXTS["ended_alone"]["en"] in shown(started)["content"]
+        assert LIVE["ended_alone"]["en"] in shown(started)["content"]
         assert live_jams(bot).board(standin.guild.id) is None

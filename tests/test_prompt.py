@@ -1,6 +1,6 @@
 """Tests for engine.prompt: the prompt table, the vocabularies, and properties over arbitrary text.
 
-tests/data/prompts.tsv holds one prompt a row with what it must read as. A blank cell is not
+engine/eval/prompts.tsv holds one prompt a row with what it must read as. A blank cell is not
 asserted and "none" asserts that nothing was read; tempo is a number or, for a tempo word, the
 range it conventionally names ("120-156" for allegro); meter may list alternatives ("2/4|4/4");
 program is the General MIDI program of `instrument`; drums is yes or no; valence is + or -.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import string
 import time
-from pathlib import Path
 from typing import Any
 
 import pretty_midi
@@ -19,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from engine import paths
 from engine.data.corpus import TRADITIONS, TUNE_TYPES
 from engine.prompt import Program, PromptReading, lookup_instrument, mood_to_music, parse_prompt
 from engine.prompt.gm import GM_NAMES
@@ -29,7 +29,7 @@ from engine.prompt.text import phrase_key
 from engine.prompt.vocab import LEXICON
 from engine.schemas import KEY_NAMES, METER_CHOICES, ComposeRequest
 
-TABLE = Path(__file__).parent / "data" / "prompts.tsv"
+TABLE = paths.prompt_table()
 ROWS = list(
     csv.DictReader(TABLE.read_text(encoding="utf-8").splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
 )

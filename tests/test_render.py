@@ -11,6 +11,7 @@ import soundfile as sf
 
 from engine.render import soundfont
 from engine.render.audio import write_ogg, write_wav
+from engine.render.formats import FORMATS, Sources, file_path, fit, format_of
 from engine.render.pianoroll import draw_piano_roll
 from engine.render.soundfont import SoundfontNotFound, find_soundfont
 from engine.render.synth import BLOCK, PEAK, TAIL_SECONDS, Renderer
@@ -232,3 +233,38 @@ def test_piano_roll_png(tmp_path: Path) -> None:
 def test_piano_roll_of_nothing(tmp_path: Path) -> None:
     draw_piano_roll(pretty_midi.PrettyMIDI(), tmp_path / "empty.png")
     assert matplotlib.image.imread(tmp_path / "empty.png").shape[:2] == (400, 1200)
+
+
+def test_the_format_table_names_and_finds_each_file() -> None:
+    stem = Path("out/a-tune-s1")
+    assert [file_path(stem, fmt).name for fmt in FORMATS] == [
+        "a-tune-s1.mid",
+        "a-tune-s1.ogg",
+        "a-tune-s1.wav",
+        "a-tune-s1.png",
+        "a-tune-s1.score.png",
+    ]
+    assert all(format_of(file_path(stem, fmt).name) == fmt for fmt in FORMATS)
+    assert format_of("notes.txt") is None
+
+
+def test_the_audio_is_encoded_smaller_to_fit(tmp_path: Path) -> None:
+    """Over max_bytes, the OGG becomes mono at the lowest quality, then at half the rate as well."""
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, (48_000 * 4, 2)).astype(np.float32)
+    piece = Sources(pretty_midi.PrettyMIDI(), np.zeros(0, dtype=np.uint8), None, 48_000, noise)  # type: ignore[arg-type]
+    sizes = {}
+    for name, budget in (("full", None), ("roomy", 10**9), ("smaller", 0), ("halved", 1)):
+        stem = tmp_path / name
+        FORMATS["ogg"].write(piece, file_path(stem, "ogg"))
+        (tmp_path / f"{name}.mid").write_bytes(bytes(100))
+        full = file_path(stem, "ogg").stat().st_size
+        if name == "smaller":  # room for the smaller encoding, not for the full one
+            budget = 100 + full // 2
+        assert fit(piece, stem, ["mid", "ogg"], budget) == (None if name in ("full", "roomy") else "ogg")
+        sizes[name] = file_path(stem, "ogg").stat().st_size
+        assert not list(tmp_path.glob(".*"))  # no trial file left behind
+    info = {name: sf.info(str(file_path(tmp_path / name, "ogg"))) for name in sizes}
+    assert sizes["full"] == sizes["roomy"] and info["full"].channels == 2
+    assert sizes["full"] > sizes["smaller"] > sizes["halved"] + 1_000 > 3_000
+    assert (info["smaller"].channels, info["smaller"].samplerate) == (1, 48_000)
+    assert (info["halved"].channels, info["halved"].samplerate) == (1, 24_000)

@@ -23,11 +23,11 @@ from engine.data.windows import WindowSet, note_before
 from engine.eval.classifiers import pentatonic_share, two_sample_test
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor
 from engine.models.idiom import ALL, Idiom
-from engine.models.train_conductor import ConductorTrainConfig, run
-from engine.models.train_vae import TrainConfig, export_weights, train
 from engine.models.vae import MelodyVAE, VAEConfig, load_vae, unknown_context, widen_decoder
 from engine.prompt import parse_prompt
 from engine.schemas import ComposeRequest
+from engine.train.conductor import ConductorTrainConfig, run
+from engine.train.vae import TrainConfig, export_weights, train
 
 TINY = VAEConfig(
     token_dim=16, position_dim=8, condition_dim=8, encoder_hidden=32, latent=16, decoder_hidden=64
@@ -324,7 +324,7 @@ def test_gallery_draws_real_and_generated_rolls(tiny_models, small_corpus, tmp_p
 
 def test_pieces_say_what_they_are_written_as():
     from bot.present import idiom_text
-    from engine.compose.pipeline import idiom
+    from engine.render.formats import idiom
 
     assert idiom_text("chinese", "xiaodiao", "zh") == "中国 · 小调"
     assert idiom_text("celtic", "reel", "en") == "Irish/Scottish · reel"

@@ -8,8 +8,8 @@ import torch
 from engine import paths
 from engine.data.events import N_TOKENS, note_token
 from engine.data.windows import WindowSet
-from engine.models.train_vae import TrainConfig, export_weights, train
 from engine.models.vae import MelodyVAE, VAEConfig, load_vae, vae_loss
+from engine.train.vae import TrainConfig, export_weights, train
 
 TINY = VAEConfig(
     token_dim=16, position_dim=8, condition_dim=8, encoder_hidden=32, latent=16, decoder_hidden=64

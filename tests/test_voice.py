@@ -22,6 +22,7 @@ from bot.db import repo
 from bot.db.migrate import run_migrations
 from bot.db.models import Generation
 from bot.db.session import make_engine, make_sessions
+from bot.texts import VOICE
 from bot.views import piece_view
 from bot.voice import (
     FRAME_BYTES,
@@ -38,7 +39,6 @@ from bot.voice import (
 )
 from bot.voice.nowplaying import NowPlaying, now_playing_text
 from bot.voice.source import SILENCE, scale
-from bot.voice.texts import TEXTS
 from engine.schemas import ComposeRequest, ComposeResult, Resolved
 
 pytestmark = pytest.mark.asyncio
@@ -565,10 +565,10 @@ async def test_the_now_playing_message_says_where_it_went_when_it_moves() -> Non
     await until(lambda: any("Live jam" in c for c in contents(general)))
     board.announce_in(1, music, "en")  # type: ignore[arg-type]
     board.changed(player)
-    moved = TEXTS["board_moved"]["en"].format(channel="#music")
+    moved = VOICE["board_moved"]["en"].format(channel="#music")
     await until(lambda: contents(general) == [moved] and any("Live jam" in c for c in contents(music)))
     await player.leave()
-    await until(lambda: contents(music) == [TEXTS["left_stopped"]["en"]] and board.boards == {})
+    await until(lambda: contents(music) == [VOICE["left_stopped"]["en"]] and board.boards == {})
     assert contents(general) == [moved]
     board.close()
     assert board.changed not in hub.changed
@@ -592,7 +592,7 @@ async def test_a_player_that_left_never_takes_over_the_next_players_message() ->
     await leaving
     await until(lambda: len(general.messages) == 2 and "second" in general.messages[1].content)
     await asyncio.sleep(0.1)  # the old player's edits are all done by now
-    assert contents(general)[0] == TEXTS["left_idle"]["en"] and "second" in contents(general)[1]
+    assert contents(general)[0] == VOICE["left_idle"]["en"] and "second" in contents(general)[1]
     assert board.boards[1].player is new
     await new.leave()
 

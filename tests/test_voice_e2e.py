@@ -25,8 +25,8 @@ from engine_support import bot_settings, real_engine
 from bot.app import JamBot, create_bot
 from bot.db import repo
 from bot.settings import BotSettings
+from bot.texts import VOICE
 from bot.voice import voice_hub
-from bot.voice.texts import TEXTS
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
@@ -101,7 +101,7 @@ async def test_a_piece_plays_in_the_voice_channel(
 
         clicked = await standin.click(f"jam:play:{generation}")
         lounge_mention = f"<#{lounge.id}>"
-        assert await said(clicked) == TEXTS["playing"]["en"].format(piece=generation, channel=lounge_mention)
+        assert await said(clicked) == VOICE["playing"]["en"].format(piece=generation, channel=lounge_mention)
         assert voice.channel_of(standin.bot_user.id) == lounge.id
         session = voice.sessions[-1]
         assert session.mode == MODE and session.client_address is not None
@@ -141,7 +141,7 @@ async def test_a_piece_plays_in_the_voice_channel(
 
         # /play by number, on the same connection, at the saved volume: quieter than before.
         again = await standin.slash("play", {"piece": generation})
-        assert await said(again) == TEXTS["playing"]["en"].format(piece=generation, channel=lounge_mention)
+        assert await said(again) == VOICE["playing"]["en"].format(piece=generation, channel=lounge_mention)
         assert len(voice.sessions) == 1
         start = len(voice.packets)
         await voice.wait_until(lambda: len(voice.packets) >= start + 60, timeout=30)
@@ -152,7 +152,7 @@ async def test_a_piece_plays_in_the_voice_channel(
         studio = standin.guild.channel("Studio")
         await voice.move(standin.bob.id, studio.id)
         busy = await standin.slash("play", {"piece": generation}, user=standin.bob)
-        assert await said(busy) == TEXTS["busy_elsewhere"]["en"].format(channel=lounge_mention)
+        assert await said(busy) == VOICE["busy_elsewhere"]["en"].format(channel=lounge_mention)
 
         # Suggestions for /play's piece option, from what was typed.
         typed = [{"type": 4, "name": "piece", "value": "jig", "focused": True}]
@@ -169,7 +169,7 @@ async def test_a_piece_plays_in_the_voice_channel(
         await voice.move(standin.alice.id, None)
         await voice.wait_until(lambda: standin.bot_user.id not in voice.states, timeout=10)
         assert player.ended == "alone" and voice_hub(bot).player(standin.guild.id) is None
-        await voice.wait_until(lambda: channel_message(standin, TEXTS["left_alone"]["en"]) is not None)
+        await voice.wait_until(lambda: channel_message(standin, VOICE["left_alone"]["en"]) is not None)
         boards = [m for m in standin.messages.values() if "interaction_metadata" not in m]
         assert len(boards) == 1, "one now-playing message, edited as the queue moved"
         assert player.underruns == 0, "the producer fell behind during playback"
@@ -177,7 +177,7 @@ async def test_a_piece_plays_in_the_voice_channel(
         # Back again: a new connection and player, at the volume saved for the server (from the database).
         await voice.move(standin.alice.id, lounge.id)
         back = await standin.slash("play", {"piece": generation})
-        assert await said(back) == TEXTS["playing"]["en"].format(piece=generation, channel=lounge_mention)
+        assert await said(back) == VOICE["playing"]["en"].format(piece=generation, channel=lounge_mention)
         again_player = voice_hub(bot).player(standin.guild.id)
         assert again_player is not None and again_player is not player and again_player.volume == 0.5
         assert len(voice.sessions) == 2
@@ -188,28 +188,28 @@ async def test_voice_refusals_are_one_short_line(
 ) -> None:
     standin, voice = discord_standin, discord_standin.voice
     async with running(voice_bot(settings, standin), standin) as bot:
-        assert await said(await standin.slash("play")) == TEXTS["not_in_voice"]["en"]
+        assert await said(await standin.slash("play")) == VOICE["not_in_voice"]["en"]
         quiet, locked = standin.guild.channel("Quiet"), standin.guild.channel("Locked")
         await voice.move(standin.alice.id, quiet.id)
-        assert await said(await standin.slash("play")) == TEXTS["no_speak"]["en"].format(
+        assert await said(await standin.slash("play")) == VOICE["no_speak"]["en"].format(
             channel=f"<#{quiet.id}>"
         )
         await voice.move(standin.alice.id, locked.id)
-        assert await said(await standin.slash("play")) == TEXTS["no_connect"]["en"].format(
+        assert await said(await standin.slash("play")) == VOICE["no_connect"]["en"].format(
             channel=f"<#{locked.id}>"
         )
         await voice.move(standin.alice.id, standin.guild.channel("Lounge").id)
-        assert await said(await standin.slash("play")) == TEXTS["no_pieces"]["en"]
-        assert await said(await standin.slash("play", {"piece": 999})) == TEXTS["gone"]["en"].format(
+        assert await said(await standin.slash("play")) == VOICE["no_pieces"]["en"]
+        assert await said(await standin.slash("play", {"piece": 999})) == VOICE["gone"]["en"].format(
             piece=999
         )
-        assert await said(await standin.slash("skip")) == TEXTS["nothing_playing"]["en"]
-        assert await said(await standin.slash("stop")) == TEXTS["nothing_playing"]["en"]
-        assert await said(await standin.slash("play", dm=True)) == TEXTS["no_guild"]["en"]
+        assert await said(await standin.slash("skip")) == VOICE["nothing_playing"]["en"]
+        assert await said(await standin.slash("stop")) == VOICE["nothing_playing"]["en"]
+        assert await said(await standin.slash("play", dm=True)) == VOICE["no_guild"]["en"]
         # /volume with Jam out of voice: someone who could start playback (in a voice channel Jam may
         # join), or a manager from anywhere; alice (no Manage Server) is out of voice now.
         await voice.move(standin.alice.id, None)
-        assert await said(await standin.slash("volume", {"percent": 30})) == TEXTS["not_in_voice"]["en"]
+        assert await said(await standin.slash("volume", {"percent": 30})) == VOICE["not_in_voice"]["en"]
         assert (await repo.get_guild_settings(bot.sessions, standin.guild.id)).volume == 100
         bob_sets = await standin.slash("volume", {"percent": 30}, user=standin.bob)
         assert await said(bob_sets) == "🔊 Volume 30% for this server."

@@ -16,10 +16,10 @@ from bot.cogs.voice import Voice
 from bot.db import repo
 from bot.db.migrate import run_migrations
 from bot.db.session import make_engine, make_sessions
+from bot.texts import VOICE
 from bot.voice import GuildPlayer, VoiceHub, VoiceRefused
 from bot.voice import hub as hub_module
 from bot.voice.nowplaying import NowPlaying
-from bot.voice.texts import TEXTS
 
 pytestmark = pytest.mark.asyncio
 
@@ -166,7 +166,7 @@ async def test_refusals_say_why_before_anything_connects(
     assert refusal(alice) == "stage"
     with pytest.raises(VoiceRefused) as refused:
         hub.check(alice)
-    assert refused.value.text("en") == TEXTS["stage"]["en"].format(channel="<#21>")
+    assert refused.value.text("en") == VOICE["stage"]["en"].format(channel="<#21>")
     assert "舞台" in refused.value.text("zh")
 
     full = FakeChannel(guild, 22, user_limit=2)
@@ -377,7 +377,7 @@ async def test_who_may_change_the_volume(guild: FakeGuild, tmp_path: Path) -> No
 
     try:
         # Jam not in voice: someone in a voice channel Jam could play in, or a manager from anywhere.
-        assert await volume(alice, 50) == 100 and said == [TEXTS["not_in_voice"]["en"]]
+        assert await volume(alice, 50) == 100 and said == [VOICE["not_in_voice"]["en"]]
         assert await volume(carol, 60) == 60 and said == ["🔊 Volume 60% for this server."]
         alice.move(studio)
         assert await volume(alice, 70) == 70
@@ -385,7 +385,7 @@ async def test_who_may_change_the_volume(guild: FakeGuild, tmp_path: Path) -> No
         player = await playing_in(cog.hub, guild, lounge)
         bob.move(lounge)
         assert await volume(alice, 80) == 70 and said == [
-            TEXTS["listeners_only"]["en"].format(channel=lounge.mention)
+            VOICE["listeners_only"]["en"].format(channel=lounge.mention)
         ]
         assert await volume(bob, 90) == 90 and player.volume == 0.9
         assert await volume(carol, 40) == 40 and player.volume == 0.4

@@ -17,37 +17,14 @@ from bot.db import repo
 from bot.db.models import GuildSettings
 from bot.i18n import Language, language
 from bot.present import COLOUR
+from bot.texts import ADMIN
+from engine.schemas import BARS_MAX, BARS_MIN
 
 if TYPE_CHECKING:
     from bot.app import JamBot
 
 admin_only = app_commands.checks.has_permissions(manage_guild=True)
-
-TEXT: dict[str, dict[Language, str]] = {
-    "title": {"en": "Jam in this server", "zh": "Jam 在本服务器的设置"},
-    "channels": {"en": "Answers in", "zh": "回复的频道"},
-    "everywhere": {"en": "every channel", "zh": "所有频道"},
-    "free_text": {"en": "Mentions", "zh": "提及请求"},
-    "on": {"en": "answered", "zh": "回复"},
-    "off": {"en": "ignored (only /compose)", "zh": "不回复（只用 /compose）"},
-    "cooldown": {"en": "Cooldown per person", "zh": "每人冷却时间"},
-    "max_bars": {"en": "Longest piece", "zh": "最长乐曲"},
-    "bars": {"en": "{bars} bars", "zh": "{bars} 小节"},
-    "default": {"en": "{value} (the bot's default)", "zh": "{value}（机器人默认）"},
-    "jam_channel": {"en": "Jam channel", "zh": "即兴频道"},
-    "none": {"en": "none", "zh": "无"},
-    "no_intent": {
-        "en": "Jam can't read messages there yet: its host must switch on the Message Content Intent "
-        "(MESSAGE_CONTENT in .env.example). Mentions work meanwhile.",
-        "zh": "Jam 暂时读不到那里的消息：机器人的主机需要开启 Message Content Intent"
-        "（见 .env.example 中的 MESSAGE_CONTENT）。在此之前提及我仍然有效。",
-    },
-    "saved": {"en": "Saved.", "zh": "已保存。"},
-    "not_listed": {
-        "en": "Jam answers in every channel; use /jamadmin allow to pick the channels it answers in.",
-        "zh": "Jam 目前在所有频道回复；用 /jamadmin allow 选择它回复的频道。",
-    },
-}
+ChannelOption = discord.TextChannel | None  # None: the channel the command is used in
 
 
 @app_commands.guild_only()
@@ -66,9 +43,7 @@ class Admin(commands.GroupCog, group_name="jamadmin", group_description="Jam's r
     @app_commands.command(name="allow", description="Let Jam answer in a channel (then only in listed ones)")
     @app_commands.describe(channel="The channel (default: this one)")
     @admin_only
-    async def allow(
-        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
-    ) -> None:
+    async def allow(self, interaction: discord.Interaction, channel: ChannelOption = None) -> None:
         settings = await self.current(interaction)
         ids = [*settings.allowed_channel_ids, _channel_id(interaction, channel)]
         await self.change(interaction, allowed_channel_ids=ids)
@@ -76,12 +51,10 @@ class Admin(commands.GroupCog, group_name="jamadmin", group_description="Jam's r
     @app_commands.command(name="disallow", description="Stop Jam answering in a listed channel")
     @app_commands.describe(channel="The channel (default: this one)")
     @admin_only
-    async def disallow(
-        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
-    ) -> None:
+    async def disallow(self, interaction: discord.Interaction, channel: ChannelOption = None) -> None:
         settings = await self.current(interaction)
         if not settings.allowed_channel_ids:
-            await interaction.response.send_message(TEXT["not_listed"][_lang(interaction)], ephemeral=True)
+            await interaction.response.send_message(ADMIN["not_listed"][_lang(interaction)], ephemeral=True)
             return
         gone = _channel_id(interaction, channel)
         await self.change(
@@ -108,10 +81,12 @@ class Admin(commands.GroupCog, group_name="jamadmin", group_description="Jam's r
         await self.change(interaction, cooldown_s=seconds)
 
     @app_commands.command(name="maxbars", description="The longest piece anyone may ask for, in bars")
-    @app_commands.describe(bars="2-64; leave out for the bot's default")
+    @app_commands.describe(bars=f"{BARS_MIN}-{BARS_MAX}; leave out for the bot's default")
     @admin_only
     async def maxbars(
-        self, interaction: discord.Interaction, bars: app_commands.Range[int, 2, 64] | None = None
+        self,
+        interaction: discord.Interaction,
+        bars: app_commands.Range[int, BARS_MIN, BARS_MAX] | None = None,
     ) -> None:
         await self.change(interaction, max_bars=bars)
 
@@ -119,7 +94,7 @@ class Admin(commands.GroupCog, group_name="jamadmin", group_description="Jam's r
     @app_commands.describe(channel="The channel (default: this one)", off="True: no jam channel")
     @admin_only
     async def jamchannel(
-        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None, off: bool = False
+        self, interaction: discord.Interaction, channel: ChannelOption = None, off: bool = False
     ) -> None:
         await self.change(interaction, jam_channel_id=None if off else _channel_id(interaction, channel))
 
@@ -137,28 +112,30 @@ class Admin(commands.GroupCog, group_name="jamadmin", group_description="Jam's r
     async def answer(self, interaction: discord.Interaction, settings: GuildSettings, *, saved: bool) -> None:
         lang = _lang(interaction)
         embed = self.embed(settings, lang)
-        content = TEXT["saved"][lang] if saved else None
+        content = ADMIN["saved"][lang] if saved else None
         await interaction.response.send_message(content, embed=embed, ephemeral=True)
 
     def embed(self, settings: GuildSettings, lang: Language) -> discord.Embed:
         defaults = self.bot.settings
-        embed = discord.Embed(title=TEXT["title"][lang], colour=COLOUR)
-        channels = " ".join(f"<#{c}>" for c in settings.allowed_channel_ids) or TEXT["everywhere"][lang]
-        embed.add_field(name=TEXT["channels"][lang], value=channels, inline=False)
-        embed.add_field(name=TEXT["free_text"][lang], value=TEXT["on" if settings.free_text else "off"][lang])
-        cooldown = f"{settings.cooldown_s} s" if settings.cooldown_s is not None else None
-        default_cooldown = TEXT["default"][lang].format(value=f"{defaults.cooldown_s:g} s")
-        embed.add_field(name=TEXT["cooldown"][lang], value=cooldown or default_cooldown)
-        bars = min(settings.max_bars or defaults.max_bars, defaults.max_bars)
-        shown = TEXT["bars"][lang].format(bars=bars)
+        embed = discord.Embed(title=ADMIN["title"][lang], colour=COLOUR)
+        channels = " ".join(f"<#{c}>" for c in settings.allowed_channel_ids) or ADMIN["everywhere"][lang]
+        embed.add_field(name=ADMIN["channels"][lang], value=channels, inline=False)
         embed.add_field(
-            name=TEXT["max_bars"][lang],
-            value=shown if settings.max_bars else TEXT["default"][lang].format(value=shown),
+            name=ADMIN["free_text"][lang], value=ADMIN["on" if settings.free_text else "off"][lang]
         )
-        jam = f"<#{settings.jam_channel_id}>" if settings.jam_channel_id else TEXT["none"][lang]
+        cooldown = f"{settings.cooldown_s} s" if settings.cooldown_s is not None else None
+        default_cooldown = ADMIN["default"][lang].format(value=f"{defaults.cooldown_s:g} s")
+        embed.add_field(name=ADMIN["cooldown"][lang], value=cooldown or default_cooldown)
+        bars = min(settings.max_bars or defaults.max_bars, defaults.max_bars)
+        shown = ADMIN["bars"][lang].format(bars=bars)
+        embed.add_field(
+            name=ADMIN["max_bars"][lang],
+            value=shown if settings.max_bars else ADMIN["default"][lang].format(value=shown),
+        )
+        jam = f"<#{settings.jam_channel_id}>" if settings.jam_channel_id else ADMIN["none"][lang]
         if settings.jam_channel_id and not self.bot.intents.message_content:
-            jam += "\n" + TEXT["no_intent"][lang]
-        embed.add_field(name=TEXT["jam_channel"][lang], value=jam, inline=False)
+            jam += "\n" + ADMIN["no_intent"][lang]
+        embed.add_field(name=ADMIN["jam_channel"][lang], value=jam, inline=False)
         return embed
 
 

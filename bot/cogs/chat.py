@@ -19,22 +19,16 @@ import discord
 from discord.ext import commands
 
 from bot.answer import answer_reply
-from bot.cogs._studio import ReplyCanvas, Studio
 from bot.db import repo
-from bot.errors import SORRY
-from bot.i18n import Language
 from bot.limits import Refused
 from bot.present import refusal_text, text_language
+from bot.studio import ReplyCanvas, Studio
+from bot.texts import FREE_TEXT_OFF, SORRY
 
 if TYPE_CHECKING:
     from bot.app import JamBot
 
 log = logging.getLogger("jam.bot")
-
-FREE_TEXT_OFF: dict[Language, str] = {
-    "en": "Free text is switched off in this server: use /compose instead.",
-    "zh": "这个服务器关闭了自由文本请求，请使用 /compose。",
-}
 
 
 class Chat(commands.Cog):

@@ -8,11 +8,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._studio import InteractionCanvas, Studio
 from bot.errors import tell
 from bot.limits import Refused
 from bot.present import STYLES, instrument_autocomplete, refusal_text
-from engine.schemas import KEY_NAMES, METER_CHOICES, TRADITION_NAMES
+from bot.studio import InteractionCanvas, Studio
+from engine.schemas import BARS_MAX, BARS_MIN, KEY_NAMES, METER_CHOICES, TEMPO_MAX, TEMPO_MIN, TRADITION_NAMES
 
 if TYPE_CHECKING:
     from bot.app import JamBot
@@ -51,9 +51,9 @@ class Compose(commands.Cog):
         prompt: app_commands.Range[str, 1, 1000],
         key: str | None = None,
         mode: str | None = None,
-        tempo: app_commands.Range[int, 30, 260] | None = None,
+        tempo: app_commands.Range[int, TEMPO_MIN, TEMPO_MAX] | None = None,
         meter: str | None = None,
-        bars: app_commands.Range[int, 2, 64] | None = None,
+        bars: app_commands.Range[int, BARS_MIN, BARS_MAX] | None = None,
         instrument: app_commands.Range[str, 1, 40] | None = None,
         style: str | None = None,
         tradition: str | None = None,

@@ -16,26 +16,10 @@ from discord.ext import commands
 from bot.db import repo
 from bot.errors import report
 from bot.i18n import Language, language
+from bot.texts import FORGET
 
 if TYPE_CHECKING:
     from bot.app import JamBot
-
-TEXT: dict[str, dict[Language, str]] = {
-    "ask": {
-        "en": "Delete everything Jam keeps about you: your defaults, your pieces (and their ratings) "
-        "and your ratings? This cannot be undone.",
-        "zh": "删除 Jam 保存的关于你的一切：你的默认设置、你的作品（及其评分）和你的评分？此操作无法撤销。",
-    },
-    "yes": {"en": "Delete everything", "zh": "全部删除"},
-    "no": {"en": "Cancel", "zh": "取消"},
-    "done": {"en": "Done: Jam has forgotten you.", "zh": "完成：Jam 已经忘记了你。"},
-    "nothing": {
-        "en": "Done: Jam had nothing stored about you.",
-        "zh": "完成：Jam 没有保存任何关于你的数据。",
-    },
-    "kept": {"en": "Nothing was deleted.", "zh": "没有删除任何内容。"},
-    "not_yours": {"en": "Only the person who asked can answer this.", "zh": "只有提出请求的人才能回答。"},
-}
 
 
 class ForgetButton(
@@ -46,7 +30,7 @@ class ForgetButton(
     def __init__(self, answer: str, user_id: int, lang: Language = "en") -> None:
         super().__init__(
             discord.ui.Button(
-                label=TEXT[answer][lang],
+                label=FORGET[answer][lang],
                 style=discord.ButtonStyle.danger if answer == "yes" else discord.ButtonStyle.secondary,
                 custom_id=f"jam:forget:{answer}:{user_id}",
             )
@@ -69,14 +53,14 @@ class ForgetButton(
     async def answered(self, interaction: discord.Interaction) -> None:
         lang = language(interaction.locale)
         if interaction.user.id != self.user_id:
-            await interaction.response.send_message(TEXT["not_yours"][lang], ephemeral=True)
+            await interaction.response.send_message(FORGET["not_yours"][lang], ephemeral=True)
             return
         if self.answer == "no":
-            text = TEXT["kept"][lang]
+            text = FORGET["kept"][lang]
         else:
             bot: JamBot = interaction.client  # type: ignore[assignment]
             forgotten = await repo.forget_user(bot.sessions, self.user_id)
-            text = TEXT["done" if forgotten else "nothing"][lang]
+            text = FORGET["done" if forgotten else "nothing"][lang]
         await interaction.response.edit_message(content=text, view=None)
 
 
@@ -96,7 +80,7 @@ class Forget(commands.Cog):
         view = discord.ui.View(timeout=None)
         view.add_item(ForgetButton("yes", interaction.user.id, lang))
         view.add_item(ForgetButton("no", interaction.user.id, lang))
-        await interaction.response.send_message(TEXT["ask"][lang], view=view, ephemeral=True)
+        await interaction.response.send_message(FORGET["ask"][lang], view=view, ephemeral=True)
 
 
 async def setup(bot: JamBot) -> None:

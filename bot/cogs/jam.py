@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from bot.answer import answer_interaction
 from bot.live import LiveButton, start_live, steer_live, stop_live
+from engine.schemas import BARS_MIN, MORE_BARS_MAX
 
 if TYPE_CHECKING:
     from bot.app import JamBot
@@ -64,7 +65,7 @@ class Jam(
         melody: app_commands.Range[str, 1, 2000] | None = None,
         midi: discord.Attachment | None = None,
         harmonize: bool = False,
-        bars: app_commands.Range[int, 2, 32] = 8,
+        bars: app_commands.Range[int, BARS_MIN, MORE_BARS_MAX] = 8,
         key: app_commands.Range[str, 1, 30] | None = None,
         reply_to: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.cogs._studio import InteractionCanvas, Job, Studio
 from bot.db import repo
 from bot.errors import tell
 from bot.limits import PieceGone, Refused, Unusable
-from bot.present import refusal_text, say
+from bot.present import refusal_text
+from bot.studio import InteractionCanvas, Job, Studio
+from bot.texts import PIECE, say
 from bot.views import DYNAMIC_ITEMS, PIECES_COG, Action
 
 if TYPE_CHECKING:
@@ -42,7 +43,9 @@ class Pieces(commands.Cog, name=PIECES_COG):
         try:
             if action in ("up", "down"):
                 await self.rate(interaction, generation_id, 1 if action == "up" else -1)
-                await tell(interaction, say("rated_up" if action == "up" else "rated_down", asking.lang))
+                await tell(
+                    interaction, say(PIECE, "rated_up" if action == "up" else "rated_down", asking.lang)
+                )
                 return
             parent = await studio.parent(generation_id)
             job: Job

@@ -19,11 +19,11 @@ from bot.db import repo
 from bot.db.models import Generation
 from bot.errors import tell
 from bot.i18n import Language, language
+from bot.texts import VOICE, say
 from bot.views import VOICE_COG, Action
 from bot.voice import GuildPlayer, PieceTrack, QueueFull, VoiceRefused, listening, may_manage, voice_hub
 from bot.voice.library import PieceAudio
 from bot.voice.nowplaying import NowPlaying
-from bot.voice.texts import say
 
 if TYPE_CHECKING:
     from bot.app import JamBot
@@ -89,16 +89,13 @@ class Voice(commands.Cog, name=VOICE_COG):
 
     async def play_piece(self, interaction: discord.Interaction, generation_id: int | None) -> None:
         lang = language(interaction.locale)
-        try:
-            self.hub.check(interaction.user)
-        except VoiceRefused as refusal:
-            await tell(interaction, refusal.text(lang))
+        if await self.refused(interaction, lang):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         generation = await self.find_piece(interaction, generation_id)
         if generation is None:
             key = "no_pieces" if generation_id is None else "gone"
-            await tell(interaction, say(key, lang, piece=generation_id))
+            await tell(interaction, say(VOICE, key, lang, piece=generation_id))
             return
         try:
             player = await self.hub.join(interaction.user)
@@ -114,14 +111,14 @@ class Voice(commands.Cog, name=VOICE_COG):
         try:
             place = player.enqueue(track)
         except QueueFull:
-            await tell(interaction, say("queue_full", lang, limit=player.max_queue))
+            await tell(interaction, say(VOICE, "queue_full", lang, limit=player.max_queue))
             return
         if isinstance(interaction.channel, discord.abc.Messageable):
             self.now_playing.announce_in(player.guild_id, interaction.channel, lang)
             self.now_playing.changed(player)
         channel = _channel_mention(player)
-        text = say("playing", lang, piece=generation.id, channel=channel) if place == 0 else None
-        await tell(interaction, text or say("queued", lang, piece=generation.id, place=place))
+        text = say(VOICE, "playing", lang, piece=generation.id, channel=channel) if place == 0 else None
+        await tell(interaction, text or say(VOICE, "queued", lang, piece=generation.id, place=place))
 
     async def find_piece(
         self, interaction: discord.Interaction, generation_id: int | None
@@ -142,24 +139,18 @@ class Voice(commands.Cog, name=VOICE_COG):
     @app_commands.guild_only()
     async def skip(self, interaction: discord.Interaction) -> None:
         lang = language(interaction.locale)
-        player = await self.listening_player(interaction, lang)
-        if player is None:
-            return
-        skipped = player.skip()
-        await tell(
-            interaction,
-            say("skipped", lang, title=skipped.title) if skipped else say("nothing_playing", lang),
-        )
+        if (player := await self.listening_player(interaction, lang)) is not None:
+            skipped = player.skip()
+            said = say(VOICE, "skipped", lang, title=skipped.title) if skipped else None
+            await tell(interaction, said or say(VOICE, "nothing_playing", lang))
 
     @app_commands.command(name="stop", description="Stop playing and empty the queue")
     @app_commands.guild_only()
     async def stop(self, interaction: discord.Interaction) -> None:
         lang = language(interaction.locale)
-        player = await self.listening_player(interaction, lang)
-        if player is None:
-            return
-        player.stop()
-        await tell(interaction, say("stopped", lang))
+        if (player := await self.listening_player(interaction, lang)) is not None:
+            player.stop()
+            await tell(interaction, say(VOICE, "stopped", lang))
 
     @app_commands.command(name="volume", description="Set Jam's voice volume for this server (0-200 %)")
     @app_commands.guild_only()
@@ -175,30 +166,35 @@ class Voice(commands.Cog, name=VOICE_COG):
         player = self.hub.player(interaction.guild_id)
         if not may_manage(interaction.user):
             if player is not None and not listening(interaction.user, player):
-                await tell(interaction, say("listeners_only", lang, channel=_channel_mention(player)))
+                await tell(interaction, say(VOICE, "listeners_only", lang, channel=_channel_mention(player)))
                 return
-            if player is None:
-                try:
-                    self.hub.check(interaction.user)
-                except VoiceRefused as refusal:
-                    await tell(interaction, refusal.text(lang))
-                    return
+            if player is None and await self.refused(interaction, lang):
+                return
         await interaction.response.defer(ephemeral=True, thinking=True)
         await repo.update_guild_settings(self.bot.sessions, interaction.guild_id, volume=percent)
         player = self.hub.player(interaction.guild_id)  # again: it may have come or gone meanwhile
         if player is not None:
             player.volume = percent / 100
-        await tell(interaction, say("volume", lang, percent=percent))
+        await tell(interaction, say(VOICE, "volume", lang, percent=percent))
+
+    async def refused(self, interaction: discord.Interaction, lang: Language) -> bool:
+        """Whether the caller may not play in voice here (`VoiceHub.check`); if so, they are told why."""
+        try:
+            self.hub.check(interaction.user)
+        except VoiceRefused as refusal:
+            await tell(interaction, refusal.text(lang))
+            return True
+        return False
 
     async def listening_player(self, interaction: discord.Interaction, lang: Language) -> GuildPlayer | None:
         """The guild's player if the caller listens to it (or manages the server); otherwise say why not."""
         assert interaction.guild_id is not None
         player = self.hub.player(interaction.guild_id)
         if player is None or not player.busy:
-            await tell(interaction, say("nothing_playing", lang))
+            await tell(interaction, say(VOICE, "nothing_playing", lang))
             return None
         if not may_manage(interaction.user) and not listening(interaction.user, player):
-            await tell(interaction, say("listeners_only", lang, channel=_channel_mention(player)))
+            await tell(interaction, say(VOICE, "listeners_only", lang, channel=_channel_mention(player)))
             return None
         return player
 
@@ -211,7 +207,7 @@ def may_play(generation: Generation, user_id: int, guild_id: int | None) -> bool
 
 def piece_title(piece: repo.PieceSummary | Generation, lang: Language) -> str:
     """ "Piece #12 · a calm tune in D minor": the number people see in the piece's footer, and its prompt."""
-    title = say("piece_title", lang, piece=piece.id)
+    title = say(VOICE, "piece_title", lang, piece=piece.id)
     prompt = " ".join(str(piece.request.get("prompt") or "").split())
     if not prompt:
         prompt = str(piece.resolved.get("instrument") or "")

@@ -15,7 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Base, Generation, GuildSettings, Preferences, Rating, User, utcnow
 from bot.db.session import Sessions
-from engine.schemas import ComposeRequest, ComposeResult, Defaults, Mode, Resolved, key_pitch_class
+from engine.schemas import (
+    BARS_MAX,
+    BARS_MIN,
+    TEMPO_MAX,
+    TEMPO_MIN,
+    ComposeRequest,
+    ComposeResult,
+    Defaults,
+    Mode,
+    Resolved,
+    key_pitch_class,
+)
 
 
 class PreferenceChanges(BaseModel):
@@ -25,8 +36,8 @@ class PreferenceChanges(BaseModel):
 
     instrument: str | None = Field(None, min_length=1, max_length=40)
     mood: str | None = Field(None, min_length=1, max_length=40)
-    tempo_min: int | None = Field(None, ge=30, le=260)
-    tempo_max: int | None = Field(None, ge=30, le=260)
+    tempo_min: int | None = Field(None, ge=TEMPO_MIN, le=TEMPO_MAX)
+    tempo_max: int | None = Field(None, ge=TEMPO_MIN, le=TEMPO_MAX)
     key: str | None = None
     mode: Mode | None = None
     drums: bool | None = None
@@ -51,7 +62,7 @@ class GuildSettingsChanges(BaseModel):
     allowed_channel_ids: list[int] = Field(default_factory=list, max_length=100)
     free_text: bool = True
     cooldown_s: int | None = Field(None, ge=0, le=86_400)
-    max_bars: int | None = Field(None, ge=2, le=64)
+    max_bars: int | None = Field(None, ge=BARS_MIN, le=BARS_MAX)
     jam_channel_id: int | None = None
     volume: int = Field(100, ge=0, le=200)  # voice playback, percent
 

@@ -7,6 +7,9 @@ on the guild's voice player (`bot.voice`); its message is edited as the phrases 
 in flight per guild) and closed with why the jam ended. The message is edited with the bot's token
 through its channel, not the interaction's webhook, whose token dies after 15 minutes. Anyone listening
 in Jam's voice channel may steer or stop it.
+
+The buttons are `DynamicItem`s whose custom id names only the action: a click finds the guild's jam,
+so the message keeps working for whatever jam plays there, and an old message says none does.
 """
 
 from __future__ import annotations
@@ -14,21 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.engine_client import EngineError
 from bot.errors import tell
 from bot.i18n import Language, language
-from bot.live.controls import live_controls, live_embed
-from bot.live.texts import BUTTONS, say
+from bot.live.embed import live_embed
 from bot.live.track import LiveJam
 from bot.present import engine_error_text
+from bot.texts import LIVE, LIVE_BUTTONS, VOICE, say
 from bot.voice import GuildPlayer, QueueFull, VoiceRefused, listeners, listening, voice_hub
-from bot.voice.texts import say as voice_say
 from engine.schemas import ComposeRequest
 
 if TYPE_CHECKING:
@@ -78,8 +81,8 @@ class Board:
         if self.jam.ended == "error":
             failure = self.jam.failure
             reason = engine_error_text(failure, self.lang) if failure is not None else self.jam.error
-            return say("ended_error", self.lang, reason=reason or "?")
-        return say("ended_alone" if self.jam.ended == "alone" else "ended_stopped", self.lang)
+            return say(LIVE, "ended_error", self.lang, reason=reason or "?")
+        return say(LIVE, "ended_alone" if self.jam.ended == "alone" else "ended_stopped", self.lang)
 
 
 class LiveJams:
@@ -133,7 +136,7 @@ async def start_live(bot: JamBot, interaction: discord.Interaction, prompt: str 
         await tell(interaction, refusal.text(lang))
         return
     if jams.board(interaction.guild_id) is not None:
-        await tell(interaction, say("already", lang))
+        await tell(interaction, say(LIVE, "already", lang))
         return
     await interaction.response.defer(thinking=True)  # public: the jam's message replaces it
     try:
@@ -149,7 +152,7 @@ async def start_live(bot: JamBot, interaction: discord.Interaction, prompt: str 
     jam = LiveJam(
         engine,
         ComposeRequest(prompt=prompt),
-        f"{say('track', lang)} · {prompt}" if prompt else say("track", lang),
+        f"{say(LIVE, 'track', lang)} · {prompt}" if prompt else say(LIVE, "track", lang),
         requester_id=interaction.user.id,
         listening=lambda: _someone_listens(player),
     )
@@ -158,15 +161,15 @@ async def start_live(bot: JamBot, interaction: discord.Interaction, prompt: str 
     # Checked again after the awaits above: another /jam live may have started one meanwhile. No await
     # from here until the board is stored, so two at once cannot both get past this.
     if jams.board(player.guild_id) is not None:
-        await _refuse_deferred(interaction, say("already", lang))
+        await _refuse_deferred(interaction, say(LIVE, "already", lang))
         return
     try:
         place = player.enqueue(jam)
     except QueueFull:
-        await _refuse_deferred(interaction, voice_say("queue_full", lang, limit=player.max_queue))
+        await _refuse_deferred(interaction, say(VOICE, "queue_full", lang, limit=player.max_queue))
         return
     jams.boards[player.guild_id] = board
-    note = say("queued", lang, place=place) if place else None
+    note = say(LIVE, "queued", lang, place=place) if place else None
     sent = await interaction.followup.send(
         content=note,
         embed=live_embed(prompt, None, lang, board.channel_name()),
@@ -193,10 +196,10 @@ async def steer_live(bot: JamBot, interaction: discord.Interaction, text: str) -
         return
     text = " ".join(text.split())[:300]
     if not board.jam.steer(text, interaction.user.id):
-        await tell(interaction, say("too_many_steers", lang))
+        await tell(interaction, say(LIVE, "too_many_steers", lang))
         return
-    line = say("steered", lang, who=interaction.user.mention, text=text)
-    board.last_steer = say("last_steer", lang, text=text, who=interaction.user.display_name)
+    line = say(LIVE, "steered", lang, who=interaction.user.mention, text=text)
+    board.last_steer = say(LIVE, "last_steer", lang, text=text, who=interaction.user.display_name)
     board.refresh()
     await interaction.response.send_message(line, allowed_mentions=NO_PINGS)
 
@@ -208,12 +211,12 @@ async def stop_live(bot: JamBot, interaction: discord.Interaction) -> None:
         return
     live_jams(bot).close(board)
     board.player.remove(board.jam)
-    await tell(interaction, say("stopping", lang))
+    await tell(interaction, say(LIVE, "stopping", lang))
 
 
 async def on_button(interaction: discord.Interaction, action: str) -> None:
     bot: JamBot = interaction.client  # type: ignore[assignment]
-    if action not in BUTTONS:  # a button from another version of Jam: nothing to do
+    if action not in LIVE_BUTTONS:  # a button from another version of Jam: nothing to do
         await interaction.response.defer()
         return
     if action == "stop":
@@ -223,7 +226,7 @@ async def on_button(interaction: discord.Interaction, action: str) -> None:
         board = live_jams(bot).board(interaction.guild_id)
         words = "no drums" if board is not None and board.jam.drums else "more drums"
     else:
-        words = BUTTONS[action][2]
+        words = LIVE_BUTTONS[action][2]
     await steer_live(bot, interaction, words)
 
 
@@ -231,11 +234,11 @@ async def _listening_board(bot: JamBot, interaction: discord.Interaction, lang: 
     """The guild's jam if the caller listens to it; otherwise say why not and None."""
     board = live_jams(bot).board(interaction.guild_id)
     if board is None:
-        await tell(interaction, say("none", lang))
+        await tell(interaction, say(LIVE, "none", lang))
         return None
     if not listening(interaction.user, board.player):
         channel = getattr(board.player.speaker, "channel", None)
-        await tell(interaction, say("listeners_only", lang, channel=getattr(channel, "mention", "?")))
+        await tell(interaction, say(LIVE, "listeners_only", lang, channel=getattr(channel, "mention", "?")))
         return None
     return board
 
@@ -244,3 +247,33 @@ def _someone_listens(player: GuildPlayer) -> bool:
     """Whether anyone but bots is in Jam's voice channel now (discord.py keeps its voice states)."""
     channel = getattr(player.speaker, "channel", None)
     return channel is None or listeners(channel) > 0
+
+
+class LiveButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=rf"jamlive:(?P<action>{'|'.join(LIVE_BUTTONS)})"
+):
+    """One of `LIVE_BUTTONS`; a custom id naming another action (an older Jam's) matches no button here."""
+
+    def __init__(self, action: str, lang: Language = "en") -> None:
+        emoji, labels, _ = LIVE_BUTTONS[action]
+        style = discord.ButtonStyle.danger if action == "stop" else discord.ButtonStyle.secondary
+        super().__init__(
+            discord.ui.Button(label=labels[lang], emoji=emoji, style=style, custom_id=f"jamlive:{action}")
+        )
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> LiveButton:
+        return cls(match["action"], language(interaction.locale))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await on_button(interaction, self.action)
+
+
+def live_controls(lang: Language) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in LIVE_BUTTONS:
+        view.add_item(LiveButton(action, lang))
+    return view

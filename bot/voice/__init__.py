@@ -43,7 +43,7 @@ The player leaves the channel after VOICE_IDLE_S with nobody else in it, or with
 Modules: `source` (the buffered `AudioSource`), `tracks` (`Track`, `PieceTrack`, decoding), `player`
 (`GuildPlayer`, Discord-free but for its `Speaker` protocol), `hub` (joining channels, permissions, voice
 state), `nowplaying` (the now-playing message), `library` (a stored piece's audio, rendered by the
-engine), `texts` (what Jam says, English and Chinese; `say(reason, lang, channel=...)` for refusals).
+engine). What Jam says about voice is `bot.texts.VOICE` (`VoiceRefused.text(lang)` for refusals).
 """
 
 from bot.voice.hub import VoiceHub, VoiceRefused, listeners, listening, may_manage, voice_hub

@@ -26,8 +26,8 @@ from typing import Literal
 import discord
 
 from bot.i18n import Language
+from bot.texts import VOICE, say
 from bot.voice.player import GuildPlayer
-from bot.voice.texts import say
 
 log = logging.getLogger("jam.voice")
 
@@ -49,7 +49,9 @@ class VoiceRefused(Exception):
 
     def text(self, lang: Language) -> str:
         """The one line to tell the member."""
-        return say(self.reason, lang, channel=self.channel.mention if self.channel is not None else "?")
+        return say(
+            VOICE, self.reason, lang, channel=self.channel.mention if self.channel is not None else "?"
+        )
 
 
 class VoiceHub:
@@ -64,9 +66,8 @@ class VoiceHub:
         connect_timeout_s: float = 20.0,
         volume_of: VolumeOf | None = None,
     ) -> None:
-        self.idle_s = idle_s
-        self.ahead_s = ahead_s
-        self.max_queue = max_queue
+        # a new guild's player, with the hub's limits: the hub only hands them on
+        self._player = functools.partial(GuildPlayer, idle_s=idle_s, ahead_s=ahead_s, max_queue=max_queue)
         self.connect_timeout_s = connect_timeout_s
         self.volume_of = volume_of
         self.players: dict[int, GuildPlayer] = {}
@@ -154,15 +155,7 @@ class VoiceHub:
         return self._new_player(guild.id, client, volume)
 
     def _new_player(self, guild_id: int, client: discord.VoiceClient, volume: float) -> GuildPlayer:
-        player = GuildPlayer(
-            guild_id,
-            client,
-            volume=volume,
-            idle_s=self.idle_s,
-            ahead_s=self.ahead_s,
-            max_queue=self.max_queue,
-            changed=self._changed,
-        )
+        player = self._player(guild_id, client, volume=volume, changed=self._changed)
         self.players[guild_id] = player
         return player
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import discord
 
 from bot.i18n import Language
+from bot.texts import VOICE, say
 from bot.voice.hub import VoiceHub
 from bot.voice.player import GuildPlayer
-from bot.voice.texts import say
 
 log = logging.getLogger("jam.voice")
 
@@ -43,31 +43,33 @@ class Board:
 def now_playing_text(player: GuildPlayer, lang: Language, channel_name: str | None = None) -> str:
     """The message for the player's state now: what plays, who asked, what comes next, or why Jam left."""
     if player.ended is not None:
-        return say(f"left_{player.ended}", lang)
+        return say(VOICE, f"left_{player.ended}", lang)
     lines = []
     if player.failed is not None:
         failed = player.failed
         if failed.error:
-            lines.append(say("could_not_play_why", lang, title=failed.title, why=failed.error))
+            lines.append(say(VOICE, "could_not_play_why", lang, title=failed.title, why=failed.error))
         else:
-            lines.append(say("could_not_play", lang, title=failed.title))
+            lines.append(say(VOICE, "could_not_play", lang, title=failed.title))
     track = player.current
     if track is None:
-        lines.append(say("queue_empty", lang))
+        lines.append(say(VOICE, "queue_empty", lang))
     else:
         key = "now_live" if track.live else "now_playing"
-        line = say(key if player.playing else "loading", lang, title=track.title)
+        line = say(VOICE, key if player.playing else "loading", lang, title=track.title)
         if track.requester_id is not None:
-            line += " · " + say("asked_by", lang, who=f"<@{track.requester_id}>")
+            line += " · " + say(VOICE, "asked_by", lang, who=f"<@{track.requester_id}>")
         lines.append(line)
     if player.queue:
-        lines.append(say("up_next", lang))
+        lines.append(say(VOICE, "up_next", lang))
         for number, waiting in enumerate(list(player.queue)[:SHOWN_NEXT], start=1):
             lines.append(f"{number}. {waiting.title}")
         if len(player.queue) > SHOWN_NEXT:
-            lines.append(say("and_more", lang, count=len(player.queue) - SHOWN_NEXT))
+            lines.append(say(VOICE, "and_more", lang, count=len(player.queue) - SHOWN_NEXT))
     if channel_name is not None:
-        lines.append(f"-# {say('where', lang, channel=channel_name, percent=round(player.volume * 100))}")
+        lines.append(
+            f"-# {say(VOICE, 'where', lang, channel=channel_name, percent=round(player.volume * 100))}"
+        )
     return "\n".join(lines)
 
 
@@ -92,7 +94,7 @@ class NowPlaying:
             self.boards[guild_id] = Board(channel, lang)
         elif board.channel != channel:
             self.boards[guild_id] = Board(channel, lang, player=board.player)
-            board.final = say("board_moved", board.lang, channel=getattr(channel, "mention", "?"))
+            board.final = say(VOICE, "board_moved", board.lang, channel=getattr(channel, "mention", "?"))
             if board.player is not None:
                 self._kick(board)  # the old message's last words, so that it does not look current
         else:

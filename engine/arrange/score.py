@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.data.events import STEPS_PER_QUARTER, to_notes
+from engine.data.events import STEPS_PER_QUARTER, steps_per_bar, to_notes
 from engine.schemas import key_pitch_class
 
 PAGE_WIDTH = 2100  # verovio units at the chosen scale
@@ -37,8 +37,7 @@ def lead_sheet_xml(
     from music21 import meter as m21meter
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    num, den = (int(x) for x in meter.split("/"))
-    bar = num * 4 * STEPS_PER_QUARTER // den
+    bar = steps_per_bar(meter)
     bars = max(1, -(-len(events) // bar))
     sharps = key_pitch_class(key) in SHARP_KEYS[mode] or (key_pitch_class(key) == 0 and mode == "major")
     part = stream.Part()

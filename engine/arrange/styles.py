@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.compose.midi import beat_steps
-from engine.data.events import steps_per_bar
+from engine.data.events import beat_steps, steps_per_bar
 
 # style word (engine.prompt.forms) -> family of accompaniment, bass and drum patterns
 FAMILIES = {

@@ -140,7 +140,7 @@ class MelodyModel:
         draw: TuneDraw | None = None,
     ) -> torch.Tensor:
         """Latent codes for new windows. With a conductor and the tune so far (`draw`), from the conductor,
-        steered by the latent GAN toward any attributes asked for (engine.eval.attributes.ATTRIBUTES);
+        steered by the latent GAN toward any attributes asked for (engine.data.attributes.ATTRIBUTES);
         else from the GAN given the mode and attributes when one is loaded, else near the mode's bank of
         real codes."""
         if self.conductor is not None and draw is not None:

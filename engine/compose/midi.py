@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pretty_midi
 
-from engine.data.events import STEPS_PER_QUARTER, to_notes
-
-if TYPE_CHECKING:
-    from engine.arrange import Arrangement
-
-
-def beat_steps(meter: str) -> int:
-    """Grid steps per felt beat: a dotted quarter in compound meters (6/8, 9/8, 12/8), else one unit."""
-    num, den = (int(x) for x in meter.split("/"))
-    unit = 4 * STEPS_PER_QUARTER // den
-    return 3 * unit if den == 8 and num % 3 == 0 and num > 3 else unit
+from engine.arrange import Arrangement, shape_velocity
+from engine.data.events import STEPS_PER_QUARTER, beat_steps, to_notes
 
 
 def velocity_at(step: int, bar: int, beat: int, base: int = 84) -> int:
@@ -68,8 +57,6 @@ def arrangement_to_midi(
     midi = melody_to_midi(events, tempo=tempo, meter=meter, tonic=tonic, mode=mode, program=program)
     seconds_per_step = 60.0 / tempo / beat_steps(meter)
     grid = arrangement.grid
-    from engine.arrange import shape_velocity  # engine.arrange builds on this module's beat_steps
-
     for note in midi.instruments[0].notes:
         step = note.start / seconds_per_step
         note.velocity = round((note.velocity + shape_velocity(note.velocity, step, grid)) / 2)

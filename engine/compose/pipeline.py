@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ import torch
 
 from engine import paths
 from engine.arrange import arrange
-from engine.arrange.score import draw_score
 from engine.compose.melody import (
     LatentTaste,
     Melody,
@@ -39,14 +39,14 @@ from engine.data.events import HOLD, REST, meter_index, steps_per_bar
 from engine.data.windows import Batch, open_window
 from engine.listen import UserMelody
 from engine.models.vae import load_vae
-from engine.render.audio import write_ogg, write_wav
-from engine.render.pianoroll import draw_piano_roll
+from engine.render.formats import FORMATS, Sources, file_path, fit
 from engine.render.synth import Renderer
 from engine.schemas import (
+    BARS_MAX,
     KEY_NAMES,
-    TRADITION_NAMES,
     ComposeRequest,
     ComposeResult,
+    Format,
     PieceFile,
     Resolved,
     key_pitch_class,
@@ -55,17 +55,6 @@ from engine.schemas import (
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48_000
-MAX_BARS = 64
-
-
-def file_path(stem: Path, fmt: str) -> Path:
-    """`<stem>.mid`, `.ogg`, `.wav`, `.png` (piano roll), and `<stem>.score.png` (engraved score)."""
-    return stem.parent / f"{stem.name}.score.png" if fmt == "score" else stem.with_suffix(f".{fmt}")
-
-
-def idiom(r: Resolved) -> str:
-    """The tradition and tune type a piece is written in, for its pictures: "Chinese xiaodiao", ""."""
-    return " ".join(filter(None, (TRADITION_NAMES.get(r.tradition or ""), r.tune_type)))
 
 
 NAME_WORDS = 6  # of the prompt, in a piece's file name
@@ -80,6 +69,17 @@ def piece_name(prompt: str, seed: int, suffix: str = "") -> str:
     tail = f"-s{seed}" + re.sub(r"[^a-z0-9-]+", "-", suffix.lower())
     head = "-".join(words or ["piece"])[: max(1, NAME_CHARS - len(tail))].strip("-") or "piece"
     return (head + tail)[:NAME_CHARS]
+
+
+@dataclass(frozen=True)
+class Answering:
+    """How `Composer.answer` answers a melody: continued by `bars` more, or with `harmonize` arranged as it
+    is; its files within `max_bytes` where they can be (`ComposeRequest.max_bytes`)."""
+
+    harmonize: bool = False
+    bars: int = 8
+    seed: int = 0
+    max_bytes: int | None = None
 
 
 class Stopped(Exception):
@@ -237,8 +237,8 @@ class Composer:
 
     def extend(self, parent: ComposeResult, out_dir: Path, bars: int = 8) -> ComposeResult:
         """The piece as it was, then `bars` more: a new episode and the opening's return to close."""
-        if parent.resolved.bars + bars > MAX_BARS:
-            raise ValueError(f"a piece can be at most {MAX_BARS} bars; this one has {parent.resolved.bars}")
+        if parent.resolved.bars + bars > BARS_MAX:
+            raise ValueError(f"a piece can be at most {BARS_MAX} bars; this one has {parent.resolved.bars}")
         plan = extension_plan(parent.resolved.windows, bars)
         r = parent.resolved.model_copy(update={"bars": parent.resolved.bars + bars, "windows": plan})
         spec = MelodySpec(
@@ -274,11 +274,11 @@ class Composer:
             [parent.request], [r], [spec], out_dir, [piece_name(parent.request.prompt, r.seed, suffix)]
         )[0]
 
-    def answer(
-        self, melody: UserMelody, out_dir: Path, *, harmonize: bool = False, bars: int = 8, seed: int = 0
-    ) -> ComposeResult:
+    def answer(self, melody: UserMelody, out_dir: Path, how: Answering | None = None) -> ComposeResult:
         """Answer a person's melody in its key and meter: their phrase, then Jam's continuation (call and
-        response, closing on their opening), or with `harmonize` their melody arranged as it is."""
+        response, closing on their opening), or their melody arranged as it is (`Answering`)."""
+        how = how or Answering()
+        harmonize, bars, seed = how.harmonize, how.bars, how.seed
         bar = steps_per_bar(melody.meter)
         events = np.asarray(melody.events, dtype=np.uint8)
         pad = -len(events) % (2 * bar)  # whole 2-bar windows: silence after the last note
@@ -286,8 +286,8 @@ class Composer:
         plan = ["A1", *(f"U{i}" for i in range(1, len(events) // (2 * bar)))]
         codes = dict(zip(plan, self._encode(events, melody.tonic, melody.meter), strict=True))
         if not harmonize:
-            if len(events) // bar + bars > MAX_BARS:
-                raise ValueError(f"a melody and its answer can be at most {MAX_BARS} bars")
+            if len(events) // bar + bars > BARS_MAX:
+                raise ValueError(f"a melody and its answer can be at most {BARS_MAX} bars")
             plan = extension_plan(plan, bars)
         r = Resolved(
             key=KEY_NAMES[melody.tonic],
@@ -303,7 +303,7 @@ class Composer:
             understood={"melody": "yours"},
         )
         spec = MelodySpec(melody.tonic, melody.mode, melody.meter, plan, seed, fixed=codes, prefix=events)
-        request = ComposeRequest(prompt="", formats=["mid", "ogg", "png", "score"])
+        request = ComposeRequest(prompt="", formats=["mid", "ogg", "png", "score"], max_bytes=how.max_bytes)
         name = f"answer-{'harmonized' if harmonize else 'continued'}-s{seed}"
         return self._finish([request], [r], [spec], out_dir, [name])[0]
 
@@ -376,6 +376,7 @@ class Composer:
             update={"chords": arrangement.symbols, "tracks": arrangement.tracks(resolved.instrument)}
         )
         check_stop("midi")
+        midi_path = file_path(stem, "mid")
         with timer.stage("midi"):
             midi = arrangement_to_midi(
                 melody.events,
@@ -386,33 +387,39 @@ class Composer:
                 mode=resolved.mode,
                 program=resolved.program,
             )
-            midi.write(str(stem.with_suffix(".mid")))
+            piece = Sources(midi, melody.events, resolved, SAMPLE_RATE)
+            FORMATS["mid"].write(piece, midi_path)  # whatever the formats: the audio is rendered from it
         formats = set(request.formats)
-        pictures = []
-        if "png" in formats:
-            r = resolved
-            title = " · ".join(
-                filter(None, (f"{r.key} {r.mode}", r.meter, f"{r.tempo} bpm", r.instrument, idiom(r)))
-            )
-            pictures.append(
-                _submit(self.picture_pool, self._picture, midi, file_path(stem, "png"), title, timer)
-            )
-        if "score" in formats:
-            pictures.append(
-                _submit(
-                    self.picture_pool, self._score, melody.events, resolved, file_path(stem, "score"), timer
-                )
-            )
-        if formats & {"ogg", "wav"}:
-            self._audio(stem, formats, timer)
+        pictures = [
+            _submit(self.picture_pool, self._write, piece, fmt, stem, timer)
+            for fmt, spec in FORMATS.items()
+            if fmt in formats and spec.kind == "picture"
+        ]
+        audio = [fmt for fmt, spec in FORMATS.items() if fmt in formats and spec.kind == "audio"]
+        if audio:
+            check_stop("render")
+            with timer.stage("render"):
+                piece.audio = self.renderer.render(midi_path, checkpoint=lambda: check_stop("render"))
+            for fmt in audio:
+                self._write(piece, fmt, stem, timer)
         for picture in pictures:
             picture.result()
         if "mid" not in formats:
-            stem.with_suffix(".mid").unlink()
+            midi_path.unlink()
+        listed = [f for f in FORMATS if f in formats]
+        smaller = None
+        if request.max_bytes is not None:
+            check_stop("fit")
+            with timer.stage("fit"):
+                smaller = fit(piece, stem, listed, request.max_bytes)
         files = [
-            PieceFile(format=f, path=str(file_path(stem, f)), bytes=file_path(stem, f).stat().st_size)
-            for f in ("mid", "ogg", "wav", "png", "score")
-            if f in formats
+            PieceFile(
+                format=f,
+                path=str(file_path(stem, f)),
+                bytes=file_path(stem, f).stat().st_size,
+                smaller=f == smaller,
+            )
+            for f in listed
         ]
         timer.finish()
         result = ComposeResult(
@@ -428,27 +435,8 @@ class Composer:
         stem.with_suffix(".json").write_text(result.model_dump_json(indent=2))
         return result
 
-    def _audio(self, stem: Path, formats: set[str], timer: Timer) -> None:
-        check_stop("render")
-        with timer.stage("render"):
-            audio = self.renderer.render(stem.with_suffix(".mid"), checkpoint=lambda: check_stop("render"))
-        if "ogg" in formats:
-            check_stop("ogg")
-            with timer.stage("ogg"):
-                write_ogg(audio, stem.with_suffix(".ogg"), SAMPLE_RATE)
-        if "wav" in formats:
-            check_stop("wav")
-            with timer.stage("wav"):
-                write_wav(audio, stem.with_suffix(".wav"), SAMPLE_RATE)
-
-    def _score(self, events: np.ndarray, r: Resolved, path: Path, timer: Timer) -> None:
-        """The engraved melody with its chord symbols."""
-        check_stop("score")
-        with timer.stage("score"):
-            title = " · ".join(filter(None, (f"{r.key} {r.mode}", idiom(r))))
-            draw_score(events, r.chords, r.key, r.mode, r.meter, path, title=title)
-
-    def _picture(self, midi: pretty_midi.PrettyMIDI, path: Path, title: str, timer: Timer) -> None:
-        check_stop("png")
-        with timer.stage("png"):
-            draw_piano_roll(midi, path, title=title)
+    def _write(self, piece: Sources, fmt: Format, stem: Path, timer: Timer) -> None:
+        """One file of the piece, timed as a stage named after its format."""
+        check_stop(fmt)
+        with timer.stage(fmt):
+            FORMATS[fmt].write(piece, file_path(stem, fmt))

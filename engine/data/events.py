@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.schemas import beats_per_bar, meter_fraction
+
 STEPS_PER_QUARTER = 4
 HOLD = 0
 REST = 1
@@ -39,8 +41,13 @@ def meter_index(meter: str) -> int:
 
 
 def steps_per_bar(meter: str) -> int:
-    num, den = (int(x) for x in meter.split("/"))
+    num, den = meter_fraction(meter)
     return num * 4 * STEPS_PER_QUARTER // den
+
+
+def beat_steps(meter: str) -> int:
+    """Grid steps per felt beat (`engine.schemas.beats_per_bar`): a dotted quarter in 6/8, 9/8, 12/8."""
+    return steps_per_bar(meter) // beats_per_bar(meter)
 
 
 def to_notes(events: np.ndarray) -> list[tuple[int, int, int]]:

@@ -1,11 +1,11 @@
 """Prompt adherence judged on the output files: does the music have what the prompt asked for?
 
 `observe` reads only a piece's MIDI and OGG: key and mode by Krumhansl-Schmuckler (music21) over all
-pitched notes, the felt tempo (dotted quarters in compound meters, see engine.compose.midi.beat_steps),
+pitched notes, the felt tempo (dotted quarters in compound meters, see engine.data.events.beat_steps),
 the time signature, the melody track's General MIDI family, whether a drum track plays, the number of
 bars, whether the melody keeps to a pentatonic scale (a Chinese melody asked for), and whether the
 audio decodes, is as long as the MIDI and is audible. `judge` compares that with
-one row of tests/data/prompts.tsv (blank or "none" cells are not asserted) and `run_table` does it for
+one row of engine/eval/prompts.tsv (blank or "none" cells are not asserted) and `run_table` does it for
 every row of the table.
 """
 
@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 import pretty_midi
 
-from engine.compose.midi import beat_steps
-from engine.data.events import STEPS_PER_QUARTER
+from engine.data.events import STEPS_PER_QUARTER, beat_steps
 from engine.eval.classifiers import pentatonic_fit
-from engine.schemas import ComposeRequest, key_pitch_class
+from engine.schemas import ComposeRequest, key_pitch_class, meter_fraction
 
 TEMPO_TOLERANCE = 2  # felt bpm either side of a number asked for
 AUDIO_LENGTH_TOLERANCE = 2.5  # seconds between the OGG's length and the MIDI's end (release tail)
@@ -68,7 +67,7 @@ def felt_tempo(qpm: float, meter: str) -> float:
 
 
 def bar_seconds(qpm: float, meter: str) -> float:
-    num, den = (int(x) for x in meter.split("/"))
+    num, den = meter_fraction(meter)
     return num * 4 / den * 60.0 / qpm
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pretty_midi
 
-from engine.schemas import ComposeRequest
+from engine.schemas import ComposeRequest, meter_fraction
 
 STEPS_PER_QUARTER = 24  # MuseGAN's resolution: 96 steps in a 4/4 bar
 QUALIFIED_STEPS = 3
@@ -70,7 +70,7 @@ def tonal_distance(chroma_a: np.ndarray, chroma_b: np.ndarray) -> float:
 
 
 def bar_steps(meter: str) -> int:
-    num, den = (int(x) for x in meter.split("/"))
+    num, den = meter_fraction(meter)
     return num * 4 * STEPS_PER_QUARTER // den
 
 

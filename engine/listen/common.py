@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.data.events import HOLD, METERS, PITCH_HI, PITCH_LO, REST, note_token, steps_per_bar
+from engine.schemas import TEMPO_MAX, TEMPO_MIN
 
 MAX_TEXT_CHARS = 2_000
 MAX_MIDI_BYTES = 256 * 1024
@@ -18,7 +19,6 @@ MAX_NOTES = 512
 MIN_NOTES = 2
 MAX_BARS = 32  # longer melodies are cut to their first 32 bars ...
 REJECT_BARS = 64  # ... and melodies over 64 bars are refused outright
-TEMPO_MIN, TEMPO_MAX = 30, 260
 KNOWN_METERS = tuple(m for m in METERS if m != "other")
 METER_ALIASES = {"2/2": "4/4", "c": "4/4", "c|": "4/4", "6/4": "3/2"}
 

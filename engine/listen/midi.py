@@ -24,8 +24,6 @@ from engine.listen.common import (
     MAX_NOTES,
     METER_ALIASES,
     REJECT_BARS,
-    TEMPO_MAX,
-    TEMPO_MIN,
     MelodyRejected,
     UserMelody,
     check_pitch,
@@ -35,6 +33,7 @@ from engine.listen.common import (
     too_long,
     too_many_notes,
 )
+from engine.schemas import TEMPO_MAX, TEMPO_MIN
 
 MAX_FILE_NOTES = 16 * MAX_NOTES  # every note-on in the file, all tracks: bounds the work before choosing
 MELODIC_LO, MELODIC_HI = 48, 96

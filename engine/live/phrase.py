@@ -22,8 +22,8 @@ import torch
 
 from engine.arrange import arrange
 from engine.compose.melody import MelodySpec, MelodyWriter, TuneDraw, generator_for
-from engine.compose.midi import arrangement_to_midi, beat_steps
-from engine.data.events import HOLD, REST, steps_per_bar
+from engine.compose.midi import arrangement_to_midi
+from engine.data.events import HOLD, REST, beat_steps, steps_per_bar
 from engine.live.sound import NOTE_OFF, NOTE_ON, PROGRAM, SAMPLE_RATE, Event
 from engine.live.state import LiveState
 from engine.schemas import key_pitch_class

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from engine.eval.attributes import ATTRIBUTES
+from engine.data.attributes import ATTRIBUTES
 
 
 @dataclass

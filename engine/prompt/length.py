@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from engine.prompt.draft import Draft
 from engine.prompt.numbers import DIGITS, NUMBER, ZH_NUMERAL, number
+from engine.schemas import BARS_MAX, BARS_MIN
 
-MIN_BARS, MAX_BARS = 2, 64
 MAX_SECONDS = 3600.0
 _ZH = rf"({DIGITS}|{ZH_NUMERAL})"
 _BARS = (
@@ -41,7 +41,7 @@ def read_length(draft: Draft) -> None:
         for match in pattern.finditer(low):
             bars = number(match[1])
             if bars is not None and bars >= 1 and draft.claim(match.start(), match.end()):
-                draft.set("bars", min(MAX_BARS, max(MIN_BARS, round(bars))), match.start(), match.end())
+                draft.set("bars", min(BARS_MAX, max(BARS_MIN, round(bars))), match.start(), match.end())
     for pattern, seconds_of in _TIMES:
         for match in pattern.finditer(low):
             seconds = seconds_of(match)

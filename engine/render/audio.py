@@ -51,6 +51,18 @@ def write_ogg(audio: np.ndarray, path: Path, sample_rate: int = 48000, quality: 
     _write_atomically(audio, path, sample_rate, "OGG", "VORBIS", level)
 
 
+def write_smaller_ogg(
+    audio: np.ndarray, path: Path, sample_rate: int = 48000, halve_rate: bool = False
+) -> None:
+    """The same audio as a smaller OGG Vorbis: mono, the lowest quality, and `halve_rate` half the rate."""
+    mono = _prepare(audio)
+    mono = mono.mean(axis=1) if mono.ndim == 2 else mono
+    if halve_rate:
+        even = mono[: len(mono) // 2 * 2]
+        mono, sample_rate = even.reshape(-1, 2).mean(axis=1), sample_rate // 2
+    write_ogg(mono, path, sample_rate, quality=0.0)
+
+
 def write_wav(audio: np.ndarray, path: Path, sample_rate: int = 48000) -> None:
     """Write 16-bit PCM WAV."""
     _write_atomically(audio, path, sample_rate, "WAV", "PCM_16")

@@ -15,6 +15,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from engine.schemas import beats_per_bar
+
 FIGSIZE = (12.0, 4.0)  # inches
 DPI = 100
 PITCH_MARGIN = 2  # empty semitones shown above and below the notes
@@ -29,11 +31,11 @@ def _bar_grid(midi: pretty_midi.PrettyMIDI, end: float) -> tuple[np.ndarray, np.
     """Bar start times through one past `end`, and beat times, from the time signatures and tempi."""
     beats = midi.get_beats()
     bars = list(midi.get_downbeats()) or [0.0]
-    numerator = midi.time_signature_changes[-1].numerator if midi.time_signature_changes else 4
-    beats_per_bar = numerator // 3 if numerator % 3 == 0 and numerator != 3 else numerator  # as pretty_midi
+    signature = midi.time_signature_changes[-1] if midi.time_signature_changes else None
+    per_bar = beats_per_bar(f"{signature.numerator}/{signature.denominator}") if signature else 4
     beat = beats[-1] - beats[-2] if len(beats) > 1 else 60.0 / midi.get_tempo_changes()[1][-1]
     while len(bars) < 2 or bars[-1] <= end:
-        bars.append(bars[-1] + beats_per_bar * beat)
+        bars.append(bars[-1] + per_bar * beat)
     return np.array(bars), beats
 
 

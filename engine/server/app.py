@@ -24,15 +24,15 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
+from engine.compose.pipeline import Answering
 from engine.compose.resolve import instrument_program, resolve
 from engine.listen import MelodyRejected
 from engine.live.http import live_router
 from engine.live.session import LiveSettings
-from engine.schemas import ComposeRequest, ComposeResult
+from engine.schemas import BARS_MAX, ComposeRequest, ComposeResult
 from engine.server.engine import CallerGone, ComposerLike, Engine, Refused, Ticket, default_composer
 from engine.server.gate import BodyTooLarge, Gate
 from engine.server.schemas import (
-    MAX_BARS,
     AnswerRequest,
     ErrorResponse,
     ExtendRequest,
@@ -193,8 +193,8 @@ def create_app(
     async def extend(body: ExtendRequest, request: Request) -> Response:
         parent = checked(body.parent)
         bars = parent.resolved.bars + body.bars
-        if bars > MAX_BARS:
-            raise Refused(422, "rejected", f"a piece may have at most {MAX_BARS} bars")
+        if bars > BARS_MAX:
+            raise Refused(422, "rejected", f"a piece may have at most {BARS_MAX} bars")
         return await engine.serve(
             request, "extend", bars, single(lambda c, out: c.extend(parent, out, body.bars))
         )
@@ -230,14 +230,8 @@ def create_app(
         bars = -(-melody.n_bars // 2) * 2 + (0 if body.harmonize else body.bars)
         if body.max_bars is not None and bars > body.max_bars:
             raise Refused(422, "rejected", too_long(bars, body.max_bars, body.language))
-        return await engine.serve(
-            request,
-            "answer",
-            bars,
-            single(
-                lambda c, out: c.answer(melody, out, harmonize=body.harmonize, bars=body.bars, seed=body.seed)
-            ),
-        )
+        how = Answering(body.harmonize, body.bars, body.seed, body.max_bytes)
+        return await engine.serve(request, "answer", bars, single(lambda c, out: c.answer(melody, out, how)))
 
     app.include_router(live)  # /v1/live: endless steered jams (engine/live)
 

@@ -42,18 +42,25 @@ from typing import Protocol
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from engine.compose.pipeline import Composer, PiecesFailed, Stopped, check_stop, piece_name, stop_when
-from engine.eval.attributes import ATTRIBUTES
+from engine.compose.pipeline import (
+    Answering,
+    Composer,
+    PiecesFailed,
+    Stopped,
+    check_stop,
+    piece_name,
+    stop_when,
+)
+from engine.data.attributes import ATTRIBUTES
 from engine.listen import UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.batcher import BatcherStopped, MicroBatcher
 from engine.server.metrics import EngineMetrics
-from engine.server.schemas import ErrorResponse, ParentPiece, PieceResponse, WireFile
+from engine.server.schemas import DEADLINE_HEADER, ErrorResponse, ParentPiece, PieceResponse, WireFile
 from engine.server.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
-DEADLINE_HEADER = "X-Deadline-S"
 SCRATCH_PREFIX = "jam-engine-pid"  # + the engine's process id: a dead process's folder can be told apart
 STOP_WAIT_S = 10.0  # how long stopping waits for running work to reach its next stage and stop
 
@@ -68,9 +75,7 @@ class ComposerLike(Protocol):
     def vary(self, parent: ComposeResult, out_dir: Path, seed: int) -> ComposeResult: ...
     def extend(self, parent: ComposeResult, out_dir: Path, bars: int = 8) -> ComposeResult: ...
     def rerender(self, parent: ComposeResult, out_dir: Path, instrument: str) -> ComposeResult: ...
-    def answer(
-        self, melody: UserMelody, out_dir: Path, *, harmonize: bool = False, bars: int = 8, seed: int = 0
-    ) -> ComposeResult: ...
+    def answer(self, melody: UserMelody, out_dir: Path, how: Answering | None = None) -> ComposeResult: ...
 
 
 class Refused(Exception):

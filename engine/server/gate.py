@@ -13,7 +13,8 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SECRET_HEADER = "X-Engine-Secret"
+from engine.server.schemas import SECRET_HEADER
+
 GUARDED = ("/v1/", "/metrics")
 
 

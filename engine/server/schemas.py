@@ -23,20 +23,24 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from engine.data.events import MAX_STEPS_PER_BAR, N_TOKENS, steps_per_bar
 from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, UserMelody, parse_midi, parse_text
 from engine.schemas import (
+    BARS_MAX,
+    BARS_MIN,
     METER_CHOICES,
+    MORE_BARS_MAX,
+    Bars,
     ComposeRequest,
     ComposeResult,
     Format,
     KeyName,
     PieceFile,
     Resolved,
+    Tempo,
 )
 
-_BARS = ComposeRequest.model_fields["bars"].metadata
-_TEMPO = ComposeRequest.model_fields["tempo"].metadata
+SECRET_HEADER = "X-Engine-Secret"  # the shared secret, when the engine has one (`engine.server.gate`)
+DEADLINE_HEADER = "X-Deadline-S"  # how long the caller will wait, in seconds: later work is refused
 _SEED = ComposeRequest.model_fields["seed"].metadata
-MAX_BARS: int = next(bound.le for bound in _BARS if hasattr(bound, "le"))  # the request's, 64
-MAX_WINDOWS = MAX_BARS // 2  # one latent per 2 bars
+MAX_WINDOWS = BARS_MAX // 2  # one latent per 2 bars
 MAX_LATENT = 1024
 MAX_LATENT_VALUE = 1e3  # far past any code of a unit-prior VAE; larger ones overflow float32 to inf
 MAX_EVENTS = MAX_WINDOWS * 2 * MAX_STEPS_PER_BAR
@@ -56,12 +60,12 @@ class ParentResolved(Resolved):
     """What an earlier piece resolved to, held to the bounds of a request: it decides what rendering costs."""
 
     key: KeyName
-    tempo: Annotated[int, *_TEMPO]
-    bars: Annotated[int, *_BARS]
+    tempo: Tempo
+    bars: Bars
     instrument: Short
     program: int = Field(ge=0, le=127, strict=True)
     style: str = Field("folk", max_length=20)
-    chords: list[Annotated[str, Field(max_length=20)]] = Field(default_factory=list, max_length=2 * MAX_BARS)
+    chords: list[Annotated[str, Field(max_length=20)]] = Field(default_factory=list, max_length=2 * BARS_MAX)
     tracks: dict[Short, Short] = Field(default_factory=dict, max_length=8)
     shape: dict[Short, Short] = Field(default_factory=dict, max_length=8)
     seed: Annotated[int, *_SEED]
@@ -148,7 +152,7 @@ class ExtendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     parent: ParentPiece
-    bars: int = Field(8, ge=2, le=32, strict=True)
+    bars: int = Field(8, ge=BARS_MIN, le=MORE_BARS_MAX, strict=True)
 
 
 class RenderRequest(BaseModel):
@@ -174,15 +178,16 @@ class AnswerRequest(BaseModel):
     key: str | None = Field(None, max_length=30, description="the key of numbered notation or solfège")
     meter: str | None = Field(None, max_length=12)
     harmonize: bool = Field(False, description="arrange the melody itself instead of continuing it")
-    bars: int = Field(8, ge=2, le=32, strict=True, description="length of the continuation")
+    bars: int = Field(8, ge=BARS_MIN, le=MORE_BARS_MAX, strict=True, description="length of the continuation")
     max_bars: int | None = Field(
         None,
-        ge=2,
-        le=64,
+        ge=BARS_MIN,
+        le=BARS_MAX,
         strict=True,
         description="the most bars the melody and its answer may have together (a server's cap)",
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, strict=True)
+    max_bytes: int | None = ComposeRequest.model_fields["max_bytes"]
     language: Literal["en", "zh"] = Field("en", description="of the reason, when the melody is refused")
 
     @field_validator("midi")

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from engine.data.corpus import MINOR_MODES, Corpus, Tune
 from engine.data.windows import WindowSet, split_tunes
 from engine.models.vae import MelodyVAE, VAEConfig, load_vae, save_checkpoint, vae_loss, widen_decoder
+from engine.train.loop import LoopConfig, Progress, run_loop, shipped_facts, train_and_valid
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(LoopConfig):
     out_dir: str = "runs/vae"
     steps: int = 6000
-    batch_size: int = 128
-    lr: float = 1e-3
     lr_min: float = 1e-4
     beta_max: float = 0.2
     beta_ramp_steps: int = 2000
@@ -34,11 +30,7 @@ class TrainConfig:
     transpose_range: tuple[int, int] = (-5, 6)
     forget: float = 0.1  # chance that each context field (tradition, type, note before) is hidden
     init_from: str = ""  # weights to start from (a context-free model is widened); "" = from scratch
-    eval_every: int = 250
     eval_windows: int = 2048
-    seed: int = 0
-    split_seed: int = 0
-    device: str = "cuda" if torch.cuda.is_available() else "cpu"
     model: VAEConfig = field(default_factory=VAEConfig)
 
 
@@ -73,33 +65,9 @@ def evaluate(
     return {name: value / len(index) for name, value in totals.items()}
 
 
-def plot_curves(history: list[dict], path: Path, keys: tuple[str, ...] = ("recon", "kl", "accuracy")) -> None:
-    """Train and valid curves of each of `keys` over the steps of a run's history."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    train = [h for h in history if h["split"] == "train"]
-    valid = [h for h in history if h["split"] == "valid"]
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.4 * len(keys), 3.6), squeeze=False)
-    for ax, key in zip(axes[0], keys, strict=True):
-        ax.plot([h["step"] for h in train], [h[key] for h in train], label="train", alpha=0.6)
-        ax.plot([h["step"] for h in valid], [h[key] for h in valid], label="valid", marker="o")
-        ax.set_title(key)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
 def train(corpus: Corpus, config: TrainConfig, progress: bool = True) -> Path:
     """Train, evaluating and checkpointing every `eval_every` steps; returns the checkpoint's path."""
-    out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    checkpoint_path = out / "ckpt.pt"
+    checkpoint_path = Path(config.out_dir) / "ckpt.pt"
     torch.manual_seed(config.seed)
     splits = split_tunes(corpus.tunes, seed=config.split_seed)
     train_set, valid_set = WindowSet(splits["train"]), WindowSet(splits["valid"])
@@ -113,64 +81,53 @@ def train(corpus: Corpus, config: TrainConfig, progress: bool = True) -> Path:
 
     model = MelodyVAE(config.model).to(config.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    step, history, elapsed = 0, [], 0.0
+    state = Progress()
     if checkpoint_path.exists():
         model, extra = load_vae(checkpoint_path, config.device)
-        model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         optimizer.load_state_dict(extra["optimizer"])
-        step, history, elapsed = extra["step"], extra["history"], extra["elapsed_s"]
-        log.info("resumed from %s at step %d", checkpoint_path, step)
+        state = Progress.of(extra)
+        log.info("resumed from %s at step %d", checkpoint_path, state.step)
     elif config.init_from:
-        state = torch.load(config.init_from, map_location=config.device, weights_only=True)["model"]
-        model.load_state_dict(widen_decoder(state, model))
+        weights = torch.load(config.init_from, map_location=config.device, weights_only=True)["model"]
+        model.load_state_dict(widen_decoder(weights, model))
         log.info("started from the weights in %s", config.init_from)
     model.train()
     log.info(
         "model: %.2f M parameters on %s", sum(p.numel() for p in model.parameters()) / 1e6, config.device
     )
-
-    rng = np.random.default_rng(config.seed + step)
+    rng = np.random.default_rng(config.seed + state.step)
     low, high = config.transpose_range
-    started = time.time() - elapsed
-    bar = tqdm(total=config.steps, initial=step, desc="training vae", unit="step", disable=not progress)
-    while step < config.steps:
+
+    def step(at: int) -> dict[str, float]:
         index = train_set.sample(rng, config.batch_size)
         shifts = rng.integers(low, high + 1, config.batch_size)
         forget = rng.random((config.batch_size, 3)) < config.forget
         batch = train_set.batch(index, shifts, forget).to(config.device)
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, config)
+            group["lr"] = learning_rate(at, config)
         logits, mean, log_var = model(batch)
-        loss, stats = vae_loss(logits, mean, log_var, batch, beta_at(step, config), config.free_nats)
+        loss, stats = vae_loss(logits, mean, log_var, batch, beta_at(at, config), config.free_nats)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
-        step += 1
-        bar.update(1)
-        if step % 25 == 0:
-            history.append({"split": "train", "step": step, **stats})
-            bar.set_postfix(
-                recon=f"{stats['recon']:.1f}", kl=f"{stats['kl']:.1f}", acc=f"{stats['accuracy']:.3f}"
-            )
-        if step % config.eval_every == 0 or step == config.steps:
-            valid = evaluate(model, valid_set, config, config.eval_windows)
-            history.append({"split": "valid", "step": step, **valid})
-            log.info("step %d valid %s", step, json.dumps({k: round(v, 4) for k, v in valid.items()}))
-            save_checkpoint(
-                checkpoint_path,
-                model,
-                {
-                    "optimizer": optimizer.state_dict(),
-                    "step": step,
-                    "history": history,
-                    "elapsed_s": time.time() - started,
-                    "train_config": asdict(config),
-                },
-            )
-            plot_curves(history, out / "loss.png")
-    bar.close()
+        return stats
+
+    def save(state: Progress) -> None:
+        save_checkpoint(checkpoint_path, model, {"optimizer": optimizer.state_dict(), **state.facts(config)})
+
+    run_loop(
+        "vae",
+        config,
+        state,
+        step,
+        lambda: evaluate(model, valid_set, config, config.eval_windows),
+        save,
+        train_and_valid("recon", "kl", "accuracy"),
+        lambda s: {"recon": f"{s['recon']:.1f}", "kl": f"{s['kl']:.1f}", "acc": f"{s['accuracy']:.3f}"},
+        progress,
+    )
     return checkpoint_path
 
 
@@ -205,12 +162,7 @@ def export_weights(checkpoint_path: Path, corpus: Corpus, target: Path, device: 
     splits = split_tunes(corpus.tunes, seed=extra["train_config"]["split_seed"])
     priors = fit_priors(model, splits["train"], device)
     state = {k: v.half().cpu() for k, v in model.state_dict().items()}
-    facts = {
-        "step": extra["step"],
-        "elapsed_s": extra["elapsed_s"],
-        "train_config": extra["train_config"],
-        "history": [h for h in extra["history"] if h["split"] == "valid"],
-    }
+    facts = shipped_facts(extra)
     target.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"config": asdict(model.config), "model": state, **priors, "facts": facts}, target)
     return facts

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,23 +22,17 @@ from engine.data.events import meter_index
 from engine.data.windows import WINDOW_BARS, Batch, split_tunes
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor, save_conductor
 from engine.models.idiom import Idiom
-from engine.models.train_vae import plot_curves
 from engine.models.vae import MelodyVAE, load_vae
+from engine.train.loop import LoopConfig, Progress, run_loop, shipped_facts, train_and_valid
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class ConductorTrainConfig:
+class ConductorTrainConfig(LoopConfig):
     out_dir: str = "runs/conductor"
-    steps: int = 3000
     batch_size: int = 64
     bank: int = 8192  # real window codes shipped with the conductor, for its proposals
-    lr: float = 1e-3
-    eval_every: int = 250
-    seed: int = 0
-    split_seed: int = 0
-    device: str = "cuda" if torch.cuda.is_available() else "cpu"
     model: ConductorConfig = field(default_factory=ConductorConfig)
 
 
@@ -139,7 +132,6 @@ def run(vae_weights: Path, corpus: Corpus, config: ConductorTrainConfig, export:
     log.info("tunes: %d train, %d valid; %d train windows", len(train_set), len(valid_set), len(stacked))
 
     out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     checkpoint_path, best_path = out / "ckpt.pt", out / "best.pt"
     torch.manual_seed(config.seed)
     config.model.latent = vae.config.latent
@@ -148,63 +140,52 @@ def run(vae_weights: Path, corpus: Corpus, config: ConductorTrainConfig, export:
     model.std.copy_(std)
     model.bank, model.bank_condition = code_bank(train_set, config.bank, config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    step, history, elapsed, best = 0, [], 0.0, float("inf")
+    state, best = Progress(), float("inf")
     if checkpoint_path.exists():
         model, extra = load_conductor(checkpoint_path, config.device)
-        model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         optimizer.load_state_dict(extra["optimizer"])
-        step, history, elapsed, best = extra["step"], extra["history"], extra["elapsed_s"], extra["best"]
-        log.info("resumed from %s at step %d", checkpoint_path, step)
+        state, best = Progress.of(extra), extra["best"]
+        log.info("resumed from %s at step %d", checkpoint_path, state.step)
     model.train()
-    rng = np.random.default_rng(config.seed + step)
-    started = time.time() - elapsed
-    bar = tqdm(total=config.steps, initial=step, desc="training conductor", unit="step")
-    while step < config.steps:
+    rng = np.random.default_rng(config.seed + state.step)
+
+    def step(at: int) -> dict[str, float]:
         codes_, condition, lengths = (
             t.to(config.device) for t in train_set.batch(rng.choice(len(train_set), config.batch_size))
         )
         for group in optimizer.param_groups:
-            group["lr"] = config.lr * (0.1 + 0.9 * (1 - step / config.steps))
+            group["lr"] = config.lr * (0.1 + 0.9 * (1 - at / config.steps))
         loss = model.nll(codes_, condition, lengths)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        step += 1
-        bar.update(1)
-        if step % 25 == 0:
-            history.append({"split": "train", "step": step, "nll": float(loss)})
-            bar.set_postfix(nll=f"{float(loss):.1f}")
-        if step % config.eval_every == 0 or step == config.steps:
-            nll = valid_nll(model, valid_set, config.device)
-            history.append({"split": "valid", "step": step, "nll": nll})
-            log.info("step %d valid nll %.2f nats per window", step, nll)
-            facts = {
-                "step": step,
-                "history": history,
-                "elapsed_s": time.time() - started,
-                "train_config": asdict(config),
-            }
-            if nll < best:
-                best = nll
-                save_conductor(best_path, model, {**facts, "best": best})
-            save_conductor(
-                checkpoint_path, model, {**facts, "best": best, "optimizer": optimizer.state_dict()}
-            )
-            plot_curves(history, out / "loss.png", keys=("nll",))
-    bar.close()
+        return {"nll": loss.item()}
+
+    def save(state: Progress) -> None:
+        """The latest step to resume from, and the best so far by validation nll (nats per window)."""
+        nonlocal best
+        facts = state.facts(config)
+        if state.history[-1]["nll"] < best:
+            best = state.history[-1]["nll"]
+            save_conductor(best_path, model, {**facts, "best": best})
+        save_conductor(checkpoint_path, model, {**facts, "best": best, "optimizer": optimizer.state_dict()})
+
+    run_loop(
+        "conductor",
+        config,
+        state,
+        step,
+        lambda: {"nll": valid_nll(model, valid_set, config.device)},
+        save,
+        train_and_valid("nll"),
+        lambda s: {"nll": f"{s['nll']:.1f}"},
+    )
     if export is None:
         return None
     model, extra = load_conductor(best_path, "cpu")
-    facts = {
-        "step": extra["step"],
-        "elapsed_s": extra["elapsed_s"],
-        "valid_nll": extra["best"],
-        "train_config": extra["train_config"],
-        "history": [h for h in history if h["split"] == "valid"],
-        "vae": str(vae_weights),
-    }
+    facts = {**shipped_facts(extra, state.history), "valid_nll": extra["best"], "vae": str(vae_weights)}
     export.parent.mkdir(parents=True, exist_ok=True)
     # the idiom tables the writer ranks candidates by ship beside the conductor (engine.models.idiom)
     idiom = Idiom.fit(splits["train"]).state()

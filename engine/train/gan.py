@@ -4,10 +4,8 @@ their measured attributes, are cached once to an .npz, so a rerun starts in seco
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,31 +14,42 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from engine import paths
+from engine.data.attributes import ATTRIBUTES, UNKNOWN, measure_many
 from engine.data.corpus import MINOR_MODES, Corpus
 from engine.data.windows import WindowSet, split_tunes
-from engine.eval.attributes import ATTRIBUTES, UNKNOWN, measure_many
 from engine.models.gan import GANConfig, LatentGAN, load_gan, save_gan
 from engine.models.vae import MelodyVAE, load_vae
+from engine.train.loop import LoopConfig, Panel, Progress, run_loop, shipped_facts
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class GANTrainConfig:
+class GANTrainConfig(LoopConfig):
     out_dir: str = "runs/gan"
     latents: str = ""  # cache of the VAE's encodings; "" = data/gan_latents-<the VAE file's digest>.npz
-    steps: int = 3000
     batch_size: int = 256
     lr: float = 3e-4
     distance_weight: float = 0.1  # the actor's penalty for moving far from its prior sample
     classifier_weight: float = 1.0  # the actor's loss from the attribute classifier
     minor_share: float = 0.35  # of each batch drawn from minor windows (13% of the corpus's windows)
-    eval_every: int = 250
-    seed: int = 0
-    split_seed: int = 0
     device: str = "cpu"
     threads: int = 1  # small MLPs: more CPU threads mostly wait on each other when cores are shared
     model: GANConfig = field(default_factory=GANConfig)
+
+
+# the curves: the losses, how far the actor moves its samples, and the held-out hit rates and scores
+PANELS: list[Panel] = [
+    ("losses", [("train", "critic"), ("train", "actor"), ("train", "classifier")]),
+    ("actor distance from prior", [("train", "distance")]),
+    (
+        "valid",
+        [
+            ("valid", key)
+            for key in ("real_attribute_hits", "moved_attribute_hits", "real_critic", "moved_critic")
+        ],
+    ),
+]
 
 
 @dataclass
@@ -169,33 +178,6 @@ def validate(gan: LatentGAN, latents: Latents, seed: int = 0, count: int = 4096)
     return out
 
 
-def plot_curves(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    train = [h for h in history if h["split"] == "train"]
-    valid = [h for h in history if h["split"] == "valid"]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    steps = [h["step"] for h in train]
-    for key in ("critic", "actor", "classifier"):
-        axes[0].plot(steps, [h[key] for h in train], label=key, alpha=0.7)
-    axes[0].set_title("losses")
-    axes[1].plot(steps, [h["distance"] for h in train], label="distance")
-    axes[1].set_title("actor distance from prior")
-    for key in ("real_attribute_hits", "moved_attribute_hits", "real_critic", "moved_critic"):
-        axes[2].plot([h["step"] for h in valid], [h[key] for h in valid], marker="o", label=key)
-    axes[2].set_title("valid")
-    for ax in axes:
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
 def train_gan(latents: dict[str, Latents], config: GANTrainConfig, progress: bool = True) -> Path:
     """Train, validating and checkpointing every `eval_every` steps (resumes from the checkpoint)."""
     threads = torch.get_num_threads()
@@ -208,9 +190,7 @@ def train_gan(latents: dict[str, Latents], config: GANTrainConfig, progress: boo
 
 
 def _train(latents: dict[str, Latents], config: GANTrainConfig, progress: bool) -> Path:
-    out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    checkpoint_path = out / "ckpt.pt"
+    checkpoint_path = Path(config.out_dir) / "ckpt.pt"
     torch.manual_seed(config.seed)
     train_set, valid_set = latents["train"], latents["valid"]
     gan = LatentGAN(config.model)
@@ -218,12 +198,11 @@ def _train(latents: dict[str, Latents], config: GANTrainConfig, progress: bool) 
     gan.mean.copy_(z_all.mean(0))
     gan.std.copy_(z_all.std(0).clamp_min(1e-3))
     gan.joint.copy_(joint_table(train_set.y, config.model.classes))
-    step, history, elapsed = 0, [], 0.0
-    extra: dict = {}
+    state, extra = Progress(), {}
     if checkpoint_path.exists():
         gan, extra = load_gan(checkpoint_path, config.device)
-        step, history, elapsed = extra["step"], extra["history"], extra["elapsed_s"]
-        log.info("resumed from %s at step %d", checkpoint_path, step)
+        state = Progress.of(extra)
+        log.info("resumed from %s at step %d", checkpoint_path, state.step)
     gan.to(config.device).train()
     critic_params = [*gan.critic.parameters(), *gan.classifier.parameters()]
     critic_opt = torch.optim.Adam(critic_params, lr=config.lr, betas=(0.5, 0.9))
@@ -234,13 +213,12 @@ def _train(latents: dict[str, Latents], config: GANTrainConfig, progress: bool) 
     log.info("latent GAN: %.2f M parameters", sum(p.numel() for p in gan.parameters()) / 1e6)
     real_all = gan.whiten(z_all.to(config.device))
     y_all = torch.from_numpy(train_set.y).long().to(config.device)
-    generator = torch.Generator().manual_seed(config.seed + step)
+    generator = torch.Generator().manual_seed(config.seed + state.step)
     minor = y_all[:, list(ATTRIBUTES).index("mode")] == 1
     share = config.minor_share if 0 < minor.float().mean() < 1 else float(minor.float().mean())
     weights = torch.where(minor, share / minor.sum().clamp_min(1), (1 - share) / (~minor).sum().clamp_min(1))
-    started = time.time() - elapsed
-    bar = tqdm(total=config.steps, initial=step, desc="training gan", unit="step", disable=not progress)
-    while step < config.steps:
+
+    def step(_: int) -> dict[str, float]:
         index = torch.multinomial(weights, config.batch_size, replacement=True, generator=generator)
         critic_loss, _, _ = gan_losses(gan, real_all[index], y_all[index], config)
         critic_opt.zero_grad(set_to_none=True)
@@ -250,33 +228,23 @@ def _train(latents: dict[str, Latents], config: GANTrainConfig, progress: bool) 
         actor_opt.zero_grad(set_to_none=True)
         actor_loss.backward()
         actor_opt.step()
-        step += 1
-        bar.update(1)
-        if step % 25 == 0:
-            history.append({"split": "train", "step": step, **stats})
-            bar.set_postfix(
-                critic=f"{stats['critic']:.2f}",
-                actor=f"{stats['actor']:.2f}",
-                hits=f"{stats['attribute_hits']:.2f}",
-            )
-        if step % config.eval_every == 0 or step == config.steps:
-            valid = validate(gan, valid_set, config.seed)
-            history.append({"split": "valid", "step": step, **valid})
-            log.info("step %d valid %s", step, json.dumps({k: round(v, 4) for k, v in valid.items()}))
-            save_gan(
-                checkpoint_path,
-                gan,
-                {
-                    "critic_opt": critic_opt.state_dict(),
-                    "actor_opt": actor_opt.state_dict(),
-                    "step": step,
-                    "history": history,
-                    "elapsed_s": time.time() - started,
-                    "train_config": asdict(config),
-                },
-            )
-            plot_curves(history, out / "loss.png")
-    bar.close()
+        return stats
+
+    def save(state: Progress) -> None:
+        optimizers = {"critic_opt": critic_opt.state_dict(), "actor_opt": actor_opt.state_dict()}
+        save_gan(checkpoint_path, gan, {**optimizers, **state.facts(config)})
+
+    run_loop(
+        "gan",
+        config,
+        state,
+        step,
+        lambda: validate(gan, valid_set, config.seed),
+        save,
+        PANELS,
+        lambda s: {k: f"{s[k]:.2f}" for k in ("critic", "actor", "attribute_hits")},
+        progress,
+    )
     return checkpoint_path
 
 
@@ -284,10 +252,7 @@ def export_gan(checkpoint_path: Path, target: Path, latents: dict[str, Latents] 
     """Ship the actor (fp16) with the whitening statistics, the attributes' joint table and the facts."""
     gan, extra = load_gan(checkpoint_path)
     facts = {
-        "step": extra["step"],
-        "elapsed_s": extra["elapsed_s"],
-        "train_config": extra["train_config"],
-        "history": [h for h in extra["history"] if h["split"] == "valid"],
+        **shipped_facts(extra),
         "attributes": {name: list(values) for name, values in ATTRIBUTES.items()},
     }
     if latents is not None:

@@ -1,4 +1,4 @@
-"""`jam`: the command line. Each subcommand is a thin shell over one engine module."""
+"""`jam`: the command line. Each subcommand is a thin shell over one engine module, or starts the bot."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from typing import NoReturn
 from engine import paths
 
 log = logging.getLogger("jam")
+# `jam compose` options that are ComposeRequest fields of the same name
+REQUEST_OPTIONS = ("prompt", "key", "mode", "tempo", "meter", "bars", "instrument", "seed")
 
 
 def _import_fluidsynth_quietly() -> None:
@@ -45,7 +47,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return cmd_train_gan(args)
     if args.which == "conductor":
         return cmd_train_conductor(args)
-    from engine.models.train_vae import TrainConfig, export_weights, train
+    from engine.train.vae import TrainConfig, export_weights, train
 
     if args.export is None:
         args.export = str(paths.vae_weights())
@@ -63,14 +65,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_train_gan(args: argparse.Namespace) -> int:
     """`jam train gan`: the latent-constraints GAN over the shipped VAE's encodings (engine/models/gan.py)."""
-    from engine.models.train_gan import GANTrainConfig, run
+    from engine.train.gan import GANTrainConfig, run
 
     return _train_on_vae(args, GANTrainConfig, run, paths.gan_weights())
 
 
 def cmd_train_conductor(args: argparse.Namespace) -> int:
     """`jam train conductor`: how window codes follow one another in tunes (engine/models/conductor.py)."""
-    from engine.models.train_conductor import ConductorTrainConfig, run
+    from engine.train.conductor import ConductorTrainConfig, run
 
     return _train_on_vae(args, ConductorTrainConfig, run, paths.conductor_weights())
 
@@ -115,17 +117,8 @@ def cmd_compose(args: argparse.Namespace) -> int:
     from engine.schemas import ComposeRequest
 
     try:
-        request = ComposeRequest(
-            prompt=args.prompt,
-            key=args.key,
-            mode=args.mode,
-            tempo=args.tempo,
-            meter=args.meter,
-            bars=args.bars,
-            instrument=args.instrument,
-            seed=args.seed,
-            formats=args.formats.split(","),
-        )
+        given = {name: getattr(args, name) for name in REQUEST_OPTIONS}
+        request = ComposeRequest(**given, formats=args.formats.split(","))
         resolve(request, 0)  # every value checked before anything is loaded or written
     except ValidationError as error:
         first = error.errors()[0]
@@ -156,6 +149,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 def cmd_answer(args: argparse.Namespace) -> int:
     from engine.listen import MelodyRejected, parse_midi, parse_text
+    from engine.schemas import BARS_MIN, MORE_BARS_MAX
 
     try:
         if args.audio:
@@ -170,16 +164,15 @@ def cmd_answer(args: argparse.Namespace) -> int:
             melody = parse_text(args.melody or "", key=args.key, meter=args.meter)
     except (MelodyRejected, OSError) as error:
         raise UsageError(str(error)) from None
-    if not 2 <= args.bars <= 32:
-        raise UsageError("--bars must be between 2 and 32")
+    if not BARS_MIN <= args.bars <= MORE_BARS_MAX:
+        raise UsageError(f"--bars must be between {BARS_MIN} and {MORE_BARS_MAX}")
 
-    from engine.compose.pipeline import Composer
+    from engine.compose.pipeline import Answering, Composer
 
     composer = Composer(soundfont=args.soundfont, device=args.device)
     with _writing_to(args.out):
-        result = composer.answer(
-            melody, Path(args.out), harmonize=args.harmonize, bars=args.bars, seed=args.seed
-        )
+        how = Answering(harmonize=args.harmonize, bars=args.bars, seed=args.seed)
+        result = composer.answer(melody, Path(args.out), how)
     r = result.resolved
     print(f"{result.name}: {r.key} {r.mode}, {r.meter}, {r.bars} bars, chords {' | '.join(r.chords)}")
     print("  " + ", ".join(f.path for f in result.files))
@@ -248,7 +241,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
 
 def cmd_bot(args: argparse.Namespace) -> int:
-    """The command line is where the bot and the engine meet; engine modules never import the bot."""
+    """The command line is where the bot and the engine meet: the engine never imports the bot."""
     from bot.app import run
 
     run()
@@ -327,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: MuseGAN arrangement statistics of composed pieces",
     )
     evaluate.add_argument(
-        "--table", default=str(Path(__file__).resolve().parent.parent / "tests" / "data" / "prompts.tsv")
+        "--table", default=str(paths.prompt_table()), help="adherence: the prompt table (a .tsv)"
     )
     evaluate.add_argument("--limit", type=int, help="adherence/arrangement: only the first N prompts")
     evaluate.add_argument("--soundfont", help="adherence/arrangement: a .sf2/.sf3 file")
@@ -391,7 +384,3 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"jam: error: {error}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

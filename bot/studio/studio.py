@@ -1,10 +1,11 @@
 """The path every piece takes, whoever asked and however: checks, engine, database, message.
 
 The cogs stay thin: they turn a command, a message or a click into an `Asking` and a request, and
-call the studio. A piece is made in two engine calls so that progress is real: the notes first
-(compose, vary or extend, MIDI only: "composing"), then, once it is known what was understood
-("arranging"), the same notes rendered to audio and picture ("rendering"). The engine is reached
-only through `EngineClient` with the `engine.schemas` request and result.
+call the studio, which shows the piece on a `Canvas` (`bot.studio.canvas`). A piece is made in two
+engine calls so that progress is real: the notes first (compose, vary or extend, MIDI only:
+"composing"), then, once it is known what was understood ("arranging"), the same notes rendered to
+audio and picture ("rendering"). The engine is reached only through `EngineClient` with the
+`engine.schemas` request and result.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import discord
 from pydantic import ValidationError
@@ -22,7 +23,6 @@ from pydantic import ValidationError
 from bot.db import repo
 from bot.db.models import GuildSettings, Preferences
 from bot.engine_client import EngineClient, EngineError, Piece
-from bot.errors import SORRY
 from bot.i18n import Language, language
 from bot.limits import Asker, ChannelClosed, PieceGone, Refused, Slot, TooLong, Unusable
 from bot.present import (
@@ -31,11 +31,14 @@ from bot.present import (
     instrument_label,
     piece_embed,
     refusal_text,
-    say,
     text_language,
+    upload_budget,
 )
+from bot.studio.canvas import Canvas
 from bot.taste import taste_of
+from bot.texts import PIECE, SORRY, say
 from bot.views import piece_view
+from engine.render.formats import CHAT
 from engine.schemas import ComposeRequest, ComposeResult, Format
 
 if TYPE_CHECKING:
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jam.bot")
 
-FULL: list[Format] = ["mid", "ogg", "png", "score"]
+FULL: list[Format] = CHAT  # every format small enough to post
 NOTES: list[Format] = ["mid"]
 EXTEND_BARS = 8
 
@@ -59,79 +62,6 @@ class Asking:
     filesize_limit: int
     preferences: Preferences | None = None
     settings: GuildSettings | None = None  # the server's rules (None in DMs)
-
-
-class Canvas(Protocol):
-    """Where a piece appears: edited through its stages, then filled with the piece, or with an apology.
-
-    `message_id` is known from the first stage on, so a piece is stored with its message before its
-    buttons can be clicked.
-    """
-
-    message_id: int | None
-
-    async def begin(self) -> None: ...
-    async def show(self, text: str, embed: discord.Embed | None = None) -> None: ...
-    async def finish(self, embed: discord.Embed, files: list[discord.File], view: discord.ui.View) -> int: ...
-    async def fail(self, text: str) -> None: ...
-
-
-class InteractionCanvas:
-    """The answer to a command or a click, deferred with "thinking" and then edited."""
-
-    def __init__(self, interaction: discord.Interaction) -> None:
-        self.interaction = interaction
-        self.message_id: int | None = None
-
-    async def begin(self) -> None:
-        await self.interaction.response.defer(thinking=True)
-
-    async def show(self, text: str, embed: discord.Embed | None = None) -> None:
-        message = await self.interaction.edit_original_response(content=text, embed=embed)
-        self.message_id = message.id
-
-    async def finish(self, embed: discord.Embed, files: list[discord.File], view: discord.ui.View) -> int:
-        message = await self.interaction.edit_original_response(
-            content=None, embed=embed, attachments=files, view=view
-        )
-        return message.id
-
-    async def fail(self, text: str) -> None:
-        await self.interaction.edit_original_response(content=text, embed=None, attachments=[], view=None)
-
-
-class ReplyCanvas:
-    """A reply to a message (a mention, a DM, a jam channel), posted at the first stage and then edited."""
-
-    def __init__(self, message: discord.Message) -> None:
-        self.message = message
-        self.reply: discord.Message | None = None
-
-    @property
-    def message_id(self) -> int | None:
-        return self.reply.id if self.reply else None
-
-    async def begin(self) -> None:
-        """Nothing to acknowledge: the first stage posts the reply."""
-
-    async def show(self, text: str, embed: discord.Embed | None = None) -> None:
-        if self.reply is None:
-            self.reply = await self.message.reply(text, embed=embed, mention_author=False)
-        else:
-            self.reply = await self.reply.edit(content=text, embed=embed)
-
-    async def finish(self, embed: discord.Embed, files: list[discord.File], view: discord.ui.View) -> int:
-        if self.reply is None:
-            self.reply = await self.message.reply(embed=embed, files=files, view=view, mention_author=False)
-        else:
-            self.reply = await self.reply.edit(content=None, embed=embed, attachments=files, view=view)
-        return self.reply.id
-
-    async def fail(self, text: str) -> None:
-        if self.reply is None:
-            await self.message.reply(text, mention_author=False)
-        else:
-            await self.reply.edit(content=text, embed=None, attachments=[], view=None)
 
 
 NotesCall = Callable[[EngineClient], Awaitable[Piece]]
@@ -250,11 +180,11 @@ class Studio:
             piece = await engine.compose(request_now)
             if piece.result.resolved.bars <= limit:
                 return piece
-            remarks.append(say("shortened", asking.lang, limit=limit))  # the prompt asked for more
+            remarks.append(say(PIECE, "shortened", asking.lang, limit=limit))  # the prompt asked for more
             shorter = {"bars": limit, "seed": piece.result.resolved.seed}
             return await engine.compose(request_now.model_copy(update=shorter))
 
-        return Job(say("composing", asking.lang), notes, request.prompt, parent_id, remarks=remarks)
+        return Job(say(PIECE, "composing", asking.lang), notes, request.prompt, parent_id, remarks=remarks)
 
     def reroll_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
         """The parent's request with a new seed, composed with the clicker's own taste (`compose_job`)."""
@@ -265,7 +195,7 @@ class Studio:
     def vary_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
         seed = secrets.randbelow(2**31)
         return Job(
-            say("varying", asking.lang),
+            say(PIECE, "varying", asking.lang),
             lambda engine: engine.vary(_with_formats(parent, NOTES), seed),
             parent.request.prompt,
             parent_id,
@@ -276,7 +206,7 @@ class Studio:
         if bars + EXTEND_BARS > limit:
             raise TooLong(limit, bars)
         return Job(
-            say("extending", asking.lang, bars=EXTEND_BARS),
+            say(PIECE, "extending", asking.lang, bars=EXTEND_BARS),
             lambda engine: engine.extend(_with_formats(parent, NOTES), EXTEND_BARS),
             parent.request.prompt,
             parent_id,
@@ -284,8 +214,8 @@ class Studio:
 
     def orchestrate_job(self, asking: Asking, parent: ComposeResult, parent_id: int, instrument: str) -> Job:
         return Job(
-            say("orchestrating", asking.lang, instrument=instrument_label(instrument, asking.lang)),
-            lambda engine: engine.rerender(_with_formats(parent, FULL), instrument),
+            say(PIECE, "orchestrating", asking.lang, instrument=instrument_label(instrument, asking.lang)),
+            lambda engine: engine.rerender(_for_chat(parent, asking), instrument),
             parent.request.prompt,
             parent_id,
             render=False,
@@ -320,9 +250,9 @@ class Studio:
         if job.render:
             notes = piece.result
             sketch = piece_embed(notes, lang, prompt=job.prompt)
-            await canvas.show(say("arranging", lang, instrument=notes.resolved.instrument), sketch)
-            await canvas.show(say("rendering", lang), sketch)
-            piece = await engine.rerender(_with_formats(notes, FULL), notes.resolved.instrument)
+            await canvas.show(say(PIECE, "arranging", lang, instrument=notes.resolved.instrument), sketch)
+            await canvas.show(say(PIECE, "rendering", lang), sketch)
+            piece = await engine.rerender(_for_chat(notes, asking), notes.resolved.instrument)
         result = piece.result
         if job.keep:
             result = result.model_copy(update={"request": result.request.model_copy(update=job.keep)})
@@ -335,7 +265,8 @@ class Studio:
             parent_id=job.parent_id,
         )
         files = {Path(f.path).name: piece.files[f.format] for f in result.files if f.format in piece.files}
-        attachments = await fit_attachments(files, asking.filesize_limit, lang)
+        smaller = any(f.smaller for f in result.files)
+        attachments = fit_attachments(files, asking.filesize_limit, lang, smaller_audio=smaller)
         embed = piece_embed(
             result,
             lang,
@@ -358,9 +289,18 @@ class Studio:
             log.warning("could not say that a piece failed", exc_info=True)
 
 
-def _with_formats(result: ComposeResult, formats: list[Format]) -> ComposeResult:
-    """The piece as a parent whose own request asks for `formats` (what vary/extend/render produce)."""
-    return result.model_copy(update={"request": result.request.model_copy(update={"formats": formats})})
+def _with_formats(
+    result: ComposeResult, formats: list[Format], max_bytes: int | None = None
+) -> ComposeResult:
+    """The piece as a parent whose own request asks for `formats` (what vary/extend/render produce),
+    within `max_bytes` together."""
+    changes = {"formats": formats, "max_bytes": max_bytes}
+    return result.model_copy(update={"request": result.request.model_copy(update=changes)})
+
+
+def _for_chat(result: ComposeResult, asking: Asking) -> ComposeResult:
+    """The piece as a parent to render every file of, small enough to post where `asking` asks."""
+    return _with_formats(result, FULL, upload_budget(asking.filesize_limit))
 
 
 def _problem(error: Any) -> str:

@@ -1,0 +1,1 @@
+"""The `jam` command: above both the bot (`bot/`) and the engine (`engine/`), the one place they meet."""
