@@ -7,8 +7,9 @@ Why it is built this way:
   OGG/Vorbis, OGG/Opus and MP3 itself, so one bounded reader covers what Discord sends; anything it cannot
   open is refused as unreadable (no ffmpeg fallback: that would mean decoding untrusted containers with
   a second, larger library).
-- pYIN (librosa) is the tracker: it needs no weights and met the targets in bench/bench_hum.py. torchcrepe
-  was the alternative, but its wheel imports torchaudio, which has no build for our torch (2.13).
+- pYIN (librosa) is the tracker: it needs no weights. torchcrepe was the alternative, but its wheel imports
+  torchaudio, which has no build for our torch (2.13). The transcription does not yet meet issue 11's
+  accuracy targets (bench/bench_hum.py has the figures): the note segmentation is the next step.
 - Notes are cut where the voice stops, where the pitch moves more than 0.6 semitone for 48 ms (so vibrato
   and drift stay one note and glides do not become a run of short notes), and at energy onsets inside a
   steady pitch (repeated notes); notes shorter than 70 ms are merged into their neighbour, and single
