@@ -136,7 +136,7 @@ def test_too_big_is_refused_before_reading() -> None:
 def test_cli_prints_what_it_heard(
     opus_clip: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from engine.cli import main
+    from jam.cli import main
 
     clip = tmp_path / "hum.ogg"
     clip.write_bytes(opus_clip)
