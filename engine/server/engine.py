@@ -195,7 +195,7 @@ class Engine:
             self.composer = await asyncio.to_thread(self._load)
         except Exception as error:  # reported by /readyz; the process stays up to say so
             log.exception("the composer failed to load")
-            self.load_error = f"{type(error).__name__}: {error}"
+            self.load_error = type(error).__name__  # the message (paths and all) stays in the log
 
     def _load(self) -> ComposerLike:
         started = time.perf_counter()
@@ -302,7 +302,7 @@ class Engine:
 
     def check_ready(self) -> None:
         if self.load_error:
-            raise Refused(500, "failed", f"the models failed to load: {self.load_error}")
+            raise Refused(500, "failed", f"the models failed to load ({self.load_error}); see the log")
         if self.composer is None:
             raise Refused(503, "unavailable", "the models are loading", retry_after=1)
         if self.closing:
