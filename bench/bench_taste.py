@@ -97,6 +97,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,12 +106,13 @@ from typing import Any
 import pretty_midi
 
 from bot.db.repo import RatedPiece
-from bot.taste import family, learn, tempo_class
+from bot.taste import MOSTLY, learn
 from engine.compose.pipeline import Composer
 from engine.compose.resolve import resolve
 from engine.eval.adherence import observe
 from engine.prompt.instruments import lookup_instrument
-from engine.schemas import ComposeRequest, ComposeResult, Taste
+from engine.schemas import TEMPO_BANDS, ComposeRequest, ComposeResult, Taste
+from engine.schemas import instrument_family as family
 
 BARS = 8
 TEMPO_WORDS = ("slow", "fast", "lively", "gentle", "calm", "quick", "", "", "")
@@ -121,6 +123,11 @@ NOUNS = ("tune", "melody", "piece", "song")
 NEUTRAL = ("a tune", "a melody", "something new", "play me something", "a short piece", "another one",
            "surprise me", "a little song", "music please", "something to listen to")  # fmt: skip
 T975 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13)  # df 1-15
+
+
+def tempo_class(tempo: float) -> str:
+    """How a listener names a tempo: slow under 90 bpm, fast from 130."""
+    return "slow" if tempo < 90 else "moderate" if tempo < 130 else "fast"
 
 
 @dataclass
@@ -219,23 +226,37 @@ class UserRun:
     chance: int
     learnt: Taste | None
     failed: dict[str, int]  # criterion: how many of the pieces after rating failed it
-    leaned: dict[str, bool]  # criterion: whether the learnt taste applies the right value (weight >= LEANING)
+    leaned: dict[str, bool]  # criterion: whether the taste draws the right value at least half the time
+    surprises: int  # of the pieces after rating, those that tried a field outside the taste
+    surprises_matching: int  # and of those, how many still matched
+
+
+def likeliest(taste: Taste | None, field: str) -> tuple[str | None, float]:
+    """The value the taste draws most often for `field` (tempo as slow, moderate or fast, an instrument
+    as its family) and its chance."""
+    totals: Counter[str] = Counter()
+    if taste is None:
+        return None, 0.0
+    if field == "tempo":
+        for (low, _), chance in zip(TEMPO_BANDS, taste.tempo or [0.0] * len(TEMPO_BANDS), strict=True):
+            totals[tempo_class(low)] += chance
+    elif field == "mode":
+        totals.update(taste.mode)
+    else:
+        for name, chance in taste.instrument.items():
+            found = lookup_instrument(name)
+            if found is not None:
+                totals[family(found[0])] += chance
+    return totals.most_common(1)[0] if totals else (None, 0.0)
 
 
 def leans_right(taste: Taste | None, name: str) -> bool:
-    """Whether the learnt taste applies what criterion `name` asks (its weight at least `LEANING`)."""
+    """Whether the learnt taste draws what criterion `name` asks at least half the time."""
     field = FIELD.get(name)
-    if taste is None or field is None:
+    if field is None:
         return False
-    value = taste.leans(field)  # type: ignore[arg-type]
-    if value is None:
-        return False
-    if field == "tempo":
-        return tempo_class(value) == name
-    if field == "mode":
-        return value == name
-    found = lookup_instrument(value)
-    return found is not None and family(found[0]) == {"flute": "pipe"}.get(name, name)
+    value, chance = likeliest(taste, field)
+    return chance >= 0.5 and value == {"flute": "pipe"}.get(name, name)
 
 
 def simulate(
@@ -269,13 +290,17 @@ def simulate(
     taste = learn(ratings)
     if taste is not None and not melody:
         taste = taste.model_copy(update={"melody_weight": 0.0})
-    with_taste = chance = 0
+    with_taste = chance = surprises = surprises_matching = 0
     failed = dict.fromkeys(hidden.criteria, 0)
     for i in range(after):
         plain = ComposeRequest(prompt=NEUTRAL[i % len(NEUTRAL)], bars=BARS, seed=rng.randrange(2**31))
         tasted = plain.model_copy(update={"taste": taste, "formats": ["mid"]})
-        heard = Heard.of(composer.compose(tasted, out, f"u{user}-t{i}"))
+        result = composer.compose(tasted, out, f"u{user}-t{i}")
+        heard = Heard.of(result)
         with_taste += hidden.matches(heard)
+        if result.resolved.surprise is not None:
+            surprises += 1
+            surprises_matching += hidden.matches(heard)
         for name, check in hidden.criteria.items():
             failed[name] += not check(heard)
         untrained = ComposeRequest(
@@ -284,13 +309,16 @@ def simulate(
         chance += hidden.matches(Heard.of(composer.compose(untrained, out, f"u{user}-c{i}")))
     leaned = {name: leans_right(taste, name) for name in hidden.criteria if name in FIELD}
     liked = sum(r.value > 0 for r in ratings)
-    return UserRun(hidden.name, liked, matches, with_taste, chance, taste, failed, leaned)
+    return UserRun(
+        hidden.name, liked, matches, with_taste, chance, taste, failed, leaned, surprises, surprises_matching
+    )
 
 
 def random_raters(users: int, rated: int) -> dict[str, float]:
-    """How often someone who rates `rated` pieces at random (👍 or 👎 by a coin) ends up with a leaning
-    (weight >= LEANING) for each field: what a leaning learnt from noise costs. Their pieces are resolved,
-    not composed (the leanings depend only on the resolved fields), with the taste learnt so far."""
+    """How often someone who rates `rated` pieces at random (👍 or 👎 by a coin) ends up with a taste that
+    draws one value of a field at least `MOSTLY` of the time: what a leaning learnt from noise costs.
+    Their pieces are resolved, not composed (the fields depend only on the resolved ones), with the
+    taste learnt so far."""
     found = dict.fromkeys(("tempo", "mode", "instrument"), 0)
     for user in range(users):
         rng = random.Random(f"random-rater:{user}")
@@ -301,7 +329,7 @@ def random_raters(users: int, rated: int) -> dict[str, float]:
             ratings.insert(0, RatedPiece(rng.choice((1, -1)), resolved.model_dump(mode="json"), []))
         taste = learn(ratings)
         for name in found:
-            found[name] += taste is not None and taste.leans(name) is not None  # type: ignore[arg-type]
+            found[name] += likeliest(taste, name)[1] >= MOSTLY
     return {name: count / users for name, count in found.items()}
 
 
@@ -320,6 +348,9 @@ def summary(runs: list[UserRun], rated: int, after: int) -> list[dict[str, Any]]
         mine = [r for r in runs if name in ("all", r.taste)]
         taste, taste_ci = interval([r.with_taste / after for r in mine])
         chance, chance_ci = interval([r.chance / after for r in mine])
+        surprises = sum(r.surprises for r in mine)
+        leaning = [(r.with_taste - r.surprises_matching) / max(1, after - r.surprises) for r in mine]
+        leaning_share, leaning_ci = interval(leaning)
         rows.append({
             "taste": name,
             "users": len(mine),
@@ -330,6 +361,9 @@ def summary(runs: list[UserRun], rated: int, after: int) -> list[dict[str, Any]]
             "with_taste_ci": taste_ci,
             "match_chance": chance,
             "chance_ci": chance_ci,
+            "surprises": surprises / (len(mine) * after),
+            "match_leaning": leaning_share,
+            "leaning_ci": leaning_ci,
         })  # fmt: skip
     return rows
 
@@ -371,13 +405,14 @@ def breakdown_table(rows: list[dict[str, Any]], users: int) -> str:
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         f"    {'taste':26} {'users':>5} {'rated 👍/all':>12} {'match: rated':>12} "
-        f"{'with taste':>12} {'chance':>12}"
+        f"{'with taste':>12} {'chance':>12} {'surprises':>9} {'the others':>12}"
     ]
     for row in rows:
         lines.append(
             f"    {row['taste']:26} {row['users']:>5} {row['liked']:>6}/{row['rated']:<5} "
             f"{row['match_rated']:>12.0%} {row['match_with_taste']:>6.0%} ±{row['with_taste_ci']:>4.0%} "
-            f"{row['match_chance']:>5.0%} ±{row['chance_ci']:>4.0%}"
+            f"{row['match_chance']:>5.0%} ±{row['chance_ci']:>4.0%} {row['surprises']:>9.0%} "
+            f"{row['match_leaning']:>6.0%} ±{row['leaning_ci']:>4.0%}"
         )
     return "\n".join(lines)
 

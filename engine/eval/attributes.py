@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from engine.compose.melody import TEMPERATURE, MelodyModel
+from engine.compose.melody import DENSITY_EDGES, REGISTER_EDGES, TEMPERATURE, MelodyModel, bucket
 from engine.data.corpus import MINOR_MODES, Corpus
 from engine.data.events import METERS, N_TOKENS, NOTE_OFFSET, to_notes
 from engine.data.windows import WindowSet, split_tunes
@@ -32,16 +32,11 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "range": ("narrow", "mid", "wide"),
     "contour": ("falling", "level", "rising"),
 }
-# Bucket edges, near the tertiles of the corpus's training windows (x < edge[0], < edge[1], else).
-DENSITY_EDGES = (3.0, 5.0)  # onsets per bar
-REGISTER_EDGES = (69.0, 73.0)  # MIDI pitch
+# Bucket edges, near the tertiles of the corpus's training windows (x < edge[0], < edge[1], else); those of
+# density and register live with the melody writer, which ranks windows by them (`melody.shape_of`).
 RANGE_EDGES = (6.0, 10.0)  # semitones
 CONTOUR_LEVEL = 1.5  # semitones between the bars' mean pitches that still count as level
 UNKNOWN = -1  # an attribute a window does not show (no notes, no third, one bar silent)
-
-
-def _bucket(value: float, edges: tuple[float, float]) -> int:
-    return int(value >= edges[0]) + int(value >= edges[1])
 
 
 def measure(events: np.ndarray, steps_per_bar: int, tonic: int) -> dict[str, int]:
@@ -62,9 +57,9 @@ def measure(events: np.ndarray, steps_per_bar: int, tonic: int) -> dict[str, int
     if score != 0:
         out["mode"] = int(score > 0)
     bars = len(events) / steps_per_bar
-    out["density"] = _bucket(float((events >= NOTE_OFFSET).sum()) / bars, DENSITY_EDGES)
-    out["register"] = _bucket(float((weights * pitches).sum() / weights.sum()), REGISTER_EDGES)
-    out["range"] = _bucket(float(pitches.max() - pitches.min()), RANGE_EDGES)
+    out["density"] = bucket(float((events >= NOTE_OFFSET).sum()) / bars, DENSITY_EDGES)
+    out["register"] = bucket(float((weights * pitches).sum() / weights.sum()), REGISTER_EDGES)
+    out["range"] = bucket(float(pitches.max() - pitches.min()), RANGE_EDGES)
     first, second = starts < steps_per_bar, starts >= steps_per_bar
     if first.any() and second.any():
         rise = pitches[second].mean() - pitches[first].mean()
