@@ -41,7 +41,8 @@ TEXTS: dict[Language, HelpText] = {
              "or `reply_to:` a message's link) and I answer it in its key and meter, or arrange it with "
              "`harmonize`. On a message with one: Apps → Answer with Jam, or reply `@Jam answer this`."),
             ("/prefs", "Your defaults (instrument, mood, tempo, key, drums, language) for whatever you "
-             "leave open, and what your 👍 / 👎 taught me (`clear: taste` starts over)."),
+             "leave open, what your 👍 / 👎 taught me (`clear: taste` starts over), and how often I try "
+             "something new (`surprise: more / less`)."),
             ("/forgetme", "Delete everything Jam keeps about you (it asks you to confirm first)."),
             ("/jamadmin", "Needs Manage Server: the channels Jam answers in, free text on or off, "
              "the cooldown, the longest piece in bars and the jam channel."),
@@ -66,7 +67,8 @@ TEXTS: dict[Language, HelpText] = {
              "或用 `reply_to:` 给出某条消息的链接），我会按它的调和拍子回应，或用 `harmonize` 为它编配。"
              "对带旋律的消息：应用 → Answer with Jam，或回复 `@Jam 接下去` / `@Jam 配和声`。"),
             ("/prefs", "你的默认偏好（乐器、情绪、速度、调、鼓、语言），用来补全你没有指定的部分；"
-             "以及我从你的 👍 / 👎 学到的口味（`clear: taste` 重新开始）。"),
+             "我从你的 👍 / 👎 学到的口味（`clear: taste` 重新开始）；以及我多常尝试新东西"
+             "（`surprise: more / less`）。"),
             ("/forgetme", "删除 Jam 保存的关于你的一切（会先请你确认）。"),
             ("/jamadmin", "需要“管理服务器”权限：设置 Jam 回复的频道、是否接受自由文本、冷却时间、"
              "最大小节数和即兴频道。"),
