@@ -55,6 +55,10 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "This piece has {bars} bars already; {limit} is the longest allowed here.",
         "zh": "这首曲子已经有 {bars} 小节了，这里最长只能 {limit} 小节。",
     },
+    "surprise": {
+        "en": "🎲 A surprise: a {field} outside what your 👍 lean to. Rate it to say whether it was welcome.",
+        "zh": "🎲 惊喜：这首尝试了你的 👍 倾向之外的{field}。评价一下，告诉我你喜不喜欢。",
+    },
     "shortened": {
         "en": "Shortened to {limit} bars, the longest allowed here.",
         "zh": "已缩短到 {limit} 小节（这里允许的最长长度）。",
@@ -278,10 +282,20 @@ def piece_embed(
     if picture:
         embed.set_image(url=f"attachment://{picture}")
     footer = f"seed {r.seed}"
+    if r.surprise is not None:  # why a piece is not what the asker usually gets
+        notes = [say("surprise", lang, field=SURPRISE_FIELDS[r.surprise][lang]), *(notes or [])]
     if generation_id is not None:
         footer = f"{FIELDS['piece'][lang]} #{generation_id} · {footer}"
     embed.set_footer(text="\n".join([*(notes or []), footer]))
     return embed
+
+
+SURPRISE_FIELDS: dict[str, dict[Language, str]] = {
+    "tempo": {"en": "tempo", "zh": "速度"},
+    "mode": {"en": "mode", "zh": "调式"},
+    "instrument": {"en": "instrument", "zh": "乐器"},
+    "melody": {"en": "kind of melody", "zh": "旋律"},
+}
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -343,3 +343,18 @@ def test_simulated_users_get_pieces_to_their_taste(composer: Composer) -> None:
         run = bench_taste.simulate(composer, hidden, 0, Path(out), rated=16, after=6, users="test")
     assert run.liked >= 2
     assert run.with_taste >= 4 and run.with_taste > run.chance
+
+
+def test_a_surprise_says_so_on_the_piece() -> None:
+    """A piece that tried something outside the asker's taste says so, so that a 👎 of it is expected."""
+    from bot.present import piece_embed
+    from engine.schemas import ComposeResult
+
+    resolved = resolve(
+        ComposeRequest(prompt="a tune", taste=SLOW_MINOR.model_copy(update={"surprise": 1.0})), 3
+    )
+    result = ComposeResult(name="p", request=ComposeRequest(), resolved=resolved, files=[], duration_s=1.0)
+    footer = piece_embed(result, "zh", prompt="a tune").footer.text or ""
+    assert footer.startswith("🎲 惊喜：") and resolved.surprise is not None
+    plain = result.model_copy(update={"resolved": resolved.model_copy(update={"surprise": None})})
+    assert "🎲" not in (piece_embed(plain, "en", prompt="a tune").footer.text or "")
