@@ -3,8 +3,8 @@ and the real engine, and ask for more; every piece is judged from the MIDI file 
 
 Run: `.venv/bin/python bench/bench_taste_bot.py [--users 4] [--seed 1] [--json]`
 
-Three kinds of people, `--users` of each, all at once (the engine with 2 workers and a long backlog, so
-that nobody is told "busy"; no cooldown):
+Three kinds of people, `--users` of each, all at once (the bot's embedded engine with 2 workers, the small
+soundfont and a long backlog, so that nobody is told "busy"; no cooldown):
 - slow minor: likes slow (under 90 felt beats a minute, from the MIDI's tempo) minor pieces (music21's
   Krumhansl-Schmuckler estimate over the notes, as bench/bench_taste.py). Asks for 20 pieces with varied
   prompts (each kind of word their own half the time: "slow", "calm", "sad", "in a minor key"; else any
@@ -31,6 +31,7 @@ import asyncio
 import json
 import logging
 import math
+import os
 import random
 import statistics
 import sys
@@ -51,7 +52,7 @@ from bench_taste import interval  # noqa: E402
 from discord.gateway import DiscordWebSocket  # noqa: E402
 from discord_standin import DiscordStandIn, FakeUser  # noqa: E402
 from discord_standin.client import running  # noqa: E402
-from engine_support import bot_settings, real_engine  # noqa: E402
+from engine_support import SMALL_SOUNDFONT, bot_settings  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bot.app import JamBot, create_bot  # noqa: E402
@@ -135,7 +136,8 @@ class Driver:
         message = asked.original() or {}
         ids = {c["custom_id"] for row in message["components"] for c in row["components"]}
         generation = int(next(i for i in ids if i.startswith("jam:vary:")).rsplit(":", 1)[1])
-        return generation, Heard.of(midi)
+        # judged off the event loop: music21's key estimate would hold up the bot, which shares the loop
+        return generation, await asyncio.to_thread(Heard.of, midi)
 
     async def rate(self, user: FakeUser, generation: int, up: bool) -> None:
         clicked = await self.standin.click(f"jam:{'up' if up else 'down'}:{generation}", user=user)
@@ -172,13 +174,17 @@ async def session(users: int, seed: int, rated: int, after: int) -> tuple[list[P
             user = FakeUser(standin.ids(), f"{kind.replace(' ', '-')}-{i}")
             standin.guild.members.append(user)
             people.append(Person(kind, user, random.Random(f"{seed}:{kind}:{i}")))
+    # the embedded engine, a child process as `jam bot` runs it (in this process, its work would hold up
+    # the bot's event loop): 2 workers, a long backlog so that nobody is told "busy", the small soundfont
+    os.environ.update(ENGINE_WORKERS="2", ENGINE_QUEUE_SIZE="64", ENGINE_MAX_BACKLOG_S="600")
+    os.environ.setdefault("SOUNDFONT", SMALL_SOUNDFONT)
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="jam-taste-bot-") as tmp,
-            real_engine(workers=2, queue_size=64, max_backlog_s=600) as engine_url,
-        ):
-            settings = bot_settings(standin.token, engine_url, Path(tmp), guild_concurrency=len(people))
-            async with running(create_bot(settings, guild_ready_timeout=0.1), standin) as bot:
+        with tempfile.TemporaryDirectory(prefix="jam-taste-bot-") as tmp:
+            settings = bot_settings(standin.token, "", Path(tmp), guild_concurrency=len(people))
+            settings = settings.model_copy(update={"engine_url": None})
+            bot = create_bot(settings, engine_at_start=True, guild_ready_timeout=0.1)
+            async with running(bot, standin):
+                await bot.engine_ready()
                 driver = Driver(standin, rated, after)
                 await asyncio.gather(*(driver.run(person) for person in people))
                 checks = await stored(bot, people)
