@@ -7,8 +7,9 @@ rate each one: 👍 when it matches their taste, else 👎. They judge by what t
 read from the piece's MIDI file alone, never from what the engine says it made: the tempo from its tempo
 event (slow < 90 <= moderate < 130 <= fast felt beats a minute), the mode from a Krumhansl-Schmuckler
 estimate over its notes (music21, as engine/eval/adherence.py), the instrument family from the melody
-track's program, and for melodies the notes per bar of the melody track (sparse: at most 3), a feature
-that `bot.taste.learn` does not learn at all (only the latent codes can carry it). Their next 20 pieces
+track's program, and for melodies the notes per bar of the melody track (sparse: at most 3), which
+`bot.taste.learn` learns only as the density of the melodies as written (`Resolved.texture`) and their
+latent codes. Their next 20 pieces
 come from neutral prompts ("a tune", "something new", ...) with the `Taste` that `bot.taste.learn` makes
 of their ratings; a piece matches when it meets every criterion. Chance is what an untrained Jam gives the
 same user: 20 pieces from random prompts (every kind of word drawn from the whole pool, not the user's
@@ -16,75 +17,53 @@ own) with random seeds and no taste. Every rated piece is asked with the `Taste`
 so far, as the bot sends it with every request (until 2026-11-28 the bench sent none while rating).
 Everything runs through the real `Composer` (in-process, MIDI only).
 
-The users and seeds reported here (`--users report`) are not those the constants were tuned on
-(`--users tuning`): `bot.taste.leaning`, and the composer's KEY_WEIGHT, MINOR_DOMINANT_COST and
-exploration below were chosen on tuning users and on separate seeds, and not changed after these runs.
+Since issue 13 a taste is ranges, not points: chances per value, from which each piece draws its open
+fields, and a share of surprises (`Taste.surprise`, 10%) that try one field outside the taste; "surprised"
+is the share of the pieces after rating that were one, "others" how often the rest matched.
+`bot.taste`'s constants (HALF_LIFE, PRIOR_RATE, SHARPEN, the noisy AND) were chosen on resolve-only
+copies of this bench and of bench/bench_taste_bot.py's people, with other seeds; the melody's taste ranking
+(`SHAPE_WEIGHT`, the varied pull) was looked at on two of the report users below.
 
 Run: `python bench/bench_taste.py [--users-per-taste 5] [--users report|tuning] [--no-melody]
-[--only NAME] [--random-raters 200] [--json]`. Latest figures (2-core machine, load about 0.4-1 from
-other jobs, `--users-per-taste 8`: 32 report users, 640 pieces rated, 1,280 composed after; 247 s;
-± is a 95% confidence interval over the users, t with n - 1 degrees of freedom):
+[--only NAME] [--random-raters 200] [--json]`. Latest figures (2-core machine shared with two other
+engineers' evaluations, load 5-6; `--users-per-taste 5 --random-raters 100`: 20 report users, 400 pieces
+rated, 800 composed after; 908 s; ± is a 95% confidence interval over the users, t with n - 1 degrees of
+freedom):
 
-    taste                      users  rated 👍/all match: rated   with taste       chance
-    fast minor strings             8     40/160            25%    93% ±  7%    2% ±  2%
-    slow major flute               8     65/160            41%    95% ±  6%    2% ±  3%
-    moderate minor guitar          8     21/160            13%    57% ± 39%    2% ±  3%
-    sparse melodies in minor       8     91/160            57%    79% ± 20%   14% ±  9%
-    all                           32    217/640            34%    81% ± 10%    5% ±  3%
+    taste                      users  rated 👍/all match: rated   with taste       chance  surprised    others
+    fast minor strings             5     24/100            24%    93% ±  7%    6% ±  8%        6%    96% ±  6%
+    slow major flute               5     41/100            41%    92% ±  9%    0% ±  0%       14%    99% ±  3%
+    moderate minor guitar          5     16/100            16%    67% ± 47%    3% ±  6%        8%    72% ± 51%
+    sparse melodies in minor       5     53/100            53%    73% ±  9%   21% ± 11%        8%    74% ± 12%
+    all                           20    134/400            34%    81% ±  9%    8% ±  4%        9%    85% ± 10%
 
-Re-measured on 2026-12-06 after the melody models changed (issue 9: context decoder, conductor, the
-GAN trained again), same command, 202 s: fast minor strings 84% ± 21%, slow major flute 97% ± 2%,
-moderate minor guitar 68% ± 36%, sparse melodies in minor 82% ± 11%; all 83% ± 9% (chance 5% ± 3%);
-random raters' leanings unchanged (44%, 46%, 26%).
-
-"match: rated" is how often the 20 rated pieces matched; "with taste" the 20 neutral-prompt pieces
-after rating; "chance" the untrained Jam's random-prompt pieces. 81% of the pieces after rating match
-the hidden taste, against 5% by chance: the issue's 80% on the point estimate, but its 95% CI (71-91%,
-32 users) reaches below it, and one taste of four (moderate minor guitar, 57%) is well under.
-
-Which criterion the pieces after rating fail ("fail"), how many users' learnt taste leans the right way
-("leant": weight >= LEANING), and the failure rate with and without that leaning:
+Which criterion the pieces after rating fail ("fail"), how many users' learnt taste draws the right
+value at least half the time ("leant"), and the failure rate with and without that:
 
     taste                      criterion   fail   leant fail if leant  if not
-    fast minor strings         fast          0%   8/8              0%      0%
-    fast minor strings         minor         7%   8/8              7%      0%
-    fast minor strings         strings       0%   8/8              0%      0%
-    slow major flute           slow          0%   8/8              0%      0%
-    slow major flute           major         5%   7/8              3%     20%
-    slow major flute           flute         0%   8/8              0%      0%
-    moderate minor guitar      moderate      8%   7/8              0%     65%
-    moderate minor guitar      minor        37%   5/8              9%     83%
-    moderate minor guitar      guitar       12%   7/8              0%     95%
-    sparse melodies in minor   sparse       16%
-    sparse melodies in minor   minor         5%   8/8              5%      0%
+    fast minor strings         fast          2%   5/5              2%      0%
+    fast minor strings         minor         4%   5/5              4%      0%
+    fast minor strings         strings       1%   5/5              1%      0%
+    slow major flute           slow          4%   5/5              4%      0%
+    slow major flute           major         3%   5/5              3%      0%
+    slow major flute           flute         1%   5/5              1%      0%
+    moderate minor guitar      moderate     12%   4/5              1%     55%
+    moderate minor guitar      minor        23%   4/5             12%     65%
+    moderate minor guitar      guitar       21%   4/5              2%     95%
+    sparse melodies in minor   sparse       12%
+    sparse melodies in minor   minor        16%   5/5             16%      0%
 
-    200 users rating 20 pieces at random: a leaning in tempo 44%, mode 46%, instrument 26%
+    100 users rating 20 pieces at random: a leaning in tempo 70%, mode 90%, instrument 57%
 
-The last line is the price of learning from 20 ratings: a random rater still gets a leaning in about a
-quarter to a half of the fields (45%, 45%, 25% without the exploration below: it does not add to it).
+81% of the pieces after rating match, against 8% by chance: the 80% asked for on the point estimate
+(issue 6's figure was 83% ± 9% with point leanings on 32 users, 2026-12-06), not on the interval's low
+end. The misses: a moderate-minor-guitar user who liked one piece of 20 (so nothing learnt, the "if
+not" column), and sparse minor melodies heard major (16%: few notes leave the key to the chords).
+"A leaning" for the random raters is now a value drawn at least 65% of the time: with ratings that
+age (a half-life of 4), the last few coin tosses decide it, so a random rater's taste keeps moving
+rather than settling, which is the price of following a taste that changes within ten ratings.
 
-What the breakdown showed before (same report users, 70% ± 11%): a minor leaning was learnt but the
-music was heard major in 19-25% of pieces (fast minor strings 24%, moderate minor guitar 25%, sparse
-minor 19%), mostly as the dominant's major key (C minor heard as G major): melodies that dwell on the
-tonic, 2nd and 5th without the minor third, harmonized with the major V bar after bar, whose leading tone
-decides the key. And users who liked few or none of their 20 pieces got no leaning (2 of 8 fast minor
-strings, 3 of 8 moderate minor guitar had no minor leaning; on the tuning users, 1 of 8 of each liked
-none), as what their words left open was always the default piano major tune at 100 bpm.
-Fixed in the product: candidate melody windows are ranked also by how clearly they sound in the asked
-key and mode (`engine.compose.melody.key_clarity`, Krumhansl-Kessler profiles), the minor harmonizer
-prefers the natural v away from the cadence (`engine.arrange.harmony`): of 100 minor pieces on
-separate seeds 17 were heard major before, 5 after (major pieces: 0 of 60 heard minor), and the
-adherence table went from 235 to 238 of 241 (`jam eval --adherence --limit 60`).
-Someone with a few ratings and no 👍 yet gets open fields varied by the seed
-(`engine.compose.resolve.explored`). What remains: users who still like (almost) nothing, so no mode
-leaning (moderate minor guitar: 3 of 8), and melody density, which only the latent codes carry (16% of
-sparse-minor pieces too busy).
-
-Earlier versions of this bench reported 98% (on the tuning users, judged from the engine's own resolved
-fields, into which the taste is copied, against the fixed defaults as "0% without"): that measured the
-plumbing more than the taste, and is superseded by the figures above.
-
-Target (issue 6): from chance to at least 80% matching with the taste.
+Targets: from chance to at least 80% matching with the taste (issue 6), kept with ranges (issue 13).
 """
 
 from __future__ import annotations
@@ -405,14 +384,14 @@ def breakdown_table(rows: list[dict[str, Any]], users: int) -> str:
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         f"    {'taste':26} {'users':>5} {'rated 👍/all':>12} {'match: rated':>12} "
-        f"{'with taste':>12} {'chance':>12} {'surprises':>9} {'the others':>12}"
+        f"{'with taste':>12} {'chance':>12} {'surprised':>10} {'others':>9}"
     ]
     for row in rows:
         lines.append(
             f"    {row['taste']:26} {row['users']:>5} {row['liked']:>6}/{row['rated']:<5} "
             f"{row['match_rated']:>12.0%} {row['match_with_taste']:>6.0%} ±{row['with_taste_ci']:>4.0%} "
-            f"{row['match_chance']:>5.0%} ±{row['chance_ci']:>4.0%} {row['surprises']:>9.0%} "
-            f"{row['match_leaning']:>6.0%} ±{row['leaning_ci']:>4.0%}"
+            f"{row['match_chance']:>5.0%} ±{row['chance_ci']:>4.0%} {row['surprises']:>10.0%} "
+            f"{row['match_leaning']:>3.0%} ±{row['leaning_ci']:>4.0%}"
         )
     return "\n".join(lines)
 
