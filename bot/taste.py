@@ -14,7 +14,7 @@ best (`SHARPEN`), since a piece must get every field right at once. The engine d
 fields from those chances, so pieces lean to what was liked but spread over all it might be, instead of
 collapsing onto one tempo that every later 👍 confirms. Tempo is drawn as a band: slow, moderate or
 fast first, then a band within it by that band's own like rate, and a tempo within the band. Only
-values that were liked are drawn; the rest are what surprises are for (`Taste.surprise`, the share of
+values that were rated are drawn; the rest are what surprises are for (`Taste.surprise`, the share of
 pieces that try one field outside the taste; /prefs turns it up or down).
 For the melody it sends a few centroids of the latent codes of recently liked and disliked pieces,
 which new melodies are drawn near and away from.
@@ -45,7 +45,7 @@ from engine.schemas import (
 log = logging.getLogger("jam.bot")
 
 RECENT = 40  # ratings learnt from, newest first
-HALF_LIFE = 4.0  # ratings after which a rating counts half as much
+HALF_LIFE = 3.0  # ratings after which a rating counts half as much
 PRIOR = 2.0  # pseudo-ratings per value, at PRIOR_RATE
 PRIOR_RATE = 0.1  # how often a value is assumed accepted before its ratings say (and as they age away)
 ROUNDS = 20  # of expectation-maximisation, sharing the blame of each 👎 among its fields
@@ -100,8 +100,9 @@ def chances(
 ) -> np.ndarray:
     """Per value, the chance to draw it: how often its acceptance rate is the highest in posterior draws
     (Thompson sampling, with a fixed seed so that the same ratings teach the same taste), to the power
-    `SHARPEN`; only values liked at least once and rated enough take part. All 0 when none does."""
-    drawn = (likes > 0) & (accepted + refused >= SEEN)
+    `sharpen`; the values rated enough take part (one liked long ago and disliked since loses to those
+    never liked: that is how a taste moves on). All 0 when nothing was liked."""
+    drawn = (accepted + refused >= SEEN) & (likes.sum() > 0)
     if not np.any(drawn):
         return np.zeros(len(accepted))
     draws = np.random.default_rng(0).beta(

@@ -107,7 +107,7 @@ def test_a_dislike_is_blamed_on_the_field_not_yet_liked() -> None:
         piece(-1, 72, "major", 0, "Acoustic Grand Piano"),
     ] * 3
     taste = learn(ratings)
-    assert taste is not None and taste.mode == {"minor": 1.0} and drawn_tempo(taste) == {"slow": 1.0}
+    assert taste is not None and taste.mode["minor"] >= 0.99 and drawn_tempo(taste)["slow"] >= 0.99
 
 
 def test_no_ratings_teach_nothing_and_dislikes_alone_lean_nowhere() -> None:
