@@ -51,8 +51,9 @@ PRIOR_RATE = 0.1  # how often a value is assumed accepted before its ratings say
 ROUNDS = 20  # of expectation-maximisation, sharing the blame of each 👎 among its fields
 SHARPEN = 2.0  # chances are Thompson's to this power (renormalised): 80% right per field is 51% for three
 SEEN = 0.25  # aged ratings a value needs before it is drawn (less: left to surprises)
+# density and register: each value by how often it is accepted at least this share as often as the best,
+# not sharpened (leanings there are weak and often by chance, and sparse low melodies sound less minor)
 SHAPE_NEAR = 0.8
-SHAPE_SHARPEN = 1.0
 DRAWS = 4000  # posterior draws that estimate each value's chance of being the best accepted
 TEMPO_CLASSES = {"slow": (0, 90), "moderate": (90, 130), "fast": (130, 1000)}  # bpm, low end in
 TEMPO_SPREAD = 6.0  # bpm: a rating of one tempo says something of the bands next to it in its class
@@ -96,12 +97,13 @@ def acceptance(
 
 
 def chances(
-    accepted: np.ndarray, refused: np.ndarray, likes: np.ndarray, near: float = 0.0, sharpen: float = SHARPEN
+    accepted: np.ndarray, refused: np.ndarray, likes: np.ndarray, near: float | None = None
 ) -> np.ndarray:
     """Per value, the chance to draw it: how often its acceptance rate is the highest in posterior draws
     (Thompson sampling, with a fixed seed so that the same ratings teach the same taste), to the power
-    `sharpen`; the values rated enough take part (one liked long ago and disliked since loses to those
-    never liked: that is how a taste moves on). All 0 when nothing was liked."""
+    `SHARPEN`; with `near`, how often it is at least `near` times the highest. The values rated enough
+    take part (one liked long ago and disliked since loses to those never liked: that is how a taste
+    moves on). All 0 when nothing was liked."""
     drawn = (accepted + refused >= SEEN) & (likes.sum() > 0)
     if not np.any(drawn):
         return np.zeros(len(accepted))
@@ -110,10 +112,10 @@ def chances(
         refused[drawn] + PRIOR * (1 - PRIOR_RATE),
         size=(DRAWS, int(drawn.sum())),
     )
-    if near:
-        best = (draws >= near * draws.max(axis=1, keepdims=True)).sum(axis=0).astype(float) ** sharpen
+    if near is not None:
+        best = (draws >= near * draws.max(axis=1, keepdims=True)).sum(axis=0).astype(float)
     else:
-        best = np.bincount(np.argmax(draws, axis=1), minlength=int(drawn.sum())) ** sharpen
+        best = np.bincount(np.argmax(draws, axis=1), minlength=int(drawn.sum())) ** SHARPEN
     out = np.zeros(len(accepted))
     out[drawn] = best / best.sum()
     return out
@@ -201,14 +203,8 @@ def learn(rated: Sequence[RatedPiece], surprise: float = SURPRISE) -> Taste | No
     members = {name: one_hot(labels[name], options[name]) for name in labels}
     drawn: dict[str, dict[str, float]] = {}
     for name, (accepted, refused) in acceptance(members, liked, weight).items():
-        shape = name in ("density", "register")
-        shares = chances(
-            accepted,
-            refused,
-            (weight * liked) @ members[name],
-            SHAPE_NEAR if shape else 0.0,
-            SHAPE_SHARPEN if shape else SHARPEN,
-        )
+        near = SHAPE_NEAR if name in ("density", "register") else None
+        shares = chances(accepted, refused, (weight * liked) @ members[name], near)
         drawn[name] = {v: round(float(p), 3) for v, p in zip(options[name], shares, strict=True) if p >= 0.01}
     # the melody leans to recent pieces only: codes do not age in k-means, so older ones are left out
     recent = rated[: int(4 * HALF_LIFE)]
