@@ -171,8 +171,8 @@ class Leaning:
             instrument = _pick(list(instruments), list(instruments.values()), rng["instrument"])
         draw = _outside if surprise == "melody" else _pick
         shape = {
-            name: draw(SHAPE_CLASSES, [chances.get(c, 0.0) for c in SHAPE_CLASSES], rng["melody"])
-            for name, chances in taste.shape.items()
+            name: draw(SHAPE_CLASSES, [classes.get(c, 0.0) for c in SHAPE_CLASSES], rng["melody"])
+            for name, classes in taste.shape.items()
         }
         return cls(tempo, mode, instrument, shape, melody and surprise != "melody", surprise)
 
