@@ -105,6 +105,8 @@ def chances(
     take part (one liked long ago and disliked since loses to those never liked: that is how a taste
     moves on). All 0 when nothing was liked."""
     drawn = (accepted + refused >= SEEN) & (likes.sum() > 0)
+    # acceptance needs a 👍 to show it: a value never liked takes none of the blame shared away from it
+    accepted, refused = np.where(likes > 0, accepted, 0.0), np.where(likes > 0, refused, accepted + refused)
     if not np.any(drawn):
         return np.zeros(len(accepted))
     draws = np.random.default_rng(0).beta(
