@@ -39,7 +39,7 @@ from engine.data.events import (
 from engine.data.windows import note_before, tradition_index, type_index
 from engine.models.conductor import TuneCondition
 from engine.models.vae import MelodyVAE
-from engine.schemas import Taste
+from engine.schemas import SHAPE_CLASSES, Taste
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
@@ -61,7 +61,6 @@ KEY_PROFILES = {
 # < edge[1], else), as the latent GAN's attributes (engine.eval.attributes) and a person's taste use them
 DENSITY_EDGES = (3.0, 5.0)  # onsets per bar
 REGISTER_EDGES = (69.0, 73.0)  # MIDI pitch, duration-weighted mean
-SHAPE_CLASSES = ("low", "mid", "high")
 SHAPE_WEIGHT = 1.0  # how much matching each density or register a taste drew counts when ranking windows
 TASTE_PULL = 0.8  # how far a new draw moves toward a liked code, at a taste's full weight
 TASTE_DRAWS = 3  # draws per candidate when a taste chooses among them
