@@ -173,8 +173,9 @@ async def test_prefs_surprise_more_or_less_is_kept_and_shown_in_both_languages(
     bot: JamBot, discord_standin: DiscordStandIn
 ) -> None:
     """`surprise: more` steps up from the default 10% (kept across a restart: it is in the database), a
-    Chinese speaker reads it in Chinese, and `clear: surprise` goes back to the default."""
-    assert learnt(await prefs(discord_standin), SURPRISES) == describe_surprise(SURPRISE, "en")
+    Chinese speaker reads it in Chinese, and `clear: surprise` goes back to the default. It is shown once
+    it is set or there is a taste to surprise."""
+    assert learnt(await prefs(discord_standin), SURPRISES) is None  # nothing rated: every piece is new
     more = await prefs(discord_standin, {"surprise": "more"})
     assert learnt(more, SURPRISES) == "20% of pieces (about 1 in 5) try something outside your taste"
     assert more["embeds"][0].get("description") == PREFS["empty"]["en"]  # a surprise setting is no default
@@ -183,5 +184,7 @@ async def test_prefs_surprise_more_or_less_is_kept_and_shown_in_both_languages(
     asked = await discord_standin.slash("prefs", {"surprise": "more"}, locale="zh-CN")
     chinese = (await asked.callback()).json["data"]
     assert learnt(chinese, PREFS["surprise"]["zh"]) == "35% 的曲子（约每 3 首 1 首）会尝试你口味之外的东西"
+    await rate(discord_standin, await piece_for(discord_standin, "a tune"), up=True)
+    assert learnt(await prefs(discord_standin), SURPRISES) == describe_surprise(0.35, "en")
     cleared = await prefs(discord_standin, {"clear": "surprise"})
-    assert learnt(cleared, SURPRISES) == describe_surprise(SURPRISE, "en")
+    assert learnt(cleared, SURPRISES) == describe_surprise(SURPRISE, "en")  # shown with a taste

@@ -61,12 +61,15 @@ SURPRISE_CHOICES = {"more": "surprise me more · 多些惊喜", "less": "surpris
 
 def prefs_embed(preferences: Preferences | None, lang: Language, learnt: str | None = None) -> discord.Embed:
     """Every default, '—' for those not set, what the ratings taught (`learnt`) when there are any, and
-    how often pieces try something new."""
+    how often pieces try something outside it (once there is a taste, or a setting of it: before any
+    rating, every piece is new)."""
     embed = discord.Embed(title=TEXT["title"][lang], colour=COLOUR)
     if learnt:
         embed.add_field(name=TEXT["taste"][lang], value=learnt, inline=False)
-    surprise = surprise_share(preferences.surprise if preferences else None)
-    embed.add_field(name=TEXT["surprise"][lang], value=describe_surprise(surprise, lang), inline=False)
+    chosen = preferences.surprise if preferences else None
+    if learnt or chosen is not None:
+        value = describe_surprise(surprise_share(chosen), lang)
+        embed.add_field(name=TEXT["surprise"][lang], value=value, inline=False)
     p = preferences
     defaults = [name for key, names in CLEARABLE.items() if key != "surprise" for name in names]
     if p is None or not any(getattr(p, name) is not None for name in defaults):
