@@ -16,7 +16,17 @@ from discord import app_commands
 from bot.engine_client import EngineBusy, EngineError, EngineRejected, EngineTimeout, EngineUnavailable
 from bot.i18n import Language, language
 from bot.limits import ChannelClosed, Crowded, OnCooldown, PieceGone, Refused, Told, TooLong, Unusable
-from bot.texts import COOLDOWN, FIELDS, INSTRUMENTS, PIECE, SORRY, TRADITIONS, TUNE_TYPES_ZH, say
+from bot.texts import (
+    COOLDOWN,
+    FIELDS,
+    INSTRUMENTS,
+    PIECE,
+    SORRY,
+    SURPRISE_FIELDS,
+    TRADITIONS,
+    TUNE_TYPES_ZH,
+    say,
+)
 from engine.render.formats import FORMATS, format_of
 from engine.schemas import ComposeResult
 
@@ -167,6 +177,8 @@ def piece_embed(
     if picture:
         embed.set_image(url=f"attachment://{picture}")
     footer = f"seed {r.seed}"
+    if r.surprise is not None:  # why a piece is not what the asker usually gets
+        notes = [say(PIECE, "surprise", lang, field=SURPRISE_FIELDS[r.surprise][lang]), *(notes or [])]
     if generation_id is not None:
         footer = f"{FIELDS['piece'][lang]} #{generation_id} · {footer}"
     embed.set_footer(text="\n".join([*(notes or []), footer]))

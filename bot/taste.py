@@ -1,20 +1,29 @@
 """What a person's 👍 and 👎 teach Jam: a `Taste` sent with each of their requests (`engine.schemas`).
 
-`learn` is a pure function of their latest ratings (since their last reset). For tempo (slow, moderate,
-fast), mode and instrument family it picks the class whose pieces they liked most often and weighs it by
-how sure it is that they like it more often than the rest (Beta posteriors of the like rates):
-ratings are of whole pieces, so a 👍 of a fast minor violin piece is evidence for each of the three, and
-only the contrast with the 👎 says which mattered. The engine applies a leaning once its weight reaches
-`LEANING`, and only where the options, the prompt and the person's own defaults leave the field open.
-For the melody it sends a few centroids of the latent codes of liked and disliked pieces, which new
-melodies are drawn near and away from.
+`learn` is a pure function of their latest ratings (since their last reset). A rating is of a whole
+piece, so it is read as a noisy AND: a piece is liked when each of its fields (tempo class, mode,
+instrument family, melody density and register) is to the person's taste, each value with its own
+acceptance rate. A 👍 says every field was accepted; a 👎 that at least one was not, the blame shared by
+expectation-maximisation (`acceptance`): a 👎 of a fast minor piece from someone who keeps liking minor
+is put on the tempo. Ratings age, each counting half as much `HALF_LIFE` ratings later, so that a
+taste that moves is followed within about ten ratings.
+
+What is sent is, per field, the chance of drawing each value: its chance of having the best acceptance
+rate under the Beta posteriors (Thompson sampling, counted over posterior draws), tempered toward the
+best (`SHARPEN`), since a piece must get every field right at once. The engine draws each piece's open
+fields from those chances, so pieces lean to what was liked but spread over all it might be, instead of
+collapsing onto one tempo that every later 👍 confirms. Tempo is drawn as a band: slow, moderate or
+fast first, then a band within it by that band's own like rate, and a tempo within the band. Only
+values that were rated are drawn; the rest are what surprises are for (`Taste.surprise`, the share of
+pieces that try one field outside the taste; /prefs turns it up or down).
+For the melody it sends a few centroids of the latent codes of recently liked and disliked pieces,
+which new melodies are drawn near and away from.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections import Counter
 from collections.abc import Sequence
 
@@ -24,72 +33,128 @@ from bot.db import repo
 from bot.db.repo import RatedPiece
 from bot.db.session import Sessions
 from bot.i18n import Language
-from engine.schemas import MAX_TASTE_CODES, Taste
+from engine.schemas import (
+    MAX_TASTE_CODES,
+    SURPRISE,
+    TEMPO_BANDS,
+    Taste,
+    instrument_family,
+    tempo_band,
+)
 
 log = logging.getLogger("jam.bot")
 
 RECENT = 40  # ratings learnt from, newest first
-PRIOR = 2.0  # pseudo-ratings per class, at the person's overall like rate
-CHANCE = 1.5  # a leaning's weight is at most 1 - (chance of its likes, Bonferroni) / CHANCE
-TEMPO_CLASSES = (("slow", 0, 90), ("moderate", 90, 130), ("fast", 130, 1000))
-FAMILIES = (
-    "piano", "chromatic percussion", "organ", "guitar", "bass", "strings", "ensemble", "brass",
-    "reed", "pipe", "synth lead", "synth pad", "synth effects", "ethnic", "percussive", "effects",
-)  # fmt: skip
+HALF_LIFE = 3.0  # ratings after which a rating counts half as much
+PRIOR = 2.0  # pseudo-ratings per value, at PRIOR_RATE
+PRIOR_RATE = 0.1  # how often a value is assumed accepted before its ratings say (and as they age away)
+ROUNDS = 20  # of expectation-maximisation, sharing the blame of each 👎 among its fields
+SHARPEN = 2.0  # chances are Thompson's to this power (renormalised): 80% right per field is 51% for three
+SEEN = 0.25  # aged ratings a value needs before it is drawn (less: left to surprises)
+# density and register: each value by how often it is accepted at least this share as often as the best,
+# not sharpened (leanings there are weak and often by chance, and sparse low melodies sound less minor)
+SHAPE_NEAR = 0.8
+DRAWS = 4000  # posterior draws that estimate each value's chance of being the best accepted
+TEMPO_CLASSES = {"slow": (0, 90), "moderate": (90, 130), "fast": (130, 1000)}  # bpm, low end in
+TEMPO_SPREAD = 6.0  # bpm: a rating of one tempo says something of the bands next to it in its class
+SURPRISE_LEVELS = (0, 5, 10, 20, 35, 50)  # percent of pieces that try something new, /prefs surprise
 
 
-def tempo_class(tempo: int) -> str:
-    return next(name for name, low, high in TEMPO_CLASSES if low <= tempo < high)
+def tempo_class(tempo: float) -> str:
+    return next(name for name, (low, high) in TEMPO_CLASSES.items() if low <= tempo < high)
 
 
-def family(program: int) -> str:
-    """The General MIDI family, with the string ensembles counted as strings (what people call strings)."""
-    return "strings" if 48 <= program <= 51 else FAMILIES[program // 8]
+def ages(count: int) -> np.ndarray:
+    """Each rating's weight, newest first: 1, then halving every `HALF_LIFE` ratings."""
+    return 0.5 ** (np.arange(count) / HALF_LIFE)
 
 
-def leaning(observed: Sequence[tuple[str, int]]) -> tuple[str | None, float]:
-    """The class most surely liked more often than the rest, and how sure: (class, +1/-1) pairs in,
-    (class, weight 0-1) out.
-
-    Each like rate has a Beta posterior (its prior: `PRIOR` ratings at the person's overall like rate,
-    so a picky person's one 👍 stands out as it should); the weight is 2 P(class > rest) - 1,
-    by the normal approximation: 0 when the class does no better than the others, near 1 when it
-    clearly does (one 👍 against many 👎 of everything else is already a good hint). It is capped by how
-    unlikely the class's likes are by chance (one-sided Fisher exact test against the rest, times the
-    number of classes liked, over `CHANCE`), so that someone who rates at random gets fewer leanings
-    (bench/bench_taste.py reports how often).
-    """
-    liked, seen = Counter(c for c, v in observed if v > 0), Counter(c for c, _ in observed)
-    if not liked:
-        return None, 0.0
-    overall = min(0.95, max(0.05, sum(liked.values()) / len(observed)))
-
-    def posterior(likes: int, count: int) -> tuple[float, float]:
-        a, b = likes + PRIOR * overall, count - likes + PRIOR * (1 - overall)
-        return a / (a + b), a * b / ((a + b) ** 2 * (a + b + 1))
-
-    def weight(c: str) -> float:
-        mine, mine_var = posterior(liked[c], seen[c])
-        rest, rest_var = posterior(sum(liked.values()) - liked[c], sum(seen.values()) - seen[c])
-        above = 0.5 * (1 + math.erf((mine - rest) / math.sqrt(2 * (mine_var + rest_var))))
-        return max(0.0, 2 * above - 1)
-
-    best = max(sorted(liked), key=lambda c: (weight(c), liked[c]))
-    likes, count = sum(liked.values()), len(observed)
-    chance = len(liked) * _fisher_greater(liked[best], seen[best], likes, count)
-    return best, min(weight(best), max(0.0, 1 - chance / CHANCE))
-
-
-def _fisher_greater(hits: int, drawn: int, likes: int, total: int) -> float:
-    """P(at least `hits` likes among `drawn` ratings picked at random from `total` with `likes` likes)."""
-    ways = math.comb(total, drawn)
-    return (
-        sum(
-            math.comb(likes, x) * math.comb(total - likes, drawn - x)
-            for x in range(hits, min(drawn, likes) + 1)
-        )
-        / ways
+def one_hot(labels: Sequence[str | None], options: Sequence[str]) -> np.ndarray:
+    """(ratings, options): 1 where a rating's label is that option (a None label: a row of 0)."""
+    return np.array([[float(label == option) for option in options] for label in labels]).reshape(
+        len(labels), len(options)
     )
+
+
+def acceptance(
+    members: dict[str, np.ndarray], liked: np.ndarray, weight: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per field, the aged counts of its values' acceptances and refusals (one per column of its `members`
+    matrix), under the noisy AND: a 👍 accepts every field; a 👎 refuses field f with the chance
+    (1 - its value's rate) / (1 - the chance all fields were accepted), by expectation-maximisation."""
+    rates = {name: np.full(m.shape[1], 0.5) for name, m in members.items()}
+    counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for _ in range(ROUNDS):
+        # each piece's rate per field; 1 where a rating says nothing of the field (a piece made before)
+        rate = {name: m @ rates[name] + (1 - m.sum(axis=1)) for name, m in members.items()}
+        all_accepted = np.prod(list(rate.values()), axis=0)
+        for name, m in members.items():
+            refused = np.where(liked, 0.0, (1 - rate[name]) / np.maximum(1e-9, 1 - all_accepted))
+            counts[name] = ((weight * (1 - refused)) @ m, (weight * refused) @ m)
+            accepted, refusals = counts[name]
+            rates[name] = (accepted + PRIOR * PRIOR_RATE) / (accepted + refusals + PRIOR)
+    return counts
+
+
+def chances(
+    accepted: np.ndarray, refused: np.ndarray, likes: np.ndarray, near: float | None = None
+) -> np.ndarray:
+    """Per value, the chance to draw it: how often its acceptance rate is the highest in posterior draws
+    (Thompson sampling, with a fixed seed so that the same ratings teach the same taste), to the power
+    `SHARPEN`; with `near`, how often it is at least `near` times the highest. The values rated enough
+    take part (one liked long ago and disliked since loses to those never liked: that is how a taste
+    moves on). All 0 when nothing was liked."""
+    drawn = (accepted + refused >= SEEN) & (likes.sum() > 0)
+    # acceptance needs a 👍 to show it: a value never liked takes none of the blame shared away from it
+    accepted, refused = np.where(likes > 0, accepted, 0.0), np.where(likes > 0, refused, accepted + refused)
+    if not np.any(drawn):
+        return np.zeros(len(accepted))
+    draws = np.random.default_rng(0).beta(
+        accepted[drawn] + PRIOR * PRIOR_RATE,
+        refused[drawn] + PRIOR * (1 - PRIOR_RATE),
+        size=(DRAWS, int(drawn.sum())),
+    )
+    if near is not None:
+        best = (draws >= near * draws.max(axis=1, keepdims=True)).sum(axis=0).astype(float)
+    else:
+        best = np.bincount(np.argmax(draws, axis=1), minlength=int(drawn.sum())) ** SHARPEN
+    out = np.zeros(len(accepted))
+    out[drawn] = best / best.sum()
+    return out
+
+
+def _tempo(
+    tempos: list[int], liked: np.ndarray, weight: np.ndarray, by_class: dict[str, float]
+) -> list[float]:
+    """Chances per band of `TEMPO_BANDS`: each class's chance (`by_class`) shared among its bands by their
+    like rates, a rating counting fully for its own band and, by a Gaussian of `TEMPO_SPREAD`, for the
+    bands near it in its class (a liked 84 bpm says something of 72 bpm, nothing of 96)."""
+    centres = np.array([(low + high) / 2 for low, high in TEMPO_BANDS])
+    band_class = [tempo_class(centre) for centre in centres]
+    member = np.exp(-0.5 * ((np.array(tempos, dtype=float)[:, None] - centres[None]) / TEMPO_SPREAD) ** 2)
+    member[np.arange(len(tempos)), [tempo_band(t) for t in tempos]] = 1.0
+    member *= np.array([[tempo_class(t) == c for c in band_class] for t in tempos])
+    likes, seen = (weight * liked) @ member, weight @ member
+    rate = np.where(seen > 0.01, (likes + PRIOR * PRIOR_RATE) / (seen + PRIOR), 0.0)
+    out = np.zeros(len(TEMPO_BANDS))
+    for name, share in by_class.items():
+        inside = np.array([c == name for c in band_class])
+        out[inside] = share * rate[inside] / rate[inside].sum()
+    return [round(float(p), 3) for p in out] if out.sum() > 0 else []
+
+
+def _instruments(rated: list[RatedPiece], liked: np.ndarray, weight: np.ndarray, by_family: dict) -> dict:
+    """Chances per instrument: each family's chance shared among the instruments of it that were liked,
+    by their aged likes."""
+    out: Counter[str] = Counter()
+    for group, share in by_family.items():
+        names: Counter[str] = Counter()
+        for r, like, w in zip(rated, liked, weight, strict=True):
+            if like and instrument_family(int(r.resolved["program"])) == group:
+                names[str(r.resolved["instrument"])] += float(w)
+        for name, likes in names.items():
+            out[name] += share * likes / sum(names.values())
+    return {name: round(p, 3) for name, p in out.items() if p >= 0.01}
 
 
 def centroids(codes: list[list[float]], k: int = MAX_TASTE_CODES, rounds: int = 10) -> list[list[float]]:
@@ -119,54 +184,83 @@ def _codes(pieces: list[RatedPiece]) -> list[list[float]]:
     return list({tuple(code): list(code) for piece in pieces for code in piece.latents}.values())
 
 
-def learn(rated: Sequence[RatedPiece]) -> Taste | None:
-    """The taste in these ratings (newest first, at most `RECENT` used); None when there are none."""
+def learn(rated: Sequence[RatedPiece], surprise: float = SURPRISE) -> Taste | None:
+    """The taste in these ratings (newest first, at most `RECENT` used), with `surprise` as its share of
+    pieces that try something new; None when there are none."""
     rated = [r for r in rated[:RECENT] if r.value in (1, -1)]
     if not rated:
         return None
-    tempo, tempo_weight = leaning([(tempo_class(int(r.resolved["tempo"])), r.value) for r in rated])
-    mode, mode_weight = leaning([(str(r.resolved["mode"]), r.value) for r in rated])
-    group, instrument_weight = leaning([(family(int(r.resolved["program"])), r.value) for r in rated])
-    liked = [r for r in rated if r.value > 0]
-    disliked = [r for r in rated if r.value < 0]
-    tempos = [int(r.resolved["tempo"]) for r in liked if tempo_class(int(r.resolved["tempo"])) == tempo]
-    names = Counter(
-        str(r.resolved["instrument"]) for r in liked if family(int(r.resolved["program"])) == group
-    )
+    liked = np.array([r.value > 0 for r in rated])
+    weight = ages(len(rated))
+    labels: dict[str, list[str | None]] = {
+        "tempo": [tempo_class(int(r.resolved["tempo"])) for r in rated],
+        "mode": [str(r.resolved["mode"]) for r in rated],
+        "instrument": [instrument_family(int(r.resolved["program"])) for r in rated],
+        # what the melody was written as; pieces made before it was kept say nothing of it
+        **{
+            name: [r.resolved.get("texture", {}).get(name) for r in rated] for name in ("density", "register")
+        },
+    }
+    options = {name: [v for v in dict.fromkeys(values) if v is not None] for name, values in labels.items()}
+    members = {name: one_hot(labels[name], options[name]) for name in labels}
+    drawn: dict[str, dict[str, float]] = {}
+    for name, (accepted, refused) in acceptance(members, liked, weight).items():
+        near = SHAPE_NEAR if name in ("density", "register") else None
+        shares = chances(accepted, refused, (weight * liked) @ members[name], near)
+        drawn[name] = {v: round(float(p), 3) for v, p in zip(options[name], shares, strict=True) if p >= 0.01}
+    # the melody leans to recent pieces only: codes do not age in k-means, so older ones are left out
+    recent = rated[: int(4 * HALF_LIFE)]
+    liked_pieces = [r for r in recent if r.value > 0]
+    disliked_pieces = [r for r in recent if r.value < 0]
     widths = {len(code) for r in rated for code in r.latents}
     same_model = len(widths) == 1  # codes of one model only; otherwise the melody is left alone
     return Taste(
-        tempo=int(np.median(tempos)) if tempos else None,
-        tempo_weight=round(tempo_weight, 3),
-        mode=mode,  # type: ignore[arg-type]
-        mode_weight=round(mode_weight, 3),
-        instrument=names.most_common(1)[0][0] if names else None,
-        instrument_weight=round(instrument_weight, 3),
-        liked=centroids(_codes(liked)) if same_model else [],
-        disliked=centroids(_codes(disliked)) if same_model else [],
+        tempo=_tempo([int(r.resolved["tempo"]) for r in rated], liked, weight, drawn["tempo"]),
+        mode=drawn["mode"],
+        instrument=_instruments(rated, liked, weight, drawn["instrument"]),
+        shape={name: drawn[name] for name in ("density", "register") if drawn[name]},
+        liked=centroids(_codes(liked_pieces)) if same_model else [],
+        disliked=centroids(_codes(disliked_pieces)) if same_model else [],
         # by the likes when there are any; else by the dislikes, which new melodies are drawn away from
-        melody_weight=min(1.0, len(liked or disliked) / 3) if same_model else 0.0,
+        melody_weight=min(1.0, len(liked_pieces or disliked_pieces) / 3) if same_model else 0.0,
+        surprise=surprise,
         ratings=len(rated),
     )
 
 
+def surprise_share(percent: int | None) -> float:
+    """A person's surprise setting (percent, None: not set) as a share of pieces."""
+    return SURPRISE if percent is None else percent / 100
+
+
+def surprise_step(percent: int | None, more: bool) -> int:
+    """The next level of `SURPRISE_LEVELS` up (`more`) or down from a person's setting."""
+    now = round(100 * surprise_share(percent))
+    levels = [level for level in SURPRISE_LEVELS if (level > now if more else level < now)]
+    return (min if more else max)(levels, default=now)
+
+
 async def taste_of(sessions: Sessions, user_id: int) -> Taste | None:
-    """The user's taste now, from their ratings since their last reset: learnt in a thread (up to a few
-    hundred ms with 40 pieces' codes), and None, logged, when it cannot be (a malformed row must not
-    break that person's every piece: taste is a hint, never a reason to fail)."""
+    """The user's taste now, from their ratings since their last reset and their surprise setting: learnt
+    in a thread (up to a few hundred ms with 40 pieces' codes), and None, logged, when it cannot be (a
+    malformed row must not break that person's every piece: taste is a hint, never a reason to fail)."""
     try:
-        return await asyncio.to_thread(learn, await repo.rated_pieces(sessions, user_id, limit=RECENT))
+        preferences = await repo.get_preferences(sessions, user_id)
+        surprise = surprise_share(preferences.surprise if preferences else None)
+        rated = await repo.rated_pieces(sessions, user_id, limit=RECENT)
+        return await asyncio.to_thread(learn, rated, surprise)
     except Exception:
         log.exception("could not learn the taste of user %s; going on without it", user_id)
         return None
 
 
 WORDS: dict[str, dict[Language, str]] = {
-    "slow": {"en": "slow", "zh": "慢"},
-    "moderate": {"en": "moderate", "zh": "中速"},
-    "fast": {"en": "fast", "zh": "快"},
     "major": {"en": "major", "zh": "大调"},
     "minor": {"en": "minor", "zh": "小调"},
+    "mostly": {"en": "mostly {mode}", "zh": "多为{mode}"},
+    "either": {"en": "major or minor", "zh": "大调或小调"},
+    "or": {"en": " or ", "zh": " 或 "},
+    "melodies": {"en": "melodies like those you liked", "zh": "像你喜欢的那些旋律"},
     "leans": {
         "en": "leans: {leanings}; from {ratings}",
         "zh": "倾向：{leanings}；来自 {ratings} 个评价",
@@ -175,23 +269,68 @@ WORDS: dict[str, dict[Language, str]] = {
         "en": "nothing clear yet from {ratings}: rate pieces with 👍 and 👎",
         "zh": "{ratings} 个评价还看不出倾向：用 👍 和 👎 给曲子评价吧",
     },
-    "melodies": {"en": "melodies like those you liked", "zh": "像你喜欢的那些旋律"},
 }
+SHAPES: dict[tuple[str, str], dict[Language, str]] = {  # (density or register, class)
+    ("density", "low"): {"en": "sparse melodies", "zh": "稀疏的旋律"},
+    ("density", "high"): {"en": "busy melodies", "zh": "密集的旋律"},
+    ("register", "low"): {"en": "low melodies", "zh": "低音区的旋律"},
+    ("register", "high"): {"en": "high melodies", "zh": "高音区的旋律"},
+}
+SURPRISES: dict[str, dict[Language, str]] = {
+    "never": {"en": "never: every piece leans to your taste", "zh": "从不：每首都照你的口味"},
+    "some": {
+        "en": "{percent}% of pieces (about 1 in {every}) try something outside your taste",
+        "zh": "{percent}% 的曲子（约每 {every} 首 1 首）会尝试你口味之外的东西",
+    },
+}
+MOSTLY = 0.65  # a chance from which a value is what the taste "mostly" is
+ALWAYS = 0.9  # from which it is simply what the taste is
+SHOWN = 0.1  # the least chance of a tempo band or an instrument that /prefs shows
+
+
+def tempo_range(taste: Taste) -> tuple[int, int] | None:
+    """The tempos most pieces are drawn at: from the slowest to the fastest band with a chance of at least
+    `SHOWN` (or the likeliest band)."""
+    if not taste.tempo:
+        return None
+    top = max(taste.tempo)
+    bands = [band for band, p in zip(TEMPO_BANDS, taste.tempo, strict=True) if p >= min(SHOWN, top)]
+    return bands[0][0], bands[-1][1]
+
+
+def describe_surprise(share: float, lang: Language) -> str:
+    """How often pieces try something new: 'never: ...' or '10% of pieces (about 1 in 10) try ...'."""
+    if share <= 0:
+        return SURPRISES["never"][lang]
+    return SURPRISES["some"][lang].format(percent=round(100 * share), every=max(1, round(1 / share)))
 
 
 def describe(taste: Taste | None, lang: Language) -> str | None:
-    """'leans: fast (≈150 bpm), minor, Violin, melodies like those you liked; from 12 ratings', or None
-    when there are no ratings (since the last reset)."""
+    """'leans: 60–90 bpm, mostly minor, Violin or Cello, sparse melodies, melodies like those you liked;
+    from 12 ratings', or None when there are no ratings (since the last reset)."""
     if taste is None or taste.ratings == 0:
         return None
     parts = []
-    tempo, mode, instrument = taste.leans("tempo"), taste.leans("mode"), taste.leans("instrument")
-    if tempo is not None:
-        parts.append(f"{WORDS[tempo_class(tempo)][lang]} (≈{tempo} bpm)")
-    if mode is not None:
-        parts.append(WORDS[mode][lang])
-    if instrument is not None:
-        parts.append(instrument)
+    span = tempo_range(taste)
+    if span is not None:
+        parts.append(f"{span[0]}–{span[1]} bpm")
+    if taste.mode:
+        mode, p = max(taste.mode.items(), key=lambda item: item[1])
+        parts.append(
+            WORDS[mode][lang]
+            if p >= ALWAYS
+            else WORDS["mostly"][lang].format(mode=WORDS[mode][lang])
+            if p >= MOSTLY
+            else WORDS["either"][lang]
+        )
+    if taste.instrument:
+        top = max(taste.instrument.values())
+        shown = sorted((p, name) for name, p in taste.instrument.items() if p >= min(SHOWN, top))[::-1]
+        parts.append(WORDS["or"][lang].join(name for _, name in shown[:3]))
+    for name, classes in taste.shape.items():
+        kind, p = max(classes.items(), key=lambda item: item[1])
+        if p >= MOSTLY and (name, kind) in SHAPES:
+            parts.append(SHAPES[name, kind][lang])
     if taste.liked and taste.melody_weight > 0:
         parts.append(WORDS["melodies"][lang])
     count = str(taste.ratings) if lang == "zh" else f"{taste.ratings} rating{'s' * (taste.ratings != 1)}"

@@ -38,6 +38,7 @@ FREE_TEXT_OFF = _ERRORS["free_text_off"]
 PIECE: Texts = _TABLES["piece"]
 FIELDS: Texts = _TABLES["fields"]
 TRADITIONS: Texts = _TABLES["traditions"]
+SURPRISE_FIELDS: Texts = _TABLES["surprise_fields"]
 TUNE_TYPES_ZH: dict[str, str] = _TABLES["tune_types_zh"]
 INSTRUMENTS: tuple[tuple[str, str], ...] = tuple(
     (word, label) for word, label in _TABLES["menus"]["instruments"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -73,30 +73,81 @@ class Defaults(BaseModel):
 
 
 MAX_TASTE_CODES = 6
-LEANING = 0.5  # the weight from which a taste's tempo, mode or instrument fills an open field
+# Where a taste's tempo is learnt and drawn: bands of felt beats a minute, low end in, high end out (edges
+# at 90 and 130, where slow meets moderate and moderate fast). A piece's tempo is drawn within its band.
+TEMPO_BANDS: tuple[tuple[int, int], ...] = (
+    (48, 60), (60, 70), (70, 80), (80, 90), (90, 100), (100, 110), (110, 120), (120, 130), (130, 145),
+    (145, 160), (160, 176), (176, 196),
+)  # fmt: skip
+ShapeClass = Literal["low", "mid", "high"]  # a melody's density and register (engine.eval.attributes)
+SHAPE_CLASSES: tuple[ShapeClass, ...] = get_args(ShapeClass)
+ShapeName = Literal["density", "register"]
+# General MIDI's families of eight programs, as a taste learns instruments (by family, not by name)
+INSTRUMENT_FAMILIES = (
+    "piano", "chromatic percussion", "organ", "guitar", "bass", "strings", "ensemble", "brass",
+    "reed", "pipe", "synth lead", "synth pad", "synth effects", "ethnic", "percussive", "effects",
+)  # fmt: skip
+SURPRISE = 0.1  # the share of a person's pieces that try something outside their taste, unless they say
+TasteField = Literal["tempo", "mode", "instrument", "density", "register", "melody"]
+
+
+def tempo_band(tempo: int) -> int:
+    """The index of the band of `TEMPO_BANDS` that holds `tempo` (the nearest end band outside them)."""
+    return next((i for i, (_, high) in enumerate(TEMPO_BANDS) if tempo < high), len(TEMPO_BANDS) - 1)
+
+
+def instrument_family(program: int) -> str:
+    """The General MIDI family, with the string ensembles counted as strings (what people call strings)."""
+    return "strings" if 48 <= program <= 51 else INSTRUMENT_FAMILIES[program // 8]
+
+
+Chance = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+InstrumentName = Annotated[str, Field(max_length=40)]
+
+
+def _some_chance(chances: Any) -> Any:
+    values = chances.values() if isinstance(chances, dict) else chances
+    if values and sum(values) <= 0:
+        raise ValueError("chances must not all be 0 (leave them empty for no leaning)")
+    return chances
 
 
 class Taste(BaseModel):
-    """What a person's 👍 and 👎 say, as the bot learnt it from their ratings (`bot.taste`).
+    """What a person's 👍 and 👎 say, as the bot learnt it from their ratings (`bot.taste`): for each field,
+    the chance that a piece is drawn with each value (a band of tempo, a mode, an instrument, a melody's
+    density and register), and the latent codes of melodies they liked and disliked.
 
-    Leanings fill only what the options, the prompt and the person's own defaults leave open, and only
-    once their weight (the bot's confidence, 0-1) reaches `LEANING`; new melody windows are drawn near
-    the `liked` latent codes and away from the `disliked` ones, by `melody_weight`. Bounded like the rest
-    of a request: a few codes of at most 1,024 finite values.
+    The engine draws each open field from its chances (by the piece's seed), only where the options, the
+    prompt and the person's own defaults leave it open; an empty field leans nowhere. A `surprise` share
+    of pieces draws one field from outside the taste instead (`engine.compose.resolve`). New melody
+    windows are drawn near the `liked` codes and away from the `disliked` ones, by `melody_weight`.
+    Bounded like the rest of a request: a few codes of at most 1,024 finite values.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    tempo: Tempo | None = None
-    tempo_weight: float = Field(0.0, ge=0, le=1)
-    mode: Mode | None = None
-    mode_weight: float = Field(0.0, ge=0, le=1)
-    instrument: str | None = Field(None, max_length=40)
-    instrument_weight: float = Field(0.0, ge=0, le=1)
+    tempo: Annotated[list[Chance], AfterValidator(_some_chance)] = Field(
+        default_factory=list, max_length=len(TEMPO_BANDS), description="one chance per band of TEMPO_BANDS"
+    )
+    mode: Annotated[dict[Mode, Chance], AfterValidator(_some_chance)] = Field(default_factory=dict)
+    instrument: Annotated[dict[InstrumentName, Chance], AfterValidator(_some_chance)] = Field(
+        default_factory=dict, max_length=len(INSTRUMENT_FAMILIES)
+    )
+    shape: dict[ShapeName, Annotated[dict[ShapeClass, Chance], AfterValidator(_some_chance)]] = Field(
+        default_factory=dict, description="the melody's density and register, as Resolved.shape"
+    )
     liked: list[list[float]] = Field(default_factory=list, max_length=MAX_TASTE_CODES)
     disliked: list[list[float]] = Field(default_factory=list, max_length=MAX_TASTE_CODES)
     melody_weight: float = Field(0.0, ge=0, le=1)
+    surprise: float = Field(SURPRISE, ge=0, le=1, description="the share of pieces that try something new")
     ratings: int = Field(0, ge=0, strict=True, description="how many ratings this was learnt from")
+
+    @field_validator("tempo")
+    @classmethod
+    def _every_band(cls, tempo: list[float]) -> list[float]:
+        if tempo and len(tempo) != len(TEMPO_BANDS):
+            raise ValueError(f"one chance per tempo band ({len(TEMPO_BANDS)}), or none")
+        return tempo
 
     @field_validator("liked", "disliked")
     @classmethod
@@ -106,11 +157,6 @@ class Taste(BaseModel):
         if not all(math.isfinite(value) for code in codes for value in code):
             raise ValueError("latent codes must be finite numbers")
         return codes
-
-    def leans(self, name: Literal["tempo", "mode", "instrument"]) -> Any:
-        """The value this taste leans to for `name`, or None when its weight is under `LEANING`: one rule
-        for what the engine applies and what /prefs shows as learnt."""
-        return getattr(self, name) if getattr(self, f"{name}_weight") >= LEANING else None
 
 
 class ComposeRequest(BaseModel):
@@ -180,6 +226,13 @@ class Resolved(BaseModel):
         description="each 2-bar window's label: equal labels share a latent code, '*' marks a cadence",
     )
     understood: dict[str, str] = Field(default_factory=dict, description="field -> the words it came from")
+    texture: dict[ShapeName, ShapeClass] = Field(
+        default_factory=dict, description="the melody as written, which a taste learns from"
+    )
+    leant: list[TasteField] = Field(
+        default_factory=list, description="the fields the asker's taste filled (nothing of the taste itself)"
+    )
+    surprise: TasteField | None = Field(None, description="the field drawn outside the asker's taste, if any")
 
 
 class PieceFile(BaseModel):

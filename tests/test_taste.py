@@ -1,10 +1,13 @@
-"""Personal taste: what ratings teach (`bot.taste`), how the engine applies it (resolve and the melody's
-latent codes), that the prompt still wins, and a small simulated-user run through the real Composer."""
+"""Personal taste: what ratings teach (`bot.taste`), how the engine draws from it (resolve and the melody's
+latent codes), surprises, variety before any taste, that the prompt still wins, and a small
+simulated-user run through the real Composer."""
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +17,31 @@ from pydantic import ValidationError
 
 from bot.db import repo
 from bot.db.repo import RatedPiece
-from bot.taste import centroids, describe, family, leaning, learn, taste_of
+from bot.taste import (
+    SURPRISE_LEVELS,
+    centroids,
+    describe,
+    describe_surprise,
+    learn,
+    surprise_step,
+    taste_of,
+    tempo_class,
+)
 from engine import paths
 from engine.compose.melody import LatentTaste, MelodyModel, MelodySpec, MelodyWriter, phrase_plan
-from engine.compose.resolve import resolve
+from engine.compose.pipeline import Composer
+from engine.compose.resolve import Leaning, resolve
+from engine.data.events import NOTE_OFFSET
 from engine.models.vae import load_vae
-from engine.schemas import LEANING, MAX_TASTE_CODES, ComposeRequest, Defaults, Taste
+from engine.schemas import (
+    MAX_TASTE_CODES,
+    SURPRISE,
+    TEMPO_BANDS,
+    ComposeRequest,
+    Defaults,
+    Taste,
+    instrument_family,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import bench_taste
@@ -27,8 +49,11 @@ import bench_taste
 CODE = 8
 
 
-def piece(value: int, tempo: int, mode: str, program: int, instrument: str, code: float = 0.0) -> RatedPiece:
-    resolved = {"tempo": tempo, "mode": mode, "program": program, "instrument": instrument}
+def piece(
+    value: int, tempo: int, mode: str, program: int, instrument: str, code: float = 0.0, density: str = "mid"
+) -> RatedPiece:
+    resolved = {"tempo": tempo, "mode": mode, "program": program, "instrument": instrument,
+                "texture": {"density": density, "register": "mid"}}  # fmt: skip
     return RatedPiece(value, resolved, [[code + i] * CODE for i in range(3)])
 
 
@@ -45,26 +70,72 @@ FAST_MINOR_STRINGS = [
 ]
 
 
-def test_ratings_teach_tempo_mode_instrument_and_melody() -> None:
+def drawn_tempo(taste: Taste) -> dict[str, float]:
+    """The taste's chance of a slow, moderate and fast tempo."""
+    out: Counter[str] = Counter()
+    for (low, _), chance in zip(TEMPO_BANDS, taste.tempo, strict=True):
+        out[tempo_class(low)] += chance
+    return {name: chance for name, chance in out.items() if chance > 0}
+
+
+def test_ratings_teach_ranges_of_tempo_mode_instrument_and_melody() -> None:
     taste = learn(FAST_MINOR_STRINGS)
     assert taste is not None and taste.ratings == len(FAST_MINOR_STRINGS)
-    assert (taste.tempo, taste.mode, taste.instrument) == (150, "minor", "Violin")
-    assert min(taste.tempo_weight, taste.mode_weight, taste.instrument_weight) >= LEANING
+    assert drawn_tempo(taste)["fast"] == pytest.approx(1.0, abs=0.01)
+    assert sum(chance > 0.1 for chance in taste.tempo) >= 2  # a range of fast bands, not one tempo
+    assert taste.mode["minor"] >= 0.95
+    assert set(taste.instrument) == {"Violin", "String Ensemble 1"}  # the strings liked, in two sounds
     assert taste.liked and all(code[0] >= 10 for code in taste.liked)  # the liked pieces' own codes
     assert taste.disliked and all(code[0] < 0 for code in taste.disliked)
-    assert taste.melody_weight == 1.0
+    assert taste.melody_weight == 1.0 and taste.surprise == SURPRISE
     assert describe(taste, "en") == (
-        "leans: fast (≈150 bpm), minor, Violin, melodies like those you liked; from 9 ratings"
+        "leans: 130–176 bpm, minor, Violin or String Ensemble 1, melodies like those you liked; "
+        "from 9 ratings"
     )
+    assert describe(taste, "zh") == (
+        "倾向：130–176 bpm；小调；Violin 或 String Ensemble 1；像你喜欢的那些旋律；来自 9 个评价"
+    )
+
+
+def test_a_dislike_is_blamed_on_the_field_not_yet_liked() -> None:
+    """Whole pieces are rated: someone who likes slow minor and dislikes fast minor and slow major pieces
+    likes minor and slow as surely as if each had been rated alone (read one field at a time, minor's
+    like rate was only a half)."""
+    ratings = [
+        piece(1, 70, "minor", 0, "Acoustic Grand Piano"),
+        piece(-1, 150, "minor", 0, "Acoustic Grand Piano"),
+        piece(-1, 72, "major", 0, "Acoustic Grand Piano"),
+    ] * 3
+    taste = learn(ratings)
+    assert taste is not None and taste.mode["minor"] >= 0.99 and drawn_tempo(taste)["slow"] >= 0.99
 
 
 def test_no_ratings_teach_nothing_and_dislikes_alone_lean_nowhere() -> None:
     assert learn([]) is None and describe(None, "en") is None
     taste = learn([r._replace(value=-1) for r in FAST_MINOR_STRINGS])
     assert taste is not None and taste.liked == [] and taste.disliked
-    assert (taste.tempo_weight, taste.mode_weight, taste.instrument_weight) == (0, 0, 0)
+    assert (taste.tempo, taste.mode, taste.instrument, taste.shape) == ([], {}, {}, {})
     assert describe(taste, "en") == "nothing clear yet from 9 ratings: rate pieces with 👍 and 👎"
     assert LatentTaste.of(taste) is not None  # new melodies are still drawn away from the disliked
+
+
+def test_an_even_rater_gets_an_even_taste() -> None:
+    major, minor = piece(1, 70, "major", 0, "Piano"), piece(1, 74, "minor", 0, "Piano")
+    down = [major._replace(value=-1), minor._replace(value=-1)]
+    even = [major, minor, *down, *down[::-1], minor, major] * 2  # as new for each mode, as liked
+    taste = learn(even)
+    assert taste is not None and min(taste.mode.values()) > 0.4
+    assert "major or minor" in (describe(taste, "en") or "")
+
+
+def test_ratings_age_so_a_new_taste_takes_over_within_ten() -> None:
+    """Twenty ratings of slow minor, then ten of fast major (and the old kind disliked): the taste follows."""
+    old = [piece(1, 70, "minor", 0, "Piano"), piece(-1, 140, "minor", 0, "Piano")] * 10
+    new = [piece(1, 150, "major", 0, "Piano"), piece(-1, 72, "minor", 0, "Piano")] * 5
+    before = learn(old)
+    assert before is not None and before.mode["minor"] >= 0.95 and drawn_tempo(before)["slow"] >= 0.95
+    after = learn(new + old)
+    assert after is not None and after.mode["major"] >= 0.9 and drawn_tempo(after)["fast"] >= 0.9
 
 
 @pytest.mark.asyncio
@@ -75,16 +146,14 @@ async def test_a_malformed_rating_means_no_taste_not_a_failure(monkeypatch: pyte
     async def rows(*_: object, **__: object) -> list[RatedPiece]:
         return [RatedPiece(1, {"mode": "minor"}, [])]
 
+    async def preferences(*_: object, **__: object) -> None:
+        return None
+
+    monkeypatch.setattr(repo, "get_preferences", preferences)
     monkeypatch.setattr(repo, "rated_pieces", rows)
+    with pytest.raises(KeyError):
+        learn(await rows())
     assert await taste_of(None, 1) is None  # type: ignore[arg-type]
-
-
-def test_a_class_liked_as_often_as_the_rest_is_no_leaning() -> None:
-    even = [("major", 1), ("major", -1), ("minor", 1), ("minor", -1)] * 5
-    assert leaning(even)[1] < 0.2
-    one_against_many = [("fast", 1)] + [("slow", -1)] * 10 + [("moderate", -1)] * 10
-    best, weight = leaning(one_against_many)  # one 👍 against 20 👎 of everything else: a leaning
-    assert best == "fast" and weight >= LEANING
 
 
 def test_codes_are_summed_up_by_a_few_of_their_own() -> None:
@@ -93,7 +162,7 @@ def test_codes_are_summed_up_by_a_few_of_their_own() -> None:
     kept = centroids(codes)
     assert 1 <= len(kept) <= MAX_TASTE_CODES and all(code in codes for code in kept)
     assert centroids(codes[:3]) == codes[:3]
-    assert family(48) == family(40) == "strings" and family(73) == "pipe"
+    assert instrument_family(48) == instrument_family(40) == "strings" and instrument_family(73) == "pipe"
 
 
 def test_the_request_bounds_a_taste() -> None:
@@ -103,67 +172,129 @@ def test_the_request_bounds_a_taste() -> None:
         Taste(disliked=[[float("nan")] * 4])
     with pytest.raises(ValidationError):
         Taste(liked=[[0.0] * 4, [0.0] * 5])
+    with pytest.raises(ValidationError, match="tempo band"):
+        Taste(tempo=[1.0])
+    with pytest.raises(ValidationError, match="not all be 0"):
+        Taste(mode={"major": 0.0, "minor": 0.0})
     with pytest.raises(ValidationError):
-        Taste(tempo=1000)
+        Taste(mode={"dorian": 1.0})
+    with pytest.raises(ValidationError):
+        Taste(instrument={"Violin": 1.5})
+    with pytest.raises(ValidationError):
+        Taste(surprise=2)
 
 
-LEANS = Taste(
-    tempo=150, tempo_weight=0.9, mode="minor", mode_weight=0.9, instrument="violin", instrument_weight=0.9
+SLOW_MINOR = Taste(
+    tempo=[0.2, 0.3, 0.3, 0.2] + [0.0] * (len(TEMPO_BANDS) - 4),
+    mode={"minor": 1.0},
+    instrument={"Violin": 0.5, "Cello": 0.5},
+    shape={"density": {"low": 1.0}},
+    ratings=20,
 )
+ALWAYS = SLOW_MINOR.model_copy(update={"surprise": 0.0})
 
 
-def test_taste_fills_what_is_left_open() -> None:
-    r = resolve(ComposeRequest(prompt="a tune", taste=LEANS), 3)
-    assert (r.tempo, r.mode, r.instrument) == (150, "minor", "Violin")
-    plain = resolve(ComposeRequest(prompt="a tune"), 3)
-    assert (plain.tempo, plain.mode, plain.instrument) == (100, "major", "Acoustic Grand Piano")
-    weak = LEANS.model_copy(update={"tempo_weight": 0.2, "mode_weight": 0.2, "instrument_weight": 0.2})
-    assert resolve(ComposeRequest(prompt="a tune", taste=weak), 3) == plain
-    unknown = LEANS.model_copy(update={"instrument": "kazoo orchestra"})
-    assert resolve(ComposeRequest(prompt="a tune", taste=unknown), 3).instrument == "Acoustic Grand Piano"
+def pieces(prompt: str, taste: Taste | None, count: int = 60, **options: object) -> list:
+    return [resolve(ComposeRequest(prompt=prompt, taste=taste, **options), seed) for seed in range(count)]
 
 
-def test_no_leaning_yet_explores_what_is_left_open() -> None:
-    """A few ratings and no leaning: open fields vary by seed (not the same major piano tune at 100 bpm to
-    rate again); what is said or learnt still wins."""
-    unsure = Taste(ratings=5)
-    pieces = [resolve(ComposeRequest(prompt="a tune", taste=unsure), seed) for seed in range(40)]
-    assert {r.mode for r in pieces} == {"major", "minor"}
-    assert len({r.tempo for r in pieces}) == 3 and len({r.instrument for r in pieces}) > 3
-    said = resolve(ComposeRequest(prompt="a slow tune in a minor key on flute", taste=unsure), 3)
-    assert (said.tempo < 90, said.mode, said.instrument) == (True, "minor", "Flute")
-    learnt = LEANS.model_copy(update={"ratings": 5})
-    assert resolve(ComposeRequest(prompt="a tune", taste=learnt), 3) == resolve(
-        ComposeRequest(prompt="a tune", taste=LEANS), 3
+def test_taste_is_drawn_from_its_ranges_where_left_open() -> None:
+    drawn = pieces("a tune", ALWAYS)
+    assert all(r.tempo < 90 and r.mode == "minor" and r.instrument in ("Violin", "Cello") for r in drawn)
+    assert len({r.tempo for r in drawn}) >= 15  # spread over the bands liked, not one number
+    assert {r.instrument for r in drawn} == {"Violin", "Cello"} and len({r.key for r in drawn}) >= 4
+    assert all(r.shape == {} and r.surprise is None for r in drawn)  # the taste's shape ranks windows
+    assert all(set(r.leant) == {"tempo", "mode", "instrument", "density"} for r in drawn)
+    unknown = ALWAYS.model_copy(update={"instrument": {"kazoo orchestra": 1.0}})
+    assert "instrument" not in resolve(ComposeRequest(prompt="a tune", taste=unknown), 3).leant
+
+
+def test_a_share_of_pieces_try_one_field_outside_the_taste() -> None:
+    drawn = pieces("a tune", SLOW_MINOR, count=400)
+    surprises = [r for r in drawn if r.surprise is not None]
+    assert 0.06 <= len(surprises) / len(drawn) <= 0.14  # SURPRISE is 10%
+    assert {r.surprise for r in surprises} == {"tempo", "mode", "instrument", "melody"}
+    for r in surprises:  # the one field outside, the others as the taste draws them
+        outside = {"tempo": r.tempo >= 90, "mode": r.mode == "major",
+                   "instrument": r.instrument not in ("Violin", "Cello"),
+                   "melody": Leaning.of(SLOW_MINOR, r.seed).shape["density"] != "low"}  # fmt: skip
+        assert outside == {name: name == r.surprise for name in outside}
+    assert all(
+        r.surprise is not None for r in pieces("a tune", SLOW_MINOR.model_copy(update={"surprise": 1.0}))
     )
+    assert not any(r.surprise for r in pieces("a tune", ALWAYS, count=200))
+
+
+def test_pieces_vary_before_any_taste() -> None:
+    """Nothing said, nothing rated: tempo, mode, key, meter, instrument and style vary by the seed (they
+    once came out major piano tunes in 4/4 at 100 bpm)."""
+    drawn = pieces("a tune", None, count=40)
+    assert len({r.tempo for r in drawn}) >= 15 and {r.mode for r in drawn} == {"major", "minor"}
+    assert len({r.key for r in drawn}) >= 6 and len({r.meter for r in drawn}) >= 4
+    assert len({r.instrument for r in drawn}) >= 8 and len({r.style for r in drawn}) >= 5
+    assert statistics.pstdev(r.tempo for r in drawn) >= 20
+    assert all(r.leant == [] and r.surprise is None for r in drawn)
+    chinese = pieces("来一段音乐", None, count=40)
+    assert len({r.tempo for r in chinese}) >= 15 and {r.mode for r in chinese} == {"major", "minor"}
+    # what the words say holds: a waltz is in 3/4, and a slow tune gets a feel that can be slow
+    assert {r.meter for r in pieces("a waltz", None, count=10)} == {"3/4"}
+    assert all(r.tempo < 90 for r in pieces("a slow tune", None, count=20))
 
 
 def test_prompt_words_options_and_defaults_beat_taste() -> None:
-    said = resolve(ComposeRequest(prompt="a slow tune in a major key on flute", taste=LEANS), 3)
-    assert (said.tempo < 100, said.mode, said.instrument) == (True, "major", "Flute")
+    said = resolve(ComposeRequest(prompt="a fast tune in a major key on flute", taste=ALWAYS), 3)
+    assert (said.tempo >= 130, said.mode, said.instrument) == (True, "major", "Flute")
+    assert not {"tempo", "mode", "instrument"} & set(said.leant)
     options = resolve(
-        ComposeRequest(prompt="a tune", tempo=90, mode="major", instrument="harp", taste=LEANS), 3
+        ComposeRequest(prompt="a tune", tempo=140, mode="major", instrument="harp", taste=ALWAYS), 3
     )
-    assert (options.tempo, options.mode, options.instrument) == (90, "major", "Orchestral Harp")
-    defaults = Defaults(tempo=80, mode="major", instrument="cello")
-    mine = resolve(ComposeRequest(prompt="a tune", defaults=defaults, taste=LEANS), 3)
-    assert (mine.tempo, mine.mode, mine.instrument) == (80, "major", "Cello")
+    assert (options.tempo, options.mode, options.instrument) == (140, "major", "Orchestral Harp")
+    defaults = Defaults(tempo=150, mode="major", instrument="flute")
+    mine = resolve(ComposeRequest(prompt="a tune", defaults=defaults, taste=ALWAYS), 3)
+    assert (mine.tempo, mine.mode, mine.instrument) == (150, "major", "Flute")
 
 
-def test_a_melody_shape_the_prompt_asks_for_beats_taste(writer: MelodyWriter) -> None:
-    """ "A calm sparse gentle lullaby" asks for a sparse melody: a taste for busy melodies must not pull
-    the draws toward its codes (it once made 4.5 notes a bar of the 2.2 asked for)."""
-    shape = resolve(ComposeRequest(prompt="a calm sparse gentle lullaby", taste=LEANS), 3).shape
-    assert shape == {"density": "low"}
-    bank = writer.model.prior_bank["major"]
-    busy = LatentTaste(bank[:3], torch.zeros(0, bank.shape[1]), 1.0)
+def test_a_melody_shape_the_prompt_asks_for_beats_taste(composer: Composer, tmp_path: Path) -> None:
+    """ "A calm sparse gentle lullaby" asks for a sparse melody: the taste's shape and latent codes are
+    left out (pulling toward liked codes once made 4.5 notes a bar of the 2.2 asked for)."""
+    bank = composer.writer.model.prior_bank["major"]
+    busy = ALWAYS.model_copy(
+        update={"shape": {"density": {"high": 1.0}}, "liked": bank[:3].tolist(), "melody_weight": 1.0}
+    )
 
-    def latents(taste: LatentTaste | None, shape: dict[str, str]) -> torch.Tensor:
-        specs = [MelodySpec(0, "major", "4/4", phrase_plan(4), s, shape=shape, taste=taste) for s in range(4)]
-        return torch.cat([m.latents for m in writer.write_batch(specs)])
+    def latents(prompt: str, taste: Taste | None) -> list[list[float]]:
+        request = ComposeRequest(prompt=prompt, taste=taste, bars=8, seed=3, formats=["mid"])
+        return composer.compose(request, tmp_path).latents
 
-    assert torch.equal(latents(busy, shape), latents(None, shape))  # the words' shape, as if no taste
-    assert not torch.equal(latents(busy, {}), latents(None, {}))  # words that leave it open: taste leans
+    asked = resolve(ComposeRequest(prompt="a calm sparse gentle lullaby", taste=busy), 3)
+    assert asked.shape == {"density": "low"} and not {"density", "melody"} & set(asked.leant)
+    assert latents("a calm sparse gentle lullaby", busy) == latents("a calm sparse gentle lullaby", None)
+    open_ = resolve(ComposeRequest(prompt="a tune in 4/4", taste=busy), 3)
+    assert open_.shape == {} and {"density", "melody"} <= set(open_.leant)
+    leaning = torch.tensor(latents("a tune in 4/4", busy))
+    plain = torch.tensor(latents("a tune in 4/4", ALWAYS))  # the same fields, without the codes
+    assert nearest(leaning, bank[:3]) < nearest(plain, bank[:3])
+
+
+def test_a_tastes_shape_ranks_the_windows(composer: Composer, tmp_path: Path) -> None:
+    """Drawn sparse, the melodies come out sparser than the same pieces drawn busy."""
+
+    def density(shape: str) -> float:
+        taste = ALWAYS.model_copy(update={"shape": {"density": {shape: 1.0}}})
+        pieces = [
+            composer.compose(
+                ComposeRequest(prompt="a tune", taste=taste, bars=8, seed=s, formats=["mid"]), tmp_path
+            )
+            for s in range(6)
+        ]
+        return statistics.fmean(len([e for e in p.events if e >= NOTE_OFFSET]) for p in pieces)
+
+    assert density("low") < density("high")
+
+
+@pytest.fixture(scope="module")
+def composer() -> Composer:
+    return Composer()
 
 
 @pytest.fixture(scope="module")
@@ -196,14 +327,34 @@ def test_new_melodies_lean_toward_liked_codes_and_away_from_disliked(writer: Mel
     assert not LatentTaste(liked[:, :4], torch.zeros(0, 4), 1.0).fits(bank.shape[1])
 
 
-def test_simulated_users_get_pieces_to_their_taste() -> None:
+def test_surprise_steps_and_words() -> None:
+    assert surprise_step(None, more=True) == 20 and surprise_step(None, more=False) == 5
+    assert surprise_step(0, more=False) == 0 and surprise_step(SURPRISE_LEVELS[-1], more=True) == 50
+    assert surprise_step(7, more=True) == 10  # a value set another way steps to the next level
+    assert describe_surprise(0.1, "en") == "10% of pieces (about 1 in 10) try something outside your taste"
+    assert describe_surprise(0.0, "zh") == "从不：每首都照你的口味"
+
+
+def test_simulated_users_get_pieces_to_their_taste(composer: Composer) -> None:
     """bench/bench_taste.py in small: a user who liked slow major flute pieces among 16 (as heard in the
     files) gets more of them from neutral prompts than an untrained Jam gives from random prompts."""
-    from engine.compose.pipeline import Composer
-
-    composer = Composer()
     with tempfile.TemporaryDirectory() as out:
         hidden = bench_taste.TASTES[1]
         run = bench_taste.simulate(composer, hidden, 0, Path(out), rated=16, after=6, users="test")
     assert run.liked >= 2
     assert run.with_taste >= 4 and run.with_taste > run.chance
+
+
+def test_a_surprise_says_so_on_the_piece() -> None:
+    """A piece that tried something outside the asker's taste says so, so that a 👎 of it is expected."""
+    from bot.present import piece_embed
+    from engine.schemas import ComposeResult
+
+    resolved = resolve(
+        ComposeRequest(prompt="a tune", taste=SLOW_MINOR.model_copy(update={"surprise": 1.0})), 3
+    )
+    result = ComposeResult(name="p", request=ComposeRequest(), resolved=resolved, files=[], duration_s=1.0)
+    footer = piece_embed(result, "zh", prompt="a tune").footer.text or ""
+    assert footer.startswith("🎲 惊喜：") and resolved.surprise is not None
+    plain = result.model_copy(update={"resolved": resolved.model_copy(update={"surprise": None})})
+    assert "🎲" not in (piece_embed(plain, "en", prompt="a tune").footer.text or "")

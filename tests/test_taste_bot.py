@@ -1,5 +1,6 @@
 """Taste in the bot, against the Discord stand-in and the real engine: 👍 and 👎 on real pieces shape the
-next request, /prefs shows what was learnt, and `clear: taste` resets it while keeping the ratings."""
+next request, /prefs shows what was learnt and how often pieces surprise, `surprise: more / less` changes
+that (kept in the database), and `clear: taste` resets the taste while keeping the ratings."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from engine_support import bot_settings, real_engine
 from bot.app import JamBot, create_bot
 from bot.cogs.prefs import TEXT as PREFS
 from bot.db import repo
-from bot.taste import taste_of
+from bot.taste import describe_surprise, taste_of
+from engine.schemas import SURPRISE
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
 
 LEARNT = PREFS["taste"]["en"]
+SURPRISES = PREFS["surprise"]["en"]
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +68,17 @@ async def prefs(standin: DiscordStandIn, options: dict[str, Any] | None = None) 
     return data
 
 
-def learnt(data: dict[str, Any]) -> str | None:
-    return next((f["value"] for f in data["embeds"][0].get("fields", []) if f["name"] == LEARNT), None)
+def learnt(data: dict[str, Any], name: str = LEARNT) -> str | None:
+    return next((f["value"] for f in data["embeds"][0].get("fields", []) if f["name"] == name), None)
+
+
+async def no_surprises(standin: DiscordStandIn) -> None:
+    """/prefs surprise: less, down to never (from the default 10%: 5%, then 0%), so that every piece
+    leans to the taste and a test of one piece cannot fail by chance."""
+    assert learnt(await prefs(standin, {"surprise": "less"}), SURPRISES) == (
+        "5% of pieces (about 1 in 20) try something outside your taste"
+    )
+    assert learnt(await prefs(standin, {"surprise": "less"}), SURPRISES) == describe_surprise(0, "en")
 
 
 async def test_ratings_shape_the_next_piece_and_prefs_show_and_reset_them(
@@ -89,14 +101,18 @@ async def test_ratings_shape_the_next_piece_and_prefs_show_and_reset_them(
         await rate(discord_standin, generation_id, up=False)
 
     shown = learnt(await prefs(discord_standin))
-    assert shown is not None and shown.startswith("leans: fast (≈") and "minor" in shown
+    assert shown is not None and shown.startswith("leans: 1") and "bpm, minor, " in shown
     assert shown.endswith("from 4 ratings")
+    await no_surprises(discord_standin)
 
     newest = await piece_for(discord_standin, "a tune")  # says nothing of tempo, mode or instrument
     made = await repo.get_generation(bot.sessions, newest)
     assert made is not None and "taste" not in made.request  # Alice's, not the piece's: never stored
     assert made.resolved["tempo"] >= 130 and made.resolved["mode"] == "minor"
     assert made.resolved["program"] in (40, 48)  # violin or strings, as liked
+    assert {"tempo", "mode", "instrument"} <= set(made.resolved["leant"]) and made.resolved[
+        "surprise"
+    ] is None
     said = await repo.get_generation(
         bot.sessions, await piece_for(discord_standin, "a slow tune in a major key")
     )
@@ -135,6 +151,7 @@ async def test_a_reroll_uses_the_taste_of_whoever_clicks_it(
 ) -> None:
     """Alice likes fast minor strings; Bob has rated nothing. Bob's reroll of Alice's piece is composed
     with his (no) taste, not hers; and hers, after `clear: taste`, with none either."""
+    await no_surprises(discord_standin)
     ratings = {"a fast tune in a minor key on violin": True, "a quick sad tune for strings": True,
                "a slow happy tune on flute": False, "a calm bright tune on piano": False}  # fmt: skip
     for prompt, up in ratings.items():
@@ -142,10 +159,32 @@ async def test_a_reroll_uses_the_taste_of_whoever_clicks_it(
     hers = await piece_for(discord_standin, "a tune")
     made = await repo.get_generation(bot.sessions, hers)
     assert made is not None and made.resolved["mode"] == "minor" and made.resolved["tempo"] >= 130
+    assert {"tempo", "mode", "instrument"} <= set(made.resolved["leant"])
 
     bobs = await rerolled(bot, discord_standin, hers, discord_standin.bob)
-    assert (bobs["mode"], bobs["tempo"], bobs["program"]) == ("major", 100, 0)  # the engine's defaults
+    assert bobs["leant"] == [] and bobs["surprise"] is None  # nothing of Alice's taste
 
     await prefs(discord_standin, {"clear": "taste"})
     again = await rerolled(bot, discord_standin, hers, discord_standin.alice)
-    assert (again["mode"], again["tempo"], again["program"]) == ("major", 100, 0)
+    assert again["leant"] == [] and again["surprise"] is None
+
+
+async def test_prefs_surprise_more_or_less_is_kept_and_shown_in_both_languages(
+    bot: JamBot, discord_standin: DiscordStandIn
+) -> None:
+    """`surprise: more` steps up from the default 10% (kept across a restart: it is in the database), a
+    Chinese speaker reads it in Chinese, and `clear: surprise` goes back to the default. It is shown once
+    it is set or there is a taste to surprise."""
+    assert learnt(await prefs(discord_standin), SURPRISES) is None  # nothing rated: every piece is new
+    more = await prefs(discord_standin, {"surprise": "more"})
+    assert learnt(more, SURPRISES) == "20% of pieces (about 1 in 5) try something outside your taste"
+    assert more["embeds"][0].get("description") == PREFS["empty"]["en"]  # a surprise setting is no default
+    kept = await repo.get_preferences(bot.sessions, discord_standin.alice.id)
+    assert kept is not None and kept.surprise == 20
+    asked = await discord_standin.slash("prefs", {"surprise": "more"}, locale="zh-CN")
+    chinese = (await asked.callback()).json["data"]
+    assert learnt(chinese, PREFS["surprise"]["zh"]) == "35% 的曲子（约每 3 首 1 首）会尝试你口味之外的东西"
+    await rate(discord_standin, await piece_for(discord_standin, "a tune"), up=True)
+    assert learnt(await prefs(discord_standin), SURPRISES) == describe_surprise(0.35, "en")
+    cleared = await prefs(discord_standin, {"clear": "surprise"})
+    assert learnt(cleared, SURPRISES) == describe_surprise(SURPRISE, "en")  # shown with a taste

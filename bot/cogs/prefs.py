@@ -1,5 +1,6 @@
-"""/prefs: a person's defaults, used for whatever a request leaves open, and what Jam has learnt from their
-👍 and 👎 (`bot.taste`), which `clear: taste` resets. Only they see the answer."""
+"""/prefs: a person's defaults, used for whatever a request leaves open, what Jam has learnt from their
+👍 and 👎 (`bot.taste`), which `clear: taste` resets, and how often their pieces try something outside
+that taste (`surprise: more / less`). Only they see the answer."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bot.db import repo
 from bot.db.models import Preferences
 from bot.i18n import Language, language
 from bot.present import COLOUR, instrument_autocomplete
-from bot.taste import describe, taste_of
+from bot.taste import describe, describe_surprise, surprise_share, surprise_step, taste_of
 from engine.schemas import KEY_NAMES
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ CLEARABLE = {
     "key": ("key", "mode"),
     "drums": ("drums",),
     "language": ("language",),
+    "surprise": ("surprise",),
     "taste": (),  # what the ratings taught: reset, the ratings kept (bot.db.repo.reset_taste)
 }
 TEXT: dict[str, dict[Language, str]] = {
@@ -46,22 +48,32 @@ TEXT: dict[str, dict[Language, str]] = {
     "no": {"en": "no drums", "zh": "不要鼓"},
     "bad": {"en": "Nothing was changed: {reason}", "zh": "没有任何更改：{reason}"},
     "taste": {"en": "Learnt from your 👍 / 👎", "zh": "从你的 👍 / 👎 学到的"},
+    "surprise": {"en": "Surprises", "zh": "惊喜"},
     "taste_reset": {
         "en": "I've forgotten what your ratings taught me; your ratings from now on teach me again.",
         "zh": "我已经忘掉从你的评价中学到的口味；之后的评价会重新教我。",
     },
 }
 LANGUAGES = {"en": "English", "zh": "中文"}
+# /prefs surprise: one level of bot.taste.SURPRISE_LEVELS up or down ("surprise me more / less")
+SURPRISE_CHOICES = {"more": "surprise me more · 多些惊喜", "less": "surprise me less · 少些惊喜"}
 
 
 def prefs_embed(preferences: Preferences | None, lang: Language, learnt: str | None = None) -> discord.Embed:
-    """Every default, '—' for those not set, and what the ratings taught (`learnt`) when there are any."""
+    """Every default, '—' for those not set, what the ratings taught (`learnt`) when there are any, and
+    how often pieces try something outside it (once there is a taste, or a setting of it: before any
+    rating, every piece is new)."""
     embed = discord.Embed(title=TEXT["title"][lang], colour=COLOUR)
     if learnt:
         embed.add_field(name=TEXT["taste"][lang], value=learnt, inline=False)
+    chosen = preferences.surprise if preferences else None
+    if learnt or chosen is not None:
+        value = describe_surprise(surprise_share(chosen), lang)
+        embed.add_field(name=TEXT["surprise"][lang], value=value, inline=False)
     p = preferences
-    if p is None or not any(getattr(p, name) is not None for names in CLEARABLE.values() for name in names):
-        embed.description = TEXT["empty"][lang]  # a row kept only for its taste reset is no defaults
+    defaults = [name for key, names in CLEARABLE.items() if key != "surprise" for name in names]
+    if p is None or not any(getattr(p, name) is not None for name in defaults):
+        embed.description = TEXT["empty"][lang]  # a row kept for its taste reset or surprises is no defaults
         return embed
     unset = TEXT["unset"][lang]
     tempo = "–".join(str(t) for t in (p.tempo_min, p.tempo_max) if t is not None)
@@ -96,12 +108,14 @@ class Prefs(commands.Cog):
         mode="Major or minor",
         drums="With or without drums",
         language="The language Jam answers you in",
+        surprise="How often your pieces try something outside your taste",
         clear="Forget one default, what your ratings taught Jam (taste), or all of them",
     )
     @app_commands.choices(
         key=[app_commands.Choice(name=k, value=k) for k in KEY_NAMES],
         mode=[app_commands.Choice(name=m, value=m) for m in ("major", "minor")],
         language=[app_commands.Choice(name=name, value=code) for code, name in LANGUAGES.items()],
+        surprise=[app_commands.Choice(name=name, value=value) for value, name in SURPRISE_CHOICES.items()],
         clear=[app_commands.Choice(name=name, value=name) for name in (*CLEARABLE, "all")],
     )
     @app_commands.autocomplete(instrument=instrument_autocomplete)
@@ -116,6 +130,7 @@ class Prefs(commands.Cog):
         mode: str | None = None,
         drums: bool | None = None,
         language: str | None = None,
+        surprise: str | None = None,
         clear: str | None = None,
     ) -> None:
         sessions, user_id = self.bot.sessions, interaction.user.id
@@ -126,6 +141,9 @@ class Prefs(commands.Cog):
         given = {"instrument": instrument, "mood": mood, "tempo_min": tempo_min, "tempo_max": tempo_max,
                  "key": key, "mode": mode, "drums": drums, "language": language}  # fmt: skip
         changes |= {name: value for name, value in given.items() if value is not None}
+        if surprise is not None:  # one step from the setting as it is (or as cleared, with both)
+            now = None if "surprise" in changes else await repo.get_preferences(sessions, user_id)
+            changes["surprise"] = surprise_step(now.surprise if now else None, surprise == "more")
         if changes:
             try:
                 await repo.set_preferences(sessions, user_id, **changes)

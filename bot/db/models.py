@@ -69,6 +69,8 @@ class Preferences(Base):
     mode: Mapped[str | None] = mapped_column(String(5))
     drums: Mapped[bool | None]
     language: Mapped[str | None] = mapped_column(String(16))
+    # percent of pieces that try something outside the taste (NULL: the default); see bot.taste
+    surprise: Mapped[int | None] = mapped_column(SmallInteger)
     # what Jam learnt from ratings counts only ratings after this (NULL: all of them); see bot.taste
     taste_reset_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(

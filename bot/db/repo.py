@@ -42,6 +42,7 @@ class PreferenceChanges(BaseModel):
     mode: Mode | None = None
     drums: bool | None = None
     language: str | None = Field(None, min_length=2, max_length=16)
+    surprise: int | None = Field(None, ge=0, le=100, description="percent of pieces that try something new")
 
     @field_validator("key")
     @classmethod

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from engine.data.attributes import DENSITY_EDGES, REGISTER_EDGES, bucket
 from engine.data.corpus import TRADITIONS
 from engine.data.events import (
     HOLD,
@@ -40,7 +41,7 @@ from engine.data.windows import note_before, tradition_index, type_index
 from engine.models.conductor import TuneCondition
 from engine.models.idiom import Idiom, IdiomTable
 from engine.models.vae import MelodyVAE
-from engine.schemas import Taste
+from engine.schemas import SHAPE_CLASSES, Taste
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
@@ -60,6 +61,7 @@ KEY_PROFILES = {
     "major": np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]),
     "minor": np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]),
 }
+SHAPE_WEIGHT = 1.0  # how much matching each density or register a taste drew counts when ranking windows
 TASTE_PULL = 0.8  # how far a new draw moves toward a liked code, at a taste's full weight
 TASTE_DRAWS = 3  # draws per candidate when a taste chooses among them
 RHYTHM_WEIGHT = 2.5  # how much reusing the opening's bar rhythms counts (folk tunes repeat them)
@@ -173,49 +175,82 @@ class TuneDraw:
         return TuneCondition(self.meter, self.mode == "minor", self.tradition, self.tune_type)
 
 
+def shape_of(events: np.ndarray, steps_per_bar: int) -> dict[str, str]:
+    """A melody's (or a window's) density and register, in the classes of the latent GAN's attributes
+    (the bucket edges of engine.data.attributes); empty for one without notes."""
+    events = np.asarray(events)
+    notes = to_notes(events)
+    if not notes:
+        return {}
+    pitches = np.array([p for p, _, _ in notes], dtype=float)
+    weights = np.array([end - start for _, start, end in notes], dtype=float)
+    density = float((events >= NOTE_OFFSET).sum()) / max(1.0, len(events) / steps_per_bar)
+    register = float((weights * pitches).sum() / weights.sum())
+    return {
+        "density": SHAPE_CLASSES[bucket(density, DENSITY_EDGES)],
+        "register": SHAPE_CLASSES[bucket(register, REGISTER_EDGES)],
+    }
+
+
 @dataclass
 class LatentTaste:
-    """A person's taste in melodies, as latent codes: new windows are drawn near the codes of windows they
-    liked and away from those they disliked (`engine.schemas.Taste`, learnt by the bot from ratings).
+    """A person's taste in melodies, as latent codes and a shape: new windows are drawn near the codes of
+    windows they liked and away from those they disliked, and ranked up where they have the density and
+    register the taste drew for this piece (`engine.schemas.Taste`, learnt by the bot from ratings).
 
     Kept apart from the sampling itself: the prior (bank or GAN) draws as it would, then `lean` moves
     each draw part of the way to a liked code and keeps the draws furthest from the disliked ones, so
     the melodies stay ones the model would write; with nothing liked, it only keeps the draws furthest
-    from the disliked. Without a taste nothing changes, draws included, and neither does it when the
-    prompt asked for a melody shape (`MelodySpec.shape`): taste fills only what the words leave open.
+    from the disliked. The shape is not asked of the latent GAN as a prompt's is: steered to a taste's
+    sparse low windows, minor melodies were heard major twice as often. Without a taste nothing
+    changes, draws included. What a piece leans to is `engine.compose.resolve`'s to say
+    (`Resolved.leant`): no codes or shape when the prompt asked for a melody shape, no codes on a surprise.
     """
 
     liked: torch.Tensor  # (k, latent), k >= 0
     disliked: torch.Tensor  # (m, latent), m >= 0
     weight: float  # 0-1
+    shape: dict[str, str] = field(default_factory=dict)  # density and register, as `shape_of` names them
 
     @classmethod
-    def of(cls, taste: Taste | None) -> LatentTaste | None:
-        if taste is None or taste.melody_weight <= 0 or not (taste.liked or taste.disliked):
+    def of(cls, taste: Taste | None, shape: dict[str, str] | None = None) -> LatentTaste | None:
+        """The codes of `taste` (None: no codes) and the `shape` drawn from it; None when neither."""
+        codes_given = taste is not None and taste.melody_weight > 0 and bool(taste.liked or taste.disliked)
+        if not codes_given and not shape:
             return None
+        if taste is None or not codes_given:
+            return cls(torch.zeros(0, 0), torch.zeros(0, 0), 0.0, dict(shape or {}))
         width = len((taste.liked or taste.disliked)[0])
 
         def codes(rows: list[list[float]]) -> torch.Tensor:
             return torch.tensor(rows, dtype=torch.float32) if rows else torch.zeros(0, width)
 
-        return cls(codes(taste.liked), codes(taste.disliked), taste.melody_weight)
+        return cls(codes(taste.liked), codes(taste.disliked), taste.melody_weight, dict(shape or {}))
+
+    def matches(self, events: np.ndarray, steps_per_bar: int) -> int:
+        """How many of the shape's attributes a decoded window has."""
+        found = shape_of(events, steps_per_bar)
+        return sum(found.get(name) == value for name, value in self.shape.items())
 
     def fits(self, latent: int) -> bool:
-        """Codes of another model's latent size (weights replaced since the ratings) are not used."""
-        return self.liked.shape[1] == latent and self.disliked.shape[1] == latent
+        """Codes of another model's latent size (weights replaced since the ratings) are not used, nor
+        are there any to use in a taste of shape alone."""
+        return self.weight > 0 and self.liked.shape[1] == latent and self.disliked.shape[1] == latent
 
     def lean(self, draws: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
-        """`count` of `draws`: each pulled toward a liked code picked at random, those nearest the liked
-        codes and furthest from the disliked ones kept."""
+        """`count` of `draws`: each pulled part of the way (`TASTE_PULL` at most, by chance) toward a
+        liked code picked at random, those furthest from the disliked codes kept. The pull varies and
+        the liked codes are not what is ranked by, so that the candidates stay varied: ranked by their
+        nearness to the liked, they all became the same few melodies, and the melody's own ranking
+        (its key's clarity among others) had nothing left to choose from."""
         z = draws
-        score = torch.zeros(len(z))
         if len(self.liked):
             pick = torch.randint(len(self.liked), (len(z),), generator=generator)
-            z = z + self.weight * TASTE_PULL * (self.liked[pick] - z)
-            score -= torch.cdist(z, self.liked).min(dim=1).values
-        if len(self.disliked):
-            score += torch.cdist(z, self.disliked).min(dim=1).values
-        return z[torch.argsort(score, descending=True)[:count]]
+            pull = self.weight * TASTE_PULL * (0.5 + 0.5 * torch.rand(len(z), 1, generator=generator))
+            z = z + pull * (self.liked[pick] - z)
+        if not len(self.disliked):
+            return z[:count]
+        return z[torch.argsort(torch.cdist(z, self.disliked).min(dim=1).values, descending=True)[:count]]
 
 
 @dataclass
@@ -553,10 +588,10 @@ class MelodyWriter:
             return origin[None] + VARIATION_NOISE * torch.randn(CANDIDATES, latent, generator=generator)
         history = torch.stack(writing.history) if writing.history else torch.zeros(0, latent)
         draw = TuneDraw(spec.mode, spec.meter, spec.tradition, spec.tune_type, history)
-        # A taste fills only what the words leave open: a shape the prompt asked for ("calm, sparse")
-        # is drawn as asked, since pulling toward liked codes would undo it.
-        if spec.taste is not None and not spec.shape and spec.taste.fits(latent):
-            draws = self.model.sample_prior(spec.mode, TASTE_DRAWS * CANDIDATES, generator, draw=draw)
+        if spec.taste is not None and spec.taste.fits(latent):
+            draws = self.model.sample_prior(
+                spec.mode, TASTE_DRAWS * CANDIDATES, generator, attributes=spec.shape, draw=draw
+            )
             return spec.taste.lean(draws, CANDIDATES, generator)
         return self.model.sample_prior(spec.mode, CANDIDATES, generator, attributes=spec.shape, draw=draw)
 
@@ -607,6 +642,11 @@ class MelodyWriter:
                     )
                     for k in picks
                 ]
+                if spec.taste is not None and spec.taste.shape:
+                    scores = [
+                        score + SHAPE_WEIGHT * spec.taste.matches(decoded[k], writing.bar)
+                        for score, k in zip(scores, picks, strict=True)
+                    ]
                 best = picks[int(np.argmax(scores))]
                 writing.accept(label, rows[best].z, decoded[best])
         return [writing.melody() for writing in writings]

@@ -32,9 +32,10 @@ from engine.compose.melody import (
     MelodyWriter,
     extension_plan,
     phrase_plan,
+    shape_of,
 )
 from engine.compose.midi import arrangement_to_midi
-from engine.compose.resolve import DEFAULT_TEMPO, instrument_program, resolve
+from engine.compose.resolve import DEFAULT_TEMPO, Leaning, instrument_program, resolve
 from engine.data.events import HOLD, REST, meter_index, steps_per_bar
 from engine.data.windows import Batch, open_window
 from engine.listen import UserMelody
@@ -49,6 +50,7 @@ from engine.schemas import (
     Format,
     PieceFile,
     Resolved,
+    Taste,
     key_pitch_class,
 )
 
@@ -160,6 +162,14 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+def melody_taste(taste: Taste | None, resolved: Resolved) -> LatentTaste | None:
+    """What of the asker's taste the melody leans to: its codes and the shape drawn from it, as far as
+    `resolve` let it (`Resolved.leant`)."""
+    drawn = Leaning.of(taste, resolved.seed).shape
+    shape = {name: value for name, value in drawn.items() if name in resolved.leant}
+    return LatentTaste.of(taste if "melody" in resolved.leant else None, shape)
+
+
 class Composer:
     def __init__(self, weights: Path | None = None, soundfont: str | None = None, device: str = "auto"):
         where = pick_device(device)
@@ -200,7 +210,7 @@ class Composer:
                 r.windows,
                 r.seed,
                 shape=r.shape,
-                taste=LatentTaste.of(q.taste),
+                taste=melody_taste(q.taste, r),
                 tradition=r.tradition,
                 tune_type=r.tune_type,
             )
@@ -373,7 +383,11 @@ class Composer:
         with timer.stage("arrange"):
             arrangement = arrange(melody.events, resolved)
         resolved = resolved.model_copy(
-            update={"chords": arrangement.symbols, "tracks": arrangement.tracks(resolved.instrument)}
+            update={
+                "chords": arrangement.symbols,
+                "tracks": arrangement.tracks(resolved.instrument),
+                "texture": shape_of(melody.events, melody.steps_per_bar),
+            }
         )
         check_stop("midi")
         midi_path = file_path(stem, "mid")

@@ -1,19 +1,34 @@
-"""Fill every parameter of a request: options first, then what the prompt says, then defaults.
+"""Fill every parameter of a request: options first, then what the prompt says, then defaults, then the
+asker's taste, then a varied value.
 
 Explicit values beat mood words and options beat text; what came from the text is recorded with
-the words it came from, so the bot can show what it understood.
+the words it came from, so the bot can show what it understood. What nothing fills is drawn by the
+seed from `FEELS`, `OPEN_MODES` and `OPEN_INSTRUMENTS`, so that pieces vary before any taste is known
+(they were all major piano tunes in 4/4 at 100 bpm); a taste's chances are drawn from the same way.
 """
 
 from __future__ import annotations
 
 import random
-
-import pretty_midi
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, TypeVar
 
 from engine.prompt import mood_to_music, parse_prompt
 from engine.prompt.forms import style_meter
 from engine.prompt.instruments import lookup_instrument
-from engine.schemas import KEY_NAMES, ComposeRequest, Defaults, Resolved, Taste, key_pitch_class
+from engine.schemas import (
+    KEY_NAMES,
+    SHAPE_CLASSES,
+    TEMPO_BANDS,
+    ComposeRequest,
+    Defaults,
+    Resolved,
+    Taste,
+    TasteField,
+    instrument_family,
+    key_pitch_class,
+)
 
 DEFAULT_TEMPO = {"2/4": 100, "3/4": 108, "4/4": 100, "6/8": 96, "3/8": 72, "9/8": 90, "12/8": 72}
 # tune types the model learnt (engine.data.corpus.TUNE_TYPES less waltz and polka, with too few tunes):
@@ -30,13 +45,37 @@ TRADITION_INSTRUMENTS = {
 }
 MAJOR_KEYS = ("C", "G", "D", "F", "A", "Bb", "Eb")
 MINOR_KEYS = ("A", "E", "D", "G", "C", "B", "F#")
-EXPLORE_AFTER = 3  # 👎 from which, with no 👍 yet, open fields are varied rather than defaulted
-EXPLORE = {
-    "mode": ("major", "minor"),
-    "tempo": (72, 100, 144),  # slow, moderate, fast
-    "instrument": ("piano", "violin", "cello", "strings", "flute", "clarinet", "guitar", "trumpet", "harp",
-                   "organ"),
-}  # fmt: skip
+
+
+class Feel(NamedTuple):
+    """A meter, a style of accompaniment and a tempo range (felt beats a minute) that suit each other."""
+
+    meter: str
+    style: str
+    low: int
+    high: int
+
+
+# What a request that names no kind of music may come out as, drawn by the seed (one that fits a tempo
+# already chosen, and a meter already said); the style only sets the accompaniment, not the tune type.
+FEELS = (
+    Feel("4/4", "folk", 80, 126),
+    Feel("4/4", "ballad", 60, 84),
+    Feel("4/4", "pop", 92, 128),
+    Feel("4/4", "bossa", 80, 116),
+    Feel("3/4", "waltz", 90, 160),
+    Feel("3/4", "folk", 66, 104),
+    Feel("6/8", "folk", 60, 110),
+    Feel("6/8", "lullaby", 50, 70),
+    Feel("2/4", "march", 96, 128),
+    Feel("2/4", "polka", 100, 144),
+)
+OPEN_MODES = ("major", "minor")
+OPEN_INSTRUMENTS = ("piano", "violin", "cello", "strings", "flute", "clarinet", "oboe", "guitar", "trumpet",
+                    "harp", "organ", "marimba")  # fmt: skip
+SURPRISES: tuple[TasteField, ...] = ("tempo", "mode", "instrument", "melody")  # what a surprise may change
+K = TypeVar("K")
+T = TypeVar("T")
 
 
 def instrument_program(name: str) -> tuple[int, str]:
@@ -66,65 +105,130 @@ def melody_shape(mood: dict) -> dict[str, str]:
     return shape
 
 
-def leanings(taste: Taste | None) -> Defaults:
-    """A taste's confident leanings as defaults of the last resort; an instrument the engine no longer
-    knows is dropped (a taste is learnt, never a reason to refuse a request)."""
-    if taste is None:
-        return Defaults()
-    instrument = taste.leans("instrument")
-    if instrument is not None and lookup_instrument(instrument) is None:
+def _pick(options: Sequence[K], weights: Sequence[float], rng: random.Random) -> K:
+    return rng.choices(list(options), weights=list(weights))[0]
+
+
+def _outside(options: Sequence[K], chances: Sequence[float], rng: random.Random) -> K:
+    """One of `options`, the less likely under the taste's `chances` the likelier: what a surprise tries.
+    The taste's favourite is never drawn (unless every option is as likely)."""
+    top = max(chances, default=0.0)
+    weights = [1 - chance / top if top > 0 else 1.0 for chance in chances]
+    return _pick(options, weights if sum(weights) > 0 else [1.0] * len(options), rng)
+
+
+@dataclass(frozen=True)
+class Leaning:
+    """What a person's taste gives one piece: each field drawn from the taste's chances by the seed,
+    and on a surprise one field (`SURPRISES`) drawn from outside them instead. `melody`: new melody windows
+    lean to the taste's latent codes."""
+
+    tempo: int | None = None
+    mode: str | None = None
+    instrument: str | None = None
+    shape: dict[str, str] = field(default_factory=dict)
+    melody: bool = False
+    surprise: TasteField | None = None
+
+    @classmethod
+    def of(cls, taste: Taste | None, seed: int) -> Leaning:
+        if taste is None:
+            return cls()
+        rng = {name: random.Random(f"{seed}:taste:{name}") for name in ("surprise", *SURPRISES)}
+        # an instrument the engine no longer knows is dropped: a taste is learnt, never a reason to refuse
+        instruments = {name: p for name, p in taste.instrument.items() if lookup_instrument(name) is not None}
+        melody = taste.melody_weight > 0 and bool(taste.liked or taste.disliked)
+        has = {"tempo": bool(taste.tempo), "mode": bool(taste.mode), "instrument": bool(instruments),
+               "melody": melody or bool(taste.shape)}  # fmt: skip
+        fields = [name for name in SURPRISES if has[name]]
+        surprise = (
+            rng["surprise"].choice(fields) if fields and rng["surprise"].random() < taste.surprise else None
+        )
+
+        tempo = None
+        if taste.tempo:
+            bands = range(len(TEMPO_BANDS))
+            draw = _outside if surprise == "tempo" else _pick
+            low, high = TEMPO_BANDS[draw(bands, taste.tempo, rng["tempo"])]
+            tempo = rng["tempo"].randrange(low, high)
+        mode = None
+        if taste.mode:
+            if surprise == "mode":
+                mode = _outside(OPEN_MODES, [taste.mode.get(m, 0.0) for m in OPEN_MODES], rng["mode"])
+            else:
+                mode = _pick(list(taste.mode), list(taste.mode.values()), rng["mode"])
         instrument = None
-    return Defaults(mode=taste.leans("mode"), tempo=taste.leans("tempo"), instrument=instrument)
+        if instruments and surprise == "instrument":  # an everyday instrument of a family seldom liked
+            families: dict[str, float] = {}
+            for name, chance in instruments.items():
+                family = instrument_family(instrument_program(name)[0])
+                families[family] = families.get(family, 0.0) + chance
+            chances = [
+                families.get(instrument_family(instrument_program(n)[0]), 0.0) for n in OPEN_INSTRUMENTS
+            ]
+            instrument = _outside(OPEN_INSTRUMENTS, chances, rng["instrument"])
+        elif instruments:
+            instrument = _pick(list(instruments), list(instruments.values()), rng["instrument"])
+        draw = _outside if surprise == "melody" else _pick
+        shape = {
+            name: draw(SHAPE_CLASSES, [classes.get(c, 0.0) for c in SHAPE_CLASSES], rng["melody"])
+            for name, classes in taste.shape.items()
+        }
+        return cls(tempo, mode, instrument, shape, melody and surprise != "melody", surprise)
 
 
-def explored(taste: Taste | None, seed: int) -> Defaults:
-    """For someone who has rated a few pieces and liked none, open fields drawn by the seed instead of the
-    fixed defaults: 👎 after 👎 of the same major piano tune at 100 bpm teaches nothing (a person who
-    likes fast minor violin dislikes them all), while varied pieces give their 👍 a chance to say what
-    they like. Once they like something, leanings are learnt and the defaults come back where there is
-    none (varying those as well made the pieces after rating match less often in bench/bench_taste.py).
-    Used only where words, options, defaults and leanings leave the field open."""
-    liked = taste is not None and (taste.liked or any(getattr(taste, f"{n}_weight") > 0 for n in EXPLORE))
-    if taste is None or taste.ratings < EXPLORE_AFTER or liked:
-        return Defaults()
-    draw = {name: random.Random(f"{seed}:explore:{name}").choice(values) for name, values in EXPLORE.items()}
-    return Defaults(**draw)
+def open_feel(meter: str | None, tempo: int | None, seed: int) -> Feel:
+    """A feel for a piece whose words name no kind of music: one in `meter` if it was said, and one whose
+    tempo range holds `tempo` if it was chosen already (any, where none does)."""
+    feels = [f for f in FEELS if meter in (None, f.meter)] or list(FEELS)
+    fitting = [f for f in feels if tempo is None or f.low <= tempo <= f.high] or feels
+    return random.Random(f"{seed}:open:feel").choice(fitting)
 
 
 def resolve(request: ComposeRequest, seed: int) -> Resolved:
     """Options, then the prompt (its explicit words, then its mood), then the person's defaults, then what
-    their ratings lean to (`taste`), then, while they have liked nothing, a varied value (`explored`)."""
+    their ratings lean to (`Leaning`), then a value drawn by the seed. `leant` records the fields the
+    taste filled, `surprise` the one it filled from outside the taste."""
     reading = parse_prompt(request.prompt)
     understood = dict(reading.understood)
     mood = mood_to_music(reading.valence, reading.arousal) if reading.valence is not None else {}
     mine = request.defaults or Defaults()
-    taste = leanings(request.taste)
-    explore = explored(request.taste, seed)
+    lean = Leaning.of(request.taste, seed)
+    leant: list[TasteField] = []
+
+    def chosen(name: TasteField, said: T | None, leaning: T | None) -> T | None:
+        """What was said, else the taste's value (recorded as leant)."""
+        if said or leaning is None:
+            return said
+        leant.append(name)
+        return leaning
 
     tradition = request.tradition or reading.tradition
-    style = request.style or reading.style or "folk"
-    tune_type = style if style in TYPE_TEMPO else reading.tune_type
-    mode = (
-        request.mode or reading.mode or mood.get("mode") or mine.mode or taste.mode or explore.mode or "major"
-    )
+    said_style = request.style or reading.style
+    tune_type = said_style if said_style in TYPE_TEMPO else reading.tune_type
+    mode = chosen("mode", request.mode or reading.mode or mood.get("mode") or mine.mode, lean.mode)
+    mode = mode or random.Random(f"{seed}:open:mode").choice(OPEN_MODES)
     key = request.key or reading.key or mine.key or (MINOR_KEYS if mode == "minor" else MAJOR_KEYS)[seed % 7]
     meter = (
         request.meter
         or (request.style and style_meter(request.style))
         or reading.meter
         or TYPE_METER.get(tune_type or "")
-        or "4/4"
     )
-    tempo = (
-        request.tempo
-        or reading.tempo
-        or TYPE_TEMPO.get(tune_type or "")
-        or mood.get("tempo")
-        or mine.tempo
-        or taste.tempo
-        or explore.tempo
-        or DEFAULT_TEMPO[meter]
+    tempo = chosen(
+        "tempo",
+        request.tempo or reading.tempo or TYPE_TEMPO.get(tune_type or "") or mood.get("tempo") or mine.tempo,
+        lean.tempo,
     )
+    if said_style or tune_type or tradition:  # words that name a kind of music bring its meter and style
+        meter = meter or "4/4"
+        style = said_style or "folk"
+        spread = random.Random(f"{seed}:open:tempo").uniform(0.85, 1.15)
+        tempo = tempo or round(DEFAULT_TEMPO[meter] * spread)
+    else:
+        feel = open_feel(meter, tempo, seed)
+        meter, style = meter or feel.meter, feel.style
+        tempo = tempo or random.Random(f"{seed}:open:tempo").randint(feel.low, feel.high)
     beats_per_bar = {"6/8": 2, "9/8": 3, "12/8": 4}.get(meter, int(meter.split("/")[0]))
     if request.bars is not None:
         bars = request.bars
@@ -145,14 +249,19 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
     elif tradition in TRADITION_INSTRUMENTS:
         choices = TRADITION_INSTRUMENTS[tradition]
         program, instrument = instrument_program(choices[seed % len(choices)])
-    elif taste.instrument:
-        program, instrument = instrument_program(taste.instrument)
-    elif explore.instrument:
-        program, instrument = instrument_program(explore.instrument)
+    elif lean.instrument:
+        program, instrument = instrument_program(lean.instrument)
+        leant.append("instrument")
     else:
-        program, instrument = 0, pretty_midi.program_to_instrument_name(0)
+        program, instrument = instrument_program(
+            random.Random(f"{seed}:open:instrument").choice(OPEN_INSTRUMENTS)
+        )
 
     shape = melody_shape(mood)
+    if not shape:  # a melody shape the words ask for ("calm, sparse") is drawn as asked, taste or not
+        leant += sorted(lean.shape)  # type: ignore[arg-type]
+        if lean.melody:
+            leant.append("melody")
     if request.drums is not None:
         drums = request.drums
     elif reading.drums is not None:
@@ -175,6 +284,9 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
     ):
         if value is not None:
             understood[name] = "option"
+    surprise = lean.surprise
+    if surprise not in leant and not (surprise == "melody" and {"density", "register"} & set(leant)):
+        surprise = None  # the words filled the field the surprise was for
     return Resolved(
         key=canonical_key(key),
         mode=mode,
@@ -191,4 +303,6 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         seed=seed,
         form="",
         understood=understood,
+        leant=leant,
+        surprise=surprise,
     )

@@ -33,7 +33,7 @@ CONTOUR_LEVEL = 1.5  # semitones between the bars' mean pitches that still count
 UNKNOWN = -1  # an attribute a window does not show (no notes, no third, one bar silent)
 
 
-def _bucket(value: float, edges: tuple[float, float]) -> int:
+def bucket(value: float, edges: tuple[float, float]) -> int:
     return int(value >= edges[0]) + int(value >= edges[1])
 
 
@@ -55,9 +55,9 @@ def measure(events: np.ndarray, steps_per_bar: int, tonic: int) -> dict[str, int
     if score != 0:
         out["mode"] = int(score > 0)
     bars = len(events) / steps_per_bar
-    out["density"] = _bucket(float((events >= NOTE_OFFSET).sum()) / bars, DENSITY_EDGES)
-    out["register"] = _bucket(float((weights * pitches).sum() / weights.sum()), REGISTER_EDGES)
-    out["range"] = _bucket(float(pitches.max() - pitches.min()), RANGE_EDGES)
+    out["density"] = bucket(float((events >= NOTE_OFFSET).sum()) / bars, DENSITY_EDGES)
+    out["register"] = bucket(float((weights * pitches).sum() / weights.sum()), REGISTER_EDGES)
+    out["range"] = bucket(float(pitches.max() - pitches.min()), RANGE_EDGES)
     first, second = starts < steps_per_bar, starts >= steps_per_bar
     if first.any() and second.any():
         rise = pitches[second].mean() - pitches[first].mean()
