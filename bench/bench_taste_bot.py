@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--after", type=int, default=20, help="neutral pieces asked for after rating")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.ERROR)  # not discord.py's heartbeat warnings while 2 cores are busy
     started = time.perf_counter()
     people, checks = asyncio.run(session(args.users, args.seed, args.rated, args.after))
     found = figures(people)

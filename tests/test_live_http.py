@@ -54,7 +54,8 @@ async def client(base_url: str) -> AsyncIterator[EngineClient]:
 
 
 async def test_a_jam_through_the_client(client: EngineClient) -> None:
-    first = await client.live_start(ComposeRequest(prompt="a calm tune on piano", tempo=96, seed=2), 2)
+    request = ComposeRequest(prompt="a calm tune on piano", tempo=96, meter="4/4", seed=2)
+    first = await client.live_start(request, 2)
     info = first.info
     assert (info.index, info.tempo, info.program, info.bars, info.sample_rate, info.channels) == (
         0, 96, 0, 2, 48_000, 2,
