@@ -16,7 +16,7 @@ from bot.db.models import Preferences
 from bot.i18n import Language, language
 from bot.present import COLOUR, instrument_autocomplete
 from bot.taste import describe, describe_surprise, surprise_share, surprise_step, taste_of
-from engine.schemas import KEY_NAMES
+from engine.schemas import KEY_NAMES, TEMPO_MAX, TEMPO_MIN
 
 if TYPE_CHECKING:
     from bot.app import JamBot
@@ -124,8 +124,8 @@ class Prefs(commands.Cog):
         interaction: discord.Interaction,
         instrument: app_commands.Range[str, 1, 40] | None = None,
         mood: app_commands.Range[str, 1, 40] | None = None,
-        tempo_min: app_commands.Range[int, 30, 260] | None = None,
-        tempo_max: app_commands.Range[int, 30, 260] | None = None,
+        tempo_min: app_commands.Range[int, TEMPO_MIN, TEMPO_MAX] | None = None,
+        tempo_max: app_commands.Range[int, TEMPO_MIN, TEMPO_MAX] | None = None,
         key: str | None = None,
         mode: str | None = None,
         drums: bool | None = None,
