@@ -170,9 +170,7 @@ def track(audio: np.ndarray, hop: int = HOP) -> tuple[np.ndarray, np.ndarray]:
         center=True,
         resolution=0.2,
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        midi = 69.0 + 12.0 * np.log2(f0 / 440.0)
-    return midi, prob
+    return librosa.hz_to_midi(f0), prob  # NaN stays NaN where unvoiced
 
 
 def _repair_octaves(midi: np.ndarray) -> np.ndarray:
