@@ -153,7 +153,11 @@ def test_bass_stays_in_range_and_ends_on_the_tonic(key, style):
     final = max(bass, key=lambda n: n[1])
     assert final[0] % 12 == shift and final[2] == 64  # held to the end
     chords = {p.role: p for p in a.parts}["chords"].notes
-    assert {n[0] % 12 for n in chords if n[1] >= 48} == {c % 12 for c in (shift, shift + 4, shift + 7)}
+    # the final chord is the tonic as the style colours it (C, Cmaj9, C5): its notes are that chord's
+    assert a.chords[-1].root == shift
+    assert {n[0] % 12 for n in chords if n[1] >= 48} <= set(a.chords[-1].pitch_classes)
+    if style not in ("bossa", "rock"):  # folk's triads; a bossa's is coloured, a rock's a power chord
+        assert {n[0] % 12 for n in chords if n[1] >= 48} == {c % 12 for c in (shift, shift + 4, shift + 7)}
 
 
 def test_accompaniment_is_softer_than_the_melody_and_velocities_are_valid():
@@ -187,7 +191,7 @@ def test_arrangement_is_deterministic():
         first, second = arrange(melody, r), arrange(melody, r)
         assert first.symbols == second.symbols
         assert [p.notes for p in first.parts] == [p.notes for p in second.parts]
-        assert len(first.symbols) == 16 and first.symbols[-1] == "C"
+        assert len(first.symbols) == 16 and first.chords[-1].root == 0  # C, or a bossa's Cmaj9
 
 
 def test_score_png_is_a_valid_image(tmp_path):

@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.arrange.accompany import Note, figure, voice, voices_for
-from engine.arrange.bass import bass_line, final_bass
+from engine.arrange.bass import bass_line, final_bass, pedal
 from engine.arrange.drums import drum_track
 from engine.arrange.harmony import Chord, bar_symbols, fit_chords
+from engine.arrange.idioms import Idiom
 from engine.arrange.orchestrate import DRUM_KIT, instrument_name, programs
-from engine.arrange.styles import Grid, family_of
+from engine.arrange.styles import Grid, family_of, idiom_of
 from engine.data.events import to_notes
 from engine.prompt.instruments import lookup_instrument
-from engine.schemas import Resolved
+from engine.schemas import Resolved, key_pitch_class
 
 ROLES = ("melody", "chords", "bass", "drums")
-SPLIT_FAMILIES = ("pop", "rock", "ballad")  # 4/4 styles that change chord mid-bar under a busy melody
 BUSY_ONSETS = 6  # melody onsets in a 4/4 bar that make it busy
 PHRASE_BARS = 4
 SWELL = 0.08  # crescendo/diminuendo over a phrase and over the piece, as a share of the velocity
@@ -53,20 +53,33 @@ class Arrangement:
     chords: list[Chord]  # one per slot
     symbols: list[str]  # one per bar: "Dm", or "C G" where the chord changes mid-bar
     parts: list[Part]  # chords, bass, drums: only those present
+    idiom: Idiom
+    voicings: list[list[int]]  # the chords' pitches, one voicing per slot
 
     def tracks(self, melody_instrument: str) -> dict[str, str]:
         return {"melody": melody_instrument, **{p.role: p.name for p in self.parts}}
 
 
-def harmonic_slots(notes: list[tuple[int, int, int]], grid: Grid, family: str) -> list[tuple[int, int]]:
+def harmonic_slots(notes: list[tuple[int, int, int]], grid: Grid, idiom: Idiom) -> list[tuple[int, int]]:
+    """Where the chords change: every bar; busy 4/4 bars split in two where the idiom follows a busy
+    melody; two bars a chord where its harmony moves slowly (the last two bars alone, for the cadence);
+    and the penultimate bar split where the idiom approaches its dominant (ii7 then V7)."""
     slots = []
-    for bar in range(grid.bars):
+    even = grid.meter in ("4/4", "2/4")
+    last = grid.bars - 1
+    bar = 0
+    while bar < grid.bars:
         start, end = bar * grid.bar, (bar + 1) * grid.bar
         onsets = sum(start <= s < end for _, s, _ in notes)
-        if family in SPLIT_FAMILIES and grid.meter == "4/4" and bar < grid.bars - 1 and onsets >= BUSY_ONSETS:
+        busy = idiom.rhythm == "busy" and grid.meter == "4/4" and onsets >= BUSY_ONSETS
+        if bar < last and even and (busy or (bar == last - 1 and idiom.approach)):
             slots += [(start, start + grid.bar // 2), (start + grid.bar // 2, end)]
+        elif idiom.rhythm == "slow" and bar < last - 2:
+            slots.append((start, end + grid.bar))
+            bar += 1
         else:
             slots.append((start, end))
+        bar += 1
     return slots
 
 
@@ -93,10 +106,11 @@ def _program(resolved: Resolved, role: str, default: int) -> int:
 def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
     """Chords, bass and drums for the melody `events` (16th-grid tokens) in `resolved`'s key and style."""
     grid = Grid.of(resolved.meter, len(events))
-    family = family_of(resolved.style, resolved.meter)
+    family = family_of(resolved.style, resolved.meter, resolved.tradition)
+    idiom = idiom_of(resolved.style, resolved.tradition)
     notes = to_notes(events)
-    slots = harmonic_slots(notes, grid, family)
-    chords = fit_chords(notes, slots, resolved.key, resolved.mode, grid.beat)
+    slots = harmonic_slots(notes, grid, idiom)
+    chords = fit_chords(notes, slots, resolved.key, resolved.mode, grid.beat, idiom=idiom)
     symbols = bar_symbols(chords, slots, grid.bar, grid.bars)
     defaults = programs(resolved.program, family)
     parts = []
@@ -109,25 +123,55 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
         parts.append(part)
     by_role = {p.role: p for p in parts}
     last = len(slots) - 1
-    previous: list[int] | None = None
+    voices = voices_for(family, idiom)
+    pedal_end = min(PHRASE_BARS, grid.bars - 2) * grid.bar if idiom.pedal else 0
+    voicings: list[list[int]] = []
     for index, (chord, (start, end)) in enumerate(zip(chords, slots, strict=True)):
         following = chords[index + 1] if index < last else None
         final = index == last
-        previous = voice(chord, previous, voices_for(family))
+        previous = voicings[-1] if voicings else None
+        voicings.append(voice(chord, previous, voices, idiom.voicing, idiom.most_voices))
         if "chords" in by_role:
             chord_notes = (
-                [(p, start, end, 64) for p in previous]
+                [(p, start, end, 64) for p in voicings[-1]]
                 if final
-                else figure(family, grid, previous, start, end)
+                else figure(family, grid, voicings[-1], start, end)
             )
+            if idiom.suspensions and previous is not None and not final:
+                chord_notes = suspend(chord_notes, chord, previous, voicings[-1], start, end)
             by_role["chords"].notes += chord_notes
         if "bass" in by_role:
-            line = (
-                final_bass(chord, start, end)
-                if final
-                else bass_line(family, grid, chord, following, start, end)
-            )
+            if final:
+                line = final_bass(chord, start, end)
+            elif end <= pedal_end:
+                line = pedal(key_pitch_class(resolved.key), start, end, grid.bar)
+            else:
+                line = bass_line(family, grid, chord, following, start, end)
             by_role["bass"].notes += line
     for part in parts:
         part.notes = [(p, s, e, shape_velocity(v, s, grid)) for p, s, e, v in part.notes]
-    return Arrangement(resolved.key, resolved.mode, family, grid, slots, chords, symbols, parts)
+    return Arrangement(
+        resolved.key, resolved.mode, family, grid, slots, chords, symbols, parts, idiom, voicings
+    )
+
+
+def suspend(
+    notes: list[Note], chord: Chord, previous: list[int], current: list[int], start: int, end: int
+) -> list[Note]:
+    """A prepared suspension: a voice that comes to the chord's third from a step above, where the
+    chord before had that note, holds it through the first half of the slot and then resolves down."""
+    if len(previous) != len(current):
+        return notes
+    third = (chord.root + chord.intervals[1]) % 12
+    pcs = set(chord.pitch_classes)
+    for before, now in zip(sorted(previous), sorted(current), strict=True):
+        if now % 12 == third and before - now in (1, 2) and before % 12 not in pcs:
+            middle = start + (end - start) // 2
+            held = [n for n in notes if n[0] == now and n[1] < middle]
+            rest = [n for n in notes if not (n[0] == now and n[1] < middle)]
+            return [
+                *rest,
+                *[(before, s, min(e, middle), v) for _, s, e, v in held],
+                *[(now, middle, e, v) for _, s, e, v in held if e > middle],
+            ]
+    return notes

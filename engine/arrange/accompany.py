@@ -7,34 +7,81 @@ chord by a fraction of a step). Voicings move to the nearest inversion, so the c
 from __future__ import annotations
 
 from engine.arrange.harmony import Chord
+from engine.arrange.idioms import Idiom
 from engine.arrange.styles import Grid
 
 Note = tuple[int, float, float, int]
-VOICING_LOW = 52  # E3: the lowest note of a chord voicing
+VOICING_LOW = 52  # E3: the lowest note of a close chord voicing
 VOICING_CENTRE = 60.0
 GAP = 0.25  # steps of air before the next attack
 STRUM = 0.15  # steps between a strummed chord's strings
+# per voicing style: the lowest and highest note a chord may take, and the middle it keeps near
+RANGES = {
+    "close": (52, 79, 60.0),
+    "rootless": (48, 77, 60.0),
+    "open": (45, 81, 60.0),
+    "power": (40, 67, 50.0),
+}
+REGISTER_PULL = 0.25  # semitones of voice movement worth one semitone nearer the middle
+DROPPED = (7, 14)  # a chord richer than the voices allow leaves out its fifth, then its ninth
 
 
-def voicings(chord: Chord, voices: int) -> list[list[int]]:
-    """Close-position inversions from E3 up; a triad asked for four voices doubles its root."""
-    pcs = list(chord.pitch_classes)
+def chord_tones(chord: Chord, voicing: str = "close", most: int = 4) -> list[int]:
+    """The pitch classes a voicing plays, in chord order (root, third, fifth, seventh, ...): a power chord
+    its root and fifth; a rootless one leaves the root to the bass when the chord has more than `most`."""
+    intervals = [0, chord.fifth] if voicing == "power" else list(chord.intervals)
+    if voicing == "rootless" and len(intervals) > most:
+        intervals.remove(0)
+    for interval in DROPPED:
+        if len(intervals) > most and interval in intervals:
+            intervals.remove(interval)
+    return [(chord.root + i) % 12 for i in intervals[:most]]
+
+
+def voicings(chord: Chord, voices: int = 3, voicing: str = "close", most: int = 4) -> list[list[int]]:
+    """Every inversion of the chord's tones in close position (open: its second voice up an octave),
+    in each octave that fits the voicing's range; too few tones for `voices` double from the root."""
+    low, high, _ = RANGES[voicing]
+    pcs = chord_tones(chord, voicing, most)
     out = []
     for rotation in range(len(pcs)):
         order = pcs[rotation:] + pcs[:rotation]
-        if voices > len(order):
-            order = [*order, order[0]]
-        pitches = [VOICING_LOW + (order[0] - VOICING_LOW) % 12]
+        order = [order[i % len(order)] for i in range(max(voices, len(order)))]
+        pitches = [low + (order[0] - low) % 12]
         for pc in order[1:]:
             pitches.append(pitches[-1] + 1 + (pc - pitches[-1] - 1) % 12)
-        out.append(pitches)
+        if voicing == "open" and len(pitches) >= 3:
+            pitches = sorted([pitches[0], *pitches[2:], pitches[1] + 12])
+        for shift in (-12, 0, 12):
+            shifted = [p + shift for p in pitches]
+            if shifted[0] >= low and shifted[-1] <= high:
+                out.append(shifted)
     return out
 
 
-def voice(chord: Chord, previous: list[int] | None, voices: int = 3) -> list[int]:
-    target = sum(previous) / len(previous) if previous else VOICING_CENTRE
-    target = 0.7 * target + 0.3 * VOICING_CENTRE  # drift back to the middle
-    return min(voicings(chord, voices), key=lambda v: (abs(sum(v) / len(v) - target), v))
+def movement(previous: list[int], current: list[int]) -> float:
+    """Mean semitones each voice moves: voices paired low to high when the counts agree, else each note
+    of the new chord from the nearest of the old."""
+    a, b = sorted(previous), sorted(current)
+    if not a or not b:
+        return 0.0
+    if len(a) == len(b):
+        return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(b)
+    return sum(min(abs(x - y) for x in a) for y in b) / len(b)
+
+
+def voice(
+    chord: Chord, previous: list[int] | None, voices: int = 3, voicing: str = "close", most: int = 4
+) -> list[int]:
+    """The voicing that moves least from `previous` (common tones kept, the rest by the smallest
+    steps), kept near the middle of the range; the one nearest the middle to begin with."""
+    centre = RANGES[voicing][2]
+
+    def cost(v: list[int]) -> tuple[float, list[int]]:
+        off = abs(sum(v) / len(v) - centre)
+        return ((movement(previous, v) if previous else 0.0) + REGISTER_PULL * off, v)
+
+    return min(voicings(chord, voices, voicing, most), key=cost)
 
 
 def _block(pitches: list[int], start: float, end: float, velocity: int, strum: float = 0.0) -> list[Note]:
@@ -86,8 +133,10 @@ def figure(family: str, grid: Grid, chord_voicing: list[int], start: int, end: i
         ]
     if family == "pop":  # strummed block chords on the beats
         return [n for b in beats for n in _block(v, b, b + grid.beat - GAP, 58, STRUM)]
-    if family in ("chorale", "halftime"):  # held block chords
-        return _block(v, start, end - GAP, 60 if family == "chorale" else 50)
+    if family in ("chorale", "halftime", "cinematic"):  # held block chords
+        return _block(v, start, end - GAP, {"chorale": 60, "halftime": 50}.get(family, 54))
+    if family == "chinese":  # a zither's rolling arpeggio up the open voicing, left to ring
+        return _broken([*v, v[0] + 12], start, end, [0, 1, 2, 3], eighth, 4, 52)
     # folk: simple chords on the strong beats, held to the next one
     strong = [b for b in beats if (b - bar_start) in (0, grid.bar // 2) and (b - bar_start) % grid.beat == 0]
     strong = strong or beats[:1] or [start]
@@ -95,5 +144,5 @@ def figure(family: str, grid: Grid, chord_voicing: list[int], start: int, end: i
     return [n for a, b in zip(strong, bounds, strict=True) for n in _block(v, a, b - GAP, 56)]
 
 
-def voices_for(family: str) -> int:
-    return 4 if family == "chorale" else 3
+def voices_for(family: str, idiom: Idiom) -> int:
+    return max(idiom.voices, 4 if family == "chorale" else 3)

@@ -20,8 +20,7 @@ def root_pitch(chord: Chord) -> int:
 
 def fifth_pitch(chord: Chord) -> int:
     """The chord's fifth, above the root when it fits under C3, else below."""
-    root = root_pitch(chord)
-    fifth = root + (chord.pitch_classes[2] - chord.root) % 12
+    fifth = root_pitch(chord) + chord.fifth
     return fifth if fifth <= BASS_HIGH else fifth - 12
 
 
@@ -68,10 +67,19 @@ def bass_line(
         if following is not None and len(beats) > 1 and (a := approach(following, chord)) is not None:
             notes = [(p, s, min(e, last - GAP), v) for p, s, e, v in notes if s < last]
             notes.append((a, last, end - GAP, 66))
-    else:  # ballad, lullaby, chorale, half-time, alberti: the root held
+    elif family == "chinese":  # a drone: the open fifth held
+        notes += [(root, start, end - GAP, 66), (fifth, start, end - GAP, 58)]
+    else:  # ballad, lullaby, chorale, half-time, alberti, cinematic: the root held
         notes.append((root, start, end - GAP, 68))
     return [n for n in notes if n[2] > n[1]]
 
 
 def final_bass(chord: Chord, start: int, end: int) -> list[Note]:
     return [(root_pitch(chord), start, end, 80)]
+
+
+def pedal(tonic: int, start: int, end: int, bar: int) -> list[Note]:
+    """A tonic pedal point: the tonic held bar by bar under whatever the chords do."""
+    pitch = 36 + (tonic - 36) % 12
+    pitch = pitch - 12 if pitch > 43 else pitch
+    return [(pitch, t, min(end, t + bar) - GAP, 70) for t in range(start, end, bar)]

@@ -1,9 +1,10 @@
-"""The grid a piece is arranged on, and the family of figures a style is played with."""
+"""The grid a piece is arranged on, the family of figures a style is played with, and its harmony."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.arrange.idioms import CHINESE, FOLK, IDIOMS, Idiom
 from engine.data.events import beat_steps, steps_per_bar
 
 # style word (engine.prompt.forms) -> family of accompaniment, bass and drum patterns
@@ -51,15 +52,57 @@ FAMILIES = {
     "halftime": "halftime",
     "classical": "alberti",
     "baroque": "alberti",
+    "cinematic": "cinematic",
+    "ambient": "cinematic",
+    "requiem": "cinematic",
+    "elegy": "cinematic",
+}
+# style word -> its harmony (engine.arrange.idioms); every other style plays folk's triads
+HARMONY = {
+    "jazz": "jazz",
+    "swing": "jazz",
+    "blues": "blues",
+    "shuffle": "blues",
+    "funk": "blues",
+    "bossa": "bossa",
+    "samba": "bossa",
+    "lofi": "lofi",
+    "hip hop": "lofi",
+    "pop": "pop",
+    "ballad": "pop",
+    "country": "pop",
+    "disco": "pop",
+    "edm": "pop",
+    "electronic": "pop",
+    "reggae": "pop",
+    "rock": "rock",
+    "metal": "rock",
+    "punk": "rock",
+    "cinematic": "cinematic",
+    "ambient": "cinematic",
+    "requiem": "cinematic",
+    "elegy": "cinematic",
+    "fanfare": "cinematic",
 }
 COMPOUND = ("6/8", "9/8", "12/8")
 
 
-def family_of(style: str, meter: str) -> str:
-    """A style's family; folk and unknown styles follow the meter (3/4 waltz, 6/8 jig, 2/4 march)."""
+def idiom_of(style: str, tradition: str | None = None) -> Idiom:
+    """A style's harmony; a Chinese tune in a style with no harmony of its own takes the Chinese."""
+    name = HARMONY.get(style.strip().lower())
+    if name is None:
+        return CHINESE if tradition == "chinese" else FOLK
+    return IDIOMS[name]
+
+
+def family_of(style: str, meter: str, tradition: str | None = None) -> str:
+    """A style's family; folk and unknown styles follow the meter (3/4 waltz, 6/8 jig, 2/4 march), or
+    play a Chinese tune as a zither would."""
     family = FAMILIES.get(style.strip().lower())
     if family is not None:
         return family
+    if tradition == "chinese" and style.strip().lower() not in HARMONY:
+        return "chinese"
     if meter in ("3/4", "3/8"):
         return "waltz"
     if meter in COMPOUND:

@@ -1,0 +1,118 @@
+"""Arrangements that sound like the style asked for: harmony per style (engine.arrange.idioms)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.arrange import arrange
+from engine.arrange.accompany import movement
+from engine.arrange.harmony import key_chords
+from engine.arrange.idioms import IDIOMS, parse_numeral
+from engine.arrange.styles import idiom_of
+from tests.test_arrange import events_of, resolved
+
+# Cmaj7 | A7 (its C# asks for the secondary dominant) | Dm7 | G7 | C
+II_V_I = [[60, 64, 67, 71], [69, 73, 76, 67], [62, 65, 69, 72], [67, 71, 74, 65], [72]]
+
+
+def random_melody(seed: int, bars: int = 16, minor: bool = False) -> np.ndarray:
+    """Four notes a bar of C major (or C minor), ending on C."""
+    rng = np.random.default_rng(seed)
+    scale = [60, 62, 63, 65, 67, 68, 70, 72] if minor else [60, 62, 64, 65, 67, 69, 71, 72]
+    pitches = [[int(p) for p in rng.choice(scale, 4)] for _ in range(bars - 1)] + [[60]]
+    return events_of(pitches)
+
+
+def part(a, role: str) -> list:
+    return {p.role: p for p in a.parts}[role].notes
+
+
+def onset_pitch_classes(notes: list) -> list[set[int]]:
+    """The pitch classes struck at each onset of a track (a strum's strings counted as one onset)."""
+    onsets: dict[int, set[int]] = {}
+    for pitch, start, _, _ in notes:
+        onsets.setdefault(round(start), set()).add(pitch % 12)
+    return list(onsets.values())
+
+
+def test_numerals_read_as_a_musician_writes_them():
+    assert parse_numeral("bVII7") == (6, -1, "7")
+    assert parse_numeral("iiø7") == (1, 0, "m7b5")
+    assert parse_numeral("Imaj7") == (0, 0, "maj7")
+    assert parse_numeral("IIsus4") == (1, 0, "sus4")
+    cinematic = {c.symbol for c in key_chords("C", "major", IDIOMS["cinematic"])}
+    assert {"Ab", "Bb", "Fm", "Eb"} <= cinematic  # bVI, bVII, iv, bIII: the modal mixture
+    for idiom in IDIOMS.values():  # every numeral a table names is one of its chords: no typos
+        known = set(idiom.major.split()) | set(idiom.minor.split())
+        named = [*idiom.cost, *idiom.cadence, *(n for habit in idiom.habits for n in habit.split())]
+        assert set(named) <= known, idiom.name
+
+
+def test_jazz_gets_sevenths_and_ninths_ii_v_i_and_a_secondary_dominant():
+    a = arrange(events_of(II_V_I), resolved(style="jazz", bars=5))
+    roots = [c.root for c in a.chords]
+    assert roots[:2] == [0, 9] and a.chords[1].quality in ("7", "9", "13")  # A7: V of ii
+    assert 2 in roots and 7 in roots and roots[-1] == 0  # ... ii, V, I
+    assert all(len(c.pitch_classes) >= 4 for c in a.chords)
+    assert any(s.endswith(("maj7", "maj9", "6/9")) for s in a.symbols)  # Cmaj7 named as such
+    assert any(s.endswith(("9", "13")) for s in a.symbols)
+    # rootless voicings of four notes: every chord the track strikes has four pitch classes or more
+    assert all(len(pcs) >= 4 for pcs in onset_pitch_classes(part(a, "chords")))
+
+
+@pytest.mark.parametrize("style", ["jazz", "bossa", "lofi"])
+def test_jazz_lofi_and_bossa_chords_have_four_pitch_classes(style):
+    a = arrange(random_melody(3), resolved(style=style, bars=16))
+    sonorities = onset_pitch_classes(part(a, "chords"))
+    assert np.mean([len(pcs) >= 4 for pcs in sonorities]) >= 0.6
+    assert sum("7" in s or "9" in s or "13" in s or "6" in s for s in a.symbols) >= 12
+
+
+def test_folk_keeps_its_triads():
+    a = arrange(random_melody(3), resolved(style="folk", bars=16))
+    assert all(c.quality in ("maj", "min", "7") for c in a.chords)
+
+
+def test_rock_plays_power_chords_and_pop_suspends_where_the_tune_sings_the_fourth():
+    rock = arrange(random_melody(4), resolved(style="rock", bars=16))
+    assert all(s.endswith("5") for bar in rock.symbols for s in bar.split())
+    assert all(len(pcs) == 2 for pcs in onset_pitch_classes(part(rock, "chords")))
+    # G with the tune on C and D, never B: Gsus4
+    tune = events_of([[60, 64, 67, 64], [67, 72, 74, 72], [60]])
+    pop = arrange(tune, resolved(style="pop", bars=3))
+    assert pop.symbols[1] in ("Gsus4", "Csus2") and pop.symbols[-1] == "C"
+
+
+def test_cinematic_borrows_moves_slowly_and_holds_a_pedal():
+    # C major with an Ab-C-Eb and a Bb-D-F bar: bVI and bVII
+    bars = [[60, 64, 67, 64], [60, 64, 67, 72], [68, 72, 75, 72], [68, 72, 75, 68]]
+    bars += [[70, 74, 77, 74], [70, 74, 77, 70], [67, 71, 74, 71], [72]]
+    a = arrange(events_of(bars), resolved(style="cinematic", bars=8))
+    assert {"Ab", "Bb"} <= set(a.symbols)
+    assert all(end - start == 32 for start, end in a.slots[:-2])  # two bars a chord, the cadence alone
+    first_phrase = [n for n in part(a, "bass") if n[1] < 4 * 16]
+    assert {n[0] % 12 for n in first_phrase} == {0}  # the tonic held under the Ab
+    assert a.symbols[2] == "Ab"
+
+
+def test_chinese_style_is_open_and_avoids_the_leading_tone():
+    a = arrange(random_melody(5), resolved(style="folk", tradition="chinese", bars=16))
+    leading = sum(c.degree == 4 and c.quality in ("maj", "7") for c in a.chords)
+    assert leading <= 1
+    assert any(s.endswith(("5", "sus2", "sus4")) for s in a.symbols)
+    bass = part(a, "bass")
+    assert any(n[1] == m[1] and n[0] != m[0] for n in bass for m in bass)  # a drone: two notes at once
+    assert idiom_of("folk", "chinese").name == "chinese" and idiom_of("jazz", "chinese").name == "jazz"
+
+
+@pytest.mark.parametrize("mode", ["major", "minor"])
+@pytest.mark.parametrize("style", [*(s for s in IDIOMS if s != "chinese"), "chinese"])
+def test_voices_move_by_small_steps_in_every_style(style, mode):
+    tradition = "chinese" if style == "chinese" else None
+    r = resolved(style="folk" if tradition else style, tradition=tradition, bars=16, mode=mode)
+    moves = []
+    for seed in range(4):
+        a = arrange(random_melody(seed, minor=mode == "minor"), r)
+        moves += [movement(x, y) for x, y in zip(a.voicings, a.voicings[1:], strict=False) if x != y]
+    assert np.mean(moves) <= 2.5
