@@ -23,6 +23,7 @@ KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 TEMPO_MIN, TEMPO_MAX = 30, 260  # felt beats per minute: dotted quarters in 6/8, as musicians count
 BARS_MIN, BARS_MAX = 2, 64  # a piece's length
 MORE_BARS_MAX = 32  # bars added at once: an extension, or the answer to a person's melody
+SWING_MIN, SWING_MAX = 1.0, 3.0  # the long-short ratio of off-beat eighths: straight to hard shuffle
 _KEY_PATTERN = re.compile(r"^([A-Ga-g])([#b♯♭]?)$")
 
 
@@ -211,6 +212,14 @@ class Resolved(BaseModel):
         None, max_length=20, description="the tune type the melody is written as (reel, jig, xiaodiao, ...)"
     )
     drums: bool = False
+    swing: float | None = Field(
+        None,
+        ge=SWING_MIN,
+        le=SWING_MAX,
+        allow_inf_nan=False,
+        description="the long-short ratio the off-beat eighths are played at, in the MIDI file itself "
+        "(1: straight, 2: triplet swing); None: the style's own",
+    )
     chords: list[str] = Field(
         default_factory=list,
         description="one entry per bar, e.g. ['Dm', 'Gm', 'A7']; two symbols where the chord changes mid-bar",

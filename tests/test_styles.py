@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pretty_midi
 import pytest
+from pydantic import ValidationError
 
 from engine.arrange import arrange
 from engine.arrange.accompany import movement
 from engine.arrange.harmony import key_chords
 from engine.arrange.idioms import IDIOMS, parse_numeral
-from engine.arrange.styles import idiom_of
-from tests.test_arrange import events_of, resolved
+from engine.arrange.perform import swung
+from engine.arrange.styles import idiom_of, swing_of
+from engine.compose.resolve import resolve
+from engine.eval.arrangement_stats import swing_ratio
+from engine.schemas import ComposeRequest
+from engine.server.schemas import ParentResolved
+from tests.test_arrange import events_of, midi_of, resolved, steps
 
 # Cmaj7 | A7 (its C# asks for the secondary dominant) | Dm7 | G7 | C
 II_V_I = [[60, 64, 67, 71], [69, 73, 76, 67], [62, 65, 69, 72], [67, 71, 74, 65], [72]]
@@ -116,3 +123,65 @@ def test_voices_move_by_small_steps_in_every_style(style, mode):
         a = arrange(random_melody(seed, minor=mode == "minor"), r)
         moves += [movement(x, y) for x, y in zip(a.voicings, a.voicings[1:], strict=False) if x != y]
     assert np.mean(moves) <= 2.5
+
+
+# --- groove -------------------------------------------------------------------------------------------
+
+
+def swung_tune(bars: int = 8) -> np.ndarray:
+    """Eighth notes up and down C major, a held C to end."""
+    line = [60, 62, 64, 65, 67, 69, 71, 72]
+    return events_of([line if b % 2 == 0 else line[::-1] for b in range(bars - 1)] + [[60]])
+
+
+def written(tmp_path, events: np.ndarray, r) -> pretty_midi.PrettyMIDI:
+    """The arrangement written to a MIDI file and read back: what a DAW would see."""
+    path = tmp_path / "piece.mid"
+    midi_of(events, r).write(str(path))
+    return pretty_midi.PrettyMIDI(str(path))
+
+
+def test_swung_steps():
+    assert swung(2, 2.0) == pytest.approx(4 * 2 / 3) and swung(4, 2.0) == 4 and swung(0, 2.0) == 0
+    assert swung(6, 1.6) == pytest.approx(4 + 4 * 1.6 / 2.6) and swung(3, 1.0) == 3
+
+
+def test_a_swing_requests_off_beats_land_late_in_the_file_by_the_recorded_ratio(tmp_path):
+    r = resolved(style="jazz", bars=8, drums=True, tempo=120)
+    midi = written(tmp_path, swung_tune(), r)
+    assert swing_of("jazz", "4/4") == 2.0 and arrange(swung_tune(), r).swing == 2.0
+    assert swing_ratio(midi) == pytest.approx(2.0, abs=0.05)
+    beat = 60 / 120
+    for track in midi.instruments:  # every part follows the one groove: nothing on the straight off-beat
+        shares = [(n.start / beat) % 1 for n in track.notes if n.start < 6 * 4 * beat]
+        assert not any(abs(share - 0.5) < 0.05 for share in shares), track.name
+        if track.name in ("melody", "drums"):
+            assert any(abs(share - 2 / 3) < 0.02 for share in shares), track.name
+    recorded = r.model_copy(update={"swing": 1.6})  # the ratio the result records is the one played
+    assert swing_ratio(written(tmp_path, swung_tune(), recorded)) == pytest.approx(1.6, abs=0.05)
+    straight = written(tmp_path, swung_tune(), resolved(style="rock", bars=8, drums=True, tempo=120))
+    assert swing_ratio(straight) == pytest.approx(1.0, abs=0.05)
+
+
+def test_resolve_records_the_swing_of_the_style_heard():
+    def swing(prompt: str, **options) -> float | None:
+        return resolve(ComposeRequest(prompt=prompt, **options), 1).swing
+
+    assert swing("a swinging jazz tune") == 2.0 and swing("lofi hip hop for studying") == 1.6
+    assert swing("a rock song") == 1.0 and swing("a bossa nova") == 1.0
+    assert swing("a jazz tune", meter="6/8") == 1.0  # in threes already
+    with pytest.raises(ValidationError):
+        ParentResolved(**{**resolved().model_dump(), "windows": ["A1"], "swing": 9.0})
+    with pytest.raises(ValidationError):
+        ParentResolved(**{**resolved().model_dump(), "windows": ["A1"], "swing": float("nan")})
+
+
+def test_jazz_walks_its_bass_and_reggae_skanks():
+    jazz = arrange(swung_tune(), resolved(style="jazz", bars=8))
+    bass = [n for n in part(jazz, "bass") if n[1] < 7 * 16]
+    assert sorted({round(n[1]) for n in bass}) == list(range(0, 7 * 16, 4))  # a note on every beat
+    assert len({n[0] for n in bass}) > 7  # walking, not repeating the root
+    reggae = arrange(swung_tune(), resolved(style="reggae", bars=8, drums=True))
+    assert steps([n for n in part(reggae, "chords") if n[1] < 7 * 16], 16) == {2, 6, 10, 14}
+    kicks = {round(n[1]) % 16 for n in part(reggae, "drums") if n[0] == 36 and 16 <= n[1] < 6 * 16}
+    assert kicks == {8}  # one drop

@@ -18,7 +18,7 @@ from engine.arrange.drums import drum_track
 from engine.arrange.harmony import Chord, bar_symbols, fit_chords
 from engine.arrange.idioms import Idiom
 from engine.arrange.orchestrate import DRUM_KIT, instrument_name, programs
-from engine.arrange.styles import Grid, family_of, idiom_of
+from engine.arrange.styles import Grid, family_of, idiom_of, swing_of
 from engine.data.events import to_notes
 from engine.prompt.instruments import lookup_instrument
 from engine.schemas import Resolved, key_pitch_class
@@ -55,6 +55,7 @@ class Arrangement:
     parts: list[Part]  # chords, bass, drums: only those present
     idiom: Idiom
     voicings: list[list[int]]  # the chords' pitches, one voicing per slot
+    swing: float = 1.0  # the long-short ratio the off-beat eighths are played at (engine.arrange.perform)
 
     def tracks(self, melody_instrument: str) -> dict[str, str]:
         return {"melody": melody_instrument, **{p.role: p.name for p in self.parts}}
@@ -150,8 +151,9 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
             by_role["bass"].notes += line
     for part in parts:
         part.notes = [(p, s, e, shape_velocity(v, s, grid)) for p, s, e, v in part.notes]
+    swing = resolved.swing if resolved.swing is not None else swing_of(resolved.style, resolved.meter)
     return Arrangement(
-        resolved.key, resolved.mode, family, grid, slots, chords, symbols, parts, idiom, voicings
+        resolved.key, resolved.mode, family, grid, slots, chords, symbols, parts, idiom, voicings, swing
     )
 
 

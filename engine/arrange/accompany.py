@@ -125,6 +125,19 @@ def figure(family: str, grid: Grid, chord_voicing: list[int], start: int, end: i
         hits = sorted({bar_start + round(f * grid.bar) for f in (0, 3 / 8, 3 / 4)})
         hits = [h for h in hits if start <= h < end]
         return [n for h in hits for n in _block(v, h, min(end, h + 3) - GAP, 54)]
+    if family == "swing":  # comping: the Charleston (1 and the and of 2), the next bar pushed (2 and 3+)
+        if grid.bar != 16:  # a jazz waltz: chords on 2 and 3
+            return [n for b in beats if b != bar_start for n in _block(v, b, b + 2 - GAP, 54)]
+        bar_index = start // grid.bar
+        hits = ((0, 3), (6, 4)) if bar_index % 2 == 0 else ((4, 2), (10, 4))
+        return [
+            n
+            for at, length in hits
+            if start <= bar_start + at < end
+            for n in _block(v, bar_start + at, min(end, bar_start + at + length) - GAP, 56)
+        ]
+    if family == "reggae":  # the skank: short chords on every off-beat eighth
+        return [n for b in beats for n in _block(v, b + grid.beat / 2, b + grid.beat / 2 + 1, 58)]
     if family == "rock":  # eighth-note strumming, beats accented
         return [
             n

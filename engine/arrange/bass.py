@@ -67,11 +67,43 @@ def bass_line(
         if following is not None and len(beats) > 1 and (a := approach(following, chord)) is not None:
             notes = [(p, s, min(e, last - GAP), v) for p, s, e, v in notes if s < last]
             notes.append((a, last, end - GAP, 66))
+    elif family == "swing":  # walking quarters: root, chord tones toward the next root, a half-step approach
+        notes += walking(chord, following, beats, grid.beat, end)
+    elif family == "reggae":  # root, a rest on the and of 2 and 3, fifth and root again, an approach
+        shape = [(0, 3, root), (6, 2, fifth), (8, 3, root), (12, 2, fifth)]
+        for offset, length, pitch in shape:
+            t = bar_start + offset * grid.bar // 16
+            if start <= t < end:
+                notes.append((pitch, t, min(end, t + length) - GAP, 76))
+        if following is not None and notes and (a := approach(following, chord)) is not None:
+            notes[-1] = (a, *notes[-1][1:])
     elif family == "chinese":  # a drone: the open fifth held
         notes += [(root, start, end - GAP, 66), (fifth, start, end - GAP, 58)]
     else:  # ballad, lullaby, chorale, half-time, alberti, cinematic: the root held
         notes.append((root, start, end - GAP, 68))
     return [n for n in notes if n[2] > n[1]]
+
+
+def walking(chord: Chord, following: Chord | None, beats: list[int], beat: int, end: int) -> list[Note]:
+    """A walking bass through a slot: a note a beat, the root first, then up (or down, toward a lower
+    next root) through the chord's third, fifth and seventh, the last beat a half step from the next
+    root."""
+    root = root_pitch(chord)
+    goal = root_pitch(following) if following is not None else root
+    tones = sorted({i % 12 for i in chord.intervals} - {0})
+    up = [root + t for t in tones if root + t <= BASS_HIGH]
+    down = [root + t - 12 for t in reversed(tones) if root + t - 12 >= BASS_LOW]
+    line = [root, *(up if goal >= root and len(up) >= min(2, len(beats) - 2) else down)]
+    if len(line) < len(beats):
+        line += [root] * (len(beats) - len(line))
+    line = line[: len(beats)]
+    if following is not None and len(beats) > 1:
+        line[-1] = goal - 1 if goal <= line[-2] else goal + 1
+        line[-1] = max(BASS_LOW, min(BASS_HIGH, line[-1]))
+    return [
+        (p, b, min(end, b + beat) - GAP, 76 if i % 2 == 0 else 70)
+        for i, (p, b) in enumerate(zip(line, beats, strict=True))
+    ]
 
 
 def final_bass(chord: Chord, start: int, end: int) -> list[Note]:

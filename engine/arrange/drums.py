@@ -40,6 +40,15 @@ def bar_pattern(family: str, grid: Grid) -> list[tuple[int, int, int]]:
         if family == "halftime":
             hits += [(back + grid.beat + grid.beat // 2, KICK, 60)] if n >= 4 else []
         hits += [(t, CLOSED_HAT, 42) for t in range(0, grid.bar, grid.beat if family == "ballad" else 2)]
+    elif family == "swing":  # ride "ding, ding-a": every beat and the off-beat after 2 and 4; hat on 2 and 4
+        hits += [(b, RIDE, 62 + 6 * (i % 2)) for i, b in enumerate(beats)]
+        hits += [(b + grid.beat // 2, RIDE, 48) for b in beats[1::2]]
+        hits += [(b, PEDAL_HAT, 56) for b in beats[1::2]]
+        hits += [(0, KICK, 46), (beats[-1] + grid.beat // 2, SNARE, 34)]
+    elif family == "reggae":  # one drop: kick and rim shot together on 3 only, hats on the eighths
+        back = beats[n // 2] if n > 1 else grid.bar // 2
+        hits += [(back, KICK, 78), (back, SIDE_STICK, 70)]
+        hits += [(t, CLOSED_HAT, 50 + 8 * (t % grid.beat != 0)) for t in range(0, grid.bar, 2)]
     elif family == "chorale":  # a soft pulse
         hits += [(0, KICK, 56)] + [(b, RIDE, 40) for b in beats]
     else:  # pop, rock, folk, alberti: kick on the strong beats, snare on the backbeats, hat eighths

@@ -9,6 +9,7 @@ DRUM_KIT = "Standard Drum Kit"
 PIANO, ELECTRIC_PIANO, CHURCH_ORGAN, NYLON, STEEL, CLEAN_GUITAR = 0, 4, 19, 24, 25, 27
 ACOUSTIC_BASS, FINGER_BASS, CONTRABASS, CELLO, HARP = 32, 33, 43, 42, 46
 STRINGS, BRASS_SECTION, TUBA, WARM_PAD, SYNTH_BASS = 48, 61, 58, 89, 38
+DRAWBAR_ORGAN, KOTO = 16, 107
 
 BY_FAMILY = {  # melody program // 8 -> (chords, bass)
     0: (PIANO, ACOUSTIC_BASS),  # pianos
@@ -32,6 +33,10 @@ BY_STYLE = {  # family -> (chords, bass) that define the style's sound; None kee
     "halftime": (ELECTRIC_PIANO, FINGER_BASS),
     "lullaby": (HARP, None),
     "jig": (NYLON, None),
+    "swing": (PIANO, ACOUSTIC_BASS),
+    "reggae": (DRAWBAR_ORGAN, FINGER_BASS),
+    "cinematic": (STRINGS, CONTRABASS),
+    "chinese": (KOTO, CELLO),
 }
 STRING_LIKE = {5, 6}
 

@@ -36,10 +36,11 @@ FAMILIES = {
     "funk": "pop",
     "disco": "pop",
     "edm": "pop",
-    "swing": "pop",
-    "jazz": "pop",
-    "blues": "pop",
-    "reggae": "march",
+    "swing": "swing",
+    "jazz": "swing",
+    "blues": "swing",
+    "shuffle": "swing",
+    "reggae": "reggae",
     "bossa": "bossa",
     "samba": "bossa",
     "tango": "bossa",
@@ -85,6 +86,15 @@ HARMONY = {
     "fanfare": "cinematic",
 }
 COMPOUND = ("6/8", "9/8", "12/8")
+# style word -> the long-short ratio its off-beat eighths are played at (2: triplet swing; lo-fi lazier);
+# only in meters counted in quarters: compound meters are in threes already
+SWING = {"jazz": 2.0, "swing": 2.0, "blues": 2.0, "shuffle": 2.0, "lofi": 1.6, "hip hop": 1.6}
+SWING_METERS = ("2/4", "3/4", "4/4")
+
+
+def swing_of(style: str, meter: str) -> float:
+    """The long-short ratio of a style's off-beat eighths in `meter`; 1.0 is straight."""
+    return SWING.get(style.strip().lower(), 1.0) if meter in SWING_METERS else 1.0
 
 
 def idiom_of(style: str, tradition: str | None = None) -> Idiom:

@@ -6,6 +6,7 @@ import numpy as np
 import pretty_midi
 
 from engine.arrange import Arrangement, shape_velocity
+from engine.arrange.perform import Performance
 from engine.data.events import STEPS_PER_QUARTER, beat_steps, to_notes
 
 
@@ -53,17 +54,20 @@ def arrangement_to_midi(
     mode: str,
     program: int,
 ) -> pretty_midi.PrettyMIDI:
-    """The melody, dynamics shaped, then the arrangement's parts by role; drums on channel 10."""
+    """The melody, dynamics shaped, then the arrangement's parts by role; drums on channel 10. Every
+    part is written as played: swung where the style swings (`engine.arrange.perform`)."""
     midi = melody_to_midi(events, tempo=tempo, meter=meter, tonic=tonic, mode=mode, program=program)
     seconds_per_step = 60.0 / tempo / beat_steps(meter)
+    play = Performance(seconds_per_step, arrangement.swing)
     grid = arrangement.grid
     for note in midi.instruments[0].notes:
-        step = note.start / seconds_per_step
+        step, end = note.start / seconds_per_step, note.end / seconds_per_step
         note.velocity = round((note.velocity + shape_velocity(note.velocity, step, grid)) / 2)
+        note.start, note.end = play.seconds(step), play.seconds(end)
     for part in arrangement.parts:
         track = pretty_midi.Instrument(program=part.program, is_drum=part.is_drum, name=part.role)
         track.notes = [
-            pretty_midi.Note(velocity=v, pitch=p, start=s * seconds_per_step, end=e * seconds_per_step)
+            pretty_midi.Note(velocity=v, pitch=p, start=play.seconds(s), end=play.seconds(e))
             for p, s, e, v in sorted(part.notes, key=lambda n: (n[1], n[0]))
         ]
         midi.instruments.append(track)

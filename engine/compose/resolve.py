@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
+from engine.arrange.styles import swing_of
 from engine.prompt import mood_to_music, parse_prompt
 from engine.prompt.forms import style_meter
 from engine.prompt.instruments import lookup_instrument
@@ -299,6 +300,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         tradition=tradition,
         tune_type=tune_type,
         drums=drums,
+        swing=swing_of(style, meter),
         shape=shape,
         seed=seed,
         form="",

@@ -10,6 +10,15 @@ Each track is put on the paper's grid, 24 steps per quarter (96 per 4/4 bar), ba
 - TD, tonal distance between two tracks: per bar where both play, the Euclidean distance between their
   tonal centroids (Harte, Sandler & Gasser 2006: the chroma, L1-normalised, projected onto the circles
   of fifths, minor thirds and major thirds), averaged over bars.
+
+And what makes a style (issue 12), read from the file as played:
+
+- rich, the share of the chords track's sonorities (the notes struck together, a strum counted as one)
+  that hold four or more pitch classes;
+- swing, the long-short ratio of the off-beat eighths: where, in each quarter-note beat, the onsets
+  between its middle and its last 16th land (the median of all tracks'), as (that share) / (the rest);
+- voice movement, the mean semitones each voice of the chords track moves from one chord to the next
+  (per half bar, or per bar in odd meters, the pitches it plays; voices paired low to high).
 """
 
 from __future__ import annotations
@@ -146,6 +155,60 @@ def piece_stats(midi_path: Path | str) -> dict[str, Any]:
     for a, b in itertools.combinations(pitched, 2):
         stats["TD"][f"{a}-{b}"] = mean_tonal_distance(notes[a], notes[b], bar, bars)
     return stats
+
+
+RICH_PITCH_CLASSES = 4
+STRUM_S = 0.03  # onsets this close together are one sonority (a strummed chord)
+OFFBEAT = (0.4, 0.72)  # where in a beat an off-beat eighth lands: straight (0.5) to swung past 2.2:1
+ENDING_BARS = 2  # left out of the swing: the ritardando
+
+
+def sonorities(track: pretty_midi.Instrument) -> list[set[int]]:
+    """The pitch classes struck together, onset by onset (a strum's strings as one)."""
+    groups: list[tuple[float, set[int]]] = []
+    for n in sorted(track.notes, key=lambda n: n.start):
+        if groups and n.start - groups[-1][0] <= STRUM_S:
+            groups[-1][1].add(n.pitch % 12)
+        else:
+            groups.append((n.start, {n.pitch % 12}))
+    return [pcs for _, pcs in groups]
+
+
+def rich_share(track: pretty_midi.Instrument) -> float | None:
+    """The share of a chords track's sonorities with four or more pitch classes."""
+    found = sonorities(track)
+    return float(np.mean([len(pcs) >= RICH_PITCH_CLASSES for pcs in found])) if found else None
+
+
+def swing_ratio(midi: pretty_midi.PrettyMIDI) -> float | None:
+    """The long-short ratio of the off-beat eighths as played, over every track (drums too); None in a
+    compound meter, or where nothing falls off the beat."""
+    ts = midi.time_signature_changes
+    if ts and ts[0].denominator != 4:
+        return None
+    _, tempi = midi.get_tempo_changes()
+    beat_s = 60.0 / (float(tempi[0]) if len(tempi) else 120.0)
+    bar_s = beat_s * (ts[0].numerator if ts else 4)
+    cut = max((n.start for t in midi.instruments for n in t.notes), default=0.0) - ENDING_BARS * bar_s
+    shares = [(n.start / beat_s) % 1.0 for t in midi.instruments for n in t.notes if n.start < cut]
+    off = [share for share in shares if OFFBEAT[0] <= share <= OFFBEAT[1]]
+    if not off:
+        return None
+    middle = float(np.median(off))
+    return middle / (1 - middle)
+
+
+def voice_movement(track: pretty_midi.Instrument, bar_s: float, even: bool) -> float | None:
+    """Mean semitones per voice between the chords track's successive chords (see the module)."""
+    from engine.arrange.accompany import movement
+
+    window = bar_s / 2 if even else bar_s
+    chords: dict[int, set[int]] = defaultdict(set)
+    for n in track.notes:
+        chords[int(n.start / window + 1e-6)].add(n.pitch)
+    ordered = [sorted(chords[k]) for k in sorted(chords)]
+    moves = [movement(a, b) for a, b in itertools.pairwise(ordered) if a != b]
+    return float(np.mean(moves)) if moves else None
 
 
 def default_requests(seed: int = 0) -> list[ComposeRequest]:

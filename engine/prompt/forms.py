@@ -43,6 +43,7 @@ _FORMS: dict[str, tuple[str | None, tuple[str, ...]]] = {  # style: (meter, word
     "rock": ("4/4", ("rock", "rock and roll", "rock n roll", "摇滚")),
     "bossa": ("4/4", ("bossa", "bossa nova", "波萨诺瓦", "巴萨诺瓦")),
     "swing": ("4/4", ("swing", "摇摆乐")),
+    "shuffle": ("4/4", ("shuffle", "shuffle blues", "拖曳节奏")),
     "funk": ("4/4", ("funk", "funky", "放克")),
     "disco": ("4/4", ("disco", "迪斯科")),
     "reggae": ("4/4", ("reggae", "雷鬼")),
