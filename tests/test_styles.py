@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pretty_midi
 import pytest
@@ -185,3 +187,68 @@ def test_jazz_walks_its_bass_and_reggae_skanks():
     assert steps([n for n in part(reggae, "chords") if n[1] < 7 * 16], 16) == {2, 6, 10, 14}
     kicks = {round(n[1]) % 16 for n in part(reggae, "drums") if n[0] == 36 and 16 <= n[1] < 6 * 16}
     assert kicks == {8}  # one drop
+
+
+# --- performance --------------------------------------------------------------------------------------
+
+
+def test_the_same_seed_plays_the_same_file_and_another_seed_varies_it(tmp_path):
+    r = resolved(style="jazz", bars=8, drums=True, seed=3)
+    first, second = tmp_path / "a.mid", tmp_path / "b.mid"
+    midi_of(swung_tune(), r).write(str(first))
+    midi_of(swung_tune(), r).write(str(second))
+    assert first.read_bytes() == second.read_bytes()
+    other = midi_of(swung_tune(), r.model_copy(update={"seed": 4}))
+    again = midi_of(swung_tune(), r)
+    velocities = [[n.velocity for n in t.notes] for t in (other.instruments[0], again.instruments[0])]
+    starts = [[n.start for n in t.notes] for t in (other.instruments[0], again.instruments[0])]
+    assert velocities[0] != velocities[1] and starts[0] != starts[1]
+    assert max(abs(a - b) for a, b in zip(*starts, strict=True)) < 0.04  # small: a player's, not a slip
+
+
+def test_a_ritardando_and_a_held_final_chord_on_the_files_grid(tmp_path):
+    r = resolved(style="folk", bars=8, tempo=100)
+    midi = written(tmp_path, swung_tune(), r)
+    _, tempi = midi.get_tempo_changes()
+    assert tempi[0] == pytest.approx(100, abs=0.1) and tempi[-1] < 0.7 * tempi[0]
+    assert all(b <= a + 1e-6 for a, b in itertools.pairwise(tempi))  # slowing, never faster
+    bar_ticks = 4 * midi.resolution
+    final = [n for t in midi.instruments for n in t.notes if midi.time_to_tick(n.start) >= 7 * bar_ticks - 5]
+    assert final and all(midi.time_to_tick(n.end) >= 8 * bar_ticks - 5 for n in final)
+    assert min(n.end - n.start for n in final) > 2.4 * 1.5  # a 4/4 bar is 2.4 s at 100: held longer
+    ticks = [midi.time_to_tick(n.start) for n in midi.instruments[0].notes]  # straight: still on the grid
+    assert all(min(t % (bar_ticks // 16), -t % (bar_ticks // 16)) <= 6 for t in ticks)
+
+
+def test_dynamics_follow_the_form():
+    windows = ["A1", "A'2", "B1", "B2*", "A1", "A''3*"]
+    r = resolved(style="folk", bars=12, seed=1, windows=windows)
+    a = arrange(swung_tune(12), r)
+    assert a.levels[4] > a.levels[0] and a.levels[4] > a.levels[8] > a.levels[-1]
+    midi = midi_of(swung_tune(12), r)
+    bar_s = 2.4
+    loud = {
+        t.name: [
+            np.mean([n.velocity for n in t.notes if lo * bar_s <= n.start < hi * bar_s])
+            for lo, hi in ((0, 4), (4, 8))
+        ]
+        for t in midi.instruments
+    }
+    assert all(b_section > opening for opening, b_section in loud.values())
+
+
+def test_each_instrument_has_its_touch():
+    tune = swung_tune()
+    piano = midi_of(tune, resolved(style="folk", bars=8))
+    chords = {t.name: t for t in piano.instruments}["chords"]
+    assert chords.program == 0 and {c.number for c in chords.control_changes} == {64}
+    assert [c.value for c in chords.control_changes][:2] == [0, 127] and chords.control_changes[-1].value == 0
+    strings = midi_of(tune, resolved(style="folk", bars=8, program=40, instrument="Violin"))
+    ensemble = {t.name: t for t in strings.instruments}["chords"]
+    assert ensemble.program == 48 and not ensemble.control_changes
+    onsets = sorted({round(n.start, 3) for n in ensemble.notes})
+    held = [n for n in ensemble.notes if n.start < onsets[-2]]
+    assert all(any(abs(n.end - o) < 0.03 or n.end > o for o in onsets if o > n.start) for n in held)  # legato
+    march = midi_of(tune, resolved(style="march", bars=8))
+    short = [n.end - n.start for n in {t.name: t for t in march.instruments}["chords"].notes[:-3]]
+    assert max(short) < 0.2  # staccato: a 16th at 100 bpm is 0.15 s

@@ -18,6 +18,7 @@ from engine.arrange.drums import drum_track
 from engine.arrange.harmony import Chord, bar_symbols, fit_chords
 from engine.arrange.idioms import Idiom
 from engine.arrange.orchestrate import DRUM_KIT, instrument_name, programs
+from engine.arrange.perform import form_levels
 from engine.arrange.styles import Grid, family_of, idiom_of, swing_of
 from engine.data.events import to_notes
 from engine.prompt.instruments import lookup_instrument
@@ -56,6 +57,8 @@ class Arrangement:
     idiom: Idiom
     voicings: list[list[int]]  # the chords' pitches, one voicing per slot
     swing: float = 1.0  # the long-short ratio the off-beat eighths are played at (engine.arrange.perform)
+    levels: list[float] = field(default_factory=list)  # each bar's dynamic level, from the form
+    seed: int = 0  # the piece's: the small variations of its performance are drawn from it
 
     def tracks(self, melody_instrument: str) -> dict[str, str]:
         return {"melody": melody_instrument, **{p.role: p.name for p in self.parts}}
@@ -152,8 +155,21 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
     for part in parts:
         part.notes = [(p, s, e, shape_velocity(v, s, grid)) for p, s, e, v in part.notes]
     swing = resolved.swing if resolved.swing is not None else swing_of(resolved.style, resolved.meter)
+    levels = form_levels(resolved.windows, grid.bars)
     return Arrangement(
-        resolved.key, resolved.mode, family, grid, slots, chords, symbols, parts, idiom, voicings, swing
+        resolved.key,
+        resolved.mode,
+        family,
+        grid,
+        slots,
+        chords,
+        symbols,
+        parts,
+        idiom,
+        voicings,
+        swing,
+        levels,
+        resolved.seed,
     )
 
 

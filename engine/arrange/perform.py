@@ -1,14 +1,39 @@
-"""How an arrangement is played: where each grid step falls in time (the groove).
+"""How an arrangement is played: the groove, the ending, the dynamics, the touch of each instrument.
 
-The arrangement is written on the 16th grid; the MIDI file holds it as played. A swung style plays the
-first eighth of each beat long and the second short (2:1 is triplet swing), the 16ths within each
-eighth spread evenly, for every part alike: melody, chords, bass and drums follow one groove.
+The arrangement is written on the 16th grid; the MIDI file holds it as played:
+
+- groove: a swung style plays the first eighth of each beat long and the second short (2:1 is triplet
+  swing), the 16ths within each eighth spread evenly, for every part alike;
+- ending: a ritardando through the bar before the last and the final bar slower still, so its chord is
+  held. Both are tempo changes in the file, so the notes stay on the file's grid of bars and beats;
+- dynamics: each bar's level follows the form (a contrasting section louder, the opening softer, a
+  diminuendo into the last bar), on top of the phrase's swell (`engine.arrange.shape_velocity`);
+- touch: strings, ensembles, brass, reeds and pipes play legato (no air between notes), a piano is
+  pedalled (CC64, changed with the harmony), a march's or reggae's accompaniment is staccato;
+- and small variations of velocity and timing, drawn from the piece's seed: the same seed plays the
+  same, note for note.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
+
+RIT_SLOWEST = 0.75  # the tempo at the end of the ritardando, as a share of the piece's
+FERMATA = 0.6  # the final bar's tempo: its chord held longer
+TIMING_SD_S = 0.006  # seconds: the spread of an onset's timing (a chord's notes move together)
+TIMING_MAX_S = 0.015
+DRUM_TIMING_SD_S = 0.003
+VELOCITY_SPREAD = 4  # at most this much louder or softer, note by note
+LEGATO_PROGRAMS = range(40, 80)  # strings, ensembles, brass, reeds, pipes
+PIANO_PROGRAMS = range(0, 8)
+STACCATO_FAMILIES = ("march", "reggae")
+STACCATO_STEPS = 1.0  # a staccato chord or bass note: a 16th
+CONTRAST = 0.08  # a section other than the opening's (B, an episode) is this much louder
+OPENING = -0.04  # the first phrase a little softer
+CLOSING = -0.06  # a diminuendo into the last bar
+PEDAL_LIFT = 0.25  # steps after a chord change that the pedal goes down again (legato pedalling)
 
 
 def swung(step: float, ratio: float, beat: int = 4) -> float:
@@ -23,13 +48,110 @@ def swung(step: float, ratio: float, beat: int = 4) -> float:
     return base + (t * long / half if t <= half else long + (t - half) * (beat - long) / half)
 
 
+def form_levels(windows: list[str], bars: int) -> list[float]:
+    """Each bar's dynamic level from the form: 1.0 in the opening's sections (A, A', its return), louder
+    in any other (B, an extension's episode), softer in the first phrase and into the last bar."""
+    levels = []
+    for bar in range(bars):
+        label = windows[bar // 2] if bar // 2 < len(windows) else ""
+        levels.append(1.0 + (CONTRAST if label[:1] not in ("", "A", "U", "L", "P") else 0.0))
+    for bar in range(min(4, bars // 2)):
+        levels[bar] += OPENING
+    if bars > 1:
+        levels[-1] += CLOSING
+    return levels
+
+
 @dataclass(frozen=True)
 class Performance:
-    """The time map of one piece: grid steps to seconds."""
+    """The time map and touch of one piece. `tempo_changes`: (grid step, share of the tempo) from that
+    step on; `levels`: each bar's dynamic level; `seed`: the piece's, for the small variations."""
 
     seconds_per_step: float
     swing: float = 1.0
     beat: int = 4  # the steps a swung beat spans: a quarter
+    bar: int = 16
+    tempo_changes: tuple[tuple[int, float], ...] = ((0, 1.0),)
+    levels: tuple[float, ...] = ()
+    seed: int = 0
+    starts: tuple[float, ...] = (0.0,)  # the seconds at which each tempo change falls
+
+    @classmethod
+    def of(
+        cls,
+        seconds_per_step: float,
+        bar: int,
+        total: int,
+        *,
+        swing: float = 1.0,
+        levels: list[float] | None = None,
+        seed: int = 0,
+        ending: bool = True,
+    ) -> Performance:
+        """A piece of `total` steps in bars of `bar`; `ending`: a ritardando and a held final chord
+        (a live jam's phrase goes on, so it has none)."""
+        changes: list[tuple[int, float]] = [(0, 1.0)]
+        final = total - bar
+        if ending and final >= bar:
+            changes += [
+                (s, 1 - (1 - RIT_SLOWEST) * (s - final + bar + 1) / bar) for s in range(final - bar, final)
+            ]
+            changes.append((final, FERMATA))
+        starts, elapsed = [], 0.0
+        for (step, share), (following, _) in zip(changes, [*changes[1:], (0, 0.0)], strict=True):
+            starts.append(elapsed)
+            elapsed += (following - step) * seconds_per_step / share
+        return cls(seconds_per_step, swing, 4, bar, tuple(changes), tuple(levels or ()), seed, tuple(starts))
 
     def seconds(self, step: float) -> float:
-        return swung(step, self.swing, self.beat) * self.seconds_per_step
+        """When grid `step` is played: swung, then through the tempo changes."""
+        at = swung(step, self.swing, self.beat)
+        index = max(i for i, (s, _) in enumerate(self.tempo_changes) if s <= max(at, 0.0))
+        origin, share = self.tempo_changes[index]
+        return self.starts[index] + (at - origin) * self.seconds_per_step / share
+
+    def _draw(self, *key: object) -> random.Random:
+        return random.Random(":".join(str(k) for k in (self.seed, *key)))
+
+    def nudge(self, role: str, step: float) -> float:
+        """Seconds an onset is played early (-) or late (+): one draw per role and onset."""
+        sd = DRUM_TIMING_SD_S if role == "drums" else TIMING_SD_S
+        return max(-TIMING_MAX_S, min(TIMING_MAX_S, self._draw("t", role, round(step, 3)).gauss(0.0, sd)))
+
+    def velocity(self, role: str, step: float, pitch: int, velocity: int) -> int:
+        """A note's velocity at its bar's level, varied a little."""
+        bar = int(step // self.bar)
+        level = self.levels[min(bar, len(self.levels) - 1)] if self.levels else 1.0
+        spread = self._draw("v", role, round(step, 3), pitch).randint(-VELOCITY_SPREAD, VELOCITY_SPREAD)
+        return int(max(1, min(127, round(velocity * level) + spread)))
+
+    def tick_scales(self, qpm: float, resolution: int, steps_per_quarter: int) -> list[tuple[int, float]]:
+        """The tempo changes as pretty_midi keeps them: (tick, seconds per tick)."""
+        return [
+            (round(step * resolution / steps_per_quarter), 60.0 / (qpm * share * resolution))
+            for step, share in self.tempo_changes
+        ]
+
+
+def articulate(role: str, program: int, family: str, notes: list, total: int) -> list:
+    """Notes (pitch, start, end, velocity) in steps, as the instrument plays them in the style: legato
+    winds and strings hold through the air before the next note, a march's chords and bass are short."""
+    out = []
+    for pitch, start, end, velocity in notes:
+        if role in ("chords", "bass") and family in STACCATO_FAMILIES and end < total:
+            end = min(end, start + STACCATO_STEPS)
+        elif role != "drums" and program in LEGATO_PROGRAMS and end < total:
+            end = end + 0.25
+        out.append((pitch, start, end, velocity))
+    return out
+
+
+def pedal_steps(slots: list[tuple[int, int]]) -> list[tuple[float, int]]:
+    """Sustain pedal (CC64) as a pianist changes it with the harmony: up as each chord comes, down again
+    just after it sounds; up at the end."""
+    events: list[tuple[float, int]] = []
+    for start, _ in slots:
+        events += [(float(start), 0), (start + PEDAL_LIFT, 127)]
+    if slots:
+        events.append((float(slots[-1][1]), 0))
+    return events

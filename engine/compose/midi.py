@@ -6,7 +6,13 @@ import numpy as np
 import pretty_midi
 
 from engine.arrange import Arrangement, shape_velocity
-from engine.arrange.perform import Performance
+from engine.arrange.perform import (
+    PIANO_PROGRAMS,
+    STACCATO_FAMILIES,
+    Performance,
+    articulate,
+    pedal_steps,
+)
 from engine.data.events import STEPS_PER_QUARTER, beat_steps, to_notes
 
 
@@ -53,22 +59,74 @@ def arrangement_to_midi(
     tonic: int,
     mode: str,
     program: int,
+    ending: bool = True,
 ) -> pretty_midi.PrettyMIDI:
     """The melody, dynamics shaped, then the arrangement's parts by role; drums on channel 10. Every
-    part is written as played: swung where the style swings (`engine.arrange.perform`)."""
+    part is written as played (`engine.arrange.perform`): swung where the style swings, each note's
+    touch, with a ritardando and a held final chord when `ending` (a live jam's phrase has none)."""
     midi = melody_to_midi(events, tempo=tempo, meter=meter, tonic=tonic, mode=mode, program=program)
     seconds_per_step = 60.0 / tempo / beat_steps(meter)
-    play = Performance(seconds_per_step, arrangement.swing)
     grid = arrangement.grid
-    for note in midi.instruments[0].notes:
-        step, end = note.start / seconds_per_step, note.end / seconds_per_step
-        note.velocity = round((note.velocity + shape_velocity(note.velocity, step, grid)) / 2)
-        note.start, note.end = play.seconds(step), play.seconds(end)
+    play = Performance.of(
+        seconds_per_step,
+        grid.bar,
+        grid.total,
+        swing=arrangement.swing,
+        levels=arrangement.levels,
+        seed=arrangement.seed,
+        ending=ending,
+    )
+    # pretty_midi has no public way to add tempo changes: its tick scales are what it writes and reads
+    qpm = tempo * beat_steps(meter) / STEPS_PER_QUARTER
+    midi._tick_scales = play.tick_scales(qpm, midi.resolution, STEPS_PER_QUARTER)
+    midi._update_tick_to_time(round(2 * grid.total * midi.resolution / STEPS_PER_QUARTER) + 1)
+    melody = midi.instruments[0]
+    written = [
+        (n.pitch, round(n.start / seconds_per_step, 6), round(n.end / seconds_per_step, 6), n.velocity)
+        for n in melody.notes
+    ]
+    played = [
+        (
+            "melody",
+            program,
+            [(p, s, e, round((v + shape_velocity(v, s, grid)) / 2)) for p, s, e, v in written],
+            melody,
+        )
+    ]
     for part in arrangement.parts:
         track = pretty_midi.Instrument(program=part.program, is_drum=part.is_drum, name=part.role)
-        track.notes = [
-            pretty_midi.Note(velocity=v, pitch=p, start=play.seconds(s), end=play.seconds(e))
-            for p, s, e, v in sorted(part.notes, key=lambda n: (n[1], n[0]))
-        ]
         midi.instruments.append(track)
+        played.append((part.role, part.program, sorted(part.notes, key=lambda n: (n[1], n[0])), track))
+    for role, instrument, notes, track in played:
+        track.notes = []
+        for pitch, start, end, velocity in articulate(
+            role, instrument, arrangement.family, notes, grid.total
+        ):
+            nudge = play.nudge(role, start)
+            on = max(0.0, play.seconds(start) + nudge)
+            track.notes.append(
+                pretty_midi.Note(
+                    velocity=play.velocity(role, start, pitch, velocity),
+                    pitch=pitch,
+                    start=on,
+                    end=max(on + 0.01, play.seconds(end) + nudge),
+                )
+            )
+        _untangle(track.notes)
+        if instrument in PIANO_PROGRAMS and role != "drums" and arrangement.family not in STACCATO_FAMILIES:
+            track.control_changes = [
+                pretty_midi.ControlChange(64, value, play.seconds(step))
+                for step, value in pedal_steps(arrangement.slots)
+            ]
     return midi
+
+
+def _untangle(notes: list[pretty_midi.Note]) -> None:
+    """A note ends before the next of its pitch begins: overlapping, the file would pair the second
+    note-on with the first note-off (a legato tail or an onset nudged early would cut a note short)."""
+    last: dict[int, pretty_midi.Note] = {}
+    for note in sorted(notes, key=lambda n: n.start):
+        before = last.get(note.pitch)
+        if before is not None and before.end > note.start - 0.002:
+            before.end = max(before.start + 0.005, note.start - 0.002)
+        last[note.pitch] = note

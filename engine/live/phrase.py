@@ -102,6 +102,7 @@ def _arranged(state: LiveState, events: np.ndarray, codes: torch.Tensor, bars: i
         tonic=key_pitch_class(state.key),
         mode=state.mode,
         program=state.program,
+        ending=False,  # the jam goes on: no ritardando
     )
     frames = phrase_frames(state, bars)
     out: list[Event] = []
