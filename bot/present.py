@@ -19,6 +19,7 @@ from bot.limits import ChannelClosed, Crowded, OnCooldown, PieceGone, Refused, T
 from bot.texts import (
     COOLDOWN,
     FIELDS,
+    HEARD_ZH,
     INSTRUMENTS,
     PIECE,
     SORRY,
@@ -34,6 +35,18 @@ COLOUR = discord.Colour.from_rgb(88, 101, 242)
 REQUEST_OVERHEAD = 64 * 1024  # the JSON payload beside the files in one upload
 MAX_UPLOAD = 25 * 1024 * 1024  # a whole request, whatever the per-file limit
 _HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def heard_text(result: ComposeResult, lang: Language) -> str:
+    """ "jazz: swing 2:1, seventh chords, walking bass": the style the engine played and what it changed
+    ("爵士: 摇摆 2:1, 七和弦, 行走低音"); "" from an engine that does not say."""
+    r = result.resolved
+    heard = getattr(r, "heard", None)
+    if heard is None:
+        return ""
+    if lang == "zh":
+        return heard.text(r.swing, HEARD_ZH).replace(", ", "、").replace(": ", "：")
+    return heard.text(r.swing, {"chinese": "Chinese"})
 
 
 def idiom_text(tradition: str | None, tune_type: str | None, lang: Language) -> str:
@@ -163,6 +176,9 @@ def piece_embed(
     idiom = idiom_text(r.tradition, r.tune_type, lang)
     if idiom:
         embed.add_field(name=FIELDS["tradition"][lang], value=idiom)
+    heard = heard_text(result, lang)
+    if heard:
+        embed.add_field(name=FIELDS["heard"][lang], value=_shorten(heard, 1000), inline=False)
     band = [f"{role}: {name}" for role, name in r.tracks.items() if role != "melody"]
     if band:
         embed.add_field(

@@ -40,6 +40,7 @@ FIELDS: Texts = _TABLES["fields"]
 TRADITIONS: Texts = _TABLES["traditions"]
 SURPRISE_FIELDS: Texts = _TABLES["surprise_fields"]
 TUNE_TYPES_ZH: dict[str, str] = _TABLES["tune_types_zh"]
+HEARD_ZH: dict[str, str] = _TABLES["heard"]  # a style's name and what it changed, in Chinese
 INSTRUMENTS: tuple[tuple[str, str], ...] = tuple(
     (word, label) for word, label in _TABLES["menus"]["instruments"]
 )

@@ -196,6 +196,34 @@ class ComposeRequest(BaseModel):
         return value
 
 
+# What a style changes in an arrangement, as a piece says it (engine.arrange.styles.heard_of); the bot
+# has each in Chinese too (bot/texts.toml)
+Trait = Literal[
+    "swing", "seventh chords", "ninths", "ii–V–I", "secondary dominants", "rootless voicings",
+    "dominant sevenths", "walking bass", "comping", "I–V–vi–IV", "sus chords", "power chords",
+    "straight eighths", "modal mixture", "pedal points", "suspensions", "slow harmony", "held strings",
+    "open fifths", "drones", "few leading tones", "zither arpeggios", "bossa groove", "skank", "one drop",
+    "half-time", "triads",
+]  # fmt: skip
+TRAITS: tuple[Trait, ...] = get_args(Trait)
+STYLE_NAME_MAX = 20
+
+
+class Heard(BaseModel):
+    """Which style the arrangement was played in, and what that changed: 'jazz: swing 2:1, seventh
+    chords, walking bass'. `style` is a style word, or 'chinese' for a Chinese tune's own harmony."""
+
+    style: str = Field(max_length=STYLE_NAME_MAX)
+    traits: list[Trait] = Field(default_factory=list, max_length=len(TRAITS))
+
+    def text(self, swing: float | None = None, names: dict[str, str] | None = None) -> str:
+        """In words; `names` translates the style and the traits (the English words are the default)."""
+        names = names or {}
+        said = [names.get(t, t) + (f" {swing:g}:1" if t == "swing" and swing else "") for t in self.traits]
+        style = names.get(self.style, self.style)
+        return f"{style}: {', '.join(said)}" if said else style
+
+
 class Resolved(BaseModel):
     """Every parameter as the engine used it, so that a piece can be made again or varied."""
 
@@ -220,6 +248,7 @@ class Resolved(BaseModel):
         description="the long-short ratio the off-beat eighths are played at, in the MIDI file itself "
         "(1: straight, 2: triplet swing); None: the style's own",
     )
+    heard: Heard | None = Field(None, description="which style was played, and what it changed")
     chords: list[str] = Field(
         default_factory=list,
         description="one entry per bar, e.g. ['Dm', 'Gm', 'A7']; two symbols where the chord changes mid-bar",

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.schemas import Trait
+
 # quality names (engine.arrange.harmony.QUALITIES) a numeral's suffix means, by the numeral's case
 UPPER_SUFFIX = {
     "": "maj", "7": "7", "maj7": "maj7", "6": "6", "9": "9", "13": "13", "7b9": "7b9", "sus4": "sus4",
@@ -49,7 +51,7 @@ class Idiom:
     approach: tuple[str, ...] = ()  # numerals for the first half of the penultimate bar, before its dominant
     pedal: bool = False  # the bass holds the tonic through the first phrase, whatever the chords
     suspensions: bool = False  # a chord's third, prepared a step above in the chord before, resolves late
-    traits: tuple[str, ...] = ()  # what it changes, in words (engine.schemas.Trait)
+    traits: tuple[Trait, ...] = ()  # what it changes, in words
 
 
 FOLK = Idiom(  # diatonic triads and the dominant seventh: folk songs, dances, hymns, the classics

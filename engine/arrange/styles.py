@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from engine.arrange.idioms import CHINESE, FOLK, IDIOMS, Idiom
 from engine.data.events import beat_steps, steps_per_bar
+from engine.schemas import Heard, Trait
 
 # style word (engine.prompt.forms) -> family of accompaniment, bass and drum patterns
 FAMILIES = {
@@ -120,6 +121,29 @@ def family_of(style: str, meter: str, tradition: str | None = None) -> str:
     if meter == "2/4":
         return "march"
     return "folk"
+
+
+# what a family of figures brings, in words (its harmony's are in engine.arrange.idioms)
+FAMILY_TRAITS: dict[str, tuple[Trait, ...]] = {
+    "swing": ("walking bass", "comping"),
+    "bossa": ("bossa groove",),
+    "reggae": ("skank", "one drop"),
+    "halftime": ("half-time",),
+    "rock": ("straight eighths",),
+    "cinematic": ("held strings",),
+    "chinese": ("zither arpeggios",),
+}
+DRUM_TRAITS = ("one drop",)  # heard only with the drums
+
+
+def heard_of(style: str, meter: str, tradition: str | None = None, drums: bool = False) -> Heard:
+    """Which style an arrangement is played in and what that changes, as `engine.arrange` plays it."""
+    idiom = idiom_of(style, tradition)
+    family = family_of(style, meter, tradition)
+    swing: tuple[Trait, ...] = ("swing",) if swing_of(style, meter) > 1 else ()
+    traits = [*swing, *idiom.traits, *FAMILY_TRAITS.get(family, ())]
+    traits = [t for t in dict.fromkeys(traits) if drums or t not in DRUM_TRAITS]
+    return Heard(style="chinese" if idiom.name == "chinese" else style, traits=traits)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

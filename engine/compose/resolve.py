@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
-from engine.arrange.styles import swing_of
+from engine.arrange.styles import FAMILIES, heard_of, swing_of
 from engine.prompt import mood_to_music, parse_prompt
-from engine.prompt.forms import style_meter
+from engine.prompt.forms import nearest_style, style_meter
 from engine.prompt.instruments import lookup_instrument
 from engine.schemas import (
     KEY_NAMES,
@@ -205,16 +205,14 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         return leaning
 
     tradition = request.tradition or reading.tradition
-    said_style = request.style or reading.style
+    named = request.style and nearest_style(request.style, (*FAMILIES, *TYPE_TEMPO))  # never refused
+    said_style = named or reading.style
     tune_type = said_style if said_style in TYPE_TEMPO else reading.tune_type
     mode = chosen("mode", request.mode or reading.mode or mood.get("mode") or mine.mode, lean.mode)
     mode = mode or random.Random(f"{seed}:open:mode").choice(OPEN_MODES)
     key = request.key or reading.key or mine.key or (MINOR_KEYS if mode == "minor" else MAJOR_KEYS)[seed % 7]
     meter = (
-        request.meter
-        or (request.style and style_meter(request.style))
-        or reading.meter
-        or TYPE_METER.get(tune_type or "")
+        request.meter or (named and style_meter(named)) or reading.meter or TYPE_METER.get(tune_type or "")
     )
     tempo = chosen(
         "tempo",
@@ -301,6 +299,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         tune_type=tune_type,
         drums=drums,
         swing=swing_of(style, meter),
+        heard=heard_of(style, meter, tradition, drums),
         shape=shape,
         seed=seed,
         form="",

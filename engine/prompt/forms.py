@@ -5,6 +5,8 @@ An implied meter yields to one the prompt states ("a jig in 9/8" stays in 9/8).
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from engine.prompt.text import plural
@@ -83,3 +85,18 @@ WORDS: dict[str, Style] = {
 def style_meter(style: str) -> str | None:
     """The meter a style implies (a waltz is in 3/4), None for a style that implies none or is unknown."""
     return _FORMS.get(style.lower(), (None, ()))[0]
+
+
+def nearest_style(word: str, also: Iterable[str] = ()) -> str:
+    """The style a word names ('bossa nova' -> 'bossa', '爵士' -> 'jazz'), else the nearest by spelling
+    ('jaz' -> 'jazz'), else 'folk': a style word is never an error. `also`: more names taken as they are."""
+    extra = set(also)
+    key = " ".join(word.strip().lower().replace("-", " ").split())
+    if key in _FORMS or key in extra or word.strip().lower() in extra:
+        return key if key in _FORMS or key in extra else word.strip().lower()
+    if key in WORDS:
+        return WORDS[key].name
+    close = difflib.get_close_matches(key, [*WORDS, *sorted(extra)], n=1, cutoff=0.7)
+    if close:
+        return WORDS[close[0]].name if close[0] in WORDS else close[0]
+    return "folk"
