@@ -19,7 +19,7 @@ from engine.arrange.idioms import IDIOMS, parse_numeral
 from engine.arrange.perform import swung
 from engine.arrange.styles import idiom_of, swing_of
 from engine.compose.resolve import resolve
-from engine.eval.arrangement_stats import swing_ratio
+from engine.eval.arrangement_stats import piece_stats, rich_share, style_report, swing_ratio, voice_movement
 from engine.schemas import TRAITS, ComposeRequest, ComposeResult, Heard
 from engine.server.schemas import ParentResolved
 from jam import cli
@@ -302,3 +302,43 @@ def test_jam_compose_prints_the_style_heard(tmp_path, capsys):
     done = cli.main(["compose", "a jazz tune", "--out", str(tmp_path), "--seed", "1", "--formats", "mid"])
     assert done == 0
     assert "jazz: swing 2:1, seventh chords" in capsys.readouterr().out
+
+
+# --- measures (jam eval --arrangement) ----------------------------------------------------------------
+
+
+def test_the_style_measures_read_the_file(tmp_path):
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+    chords = pretty_midi.Instrument(program=0, name="chords")
+    for bar, pitches in enumerate(([60, 64, 67], [60, 65, 69], [59, 62, 65, 67], [60, 64, 67, 71])):
+        chords.notes += [
+            pretty_midi.Note(70, p, bar * 2.0 + 0.01 * i, bar * 2.0 + 1.9) for i, p in enumerate(pitches)
+        ]
+    midi.instruments.append(chords)
+    assert rich_share(chords) == 0.5  # two triads, G7 and Cmaj7; a strum is one sonority
+    # C E G -> C F A: 0, 1, 2; C F A -> B D F G (each from the nearest): 1, 2, 0, 2; -> C E G B: 1, 2, 2, 4
+    assert voice_movement(chords, midi, even=True) == pytest.approx((3 / 3 + 5 / 4 + 9 / 4) / 3)
+    path = tmp_path / "p.mid"
+    midi_of(swung_tune(), resolved(style="jazz", bars=8, drums=True)).write(str(path))
+    stats = piece_stats(path)
+    assert stats["bars"] == 8  # the ritardando and the held chord slow the last bars, add none
+    assert stats["style"]["swing"] == pytest.approx(2.0, abs=0.05) and stats["style"]["rich"] == 1.0
+    assert stats["style"]["voice_movement"] <= 2.5
+
+
+def test_the_style_report_checks_the_issues_targets():
+    def piece(heard: str, rich: float, swing: float | None, movement: float) -> dict:
+        return {
+            "request": {"heard": heard},
+            "style": {"rich": rich, "swing": swing, "voice_movement": movement},
+        }
+
+    pieces = [piece("jazz", 1.0, 2.0, 1.0) for _ in range(3)] + [piece("jazz", 0.8, 1.2, 1.2)]
+    pieces += [piece("folk", 0.0, 1.0, 3.0)]
+    report = style_report(pieces)
+    assert report["styles"]["jazz"]["swung_in_range"] == 3 and report["styles"]["jazz"]["rich"] == 0.95
+    targets = report["targets"]
+    assert targets["rich chords, jazz/lofi/bossa, >= 60%"]["met"]
+    assert targets["swing 1.5-2.2 in >= 3 of 4 pieces"] == {"ours": {"jazz": "3 of 4"}, "met": True}
+    assert not targets["voice movement <= 2.5 in every style"]["met"]  # folk's 3.0

@@ -102,7 +102,7 @@ def observe(midi_path: Path, ogg_path: Path | None) -> dict[str, Any]:
         "mode": mode,
         "tempo": round(float(felt_tempo(qpm, meter)), 2),
         "meter": meter,
-        "bars": math.ceil(end / bar_seconds(qpm, meter) - 0.01) if end > 0 else 0,
+        "bars": _bars(midi, end, meter),
         "seconds": round(float(end), 2),
         "bar_seconds": float(bar_seconds(qpm, meter)),
         "program": None if melody is None else int(melody.program),
@@ -112,6 +112,15 @@ def observe(midi_path: Path, ogg_path: Path | None) -> dict[str, Any]:
         "audio_seconds": None if length is None else round(length, 3),
         "audio_dbfs": None if dbfs is None else round(dbfs, 2),
     }
+
+
+def _bars(midi: pretty_midi.PrettyMIDI, end: float, meter: str) -> int:
+    """Whole bars up to `end`, counted on the file's beats: a ritardando and a held final chord slow
+    the last bars, they do not add any."""
+    if end <= 0:
+        return 0
+    num, den = (int(x) for x in meter.split("/"))
+    return math.ceil(midi.time_to_tick(end) / (midi.resolution * 4 * num / den) - 0.01)
 
 
 def _pentatonic_share(track: pretty_midi.Instrument) -> float:

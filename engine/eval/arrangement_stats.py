@@ -18,7 +18,8 @@ And what makes a style (issue 12), read from the file as played:
 - swing, the long-short ratio of the off-beat eighths: where, in each quarter-note beat, the onsets
   between its middle and its last 16th land (the median of all tracks'), as (that share) / (the rest);
 - voice movement, the mean semitones each voice of the chords track moves from one chord to the next
-  (per half bar, or per bar in odd meters, the pitches it plays; voices paired low to high).
+  (per half bar, or per bar in odd meters, the pitches it strikes and those it holds through the first
+  half; voices paired low to high, or each from the nearest where their number changes).
 """
 
 from __future__ import annotations
@@ -83,10 +84,15 @@ def bar_steps(meter: str) -> int:
     return num * 4 * STEPS_PER_QUARTER // den
 
 
-def track_notes(track: pretty_midi.Instrument, qpm: float) -> list[tuple[int, int, int]]:
-    """(pitch, start step, end step) on the 24-per-quarter grid."""
-    per_second = qpm / 60 * STEPS_PER_QUARTER
-    return [(n.pitch, round(n.start * per_second), round(n.end * per_second)) for n in track.notes]
+def track_notes(track: pretty_midi.Instrument, midi: pretty_midi.PrettyMIDI) -> list[tuple[int, int, int]]:
+    """(pitch, start step, end step) on the 24-per-quarter grid, through the file's tempo changes (a
+    ritardando slows the seconds, not the bars)."""
+    per_tick = STEPS_PER_QUARTER / midi.resolution
+
+    def step(seconds: float) -> int:
+        return round(midi.time_to_tick(seconds) * per_tick)
+
+    return [(n.pitch, step(n.start), step(n.end)) for n in track.notes]
 
 
 def bar_chromas(notes: list[tuple[int, int, int]], bar: int, bars: int) -> np.ndarray:
@@ -134,13 +140,11 @@ def mean_tonal_distance(a: list[tuple[int, int, int]], b: list[tuple[int, int, i
 def piece_stats(midi_path: Path | str) -> dict[str, Any]:
     """Per role: EB, UPC, QN (and DP for drums); TD for each pair of pitched roles."""
     midi = pretty_midi.PrettyMIDI(str(midi_path))
-    _, tempi = midi.get_tempo_changes()
-    qpm = float(tempi[0]) if len(tempi) else 120.0
     ts = midi.time_signature_changes
     meter = f"{ts[0].numerator}/{ts[0].denominator}" if ts else "4/4"
     bar = bar_steps(meter)
     tracks = {t.name or ("drums" if t.is_drum else f"track{i}"): t for i, t in enumerate(midi.instruments)}
-    notes = {role: track_notes(t, qpm) for role, t in tracks.items()}
+    notes = {role: track_notes(t, midi) for role, t in tracks.items()}
     end = max((e for ns in notes.values() for _, _, e in ns), default=0)
     bars = max(1, math.ceil(end / bar - 0.01))
     stats: dict[str, Any] = {"meter": meter, "bars": bars, "tracks": {}, "TD": {}}
@@ -154,11 +158,18 @@ def piece_stats(midi_path: Path | str) -> dict[str, Any]:
     pitched = [role for role in notes if not tracks[role].is_drum]
     for a, b in itertools.combinations(pitched, 2):
         stats["TD"][f"{a}-{b}"] = mean_tonal_distance(notes[a], notes[b], bar, bars)
+    chords = tracks.get("chords")
+    even = meter in ("2/4", "4/4")
+    stats["style"] = {
+        "rich": None if chords is None else rich_share(chords),
+        "swing": swing_ratio(midi),
+        "voice_movement": None if chords is None else voice_movement(chords, midi, even),
+    }
     return stats
 
 
 RICH_PITCH_CLASSES = 4
-STRUM_S = 0.03  # onsets this close together are one sonority (a strummed chord)
+STRUM_S = 0.08  # onsets this close to a sonority's first are in it (a strummed chord, a nudged note)
 OFFBEAT = (0.4, 0.72)  # where in a beat an off-beat eighth lands: straight (0.5) to swung past 2.2:1
 ENDING_BARS = 2  # left out of the swing: the ritardando
 
@@ -181,38 +192,65 @@ def rich_share(track: pretty_midi.Instrument) -> float | None:
 
 
 def swing_ratio(midi: pretty_midi.PrettyMIDI) -> float | None:
-    """The long-short ratio of the off-beat eighths as played, over every track (drums too); None in a
-    compound meter, or where nothing falls off the beat."""
+    """The long-short ratio of the off-beat eighths as played, over every track (drums too), on the
+    file's own beats; None in a compound meter, or where nothing falls off the beat."""
     ts = midi.time_signature_changes
     if ts and ts[0].denominator != 4:
         return None
-    _, tempi = midi.get_tempo_changes()
-    beat_s = 60.0 / (float(tempi[0]) if len(tempi) else 120.0)
-    bar_s = beat_s * (ts[0].numerator if ts else 4)
-    cut = max((n.start for t in midi.instruments for n in t.notes), default=0.0) - ENDING_BARS * bar_s
-    shares = [(n.start / beat_s) % 1.0 for t in midi.instruments for n in t.notes if n.start < cut]
-    off = [share for share in shares if OFFBEAT[0] <= share <= OFFBEAT[1]]
+    quarter = midi.resolution
+    bar = quarter * (ts[0].numerator if ts else 4)
+    onsets = [midi.time_to_tick(n.start) for t in midi.instruments for n in t.notes]
+    cut = max(onsets, default=0) - ENDING_BARS * bar
+    off = [
+        share
+        for tick in onsets
+        if tick < cut and OFFBEAT[0] <= (share := tick % quarter / quarter) <= OFFBEAT[1]
+    ]
     if not off:
         return None
     middle = float(np.median(off))
     return middle / (1 - middle)
 
 
-def voice_movement(track: pretty_midi.Instrument, bar_s: float, even: bool) -> float | None:
+def voice_movement(track: pretty_midi.Instrument, midi: pretty_midi.PrettyMIDI, even: bool) -> float | None:
     """Mean semitones per voice between the chords track's successive chords (see the module)."""
     from engine.arrange.accompany import movement
 
-    window = bar_s / 2 if even else bar_s
+    ts = midi.time_signature_changes
+    num, den = (ts[0].numerator, ts[0].denominator) if ts else (4, 4)
+    bar_ticks = midi.resolution * 4 * num // den
+    window = bar_ticks // 2 if even else bar_ticks
+    spans = [(midi.time_to_tick(n.start) + 5, midi.time_to_tick(n.end), n.pitch) for n in track.notes]
     chords: dict[int, set[int]] = defaultdict(set)
-    for n in track.notes:
-        chords[int(n.start / window + 1e-6)].add(n.pitch)
+    for start, _, pitch in spans:  # the notes struck in each window ...
+        chords[start // window].add(pitch)
+    for start, end, pitch in spans:  # ... and those held from before through its first half
+        for k in chords:
+            if start < k * window and end >= k * window + window // 2:
+                chords[k].add(pitch)
     ordered = [sorted(chords[k]) for k in sorted(chords)]
     moves = [movement(a, b) for a, b in itertools.pairwise(ordered) if a != b]
     return float(np.mean(moves)) if moves else None
 
 
+STYLE_PIECES = 4  # pieces per style in the style measures
+STYLE_REQUESTS = {  # a style heard -> the words that ask for it
+    "jazz": "a jazz tune", "swing": "a swing tune", "shuffle": "a shuffle", "blues": "a blues",
+    "lofi": "lo-fi hip hop for studying", "bossa": "a bossa nova", "pop": "a pop song", "rock": "a rock song",
+    "reggae": "a reggae tune", "cinematic": "a film score", "chinese": "中国风", "folk": "a folk song",
+    "waltz": "a waltz", "hymn": "a hymn",
+}  # fmt: skip
+RICH_STYLES = ("jazz", "lofi", "bossa")  # issue 12: >= 60% of their chord sonorities of 4+ pitch classes
+SWING_STYLES = ("jazz", "lofi", "swing", "shuffle")  # issue 12: swung 1.5-2.2:1 in >= 3 of 4 pieces
+RICH_TARGET = 0.6
+SWING_RANGE = (1.5, 2.2)
+SWING_SHARE = 0.75
+MOVEMENT_TARGET = 2.5
+
+
 def default_requests(seed: int = 0) -> list[ComposeRequest]:
-    """50 varied pieces: styles x meters x drums on/off over a few keys and modes, then styles alone."""
+    """50 varied pieces: styles x meters x drums on/off over a few keys and modes, then styles alone;
+    then `STYLE_PIECES` of each style in `STYLE_REQUESTS`, asked for in words, with drums."""
     plan = [
         ("waltz", "3/4"),
         ("jig", "6/8"),
@@ -255,7 +293,53 @@ def default_requests(seed: int = 0) -> list[ComposeRequest]:
                 prompt=f"a {style}", style=style, drums=drums, seed=seed + 100 + index, formats=["mid"]
             )
         )
+    for index, words in enumerate(STYLE_REQUESTS.values()):
+        for piece in range(STYLE_PIECES):
+            requests.append(
+                ComposeRequest(
+                    prompt=words, drums=True, seed=seed + 200 + STYLE_PIECES * index + piece, formats=["mid"]
+                )
+            )
     return requests
+
+
+def style_report(pieces: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per style heard: the pieces, the share of rich chords, the swing of each piece and the voice
+    movement; and the issue's targets, each with whether it is met."""
+    by_style: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for piece in pieces:
+        by_style[piece["request"]["heard"]].append(piece)
+    styles = {}
+    for style, found in sorted(by_style.items()):
+        measures = [p["style"] for p in found]
+        swings = [m["swing"] for m in measures if m["swing"] is not None]
+        styles[style] = {
+            "pieces": len(found),
+            "rich": _mean([m["rich"] for m in measures]),
+            "swing": [round(x, 2) for x in swings],
+            "swung_in_range": sum(SWING_RANGE[0] <= x <= SWING_RANGE[1] for x in swings),
+            "voice_movement": _mean([m["voice_movement"] for m in measures]),
+        }
+    rich = [
+        m["style"]["rich"] for s in RICH_STYLES for m in by_style.get(s, []) if m["style"]["rich"] is not None
+    ]
+    swung = {s: (styles[s]["swung_in_range"], styles[s]["pieces"]) for s in SWING_STYLES if s in styles}
+    movement = {s: v["voice_movement"] for s, v in styles.items() if v["voice_movement"] is not None}
+    targets = {
+        "rich chords, jazz/lofi/bossa, >= 60%": {
+            "ours": _mean(rich),
+            "met": bool(rich) and float(np.mean(rich)) >= RICH_TARGET,
+        },
+        "swing 1.5-2.2 in >= 3 of 4 pieces": {
+            "ours": {s: f"{k} of {n}" for s, (k, n) in swung.items()},
+            "met": bool(swung) and all(n and k / n >= SWING_SHARE for k, n in swung.values()),
+        },
+        "voice movement <= 2.5 in every style": {
+            "ours": max(movement.values(), default=None),
+            "met": bool(movement) and max(movement.values()) <= MOVEMENT_TARGET,
+        },
+    }
+    return {"styles": styles, "targets": targets}
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -302,7 +386,14 @@ def arrangement_report(
         midi_path = next(Path(f.path) for f in result.files if f.format == "mid")
         stats = piece_stats(midi_path)
         r = result.resolved
-        stats["request"] = {"style": r.style, "meter": r.meter, "drums": r.drums, "key": f"{r.key} {r.mode}"}
+        heard = r.heard.style if r.heard is not None else r.style
+        stats["request"] = {
+            "style": r.style,
+            "heard": heard,
+            "meter": r.meter,
+            "drums": r.drums,
+            "key": f"{r.key} {r.mode}",
+        }
         pieces.append(stats)
     summary = summarise(pieces)
     ours = summary["tracks"]
@@ -326,6 +417,7 @@ def arrangement_report(
         "pieces": len(pieces),
         "summary": summary,
         "comparison": comparison,
+        "styles": style_report(pieces),
         "reference": REFERENCE,
         "per_piece": pieces,
     }
