@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
-from bot.engine_client import EngineClient, Piece
+from bot.engine_client import EngineClient, OnStage, Piece
 from bot.errors import tell
 from bot.i18n import Language
 from bot.limits import Refused, Told, Unusable
@@ -211,7 +211,7 @@ def answer_job(
     seed = secrets.randbelow(2**31)
     keep: dict[str, object] = {}
 
-    async def notes(engine: EngineClient) -> Piece:
+    async def call(engine: EngineClient, on_stage: OnStage) -> Piece:
         found = given if isinstance(given, MelodyGiven) else await given()
         job.prompt = found.label or job.prompt
         text, midi = await _melody_content(found, asking.lang)
@@ -225,6 +225,7 @@ def answer_job(
             seed=seed,
             language=asking.lang,
             max_bytes=upload_budget(asking.filesize_limit),
+            on_stage=on_stage,
         )
         r = piece.result.resolved
         keep.update(key=r.key, mode=r.mode, meter=r.meter, tempo=r.tempo)
@@ -232,7 +233,7 @@ def answer_job(
 
     first = ANSWER["harmonizing" if harmonize else "answering"][asking.lang]
     label = given.label if isinstance(given, MelodyGiven) else ""
-    job = Job(first, notes, label or ANSWER["yours"][asking.lang], render=False, keep=keep)
+    job = Job(first, call, label or ANSWER["yours"][asking.lang], keep=keep)
     return job
 
 

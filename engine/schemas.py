@@ -170,6 +170,9 @@ class ComposeRequest(BaseModel):
     tempo: Tempo | None = Field(None, description="beats per minute")
     meter: str | None = Field(None, description="one of " + ", ".join(METER_CHOICES))
     bars: Bars | None = None
+    max_bars: Bars | None = Field(
+        None, description="the most bars this asker may have (a server's cap): longer prompts are shortened"
+    )
     instrument: str | None = Field(None, max_length=40, description="General MIDI instrument name")
     style: str | None = Field(None, max_length=20, description="e.g. waltz, jig, march, ballad, pop, bossa")
     tradition: Tradition | None = Field(None, description="the melody's tradition: chinese, celtic, german")
@@ -203,6 +206,9 @@ class Resolved(BaseModel):
     tempo: int
     meter: str
     bars: int
+    shortened_from: int | None = Field(
+        None, description="the bars the words asked for, when the request's max_bars shortened the piece"
+    )
     instrument: str
     program: int = Field(ge=0, le=127)
     style: str = "folk"
@@ -253,3 +259,20 @@ class ComposeResult(BaseModel):
     latents: list[list[float]] = Field(default_factory=list, description="one latent code per 2-bar window")
     events: list[int] = Field(default_factory=list, description="the melody's event tokens on the 16th grid")
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+# A piece's stages before it is done, as a caller may be told them (`engine.server.schemas` streams them).
+
+
+class Understood(BaseModel):
+    """What the request was understood as (key, tempo, bars, instrument...), before any note is written."""
+
+    stage: Literal["understood"] = "understood"
+    resolved: Resolved
+
+
+class Sketch(BaseModel):
+    """The melody and chords, arranged, before the audio and pictures: the piece without its files."""
+
+    stage: Literal["sketch"] = "sketch"
+    result: ComposeResult

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 
@@ -72,6 +73,7 @@ async def test_compose_returns_every_file_inline(http: httpx.AsyncClient) -> Non
         "mode": None,
         "tempo": None,
         "meter": None,
+        "max_bars": None,
         "instrument": None,
         "style": None,
         "tradition": None,
@@ -295,6 +297,89 @@ async def test_a_failing_request_fails_alone(http: httpx.AsyncClient, composer: 
     assert [len(batch) for batch in composer.batches] == [1, 3]  # nobody's piece was composed twice
 
 
+STREAMED = {"Accept": "application/x-ndjson"}
+
+
+def stages(response: httpx.Response) -> list[dict]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
+async def test_a_streamed_piece_tells_its_stages_then_is_the_same_piece(http: httpx.AsyncClient) -> None:
+    whole = (await http.post("/v1/compose", json=REQUEST)).json()
+    lines = stages(await http.post("/v1/compose", json=REQUEST, headers=STREAMED))
+    assert [line["stage"] for line in lines] == ["understood", "piece"]
+    assert lines[0]["resolved"]["bars"] == 8
+    assert lines[-1]["files"] == whole["files"]
+    assert lines[-1]["result"]["resolved"] == whole["result"]["resolved"]
+
+
+async def test_stages_arrive_while_the_piece_is_still_being_made(
+    http: httpx.AsyncClient, composer: FakeComposer
+) -> None:
+    composer.gate.clear()
+    async with http.stream("POST", "/v1/compose", json=REQUEST, headers=STREAMED) as response:
+        lines = response.aiter_lines()
+        assert json.loads(await anext(lines))["stage"] == "understood"
+        assert await metric(http, "jam_engine_in_flight") == 1  # the piece is held at the gate
+        composer.gate.set()
+        assert [json.loads(line)["stage"] async for line in lines] == ["piece"]
+    assert await metric(http, 'jam_engine_requests_total{endpoint="compose",outcome="ok"}') == 1
+
+
+async def test_a_failure_after_the_first_stage_is_the_streams_last_line(http: httpx.AsyncClient) -> None:
+    lines = stages(await http.post("/v1/compose", json={**REQUEST, "prompt": "late boom"}, headers=STREAMED))
+    assert [line["stage"] for line in lines] == ["understood", "error"]
+    assert lines[-1]["status"] == 500
+    assert lines[-1]["error"] == "failed"
+    assert "boom" not in lines[-1]["reason"]  # no exception text, streamed or not
+    assert await metric(http, 'jam_engine_requests_total{endpoint="compose",outcome="failed"}') == 1
+    assert await metric(http, "jam_engine_in_flight") == 0
+
+
+async def test_a_refusal_before_any_stage_keeps_its_status(
+    http: httpx.AsyncClient, composer: FakeComposer
+) -> None:
+    unknown = await http.post("/v1/compose", json={**REQUEST, "instrument": "kazoo 9000"}, headers=STREAMED)
+    assert unknown.status_code == 422
+    composer.gate.clear()
+    admitted = [asyncio.create_task(http.post("/v1/compose", json={**REQUEST, "seed": i})) for i in range(4)]
+    while await metric(http, "jam_engine_in_flight") < 4:
+        await asyncio.sleep(0.01)
+    busy = await http.post("/v1/compose", json=REQUEST, headers=STREAMED)
+    assert busy.status_code == 429
+    assert busy.json()["error"] == "busy"
+    composer.gate.set()
+    await asyncio.gather(*admitted)
+
+
+async def test_a_streamed_piece_past_its_deadline_ends_as_a_timeout_and_frees_its_place(
+    http: httpx.AsyncClient, composer: FakeComposer
+) -> None:
+    composer.gate.clear()
+    late = await http.post("/v1/compose", json=REQUEST, headers={**STREAMED, "X-Deadline-S": "0.5"})
+    assert [line["stage"] for line in stages(late)] == ["understood", "error"]
+    assert stages(late)[-1]["status"] == 504
+    assert await metric(http, "jam_engine_in_flight") == 0
+    composer.gate.set()
+
+
+async def test_a_caller_who_leaves_mid_stream_frees_its_place_and_its_work(
+    http: httpx.AsyncClient, base_url: str, composer: FakeComposer
+) -> None:
+    composer.gate.clear()
+    async with (
+        httpx.AsyncClient(base_url=base_url) as impatient,
+        impatient.stream("POST", "/v1/compose", json=REQUEST, headers=STREAMED) as response,
+    ):
+        assert json.loads(await anext(response.aiter_lines()))["stage"] == "understood"
+    while await metric(http, "jam_engine_in_flight") > 0:
+        await asyncio.sleep(0.01)
+    composer.gate.set()
+    assert (await http.post("/v1/compose", json=REQUEST)).status_code == 200
+
+
 async def test_unknown_instruments_are_refused_before_composing(
     http: httpx.AsyncClient, composer: FakeComposer
 ) -> None:
@@ -396,6 +481,20 @@ async def test_the_real_composer_serves_pieces(real: httpx.AsyncClient) -> None:
         f"{result['name']}.{fmt}" for fmt in ("mid", "ogg", "png")
     ]
     assert [f["bytes"] for f in result["files"]] == [len(files[fmt]) for fmt in ("mid", "ogg", "png")]
+
+
+async def test_the_real_composer_streams_what_it_understood_then_the_sketch_then_the_piece(
+    real: httpx.AsyncClient,
+) -> None:
+    lines = stages(await real.post("/v1/compose", json={**REQUEST, "max_bars": 4}, headers=STREAMED))
+    understood, sketch, piece = lines
+    assert [understood["stage"], sketch["stage"], piece["stage"]] == ["understood", "sketch", "piece"]
+    assert understood["resolved"]["bars"] == 4  # the request's own cap
+    assert sketch["result"]["files"] == []
+    assert sketch["result"]["resolved"]["chords"] == piece["result"]["resolved"]["chords"] != []
+    assert sketch["result"]["events"] == piece["result"]["events"]
+    assert [f["format"] for f in piece["files"]] == ["mid", "ogg", "png"]
+    assert piece["result"]["timings_ms"]["engine"] >= piece["result"]["timings_ms"]["total"]
 
 
 async def test_the_real_composer_varies_extends_and_reorchestrates(real: httpx.AsyncClient) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pretty_midi
 import torch
+from pydantic import BaseModel
 
 from engine import paths
 from engine.arrange import arrange
@@ -50,7 +51,9 @@ from engine.schemas import (
     Format,
     PieceFile,
     Resolved,
+    Sketch,
     Taste,
+    Understood,
     key_pitch_class,
 )
 
@@ -119,6 +122,27 @@ def check_stop(stage: str) -> None:
     should_stop = _should_stop.get()
     if should_stop is not None and should_stop():
         raise Stopped(f"stopped before {stage}")
+
+
+Progress = Callable[[int, BaseModel], None]  # (the piece's place in its batch, what it has reached)
+_progress: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("progress", default=None)
+
+
+@contextmanager
+def report_to(progress: Progress) -> Iterator[None]:
+    """Within this block, the composer tells `progress` each stage a piece reaches: `Understood` once it is
+    resolved, `Sketch` once its melody is arranged (a caller streams them: `engine.server.schemas`)."""
+    token = _progress.set(progress)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
+def report(index: int, stage: BaseModel) -> None:
+    progress = _progress.get()
+    if progress is not None:
+        progress(index, stage)
 
 
 def _submit(pool: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> Future:
@@ -345,6 +369,8 @@ class Composer:
         understand_ms: float = 0.0,
     ) -> list[ComposeResult]:
         started = started or time.perf_counter()
+        for index, r in enumerate(resolved):
+            report(index, Understood(resolved=r))
         check_stop("melody")
         melody_started = time.perf_counter()
         melodies = self.writer.write_batch(specs)
@@ -354,13 +380,14 @@ class Composer:
             _submit(
                 self.pool,
                 self._files,
+                index,
                 q,
                 r.model_copy(update={"form": m.form}),
                 m,
                 out_dir / n,
                 Timer(started, understand=round(understand_ms, 2), melody=round(melody_ms, 2)),
             )
-            for q, r, m, n in zip(requests, resolved, melodies, names, strict=True)
+            for index, (q, r, m, n) in enumerate(zip(requests, resolved, melodies, names, strict=True))
         ]
         outcomes: list[ComposeResult | Exception] = []
         for job in jobs:
@@ -376,7 +403,13 @@ class Composer:
         return outcomes  # type: ignore[return-value]
 
     def _files(
-        self, request: ComposeRequest, resolved: Resolved, melody: Melody, stem: Path, timer: Timer
+        self,
+        index: int,
+        request: ComposeRequest,
+        resolved: Resolved,
+        melody: Melody,
+        stem: Path,
+        timer: Timer,
     ) -> ComposeResult:
         tonic = key_pitch_class(resolved.key)
         check_stop("arrange")
@@ -403,6 +436,8 @@ class Composer:
             )
             piece = Sources(midi, melody.events, resolved, SAMPLE_RATE)
             FORMATS["mid"].write(piece, midi_path)  # whatever the formats: the audio is rendered from it
+        duration_s = round(midi.get_end_time(), 3)
+        report(index, Sketch(result=self._result(stem, request, resolved, [], duration_s, melody, timer)))
         formats = set(request.formats)
         pictures = [
             _submit(self.picture_pool, self._write, piece, fmt, stem, timer)
@@ -436,18 +471,30 @@ class Composer:
             for f in listed
         ]
         timer.finish()
-        result = ComposeResult(
+        result = self._result(stem, request, resolved, files, duration_s, melody, timer)
+        stem.with_suffix(".json").write_text(result.model_dump_json(indent=2))
+        return result
+
+    @staticmethod
+    def _result(
+        stem: Path,
+        request: ComposeRequest,
+        resolved: Resolved,
+        files: list[PieceFile],
+        duration_s: float,
+        melody: Melody,
+        timer: Timer,
+    ) -> ComposeResult:
+        return ComposeResult(
             name=stem.name,
             request=request,
             resolved=resolved,
             files=files,
-            duration_s=round(midi.get_end_time(), 3),
+            duration_s=duration_s,
             latents=melody.latents.tolist(),
             events=melody.events.tolist(),
-            timings_ms=timer.ms,
+            timings_ms=dict(timer.ms),
         )
-        stem.with_suffix(".json").write_text(result.model_dump_json(indent=2))
-        return result
 
     def _write(self, piece: Sources, fmt: Format, stem: Path, timer: Timer) -> None:
         """One file of the piece, timed as a stage named after its format."""

@@ -18,6 +18,7 @@ from engine.prompt import mood_to_music, parse_prompt
 from engine.prompt.forms import style_meter
 from engine.prompt.instruments import lookup_instrument
 from engine.schemas import (
+    BARS_MIN,
     KEY_NAMES,
     SHAPE_CLASSES,
     TEMPO_BANDS,
@@ -239,6 +240,9 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
     else:
         bars = 16
     bars += bars % 2  # the model writes whole 2-bar windows
+    shortened_from = None
+    if request.max_bars is not None and bars > request.max_bars:
+        shortened_from, bars = bars, max(BARS_MIN, request.max_bars // 2 * 2)
 
     if request.instrument:
         program, instrument = instrument_program(request.instrument)
@@ -293,6 +297,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         tempo=int(tempo),
         meter=meter,
         bars=bars,
+        shortened_from=shortened_from,
         instrument=instrument,
         program=int(program),
         style=style,

@@ -33,6 +33,7 @@ from engine.schemas import BARS_MAX, ComposeRequest, ComposeResult
 from engine.server.engine import CallerGone, ComposerLike, Engine, Refused, Ticket, default_composer
 from engine.server.gate import BodyTooLarge, Gate
 from engine.server.schemas import (
+    STREAM_TYPE,
     AnswerRequest,
     ErrorResponse,
     ExtendRequest,
@@ -152,7 +153,11 @@ def create_app(
 
     refusals = (400, 401, 413, 422, 429, 500, 503, 504)
     answers: dict[int | str, dict] = {
-        200: {"model": PieceResponse},
+        200: {
+            "model": PieceResponse,
+            "description": f"the piece; with Accept: {STREAM_TYPE}, one JSON line per stage as it is "
+            "reached (understood, sketch), the piece last (or a StreamError if it failed after the first)",
+        },
         **{status: {"model": ErrorResponse} for status in refusals},
     }
 

@@ -8,6 +8,8 @@ Why it is shaped this way:
 - Compose requests go through the micro-batcher (model sampling of concurrent requests in one call);
   variations, extensions and re-renders are single calls in the same worker pool. Everything that
   costs CPU, packing the response included, runs in that pool, off the event loop.
+- A caller that accepts JSON lines (`STREAM_TYPE`) is told each stage as the piece reaches it (understood,
+  sketch, piece), so one call per piece is enough to show progress; the piece is the same either way.
 - Each request races its deadline and its caller: if either goes first, queued work is dropped and
   nothing is sent. A thread cannot be killed, so running work carries a `Ticket` and the composer stops
   at its next stage (`engine.compose.pipeline.stop_when`) once no caller wants it any more.
@@ -33,14 +35,16 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
 
 from engine.compose.pipeline import (
     Answering,
@@ -49,6 +53,7 @@ from engine.compose.pipeline import (
     Stopped,
     check_stop,
     piece_name,
+    report_to,
     stop_when,
 )
 from engine.data.attributes import ATTRIBUTES
@@ -56,7 +61,15 @@ from engine.listen import UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.batcher import BatcherStopped, MicroBatcher
 from engine.server.metrics import EngineMetrics
-from engine.server.schemas import DEADLINE_HEADER, ErrorResponse, ParentPiece, PieceResponse, WireFile
+from engine.server.schemas import (
+    DEADLINE_HEADER,
+    STREAM_TYPE,
+    ErrorResponse,
+    ParentPiece,
+    PieceResponse,
+    StreamError,
+    WireFile,
+)
 from engine.server.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -85,6 +98,13 @@ class Refused(Exception):
         super().__init__(reason)
         self.status, self.error, self.reason, self.retry_after = status, error, reason, retry_after
 
+    def line(self) -> bytes:
+        """The last line of a stream that failed after it began."""
+        stage = StreamError(
+            error=self.error, reason=self.reason, status=self.status, retry_after=self.retry_after
+        )  # type: ignore[arg-type]
+        return stage.model_dump_json().encode()
+
     def response(self) -> JSONResponse:
         headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
         body = ErrorResponse(error=self.error, reason=self.reason).model_dump()  # type: ignore[arg-type]
@@ -97,13 +117,24 @@ class CallerGone(Exception):
 
 @dataclass
 class Ticket:
-    """Whether anyone still waits for a piece, readable from the worker thread that makes it."""
+    """Whether anyone still waits for a piece, readable from the worker thread that makes it, and where
+    its stages go when the caller streams them."""
 
     deadline: float  # time.monotonic() by which the answer is due
     dropped: threading.Event = field(default_factory=threading.Event)  # set once the caller was answered
+    arrived: float = field(default_factory=time.perf_counter)
+    lines: Callable[[bytes], None] | None = None  # takes each stage as a JSON line, from any thread
 
     def wanted(self) -> bool:
         return not self.dropped.is_set() and time.monotonic() < self.deadline
+
+    def left(self) -> float:
+        """Seconds until the deadline."""
+        return self.deadline - time.monotonic()
+
+    def tell(self, stage: BaseModel) -> None:
+        if self.lines is not None and self.wanted():
+            self.lines(stage.model_dump_json().encode())
 
 
 def latent_width(composer: ComposerLike) -> int | None:
@@ -235,6 +266,7 @@ class Engine:
         try:
             with (
                 stop_when(unwanted),
+                report_to(lambda index, stage: tickets[index].tell(stage)),
                 tempfile.TemporaryDirectory(dir=self.scratch, ignore_cleanup_errors=True) as out,
             ):
                 check_stop("starting")  # it may have waited in the pool past its deadline
@@ -267,8 +299,8 @@ class Engine:
                 results = failed.outcomes
             check_stop("pack")
             bodies = [
-                r if isinstance(r, Exception) else self._packed(r.model_copy(update={"request": q}))
-                for r, q in zip(results, requests, strict=True)
+                r if isinstance(r, Exception) else self._packed(r.model_copy(update={"request": q}), t)
+                for r, (q, t) in zip(results, items, strict=True)
             ]
         bars = sum(r.resolved.bars for r in results if not isinstance(r, Exception))
         self._took(time.perf_counter() - started, bars, "batch")
@@ -280,12 +312,15 @@ class Engine:
         with self._working([ticket]) as out:
             result = make(self.composer, out)
             check_stop("pack")
-            body = self._packed(result)
+            body = self._packed(result, ticket)
         self._took(time.perf_counter() - started, result.resolved.bars, "single")
         return body
 
-    def _packed(self, result: ComposeResult) -> bytes:
+    def _packed(self, result: ComposeResult, ticket: Ticket) -> bytes:
+        """The answer's body; the piece's timings gain `engine`: ms from its arrival, queueing included."""
         self.metrics.observe_timings(result.timings_ms)
+        engine_ms = round((time.perf_counter() - ticket.arrived) * 1000, 2)
+        result = result.model_copy(update={"timings_ms": {**result.timings_ms, "engine": engine_ms}})
         with self.metrics.stage_seconds.labels("pack").time():
             return pack(result)
 
@@ -352,8 +387,9 @@ class Engine:
     async def serve(
         self, request: Request, endpoint: str, bars: int, work: Callable[[Ticket], asyncio.Future[bytes]]
     ) -> Response:
-        """Admit a piece of `bars` bars, run `work` against the deadline and the caller, and answer. The
-        work gets the request's `Ticket`, to pass to the worker that makes the piece.
+        """Admit a piece of `bars` bars, run `work` against the deadline and the caller, and answer: one
+        JSON body, or its stages as JSON lines when the caller accepts `STREAM_TYPE`. The work gets the
+        request's `Ticket`, to pass to the worker that makes the piece.
 
         Past `queue_size` requests, or a backlog longer than `max_backlog_s`, the answer is 429 at
         once; an idle engine admits anything, so a long piece is never refused forever.
@@ -372,31 +408,136 @@ class Engine:
             )
         self.admitted += 1
         self.admitted_bars += bars
-        started = time.perf_counter()
-        ticket = Ticket(time.monotonic() + deadline)
+        admission = Admission(self, endpoint, bars, Ticket(time.monotonic() + deadline))
         try:
-            body = await _race(work(ticket), request, deadline)
-        except (TimeoutError, Stopped) as error:  # Stopped: the worker saw the deadline pass first
-            if isinstance(error, Stopped) and self.closing:
-                raise Refused(503, "unavailable", "the engine is stopping") from None
-            raise Refused(504, "timeout", f"not done within the deadline of {deadline:g} s") from None
-        except ValueError as error:  # what the composer cannot do with these values
-            raise Refused(422, "rejected", _without_paths(str(error))) from None
-        except BatcherStopped:
-            raise Refused(503, "unavailable", "the engine is stopping") from None
+            if STREAM_TYPE in request.headers.get("accept", ""):
+                return await self._stream(request, work, admission)
+            body = await self._answer(_race(work(admission.ticket), request, deadline), endpoint)
+        except BaseException:
+            admission.close()
+            raise
+        admission.close(ok=True)
+        return Response(body, media_type="application/json")
+
+    async def _answer(self, work: Awaitable[bytes], endpoint: str) -> bytes:
+        """The work's body, or its failure as the `Refused` to answer with."""
+        try:
+            return await work
         except (Refused, CallerGone):
             raise
-        except Exception:
-            incident = secrets.token_hex(4)
-            log.exception("%s failed (incident %s)", endpoint, incident)
-            raise Refused(500, "failed", f"the engine failed on this request (incident {incident})") from None
+        except Exception as error:
+            raise self.refusal(error, endpoint) from None
+
+    def refusal(self, error: Exception, endpoint: str) -> Refused:
+        """What to answer when making a piece failed, without the exception's text where it was unforeseen."""
+        if isinstance(error, Refused):
+            return error
+        if isinstance(error, (TimeoutError, Stopped)):  # Stopped: the worker saw the deadline pass first
+            if isinstance(error, Stopped) and self.closing:
+                return Refused(503, "unavailable", "the engine is stopping")
+            return Refused(504, "timeout", "not done within the deadline")
+        if isinstance(error, ValueError):  # what the composer cannot do with these values
+            return Refused(422, "rejected", _without_paths(str(error)))
+        if isinstance(error, BatcherStopped):
+            return Refused(503, "unavailable", "the engine is stopping")
+        incident = secrets.token_hex(4)
+        log.error("%s failed (incident %s)", endpoint, incident, exc_info=error)
+        return Refused(500, "failed", f"the engine failed on this request (incident {incident})")
+
+    async def _stream(
+        self, request: Request, work: Callable[[Ticket], asyncio.Future[bytes]], admission: Admission
+    ) -> Response:
+        """The piece's stages as JSON lines. The answer waits for the first line (or the end), so that a
+        piece refused before any stage still gets its own status; after that, a failure is the last line."""
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[bytes] = asyncio.Queue()
+        ticket = admission.ticket
+        ticket.lines = lambda line: loop.call_soon_threadsafe(lines.put_nowait, line)
+        job = work(ticket)
+        admission.on_close(job.cancel)
+        waiting = asyncio.ensure_future(_next_line(job, lines))
+        first = await self._answer(_race(waiting, request, ticket.left()), admission.endpoint)
+        return PieceStream(self._lines(first, job, lines, admission), admission.close)
+
+    async def _lines(
+        self,
+        first: bytes | None,
+        job: asyncio.Future[bytes],
+        lines: asyncio.Queue[bytes],
+        admission: Admission,
+    ) -> AsyncIterator[bytes]:
+        line = first
+        while line is not None:
+            yield line + b"\n"
+            try:
+                line = await asyncio.wait_for(_next_line(job, lines), max(0.0, admission.ticket.left()))
+            except Exception as error:
+                refused = self.refusal(error, admission.endpoint)
+                self.metrics.requests.labels(admission.endpoint, refused.error).inc()
+                yield refused.line() + b"\n"
+                return
+        admission.ok = True
+        yield job.result() + b"\n"
+
+
+class Admission:
+    """One admitted request, released once however its answer ends: a body, the end of a stream, a
+    refusal, or a caller gone. Its ticket is dropped then, so that work nobody waits for stops."""
+
+    def __init__(self, engine: Engine, endpoint: str, bars: int, ticket: Ticket) -> None:
+        self.engine, self.endpoint, self.bars, self.ticket = engine, endpoint, bars, ticket
+        self.started = time.perf_counter()
+        self.ok = False  # the piece went out whole
+        self.closed = False
+        self._then: list[Callable[[], object]] = []
+
+    def on_close(self, then: Callable[[], object]) -> None:
+        self._then.append(then)
+
+    def close(self, ok: bool = False) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.ticket.dropped.set()  # whatever the answer, no one waits for this work any more
+        for then in self._then:
+            then()
+        self.engine.admitted -= 1
+        self.engine.admitted_bars -= self.bars
+        if ok or self.ok:
+            metrics = self.engine.metrics
+            metrics.request_seconds.labels(self.endpoint).observe(time.perf_counter() - self.started)
+            metrics.requests.labels(self.endpoint, "ok").inc()
+
+
+class PieceStream(StreamingResponse):
+    """A streamed piece that releases its admission when the stream ends, whether it was read to the end,
+    the caller left (Starlette stops the stream), or sending failed."""
+
+    def __init__(self, lines: AsyncIterator[bytes], on_close: Callable[[], None]) -> None:
+        super().__init__(lines, media_type=STREAM_TYPE, headers={"Cache-Control": "no-store"})
+        self.on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
         finally:
-            ticket.dropped.set()  # whatever the answer, no one waits for this work any more
-            self.admitted -= 1
-            self.admitted_bars -= bars
-        self.metrics.request_seconds.labels(endpoint).observe(time.perf_counter() - started)
-        self.metrics.requests.labels(endpoint, "ok").inc()
-        return Response(body, media_type="application/json")
+            self.on_close()
+
+
+async def _next_line(job: asyncio.Future[bytes], lines: asyncio.Queue[bytes]) -> bytes | None:
+    """The next stage line; None once the job is done and every line is out; the job's error if it failed."""
+    if lines.empty() and not job.done():
+        getting = asyncio.ensure_future(lines.get())
+        try:
+            await asyncio.wait({job, getting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            getting.cancel()  # a get that is cancelled before it returns leaves its line in the queue
+        if getting.done() and not getting.cancelled():
+            return getting.result()
+    if not lines.empty():
+        return lines.get_nowait()
+    job.result()
+    return None
 
 
 def _without_paths(text: str) -> str:

@@ -34,7 +34,9 @@ from engine.schemas import (
     KeyName,
     PieceFile,
     Resolved,
+    Sketch,
     Tempo,
+    Understood,
 )
 
 SECRET_HEADER = "X-Engine-Secret"  # the shared secret, when the engine has one (`engine.server.gate`)
@@ -62,6 +64,7 @@ class ParentResolved(Resolved):
     key: KeyName
     tempo: Tempo
     bars: Bars
+    shortened_from: Bars | None = None
     instrument: Short
     program: int = Field(ge=0, le=127, strict=True)
     style: str = Field("folk", max_length=20)
@@ -222,13 +225,37 @@ class WireFile(BaseModel):
 
 
 class PieceResponse(BaseModel):
+    """A piece: the whole answer, or the last line of a streamed one."""
+
+    stage: Literal["piece"] = "piece"
     result: ComposeResult
     files: list[WireFile]
 
 
+ErrorKind = Literal["busy", "rejected", "unauthorized", "timeout", "unavailable", "failed", "gone"]
+
+
 class ErrorResponse(BaseModel):
-    error: Literal["busy", "rejected", "unauthorized", "timeout", "unavailable", "failed", "gone"]
+    error: ErrorKind
     reason: str
+
+
+# A piece streamed (`Accept: application/x-ndjson` on /v1/compose, vary, extend, render and answer): one
+# JSON line per stage as it is reached, so the caller can show progress from one call. The status is 200
+# once the first stage is out; a failure after that is the stream's last line (`StreamError`). A piece
+# refused before any stage is answered with its status and an `ErrorResponse`, as without streaming.
+STREAM_TYPE = "application/x-ndjson"
+
+
+class StreamError(ErrorResponse):
+    """A failure after the stream began: what the status would have said, as its last line."""
+
+    stage: Literal["error"] = "error"
+    status: int = Field(ge=400, le=599)
+    retry_after: int | None = None
+
+
+StageLine = Annotated[Understood | Sketch | PieceResponse | StreamError, Field(discriminator="stage")]
 
 
 # Live jams (engine/live/http.py): /v1/live, /v1/live/{id}/next, DELETE /v1/live/{id}.
