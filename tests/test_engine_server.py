@@ -19,6 +19,7 @@ import pytest_asyncio
 from engine_support import FakeComposer, metric, ready, serve
 
 from engine.server.app import create_app
+from engine.server.engine import piece_cost
 from engine.server.settings import EngineSettings
 
 pytestmark = pytest.mark.asyncio
@@ -217,6 +218,40 @@ async def test_past_the_backlog_the_answer_is_busy_even_with_room_in_the_queue(
             assert (await long_piece).status_code == 200
 
 
+def test_a_piece_costs_more_with_more_bars_and_more_files() -> None:
+    notes = piece_cost(16, ["mid"])
+    assert piece_cost(32, ["mid"]) == 2 * notes
+    assert piece_cost(16, ["mid", "ogg"]) > 3 * notes  # the audio is most of a piece's work
+    assert piece_cost(16, ["mid", "ogg", "png"]) > piece_cost(16, ["mid", "ogg"])
+    assert piece_cost(16, ["mid", "ogg", "wav"]) < 2 * piece_cost(16, ["mid", "ogg"])  # rendered once
+
+
+async def test_admission_counts_what_a_piece_will_cost_not_only_its_bars(
+    composer: FakeComposer, settings: EngineSettings
+) -> None:
+    """With a backlog limit that admits a second MIDI-only piece while another runs, a piece of the same
+    bars with audio and picture is refused: it would finish later than the limit."""
+    app_settings = settings.model_copy(update={"queue_size": 100})
+    app = create_app(app_settings, lambda: composer)
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url) as client:
+            await ready(client)
+            composer.gate.clear()
+            running = asyncio.create_task(client.post("/v1/compose", json={**REQUEST, "formats": ["mid"]}))
+            await started(composer)
+            pace = 0.01  # the engine's first estimate of a unit's seconds, before any piece is done
+            cheap, dear = piece_cost(8, ["mid"]), piece_cost(8, ["mid", "ogg", "png"])
+            app_settings.max_backlog_s = (2 * cheap + (dear - cheap) / 2) * pace  # between the two
+            mid_only = asyncio.create_task(client.post("/v1/compose", json={**REQUEST, "formats": ["mid"]}))
+            while await metric(client, "jam_engine_in_flight") < 2:
+                await asyncio.sleep(0.01)
+            app_settings.max_backlog_s = (3 * cheap + (dear - cheap) / 2) * pace
+            refused = await client.post("/v1/compose", json=REQUEST)  # mid, ogg and png
+            assert refused.status_code == 429
+            composer.gate.set()
+            assert (await running).status_code == (await mid_only).status_code == 200
+
+
 async def test_concurrent_requests_are_sampled_in_one_batch(
     http: httpx.AsyncClient, composer: FakeComposer
 ) -> None:
@@ -325,6 +360,8 @@ async def test_stages_arrive_while_the_piece_is_still_being_made(
         assert await metric(http, "jam_engine_in_flight") == 1  # the piece is held at the gate
         composer.gate.set()
         assert [json.loads(line)["stage"] async for line in lines] == ["piece"]
+    while await metric(http, "jam_engine_in_flight") > 0:  # released once the stream is closed
+        await asyncio.sleep(0.01)
     assert await metric(http, 'jam_engine_requests_total{endpoint="compose",outcome="ok"}') == 1
 
 
@@ -335,7 +372,8 @@ async def test_a_failure_after_the_first_stage_is_the_streams_last_line(http: ht
     assert lines[-1]["error"] == "failed"
     assert "boom" not in lines[-1]["reason"]  # no exception text, streamed or not
     assert await metric(http, 'jam_engine_requests_total{endpoint="compose",outcome="failed"}') == 1
-    assert await metric(http, "jam_engine_in_flight") == 0
+    while await metric(http, "jam_engine_in_flight") > 0:  # released once the stream is closed
+        await asyncio.sleep(0.01)
 
 
 async def test_a_refusal_before_any_stage_keeps_its_status(
@@ -361,7 +399,8 @@ async def test_a_streamed_piece_past_its_deadline_ends_as_a_timeout_and_frees_it
     late = await http.post("/v1/compose", json=REQUEST, headers={**STREAMED, "X-Deadline-S": "0.5"})
     assert [line["stage"] for line in stages(late)] == ["understood", "error"]
     assert stages(late)[-1]["status"] == 504
-    assert await metric(http, "jam_engine_in_flight") == 0
+    while await metric(http, "jam_engine_in_flight") > 0:  # released once the stream is closed
+        await asyncio.sleep(0.01)
     composer.gate.set()
 
 

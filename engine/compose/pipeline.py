@@ -60,6 +60,7 @@ from engine.schemas import (
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48_000
+ANSWER_FORMATS: list[Format] = ["mid", "ogg", "png", "score"]  # the files of an answer to a person's melody
 
 
 NAME_WORDS = 6  # of the prompt, in a piece's file name
@@ -337,7 +338,7 @@ class Composer:
             understood={"melody": "yours"},
         )
         spec = MelodySpec(melody.tonic, melody.mode, melody.meter, plan, seed, fixed=codes, prefix=events)
-        request = ComposeRequest(prompt="", formats=["mid", "ogg", "png", "score"], max_bytes=how.max_bytes)
+        request = ComposeRequest(prompt="", formats=ANSWER_FORMATS, max_bytes=how.max_bytes)
         name = f"answer-{'harmonized' if harmonize else 'continued'}-s{seed}"
         return self._finish([request], [r], [spec], out_dir, [name])[0]
 

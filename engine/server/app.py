@@ -24,13 +24,21 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
-from engine.compose.pipeline import Answering
+from engine.compose.pipeline import ANSWER_FORMATS, Answering
 from engine.compose.resolve import instrument_program, resolve
 from engine.listen import MelodyRejected
 from engine.live.http import live_router
 from engine.live.session import LiveSettings
 from engine.schemas import BARS_MAX, ComposeRequest, ComposeResult
-from engine.server.engine import CallerGone, ComposerLike, Engine, Refused, Ticket, default_composer
+from engine.server.engine import (
+    CallerGone,
+    ComposerLike,
+    Engine,
+    Refused,
+    Ticket,
+    default_composer,
+    piece_cost,
+)
 from engine.server.gate import BodyTooLarge, Gate
 from engine.server.schemas import (
     STREAM_TYPE,
@@ -170,7 +178,7 @@ def create_app(
         return await engine.serve(
             request,
             "compose",
-            bars,
+            piece_cost(bars, body.formats),
             lambda ticket: asyncio.ensure_future(engine.batcher.submit((body, ticket))),
         )
 
@@ -190,8 +198,9 @@ def create_app(
     @app.post("/v1/vary", responses=answers)
     async def vary(body: VaryRequest, request: Request) -> Response:
         parent = checked(body.parent)
+        cost = piece_cost(parent.resolved.bars, parent.request.formats)
         return await engine.serve(
-            request, "vary", parent.resolved.bars, single(lambda c, out: c.vary(parent, out, body.seed))
+            request, "vary", cost, single(lambda c, out: c.vary(parent, out, body.seed))
         )
 
     @app.post("/v1/extend", responses=answers)
@@ -200,8 +209,9 @@ def create_app(
         bars = parent.resolved.bars + body.bars
         if bars > BARS_MAX:
             raise Refused(422, "rejected", f"a piece may have at most {BARS_MAX} bars")
+        cost = piece_cost(bars, parent.request.formats)
         return await engine.serve(
-            request, "extend", bars, single(lambda c, out: c.extend(parent, out, body.bars))
+            request, "extend", cost, single(lambda c, out: c.extend(parent, out, body.bars))
         )
 
     @app.post("/v1/render", responses=answers)
@@ -214,7 +224,7 @@ def create_app(
         return await engine.serve(
             request,
             "render",
-            parent.resolved.bars,
+            piece_cost(parent.resolved.bars, parent.request.formats),
             single(lambda c, out: c.rerender(parent, out, body.instrument)),
         )
 
@@ -236,7 +246,8 @@ def create_app(
         if body.max_bars is not None and bars > body.max_bars:
             raise Refused(422, "rejected", too_long(bars, body.max_bars, body.language))
         how = Answering(body.harmonize, body.bars, body.seed, body.max_bytes)
-        return await engine.serve(request, "answer", bars, single(lambda c, out: c.answer(melody, out, how)))
+        cost = piece_cost(bars, ANSWER_FORMATS)
+        return await engine.serve(request, "answer", cost, single(lambda c, out: c.answer(melody, out, how)))
 
     app.include_router(live)  # /v1/live: endless steered jams (engine/live)
 
