@@ -27,7 +27,8 @@ import pytest
 import pytest_asyncio
 from engine_support import SMALL_SOUNDFONT, FakeComposer, metric, ready, real_engine, serve
 
-from engine.compose.pipeline import NAME_CHARS, Composer, Stopped, check_stop, stop_when
+from engine.compose.pipeline import NAME_CHARS, Composer
+from engine.compose.stopping import Stopped, check_stop, stop_when
 from engine.render.synth import Renderer
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.app import create_app

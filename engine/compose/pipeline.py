@@ -37,6 +37,7 @@ from engine.compose.melody import (
 )
 from engine.compose.midi import arrangement_to_midi
 from engine.compose.resolve import DEFAULT_TEMPO, Leaning, instrument_program, resolve
+from engine.compose.stopping import check_stop
 from engine.data.events import HOLD, REST, meter_index, steps_per_bar
 from engine.data.windows import Batch, open_window
 from engine.listen import UserMelody
@@ -88,10 +89,6 @@ class Answering:
     max_bytes: int | None = None
 
 
-class Stopped(Exception):
-    """The piece is no longer wanted (its caller left or its deadline passed): raised between stages."""
-
-
 class PiecesFailed(Exception):
     """Some pieces of a batch failed after their melodies were written together: `outcomes` holds each
     piece's result or error in order, so a caller can answer the others without composing them again."""
@@ -100,29 +97,6 @@ class PiecesFailed(Exception):
         errors = [o for o in outcomes if isinstance(o, Exception)]
         super().__init__(f"{len(errors)} of {len(outcomes)} pieces failed: {errors[0]!r}")
         self.outcomes = outcomes
-
-
-_should_stop: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar(
-    "should_stop", default=None
-)
-
-
-@contextmanager
-def stop_when(should_stop: Callable[[], bool]) -> Iterator[None]:
-    """Within this block, the composer stops at its next stage once `should_stop()` is true: a thread cannot
-    be killed, so work whose caller has gone would otherwise run to its end (the engine's deadlines)."""
-    token = _should_stop.set(should_stop)
-    try:
-        yield
-    finally:
-        _should_stop.reset(token)
-
-
-def check_stop(stage: str) -> None:
-    """Raise `Stopped` if the work under way is no longer wanted (see `stop_when`)."""
-    should_stop = _should_stop.get()
-    if should_stop is not None and should_stop():
-        raise Stopped(f"stopped before {stage}")
 
 
 Progress = Callable[[int, BaseModel], None]  # (the piece's place in its batch, what it has reached)

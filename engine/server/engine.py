@@ -47,16 +47,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
-from engine.compose.pipeline import (
-    Answering,
-    Composer,
-    PiecesFailed,
-    Stopped,
-    check_stop,
-    piece_name,
-    report_to,
-    stop_when,
-)
+from engine.compose.pipeline import Answering, Composer, PiecesFailed, piece_name, report_to
+from engine.compose.stopping import Stopped, check_stop, stop_when
 from engine.data.attributes import ATTRIBUTES
 from engine.listen import UserMelody
 from engine.render.formats import FORMATS
