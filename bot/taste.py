@@ -40,6 +40,7 @@ from engine.schemas import (
     Taste,
     instrument_family,
     tempo_band,
+    tempo_class,
 )
 
 log = logging.getLogger("jam.bot")
@@ -55,13 +56,8 @@ SEEN = 0.25  # aged ratings a value needs before it is drawn (less: left to surp
 # not sharpened (leanings there are weak and often by chance, and sparse low melodies sound less minor)
 SHAPE_NEAR = 0.8
 DRAWS = 4000  # posterior draws that estimate each value's chance of being the best accepted
-TEMPO_CLASSES = {"slow": (0, 90), "moderate": (90, 130), "fast": (130, 1000)}  # bpm, low end in
 TEMPO_SPREAD = 6.0  # bpm: a rating of one tempo says something of the bands next to it in its class
 SURPRISE_LEVELS = (0, 5, 10, 20, 35, 50)  # percent of pieces that try something new, /prefs surprise
-
-
-def tempo_class(tempo: float) -> str:
-    return next(name for name, (low, high) in TEMPO_CLASSES.items() if low <= tempo < high)
 
 
 def ages(count: int) -> np.ndarray:
