@@ -73,8 +73,13 @@ class Defaults(BaseModel):
 
 
 MAX_TASTE_CODES = 6
+TempoClass = Literal["slow", "moderate", "fast"]
+# How a listener names a tempo, in felt beats a minute, low end in: what a taste learns first (`bot.taste`)
+TEMPO_CLASSES: dict[TempoClass, tuple[float, float]] = {
+    "slow": (0, 90), "moderate": (90, 130), "fast": (130, math.inf),
+}  # fmt: skip
 # Where a taste's tempo is learnt and drawn: bands of felt beats a minute, low end in, high end out (edges
-# at 90 and 130, where slow meets moderate and moderate fast). A piece's tempo is drawn within its band.
+# at 90 and 130, where the `TEMPO_CLASSES` meet). A piece's tempo is drawn within its band.
 TEMPO_BANDS: tuple[tuple[int, int], ...] = (
     (48, 60), (60, 70), (70, 80), (80, 90), (90, 100), (100, 110), (110, 120), (120, 130), (130, 145),
     (145, 160), (160, 176), (176, 196),
@@ -89,6 +94,11 @@ INSTRUMENT_FAMILIES = (
 )  # fmt: skip
 SURPRISE = 0.1  # the share of a person's pieces that try something outside their taste, unless they say
 TasteField = Literal["tempo", "mode", "instrument", "density", "register", "melody"]
+
+
+def tempo_class(tempo: float) -> TempoClass:
+    """'slow', 'moderate' or 'fast': the class of `TEMPO_CLASSES` that holds `tempo`."""
+    return next(name for name, (low, high) in TEMPO_CLASSES.items() if low <= tempo < high)
 
 
 def tempo_band(tempo: int) -> int:

@@ -18,6 +18,7 @@ from engine.prompt import mood_to_music, parse_prompt
 from engine.prompt.forms import style_meter
 from engine.prompt.instruments import lookup_instrument
 from engine.schemas import (
+    BARS_MAX,
     BARS_MIN,
     KEY_NAMES,
     SHAPE_CLASSES,
@@ -27,6 +28,7 @@ from engine.schemas import (
     Resolved,
     Taste,
     TasteField,
+    beats_per_bar,
     instrument_family,
     key_pitch_class,
 )
@@ -230,13 +232,12 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         feel = open_feel(meter, tempo, seed)
         meter, style = meter or feel.meter, feel.style
         tempo = tempo or random.Random(f"{seed}:open:tempo").randint(feel.low, feel.high)
-    beats_per_bar = {"6/8": 2, "9/8": 3, "12/8": 4}.get(meter, int(meter.split("/")[0]))
     if request.bars is not None:
         bars = request.bars
     elif reading.bars is not None:
         bars = reading.bars
     elif reading.seconds is not None:
-        bars = max(2, min(64, round(reading.seconds * tempo / 60 / beats_per_bar)))
+        bars = max(BARS_MIN, min(BARS_MAX, round(reading.seconds * tempo / 60 / beats_per_bar(meter))))
     else:
         bars = 16
     bars += bars % 2  # the model writes whole 2-bar windows
