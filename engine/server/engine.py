@@ -54,6 +54,7 @@ from engine.listen import UserMelody
 from engine.render.formats import FORMATS
 from engine.schemas import ComposeRequest, ComposeResult, Format
 from engine.server.batcher import BatcherStopped, MicroBatcher
+from engine.server.memory import give_back, limit_arenas
 from engine.server.metrics import EngineMetrics
 from engine.server.schemas import (
     DEADLINE_HEADER,
@@ -197,6 +198,7 @@ class Engine:
     """What the endpoints share: the composer once loaded, the pool, the batcher, the admission count."""
 
     def __init__(self, settings: EngineSettings, make_composer: Callable[[], ComposerLike]) -> None:
+        limit_arenas()  # before the pools start their threads
         self.settings = settings
         self.metrics = EngineMetrics()
         self.make_composer = make_composer
@@ -520,6 +522,8 @@ class Admission:
             then()
         self.engine.admitted -= 1
         self.engine.admitted_cost -= self.cost
+        if self.engine.admitted == 0:  # idle: what the burst freed goes back to the system
+            asyncio.get_running_loop().run_in_executor(None, give_back)
         if ok or self.ok:
             metrics = self.engine.metrics
             metrics.request_seconds.labels(self.endpoint).observe(time.perf_counter() - self.started)
