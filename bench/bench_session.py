@@ -401,19 +401,22 @@ def compose_options(rng: random.Random, zh: bool) -> dict[str, Any]:
 
 
 class EngineCalls:
-    """Every piece call the bot makes to its engine, timed on both sides: the engine's own time for the
-    piece (`timings_ms["engine"]`, from its arrival, queueing included) by the piece's seed, which the
-    posted embed shows in its footer."""
+    """Every piece call the bot makes to its engine, and the engine's own time for each piece
+    (`timings_ms["engine"]`: from its arrival, queueing included), by what the posted embed shows of it:
+    its seed (in the footer), bars and instrument (a re-orchestration and an extension keep the seed)."""
 
     def __init__(self, engine: EngineClient) -> None:
         self.calls = 0
-        self.engine_s: dict[int, float] = {}
+        self.engine_s: dict[tuple[int, str, str], float] = {}
         making = engine._piece
 
         async def timed(*args: Any, **kwargs: Any) -> Any:
             self.calls += 1
             piece = await making(*args, **kwargs)
-            self.engine_s[piece.result.resolved.seed] = piece.result.timings_ms.get("engine", 0) / 1000
+            r = piece.result.resolved
+            self.engine_s[(r.seed, str(r.bars), r.instrument)] = (
+                piece.result.timings_ms.get("engine", 0) / 1000
+            )
             return piece
 
         engine._piece = timed  # type: ignore[method-assign]
@@ -422,17 +425,16 @@ class EngineCalls:
         """For each posted piece: seconds from the interaction to the posted piece, less the engine's own."""
         shares = []
         for record in records:
-            footer = " ".join(
-                str((e.get("footer") or {}).get("text", "")) for e in (record.piece or {}).get("embeds") or []
-            )
-            seed = re.search(r"seed (\d+)", footer)
-            if (
-                record.outcome == "piece"
-                and record.final_s is not None
-                and seed
-                and int(seed[1]) in self.engine_s
-            ):
-                shares.append(record.final_s - self.engine_s[int(seed[1])])
+            if record.outcome != "piece" or record.final_s is None or not record.piece:
+                continue
+            embed = (record.piece.get("embeds") or [{}])[0]
+            seed = re.search(r"seed (\d+)", str((embed.get("footer") or {}).get("text", "")))
+            fields = {f["name"]: str(f["value"]) for f in embed.get("fields") or []}
+            bars = fields.get(FIELDS["bars"]["en"]) or fields.get(FIELDS["bars"]["zh"], "")
+            instrument = fields.get(FIELDS["instrument"]["en"]) or fields.get(FIELDS["instrument"]["zh"], "")
+            key = (int(seed[1]), bars, instrument) if seed else None
+            if key in self.engine_s:
+                shares.append(record.final_s - self.engine_s[key])
         return shares
 
 
