@@ -393,6 +393,10 @@ async def test_a_clip_too_big_or_too_long_is_refused_before_it_is_downloaded(
     assert "M4A" in (await told.callback()).json["data"]["content"]
     assert cdn["got"] == []  # nothing was downloaded
 
+    liar = attachment(cdn, "liar.ogg", bytes(11 * 2**20), size=1000)  # bigger than it says: read to 10 MiB
+    told = await jam_answer(discord_standin, [{"type": 11, "name": "audio", "value": liar["id"]}], [liar])
+    assert "at most 10 MiB" in await last_words(discord_standin, told)
+
 
 # Answering a message as Discord users do: its Apps menu, or a reply that mentions Jam.
 
