@@ -190,6 +190,7 @@ class EngineClient:
         *,
         melody: str | None = None,
         midi: bytes | None = None,
+        audio: bytes | None = None,
         key: str | None = None,
         harmonize: bool = False,
         bars: int = 8,
@@ -199,9 +200,10 @@ class EngineClient:
         max_bytes: int | None = None,
         on_stage: OnStage | None = None,
     ) -> Piece:
-        """Answer a person's melody (text, or a MIDI file's bytes), melody and answer within `max_bars`
-        together (a server's cap). What is not music, or too big, comes back as EngineRejected whose
-        reason is meant for that person, in `language` ("en" or "zh"); its files within `max_bytes`."""
+        """Answer a person's melody (text, a MIDI file's or an audio clip's bytes), melody and answer within
+        `max_bars` together (a server's cap). What is not music, or too big, comes back as EngineRejected
+        whose reason is meant for that person, in `language` ("en" or "zh"); its files within `max_bytes`.
+        What the engine heard in a clip is in the result's `resolved.understood["heard"]`."""
         body: dict[str, Any] = {"harmonize": harmonize, "bars": bars, "seed": seed, "language": language}
         if max_bars is not None:
             body["max_bars"] = max_bars
@@ -209,6 +211,8 @@ class EngineClient:
             body["max_bytes"] = max_bytes
         if midi is not None:
             body["midi"] = base64.b64encode(midi).decode("ascii")
+        elif audio is not None:
+            body["audio"] = base64.b64encode(audio).decode("ascii")
         else:
             body["melody"] = melody
         if key is not None:

@@ -28,6 +28,7 @@ from bot.limits import Asker, ChannelClosed, PieceGone, Refused, Slot, TooLong, 
 from bot.present import (
     engine_error_text,
     fit_attachments,
+    heard_text,
     instrument_label,
     piece_embed,
     refusal_text,
@@ -245,7 +246,9 @@ class Studio:
 
         def on_stage(stage: Understood | Sketch) -> None:
             if isinstance(stage, Understood):
-                progress.show(say(PIECE, "arranging", lang, instrument=stage.resolved.instrument))
+                arranging = say(PIECE, "arranging", lang, instrument=stage.resolved.instrument)
+                heard = heard_text(stage.resolved, lang)  # what Jam heard in a clip, as soon as it is known
+                progress.show(f"{heard}\n{arranging}" if heard else arranging)
             else:
                 sketch = piece_embed(stage.result, lang, prompt=job.prompt)
                 progress.show(say(PIECE, "rendering", lang), sketch)

@@ -298,6 +298,9 @@ class Composer:
             if len(events) // bar + bars > BARS_MAX:
                 raise ValueError(f"a melody and its answer can be at most {BARS_MAX} bars")
             plan = extension_plan(plan, bars)
+        understood = {"melody": "yours"}
+        if melody.source == "audio":  # what was heard, shown first so the person sees what Jam understood
+            understood["heard"] = melody.spelled()
         r = Resolved(
             key=KEY_NAMES[melody.tonic],
             mode=melody.mode,
@@ -309,7 +312,7 @@ class Composer:
             seed=seed,
             form="",
             windows=plan,
-            understood={"melody": "yours"},
+            understood=understood,
         )
         spec = MelodySpec(melody.tonic, melody.mode, melody.meter, plan, seed, fixed=codes, prefix=events)
         request = ComposeRequest(prompt="", formats=ANSWER_FORMATS, max_bytes=how.max_bytes)

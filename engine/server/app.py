@@ -41,6 +41,7 @@ from engine.server.engine import (
 )
 from engine.server.gate import BodyTooLarge, Gate
 from engine.server.schemas import (
+    AUDIO_BODY_BYTES,
     STREAM_TYPE,
     AnswerRequest,
     ErrorResponse,
@@ -53,7 +54,7 @@ from engine.server.schemas import (
 from engine.server.settings import EngineSettings
 
 ENDPOINTS = ("compose", "vary", "extend", "render", "answer", "live")
-PARSERS = 2  # melodies parsed at once (each in a thread, under half a second); more wait as 429 busy
+PARSERS = 2  # melodies parsed at once (each in a thread, about a second at most); more wait as 429 busy
 MAX_REASONS = 5  # of a refused request's schema errors, in its answer
 
 
@@ -98,6 +99,8 @@ def create_app(
         Gate,
         secret=settings.secret,
         max_body_bytes=settings.max_body_bytes,
+        large_body_bytes=AUDIO_BODY_BYTES,
+        large_at_once=settings.large_bodies,
         on_refused=lambda path, outcome: engine.metrics.requests.labels(endpoint_of(path), outcome).inc(),
     )
 
@@ -233,7 +236,8 @@ def create_app(
     @app.post("/v1/answer", responses=answers)
     async def answer(body: AnswerRequest, request: Request) -> Response:
         """A person's melody, continued or harmonized. It is parsed before admission, off the event loop
-        (a MIDI file may take half a second), so what is not music is refused at no cost to the queue;
+        (a MIDI file may take half a second, a minute of audio about a second), so what is not music is
+        refused at no cost to the queue;
         at most `PARSERS` parses at once, so that hostile files cannot pile up threads outside admission."""
         if parsing.locked():
             raise Refused(429, "busy", "busy reading other melodies; try again in a moment", retry_after=1)

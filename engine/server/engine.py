@@ -170,11 +170,17 @@ def sweep_scratch() -> None:
 
 
 def default_composer(settings: EngineSettings) -> ComposerLike:
-    """The real Composer, warmed up: the first piece pays for lazy set-up (seconds), so no request should."""
+    """The real Composer, warmed up: the first piece pays for lazy set-up (seconds), so no request should.
+    The transcription of hummed clips warms up beside it (pYIN's numba kernels, up to ~35 s uncached)."""
+    from engine.listen.audio import warm_up
+
+    listening = threading.Thread(target=warm_up, name="warm-up-listening", daemon=True)
+    listening.start()
     weights = Path(settings.weights) if settings.weights else None
     composer = Composer(weights, settings.soundfont, settings.device)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-warm-up-") as out:
         composer.compose(ComposeRequest(prompt="a warm-up tune", bars=4, seed=0), Path(out))
+    listening.join()
     return composer
 
 
