@@ -132,7 +132,11 @@ async def load(engine: EngineSupervisor, client: EngineClient, clients: int, sec
         f"  latency of pieces: p50 {percentile(lat, 0.5):.2f} s, p95 {percentile(lat, 0.95):.2f} s, "
         f"p99 {percentile(lat, 0.99):.2f} s, max {max(lat, default=float('nan')):.2f} s"
     )
-    print(f"  engine RSS: peak {peak:.0f} MB (high-water mark {rss_mb(engine.pid or 0, 'VmHWM'):.0f} MB)")
+    await asyncio.sleep(2)  # idle: the engine gives back what the load freed
+    print(
+        f"  engine RSS: peak {peak:.0f} MB (high-water mark {rss_mb(engine.pid or 0, 'VmHWM'):.0f} MB), "
+        f"{rss_mb(engine.pid or 0):.0f} MB idle 2 s after"
+    )
     print(
         f"  engine CPU: {cpu / elapsed:.2f} cores busy, {cpu * 1000 / max(1, len(lat)):.0f} ms per piece "
         "(refusals included)"

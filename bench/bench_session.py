@@ -105,6 +105,7 @@ from discord_standin.payloads import walk_components  # noqa: E402
 from discord_standin.server import RECORDED  # noqa: E402
 
 from bot.app import JamBot, create_bot  # noqa: E402
+from bot.engine_client import EngineClient  # noqa: E402
 from bot.present import STYLES  # noqa: E402
 from bot.settings import BotSettings  # noqa: E402
 from bot.texts import COOLDOWN, FIELDS, INSTRUMENTS, PIECE  # noqa: E402
@@ -399,6 +400,44 @@ def compose_options(rng: random.Random, zh: bool) -> dict[str, Any]:
     return options
 
 
+class EngineCalls:
+    """Every piece call the bot makes to its engine, and the engine's own time for each piece
+    (`timings_ms["engine"]`: from its arrival, queueing included), by what the posted embed shows of it:
+    its seed (in the footer), bars and instrument (a re-orchestration and an extension keep the seed)."""
+
+    def __init__(self, engine: EngineClient) -> None:
+        self.calls = 0
+        self.engine_s: dict[tuple[int, str, str], float] = {}
+        making = engine._piece
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            piece = await making(*args, **kwargs)
+            r = piece.result.resolved
+            self.engine_s[(r.seed, str(r.bars), r.instrument)] = (
+                piece.result.timings_ms.get("engine", 0) / 1000
+            )
+            return piece
+
+        engine._piece = timed  # type: ignore[method-assign]
+
+    def bot_share(self, records: list[Record]) -> list[float]:
+        """For each posted piece: seconds from the interaction to the posted piece, less the engine's own."""
+        shares = []
+        for record in records:
+            if record.outcome != "piece" or record.final_s is None or not record.piece:
+                continue
+            embed = (record.piece.get("embeds") or [{}])[0]
+            seed = re.search(r"seed (\d+)", str((embed.get("footer") or {}).get("text", "")))
+            fields = {f["name"]: str(f["value"]) for f in embed.get("fields") or []}
+            bars = fields.get(FIELDS["bars"]["en"]) or fields.get(FIELDS["bars"]["zh"], "")
+            instrument = fields.get(FIELDS["instrument"]["en"]) or fields.get(FIELDS["instrument"]["zh"], "")
+            key = (int(seed[1]), bars, instrument) if seed else None
+            if key in self.engine_s:
+                shares.append(record.final_s - self.engine_s[key])
+        return shares
+
+
 class CountingHandler(logging.Handler):
     """Counts the bot's warnings and errors by logger; errors are printed as they come as well."""
 
@@ -420,7 +459,12 @@ def fmt(values: list[float]) -> str:
 
 
 def report(
-    records: list[Record], planned: int, standin: TimedStandIn, elapsed: float, logs: CountingHandler
+    records: list[Record],
+    planned: int,
+    standin: TimedStandIn,
+    elapsed: float,
+    logs: CountingHandler,
+    calls: EngineCalls,
 ) -> bool:
     outcomes = ("piece", "rated", "busy", "failed", "unanswered")
     print(
@@ -456,6 +500,15 @@ def report(
     )
     print(f"time to the rating's answer ({len(rated)}): p50 {percentile(rated, 0.5):.2f} s, "
           f"p95 {percentile(rated, 0.95):.2f} s")  # fmt: skip
+    shares = calls.bot_share(records)
+    engine = list(calls.engine_s.values())
+    asked = sum(r.kind not in ("up", "down") for r in records)
+    print(
+        f"engine's own time per piece ({len(engine)}): p50 {percentile(engine, 0.5):.2f} s, "
+        f"p95 {percentile(engine, 0.95):.2f} s; the bot's share of the posted time ({len(shares)}): "
+        f"p50 {percentile(shares, 0.5):.2f} s, p95 {percentile(shares, 0.95):.2f} s"
+    )
+    print(f"engine calls: {calls.calls} for {asked} pieces asked for (each piece one call, queued once)")
     for outcome in ("busy", "failed", "unanswered"):
         these = [r for r in records if r.outcome == outcome]
         print(f"{outcome}: {len(these)}")
@@ -521,7 +574,7 @@ async def main() -> int:
         try:
             async with running(bot, standin):
                 print(f"stand-in on {standin.base_url}; bot ready in {time.monotonic() - started:.1f} s")
-                await bot.engine_ready()
+                calls = EngineCalls(await bot.engine_ready())
                 soundfont = os.environ["SOUNDFONT"]
                 print(f"engine ready in {time.monotonic() - started:.1f} s (SOUNDFONT={soundfont})")
                 session = Session(standin, bot, args)
@@ -530,6 +583,7 @@ async def main() -> int:
                 warmup = session.records.pop()
                 print(f"warm-up /compose: {warmup.outcome} in {time.monotonic() - warm:.1f} s (not counted)")
                 session.pieces.clear()
+                calls.calls, calls.engine_s = 0, {}
                 print(f"session: {args.users} people, {args.interactions} interactions, seed {args.seed} …")
                 began = time.monotonic()
                 tasks = [
@@ -549,7 +603,7 @@ async def main() -> int:
     for record in session.records:
         if record.outcome == "unanswered" and not record.detail:
             record.detail = f"still waiting at the {args.deadline:g} s deadline"
-    return 0 if report(session.records, args.interactions, standin, elapsed, logs) else 1
+    return 0 if report(session.records, args.interactions, standin, elapsed, logs, calls) else 1
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ from engine.compose.pipeline import Composer
 from engine.compose.resolve import resolve
 from engine.eval.adherence import observe
 from engine.prompt.instruments import lookup_instrument
-from engine.schemas import TEMPO_BANDS, ComposeRequest, ComposeResult, Taste
+from engine.schemas import TEMPO_BANDS, ComposeRequest, ComposeResult, Taste, tempo_class
 from engine.schemas import instrument_family as family
 
 BARS = 8
@@ -104,11 +104,6 @@ NOUNS = ("tune", "melody", "piece", "song")
 NEUTRAL = ("a tune", "a melody", "something new", "play me something", "a short piece", "another one",
            "surprise me", "a little song", "music please", "something to listen to")  # fmt: skip
 T975 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13)  # df 1-15
-
-
-def tempo_class(tempo: float) -> str:
-    """How a listener names a tempo: slow under 90 bpm, fast from 130."""
-    return "slow" if tempo < 90 else "moderate" if tempo < 130 else "fast"
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The bot's async client for the engine, with errors the bot can turn into friendly messages.
 
 The wire format is described in `engine.server.schemas`: JSON in, one JSON `PieceResponse` out
-with every file's bytes inline (base64); `Piece` is that response decoded.
+with every file's bytes inline (base64); `Piece` is that response decoded. Given an `on_stage`, a piece
+is asked for as a stream of JSON lines instead, each stage told to it as it arrives, the piece last.
 
 Retries happen only when the connection could not be made (the engine is starting, restarting or
 briefly overloaded at accept): then the request never reached it, so sending it again cannot run it
@@ -13,16 +14,28 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from engine.schemas import ComposeRequest, ComposeResult
-from engine.server.schemas import DEADLINE_HEADER, SECRET_HEADER, LivePhraseResponse, PieceResponse
+from engine.schemas import ComposeRequest, ComposeResult, Sketch, Understood
+from engine.server.schemas import (
+    DEADLINE_HEADER,
+    SECRET_HEADER,
+    STREAM_TYPE,
+    LivePhraseResponse,
+    PieceResponse,
+    StageLine,
+    StreamError,
+)
 
+T = TypeVar("T")
+OnStage = Callable[[Understood | Sketch], None]  # told each stage of a streamed piece, as it arrives
+STAGE: TypeAdapter[Understood | Sketch | PieceResponse | StreamError] = TypeAdapter(StageLine)
 LIVE_NEXT_TIMEOUT_S = 10.0  # a live phrase takes well under a second; a jam cannot wait a minute for one
 
 
@@ -153,27 +166,31 @@ class EngineClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def compose(self, request: ComposeRequest) -> Piece:
-        return decode_piece(await self._post("/v1/compose", request.model_dump(mode="json")))
+    async def compose(self, request: ComposeRequest, on_stage: OnStage | None = None) -> Piece:
+        """A new piece; with `on_stage`, told each stage it reaches (one streamed call)."""
+        return await self._piece("/v1/compose", request.model_dump(mode="json"), on_stage)
 
-    async def vary(self, parent: ComposeResult, seed: int) -> Piece:
+    async def vary(self, parent: ComposeResult, seed: int, on_stage: OnStage | None = None) -> Piece:
         """Same idea, new notes. The engine checks every value (EngineRejected if one is out of bounds)."""
         body = {"parent": parent.model_dump(mode="json"), "seed": seed}
-        return decode_piece(await self._post("/v1/vary", body))
+        return await self._piece("/v1/vary", body, on_stage)
 
-    async def extend(self, parent: ComposeResult, bars: int = 8) -> Piece:
+    async def extend(self, parent: ComposeResult, bars: int = 8, on_stage: OnStage | None = None) -> Piece:
         body = {"parent": parent.model_dump(mode="json"), "bars": bars}
-        return decode_piece(await self._post("/v1/extend", body))
+        return await self._piece("/v1/extend", body, on_stage)
 
-    async def rerender(self, parent: ComposeResult, instrument: str) -> Piece:
+    async def rerender(
+        self, parent: ComposeResult, instrument: str, on_stage: OnStage | None = None
+    ) -> Piece:
         body = {"parent": parent.model_dump(mode="json"), "instrument": instrument}
-        return decode_piece(await self._post("/v1/render", body))
+        return await self._piece("/v1/render", body, on_stage)
 
     async def answer(
         self,
         *,
         melody: str | None = None,
         midi: bytes | None = None,
+        audio: bytes | None = None,
         key: str | None = None,
         harmonize: bool = False,
         bars: int = 8,
@@ -181,10 +198,12 @@ class EngineClient:
         seed: int = 0,
         language: str = "en",
         max_bytes: int | None = None,
+        on_stage: OnStage | None = None,
     ) -> Piece:
-        """Answer a person's melody (text, or a MIDI file's bytes), melody and answer within `max_bars`
-        together (a server's cap). What is not music, or too big, comes back as EngineRejected whose
-        reason is meant for that person, in `language` ("en" or "zh"); its files within `max_bytes`."""
+        """Answer a person's melody (text, a MIDI file's or an audio clip's bytes), melody and answer within
+        `max_bars` together (a server's cap). What is not music, or too big, comes back as EngineRejected
+        whose reason is meant for that person, in `language` ("en" or "zh"); its files within `max_bytes`.
+        What the engine heard in a clip is in the result's `resolved.understood["heard"]`."""
         body: dict[str, Any] = {"harmonize": harmonize, "bars": bars, "seed": seed, "language": language}
         if max_bars is not None:
             body["max_bars"] = max_bars
@@ -192,11 +211,13 @@ class EngineClient:
             body["max_bytes"] = max_bytes
         if midi is not None:
             body["midi"] = base64.b64encode(midi).decode("ascii")
+        elif audio is not None:
+            body["audio"] = base64.b64encode(audio).decode("ascii")
         else:
             body["melody"] = melody
         if key is not None:
             body["key"] = key
-        return decode_piece(await self._post("/v1/answer", body))
+        return await self._piece("/v1/answer", body, on_stage)
 
     async def live_start(self, request: ComposeRequest, phrase_bars: int = 4) -> LivePhrase:
         """Start a live jam (`POST /v1/live`): its first phrase, whose `info.session` names the session."""
@@ -228,25 +249,70 @@ class EngineClient:
             return False
         return response.status_code == 200
 
+    async def _piece(self, path: str, payload: dict[str, Any], on_stage: OnStage | None) -> Piece:
+        if on_stage is None:
+            return decode_piece(await self._post(path, payload))
+
+        async def streamed(headers: dict[str, str], timeout: httpx.Timeout) -> Piece:
+            async with asyncio.timeout(self.timeout_s):  # the whole stream, not each read
+                return await self._stream(path, payload, headers, timeout, on_stage)
+
+        return await self._sent(streamed, self.timeout_s)
+
     async def _post(self, path: str, payload: dict[str, Any], timeout_s: float | None = None) -> bytes:
-        timeout_s = timeout_s or self.timeout_s
+        async def posted(headers: dict[str, str], timeout: httpx.Timeout) -> bytes:
+            return _checked(await self._http.post(path, json=payload, headers=headers, timeout=timeout))
+
+        return await self._sent(posted, timeout_s or self.timeout_s)
+
+    async def _sent(
+        self, send: Callable[[dict[str, str], httpx.Timeout], Awaitable[T]], timeout_s: float
+    ) -> T:
+        """What `send(headers, timeout)` returns, sent again only while the connection cannot be made."""
         headers = {DEADLINE_HEADER: f"{timeout_s:g}"}  # the engine drops the work when we give up
         timeout = httpx.Timeout(timeout_s, connect=self._http.timeout.connect)
         attempt = 0
         while True:
             try:
-                response = await self._http.post(path, json=payload, headers=headers, timeout=timeout)
+                return await send(headers, timeout)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 if attempt == self.connect_retries:
                     raise EngineUnavailable(f"cannot connect to the engine: {error!r}") from error
                 await asyncio.sleep(self.retry_backoff_s * 2**attempt)
                 attempt += 1
-                continue
-            except httpx.TimeoutException as error:
+            except (httpx.TimeoutException, TimeoutError) as error:
                 raise EngineTimeout(f"no answer within {timeout_s:g} s") from error
             except httpx.TransportError as error:  # sent, then the connection broke: it may have run
                 raise EngineUnavailable(f"the engine dropped the connection: {error!r}") from error
-            return _checked(response)
+
+    async def _stream(
+        self,
+        path: str,
+        payload: dict[str, Any],
+        headers: dict[str, str],
+        timeout: httpx.Timeout,
+        tell: OnStage,
+    ) -> Piece:
+        headers = {**headers, "Accept": STREAM_TYPE}
+        async with self._http.stream(
+            "POST", path, json=payload, headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code != 200:
+                await response.aread()
+                _checked(response)  # raises what the status stands for
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                try:
+                    stage = STAGE.validate_json(line)
+                except ValidationError as error:
+                    raise EngineFailed(f"the engine's stream has a line that is no stage: {error}") from None
+                if isinstance(stage, PieceResponse):
+                    return Piece(stage.result, {f.format: base64.b64decode(f.data) for f in stage.files})
+                if isinstance(stage, StreamError):
+                    raise _error(stage.status, stage.reason, float(stage.retry_after or 1))
+                tell(stage)
+        raise EngineUnavailable("the engine's stream ended before the piece")
 
 
 def _checked(response: httpx.Response) -> bytes:
@@ -257,16 +323,20 @@ def _checked(response: httpx.Response) -> bytes:
         reason = str(response.json().get("reason") or response.text)
     except ValueError:
         reason = response.text or response.reason_phrase
-    status = response.status_code
+    raise _error(response.status_code, reason, _retry_after(response))
+
+
+def _error(status: int, reason: str, retry_after: float) -> EngineError:
+    """The typed error an engine status stands for."""
     if status == 429:
-        raise EngineBusy(_retry_after(response), reason)
+        return EngineBusy(retry_after, reason)
     if status == 504:
-        raise EngineTimeout(reason)
+        return EngineTimeout(reason)
     if status in (502, 503):
-        raise EngineUnavailable(reason)
+        return EngineUnavailable(reason)
     if 400 <= status < 500:
-        raise EngineRejected(reason, status)
-    raise EngineFailed(f"engine error {status}: {reason}")
+        return EngineRejected(reason, status)
+    return EngineFailed(f"engine error {status}: {reason}")
 
 
 def _retry_after(response: httpx.Response) -> float:

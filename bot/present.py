@@ -17,19 +17,20 @@ from bot.engine_client import EngineBusy, EngineError, EngineRejected, EngineTim
 from bot.i18n import Language, language
 from bot.limits import ChannelClosed, Crowded, OnCooldown, PieceGone, Refused, Told, TooLong, Unusable
 from bot.texts import (
+    ANSWER,
     COOLDOWN,
     FIELDS,
-    HEARD_ZH,
     INSTRUMENTS,
     PIECE,
     SORRY,
+    STYLE_HEARD_ZH,
     SURPRISE_FIELDS,
     TRADITIONS,
     TUNE_TYPES_ZH,
     say,
 )
 from engine.render.formats import FORMATS, format_of
-from engine.schemas import ComposeResult
+from engine.schemas import ComposeResult, Resolved
 
 COLOUR = discord.Colour.from_rgb(88, 101, 242)
 REQUEST_OVERHEAD = 64 * 1024  # the JSON payload beside the files in one upload
@@ -37,15 +38,15 @@ MAX_UPLOAD = 25 * 1024 * 1024  # a whole request, whatever the per-file limit
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
-def heard_text(result: ComposeResult, lang: Language) -> str:
+def style_text(result: ComposeResult, lang: Language) -> str:
     """ "jazz: swing 2:1, seventh chords, walking bass": the style the engine played and what it changed
     ("爵士: 摇摆 2:1, 七和弦, 行走低音"); "" from an engine that does not say."""
     r = result.resolved
-    heard = getattr(r, "heard", None)
+    heard = getattr(r, "style_heard", None)
     if heard is None:
         return ""
     if lang == "zh":
-        return heard.text(r.swing, HEARD_ZH).replace(", ", "、").replace(": ", "：")
+        return heard.text(r.swing, STYLE_HEARD_ZH).replace(", ", "、").replace(": ", "：")
     return heard.text(r.swing, {"chinese": "Chinese"})
 
 
@@ -139,11 +140,18 @@ def chords_of(result: ComposeResult) -> list[str]:
     return [str(chord) for chord in chords]
 
 
+def heard_text(resolved: Resolved, lang: Language) -> str | None:
+    """ "🎤 I heard: D4 E4 F#4 A4": the notes the engine heard in a person's clip; None for other pieces."""
+    heard = resolved.understood.get("heard")
+    return say(ANSWER, "heard", lang, notes=heard) if heard else None
+
+
 def understood_text(understood: dict[str, str], lang: Language) -> str:
-    """'meter ← “waltz”' for each setting read from the person's words (options are not words)."""
+    """'meter ← “waltz”' for each setting read from the person's words (options are not words; what was
+    heard in a clip is shown apart, `heard_text`)."""
     merged: dict[str, str] = {}
     for name, words in understood.items():
-        if words == "option":
+        if words == "option" or name == "heard":
             continue
         name = "mood" if name in ("valence", "arousal") else name
         merged.setdefault(FIELDS[name][lang] if name in FIELDS else name, words)
@@ -159,11 +167,16 @@ def piece_embed(
     picture: str | None = None,
     notes: list[str] | None = None,
 ) -> discord.Embed:
-    """What was understood, in an embed: key, tempo, meter, bars, instruments, form, chords if any."""
+    """What was understood, in an embed: what was heard in a clip first, then key, tempo, meter, bars,
+    instruments, form, chords if any."""
     r = result.resolved
+    heard = heard_text(r, lang)
+    lines = [_shorten(heard, 1000)] if heard else []
+    if prompt.strip():
+        lines.append(f"“{_shorten(prompt, 300)}”")
     embed = discord.Embed(
         title=f"{r.key} {FIELDS[r.mode][lang]} · {r.instrument}",
-        description=f"“{_shorten(prompt, 300)}”" if prompt.strip() else None,
+        description="\n".join(lines) or None,
         colour=COLOUR,
     )
     embed.add_field(name=FIELDS["key"][lang], value=f"{r.key} {FIELDS[r.mode][lang]}")
@@ -176,9 +189,9 @@ def piece_embed(
     idiom = idiom_text(r.tradition, r.tune_type, lang)
     if idiom:
         embed.add_field(name=FIELDS["tradition"][lang], value=idiom)
-    heard = heard_text(result, lang)
-    if heard:
-        embed.add_field(name=FIELDS["heard"][lang], value=_shorten(heard, 1000), inline=False)
+    style = style_text(result, lang)
+    if style:
+        embed.add_field(name=FIELDS["style_heard"][lang], value=_shorten(style, 1000), inline=False)
     band = [f"{role}: {name}" for role, name in r.tracks.items() if role != "melody"]
     if band:
         embed.add_field(

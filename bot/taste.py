@@ -33,6 +33,7 @@ from bot.db import repo
 from bot.db.repo import RatedPiece
 from bot.db.session import Sessions
 from bot.i18n import Language
+from bot.texts import TASTE, TASTE_SHAPES, say
 from engine.schemas import (
     MAX_TASTE_CODES,
     SURPRISE,
@@ -40,6 +41,7 @@ from engine.schemas import (
     Taste,
     instrument_family,
     tempo_band,
+    tempo_class,
 )
 
 log = logging.getLogger("jam.bot")
@@ -55,13 +57,8 @@ SEEN = 0.25  # aged ratings a value needs before it is drawn (less: left to surp
 # not sharpened (leanings there are weak and often by chance, and sparse low melodies sound less minor)
 SHAPE_NEAR = 0.8
 DRAWS = 4000  # posterior draws that estimate each value's chance of being the best accepted
-TEMPO_CLASSES = {"slow": (0, 90), "moderate": (90, 130), "fast": (130, 1000)}  # bpm, low end in
 TEMPO_SPREAD = 6.0  # bpm: a rating of one tempo says something of the bands next to it in its class
 SURPRISE_LEVELS = (0, 5, 10, 20, 35, 50)  # percent of pieces that try something new, /prefs surprise
-
-
-def tempo_class(tempo: float) -> str:
-    return next(name for name, (low, high) in TEMPO_CLASSES.items() if low <= tempo < high)
 
 
 def ages(count: int) -> np.ndarray:
@@ -254,35 +251,6 @@ async def taste_of(sessions: Sessions, user_id: int) -> Taste | None:
         return None
 
 
-WORDS: dict[str, dict[Language, str]] = {
-    "major": {"en": "major", "zh": "大调"},
-    "minor": {"en": "minor", "zh": "小调"},
-    "mostly": {"en": "mostly {mode}", "zh": "多为{mode}"},
-    "either": {"en": "major or minor", "zh": "大调或小调"},
-    "or": {"en": " or ", "zh": " 或 "},
-    "melodies": {"en": "melodies like those you liked", "zh": "像你喜欢的那些旋律"},
-    "leans": {
-        "en": "leans: {leanings}; from {ratings}",
-        "zh": "倾向：{leanings}；来自 {ratings} 个评价",
-    },
-    "nothing": {
-        "en": "nothing clear yet from {ratings}: rate pieces with 👍 and 👎",
-        "zh": "{ratings} 个评价还看不出倾向：用 👍 和 👎 给曲子评价吧",
-    },
-}
-SHAPES: dict[tuple[str, str], dict[Language, str]] = {  # (density or register, class)
-    ("density", "low"): {"en": "sparse melodies", "zh": "稀疏的旋律"},
-    ("density", "high"): {"en": "busy melodies", "zh": "密集的旋律"},
-    ("register", "low"): {"en": "low melodies", "zh": "低音区的旋律"},
-    ("register", "high"): {"en": "high melodies", "zh": "高音区的旋律"},
-}
-SURPRISES: dict[str, dict[Language, str]] = {
-    "never": {"en": "never: every piece leans to your taste", "zh": "从不：每首都照你的口味"},
-    "some": {
-        "en": "{percent}% of pieces (about 1 in {every}) try something outside your taste",
-        "zh": "{percent}% 的曲子（约每 {every} 首 1 首）会尝试你口味之外的东西",
-    },
-}
 MOSTLY = 0.65  # a chance from which a value is what the taste "mostly" is
 ALWAYS = 0.9  # from which it is simply what the taste is
 SHOWN = 0.1  # the least chance of a tempo band or an instrument that /prefs shows
@@ -301,8 +269,8 @@ def tempo_range(taste: Taste) -> tuple[int, int] | None:
 def describe_surprise(share: float, lang: Language) -> str:
     """How often pieces try something new: 'never: ...' or '10% of pieces (about 1 in 10) try ...'."""
     if share <= 0:
-        return SURPRISES["never"][lang]
-    return SURPRISES["some"][lang].format(percent=round(100 * share), every=max(1, round(1 / share)))
+        return say(TASTE, "never", lang)
+    return say(TASTE, "some", lang, percent=round(100 * share), every=max(1, round(1 / share)))
 
 
 def describe(taste: Taste | None, lang: Language) -> str | None:
@@ -317,24 +285,23 @@ def describe(taste: Taste | None, lang: Language) -> str | None:
     if taste.mode:
         mode, p = max(taste.mode.items(), key=lambda item: item[1])
         parts.append(
-            WORDS[mode][lang]
+            say(TASTE, mode, lang)
             if p >= ALWAYS
-            else WORDS["mostly"][lang].format(mode=WORDS[mode][lang])
+            else say(TASTE, "mostly", lang, mode=say(TASTE, mode, lang))
             if p >= MOSTLY
-            else WORDS["either"][lang]
+            else say(TASTE, "either", lang)
         )
     if taste.instrument:
         top = max(taste.instrument.values())
         shown = sorted((p, name) for name, p in taste.instrument.items() if p >= min(SHOWN, top))[::-1]
-        parts.append(WORDS["or"][lang].join(name for _, name in shown[:3]))
+        parts.append(say(TASTE, "or", lang).join(name for _, name in shown[:3]))
     for name, classes in taste.shape.items():
         kind, p = max(classes.items(), key=lambda item: item[1])
-        if p >= MOSTLY and (name, kind) in SHAPES:
-            parts.append(SHAPES[name, kind][lang])
+        if p >= MOSTLY and f"{name}_{kind}" in TASTE_SHAPES:
+            parts.append(say(TASTE_SHAPES, f"{name}_{kind}", lang))
     if taste.liked and taste.melody_weight > 0:
-        parts.append(WORDS["melodies"][lang])
-    count = str(taste.ratings) if lang == "zh" else f"{taste.ratings} rating{'s' * (taste.ratings != 1)}"
+        parts.append(say(TASTE, "melodies", lang))
+    count = say(TASTE, "rating" if taste.ratings == 1 else "ratings", lang, count=taste.ratings)
     if not parts:
-        return WORDS["nothing"][lang].format(ratings=count)
-    separator = "；" if lang == "zh" else ", "
-    return WORDS["leans"][lang].format(leanings=separator.join(parts), ratings=count)
+        return say(TASTE, "nothing", lang, ratings=count)
+    return say(TASTE, "leans", lang, leanings=say(TASTE, "separator", lang).join(parts), ratings=count)

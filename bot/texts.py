@@ -2,8 +2,7 @@
 
 The words live in a data file, where a translator reads them side by side, not in code; this module
 gives each table its Python name and type. A text is found by its table and name and filled with
-`str.format` values; `Language` picks the column. (`bot.cogs.prefs` and `bot.taste` still keep their
-own few words, until the branch changing them lands.)
+`str.format` values; `Language` picks the column.
 """
 
 from __future__ import annotations
@@ -40,14 +39,19 @@ FIELDS: Texts = _TABLES["fields"]
 TRADITIONS: Texts = _TABLES["traditions"]
 SURPRISE_FIELDS: Texts = _TABLES["surprise_fields"]
 TUNE_TYPES_ZH: dict[str, str] = _TABLES["tune_types_zh"]
-HEARD_ZH: dict[str, str] = _TABLES["heard"]  # a style's name and what it changed, in Chinese
+STYLE_HEARD_ZH: dict[str, str] = _TABLES["style_heard"]  # a style's name and what it changed, in Chinese
 INSTRUMENTS: tuple[tuple[str, str], ...] = tuple(
     (word, label) for word, label in _TABLES["menus"]["instruments"]
 )
+LANGUAGE_NAMES: dict[str, str] = _TABLES["menus"]["languages"]  # code -> the language's own name
+SURPRISE_CHOICES: dict[str, str] = _TABLES["menus"]["surprise"]  # more / less -> the choice's name
 PIECE_BUTTONS: Texts = _TABLES["piece_buttons"]
 ANSWER: Texts = _TABLES["answer"]
 ADMIN: Texts = _TABLES["admin"]
 FORGET: Texts = _TABLES["forget"]
+PREFS: Texts = _TABLES["prefs"]
+TASTE: Texts = _TABLES["taste"]
+TASTE_SHAPES: Texts = _TABLES["taste_shapes"]  # "density_low": the field and its class
 VOICE: Texts = _TABLES["voice"]
 LIVE: Texts = _TABLES["live"]
 # action: (emoji, label, the steer it sends)

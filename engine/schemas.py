@@ -74,8 +74,13 @@ class Defaults(BaseModel):
 
 
 MAX_TASTE_CODES = 6
+TempoClass = Literal["slow", "moderate", "fast"]
+# How a listener names a tempo, in felt beats a minute, low end in: what a taste learns first (`bot.taste`)
+TEMPO_CLASSES: dict[TempoClass, tuple[float, float]] = {
+    "slow": (0, 90), "moderate": (90, 130), "fast": (130, math.inf),
+}  # fmt: skip
 # Where a taste's tempo is learnt and drawn: bands of felt beats a minute, low end in, high end out (edges
-# at 90 and 130, where slow meets moderate and moderate fast). A piece's tempo is drawn within its band.
+# at 90 and 130, where the `TEMPO_CLASSES` meet). A piece's tempo is drawn within its band.
 TEMPO_BANDS: tuple[tuple[int, int], ...] = (
     (48, 60), (60, 70), (70, 80), (80, 90), (90, 100), (100, 110), (110, 120), (120, 130), (130, 145),
     (145, 160), (160, 176), (176, 196),
@@ -90,6 +95,11 @@ INSTRUMENT_FAMILIES = (
 )  # fmt: skip
 SURPRISE = 0.1  # the share of a person's pieces that try something outside their taste, unless they say
 TasteField = Literal["tempo", "mode", "instrument", "density", "register", "melody"]
+
+
+def tempo_class(tempo: float) -> TempoClass:
+    """'slow', 'moderate' or 'fast': the class of `TEMPO_CLASSES` that holds `tempo`."""
+    return next(name for name, (low, high) in TEMPO_CLASSES.items() if low <= tempo < high)
 
 
 def tempo_band(tempo: int) -> int:
@@ -171,6 +181,9 @@ class ComposeRequest(BaseModel):
     tempo: Tempo | None = Field(None, description="beats per minute")
     meter: str | None = Field(None, description="one of " + ", ".join(METER_CHOICES))
     bars: Bars | None = None
+    max_bars: Bars | None = Field(
+        None, description="the most bars this asker may have (a server's cap): longer prompts are shortened"
+    )
     instrument: str | None = Field(None, max_length=40, description="General MIDI instrument name")
     style: str | None = Field(None, max_length=20, description="e.g. waltz, jig, march, ballad, pop, bossa")
     tradition: Tradition | None = Field(None, description="the melody's tradition: chinese, celtic, german")
@@ -196,7 +209,7 @@ class ComposeRequest(BaseModel):
         return value
 
 
-# What a style changes in an arrangement, as a piece says it (engine.arrange.styles.heard_of); the bot
+# What a style changes in an arrangement, as a piece says it (engine.arrange.styles.style_heard); the bot
 # has each in Chinese too (bot/texts.toml)
 Trait = Literal[
     "swing", "seventh chords", "ninths", "ii–V–I", "secondary dominants", "rootless voicings",
@@ -209,7 +222,7 @@ TRAITS: tuple[Trait, ...] = get_args(Trait)
 STYLE_NAME_MAX = 20
 
 
-class Heard(BaseModel):
+class StyleHeard(BaseModel):
     """Which style the arrangement was played in, and what that changed: 'jazz: swing 2:1, seventh
     chords, walking bass'. `style` is a style word, or 'chinese' for a Chinese tune's own harmony."""
 
@@ -232,6 +245,9 @@ class Resolved(BaseModel):
     tempo: int
     meter: str
     bars: int
+    shortened_from: int | None = Field(
+        None, description="the bars the words asked for, when the request's max_bars shortened the piece"
+    )
     instrument: str
     program: int = Field(ge=0, le=127)
     style: str = "folk"
@@ -248,7 +264,7 @@ class Resolved(BaseModel):
         description="the long-short ratio the off-beat eighths are played at, in the MIDI file itself "
         "(1: straight, 2: triplet swing); None: the style's own",
     )
-    heard: Heard | None = Field(None, description="which style was played, and what it changed")
+    style_heard: StyleHeard | None = Field(None, description="which style was played, and what it changed")
     chords: list[str] = Field(
         default_factory=list,
         description="one entry per bar, e.g. ['Dm', 'Gm', 'A7']; two symbols where the chord changes mid-bar",
@@ -291,3 +307,20 @@ class ComposeResult(BaseModel):
     latents: list[list[float]] = Field(default_factory=list, description="one latent code per 2-bar window")
     events: list[int] = Field(default_factory=list, description="the melody's event tokens on the 16th grid")
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+# A piece's stages before it is done, as a caller may be told them (`engine.server.schemas` streams them).
+
+
+class Understood(BaseModel):
+    """What the request was understood as (key, tempo, bars, instrument...), before any note is written."""
+
+    stage: Literal["understood"] = "understood"
+    resolved: Resolved
+
+
+class Sketch(BaseModel):
+    """The melody and chords, arranged, before the audio and pictures: the piece without its files."""
+
+    stage: Literal["sketch"] = "sketch"
+    result: ComposeResult

@@ -140,7 +140,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
         else:
             files = ", ".join(f.path for f in result.files)
             r = result.resolved
-            heard = f"\n  {r.heard.text(r.swing)}" if r.heard else ""
+            heard = f"\n  {r.style_heard.text(r.swing)}" if r.style_heard else ""
             print(
                 f"{result.name}: {r.key} {r.mode}, {r.meter}, {r.tempo} bpm, {r.bars} bars, {r.instrument} "
                 f"({result.timings_ms['total']:.0f} ms){heard}\n  {files}"

@@ -19,8 +19,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from bot.settings import BotSettings
-from engine.compose.pipeline import PiecesFailed
-from engine.schemas import ComposeRequest, ComposeResult, PieceFile, Resolved
+from engine.compose.pipeline import PiecesFailed, report
+from engine.schemas import ComposeRequest, ComposeResult, PieceFile, Resolved, Understood
 from engine.server.app import create_app
 from engine.server.settings import EngineSettings
 
@@ -33,7 +33,8 @@ class FakeComposer:
     Its pieces are shaped like the real ones (a window per 2 bars, a code of 4 values per window, the
     events of 4/4 windows), so that they pass the checks of a parent sent back. A prompt "boom" fails
     with a RuntimeError and "impossible" with a ValueError, each alone as the real composer's pieces do
-    once their melodies are written (`PiecesFailed`).
+    once their melodies are written (`PiecesFailed`). Like the real one, it tells each piece's stage
+    `Understood` as it starts (before the gate), and a prompt "late boom" fails after that.
     """
 
     def __init__(self) -> None:
@@ -47,9 +48,15 @@ class FakeComposer:
         self, requests: list[ComposeRequest], out_dir: Path, names: list[str | None] | None = None
     ) -> list[ComposeResult]:
         self.batches.append(list(requests))
+        for index, request in enumerate(requests):
+            report(index, Understood(resolved=self._resolved(request)))
         self._enter("compose_batch")
         names = names or [None] * len(requests)
-        failures = {"boom": RuntimeError("boom"), "impossible": ValueError("that cannot be composed")}
+        failures = {
+            "boom": RuntimeError("boom"),
+            "late boom": RuntimeError("boom"),
+            "impossible": ValueError("that cannot be composed"),
+        }
         outcomes: list[ComposeResult | Exception] = [
             failures.get(r.prompt) or self._piece(r, out_dir, n or f"piece-{i}")
             for i, (r, n) in enumerate(zip(requests, names, strict=True))
@@ -62,6 +69,7 @@ class FakeComposer:
         return outcomes  # type: ignore[return-value]
 
     def vary(self, parent: ComposeResult, out_dir: Path, seed: int) -> ComposeResult:
+        report(0, Understood(resolved=parent.resolved))
         self._enter("vary")
         return self._piece(parent.request.model_copy(update={"seed": seed}), out_dir, f"{parent.name}-var")
 
@@ -93,21 +101,8 @@ class FakeComposer:
             data = f"{fmt} of {stem.name}".encode()
             path.write_bytes(data)
             files.append(PieceFile(format=fmt, path=str(path), bytes=len(data)))
-        bars = request.bars or 16
-        windows = [f"A{i + 1}" for i in range(-(-bars // 2))]
-        resolved = Resolved(
-            key="D",
-            mode="major",
-            tempo=100,
-            meter="4/4",
-            bars=bars,
-            instrument="Acoustic Grand Piano",
-            program=0,
-            seed=request.seed or 0,
-            form="A A' B A''",
-            windows=windows,
-            understood={},
-        )
+        resolved = FakeComposer._resolved(request)
+        windows = resolved.windows
         return ComposeResult(
             name=stem.name,
             request=request,
@@ -117,6 +112,23 @@ class FakeComposer:
             latents=[[float(i)] * 4 for i in range(len(windows))],
             events=[1] + [0] * (len(windows) * 32 - 1),  # a rest held through every 4/4 window
             timings_ms={"melody": 1.0, "total": 2.0},
+        )
+
+    @staticmethod
+    def _resolved(request: ComposeRequest) -> Resolved:
+        bars = request.bars or 16
+        return Resolved(
+            key="D",
+            mode="major",
+            tempo=100,
+            meter="4/4",
+            bars=bars,
+            instrument="Acoustic Grand Piano",
+            program=0,
+            seed=request.seed or 0,
+            form="A A' B A''",
+            windows=[f"A{i + 1}" for i in range(-(-bars // 2))],
+            understood={},
         )
 
 

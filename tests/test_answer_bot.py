@@ -1,7 +1,8 @@
 """/jam answer end to end: the real bot against the Discord stand-in and the real engine.
 
 A typed melody, a MIDI attachment (served from a little file server of the test's own, as Discord's
-CDN would), "Answer with Jam" on a message, and melodies that are refused with a clear line.
+CDN would), "Answer with Jam" on a message, a hummed voice message or audio clip, and melodies that are
+refused with a clear line.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import pytest_asyncio
 from aiohttp import web
 from discord_standin import DiscordStandIn, Injected, RecordedRequest
 from discord_standin.client import running
-from discord_standin.payloads import VIEW_CHANNEL, FakeChannel
+from discord_standin.payloads import FLAG_VOICE_MESSAGE, VIEW_CHANNEL, FakeChannel, voice_attachment
 from engine_support import bot_settings, real_engine
+from hum_support import TUNE as HUMMED
+from hum_support import encode, noise, sung
 
 from bot.answer import long_text, melody_text
 from bot.app import JamBot, create_bot
@@ -65,10 +68,12 @@ async def bot(settings: BotSettings, discord_standin: DiscordStandIn) -> AsyncIt
 
 @pytest_asyncio.fixture
 async def cdn() -> AsyncIterator[dict[str, bytes]]:
-    """Files by name, served at http://127.0.0.1:<port>/<name> (the port is under the key 'url')."""
-    files: dict[str, Any] = {}
+    """Files by name, served at http://127.0.0.1:<port>/<name> (the port is under the key 'url', the names
+    asked for under 'got')."""
+    files: dict[str, Any] = {"got": []}
 
     async def get(request: web.Request) -> web.Response:
+        files["got"].append(request.match_info["name"])
         return web.Response(body=files[request.match_info["name"]])
 
     app = web.Application()
@@ -286,6 +291,111 @@ async def test_melodies_that_are_not_music_get_a_clear_line(
         discord_standin, [{"type": 11, "name": "midi", "value": corrupt["id"]}], [corrupt]
     )
     assert "isn't a MIDI file I can read" in await last_words(discord_standin, broken)
+
+
+# Hum it and Jam answers: voice messages and audio clips.
+
+HEARD = "🎤 I heard: D4 E4 F#4 A4 G4 F#4"  # what the engine makes of HUMMED[:6] (tests/test_hum.py)
+
+
+def voice_message(cdn: dict[str, Any], name: str, data: bytes, seconds: float) -> dict[str, Any]:
+    cdn[name] = data
+    return voice_attachment(4343, f"{cdn['url']}/{name}", data, seconds)
+
+
+async def test_a_voice_message_is_heard_and_answered(
+    bot: JamBot, discord_standin: DiscordStandIn, cdn: dict[str, Any]
+) -> None:
+    """Apps → Answer with Jam on Bob's voice message: the reply says what Jam heard, then answers it."""
+    clip = voice_message(cdn, "hum.ogg", encode(sung(HUMMED[:6])), 3.6)
+    shared = await discord_standin.send_message(
+        "", author=discord_standin.bob, attachments=[clip], flags=FLAG_VOICE_MESSAGE
+    )
+    asked = await discord_standin.message_command("Answer with Jam", shared.id)
+    assert (await asked.callback()).json == {"type": 5}
+    await finished(discord_standin, asked)
+    piece = asked.original()
+    assert piece is not None
+    description = piece["embeds"][0]["description"]
+    assert description.startswith(HEARD) and "voice-message.ogg" in description
+    assert {a["filename"].split(".", 1)[1] for a in piece["attachments"]} == PIECE_FILES  # the score too
+    assert fields_of(piece)["Key"] == "D major" and int(fields_of(piece)["Bars"]) > 2  # answered: longer
+    shown = [r.json.get("content") or "" for r in asked.requests() if r.method == "PATCH" and r.json]
+    assert any(text.startswith(HEARD) for text in shown)  # said while the answer was being written
+    stored = await repo.get_generation(bot.sessions, generation_of(piece))
+    assert stored is not None and stored.user_id == discord_standin.alice.id
+    assert stored.resolved["understood"]["heard"] == HEARD.split(": ", 1)[1]
+
+
+async def test_a_voice_message_to_jam_in_a_dm_is_answered_and_a_reply_harmonizes_it(
+    bot: JamBot, discord_standin: DiscordStandIn, cdn: dict[str, Any]
+) -> None:
+    standin = discord_standin
+    clip = voice_message(cdn, "dm-hum.ogg", encode(sung(HUMMED[:6])), 3.6)
+    hummed = await standin.send_message("", dm=True, attachments=[clip], flags=FLAG_VOICE_MESSAGE)
+    piece = await replied(standin, hummed)
+    assert piece["embeds"][0]["description"].startswith(HEARD)
+
+    asked = await standin.send_message("配和声", dm=True, reply_to=hummed.id)
+    piece = await replied(standin, asked)
+    assert piece["embeds"][0]["description"].startswith("🎤 我听到的是：D4 E4 F#4 A4 G4 F#4")
+    assert fields_of(piece)["小节"] == "2" and fields_of(piece)["和弦"]
+
+
+async def test_jam_answer_takes_an_audio_clip(
+    bot: JamBot, discord_standin: DiscordStandIn, cdn: dict[str, Any]
+) -> None:
+    file = attachment(cdn, "my-hum.ogg", encode(sung(HUMMED[:6])))
+    file["content_type"] = "audio/ogg"
+    asked = await jam_answer(
+        discord_standin,
+        [{"type": 11, "name": "audio", "value": file["id"]}, {"type": 5, "name": "harmonize", "value": True}],
+        [file],
+    )
+    await finished(discord_standin, asked)
+    piece = asked.original()
+    assert piece is not None and piece["embeds"][0]["description"].startswith(HEARD)
+    assert "my-hum.ogg" in piece["embeds"][0]["description"] and fields_of(piece)["Bars"] == "2"
+
+
+async def test_a_clip_that_is_no_melody_gets_one_line_and_nothing_is_stored(
+    bot: JamBot, discord_standin: DiscordStandIn, cdn: dict[str, Any]
+) -> None:
+    clip = voice_message(cdn, "noise.ogg", encode(noise(2.0)), 2.0)
+    shared = await discord_standin.send_message(
+        "", author=discord_standin.bob, attachments=[clip], flags=FLAG_VOICE_MESSAGE
+    )
+    asked = await discord_standin.message_command("Answer with Jam", shared.id)
+    said = await last_words(discord_standin, asked)
+    assert "I couldn't hear a melody in that clip" in said and "\n" not in said
+    assert await repo.recent_generations(bot.sessions, discord_standin.alice.id) == []
+
+
+async def test_a_clip_too_big_or_too_long_is_refused_before_it_is_downloaded(
+    bot: JamBot, discord_standin: DiscordStandIn, cdn: dict[str, Any]
+) -> None:
+    big = attachment(cdn, "concert.wav", b"RIFF", size=11 * 2**20)
+    told = await jam_answer(discord_standin, [{"type": 11, "name": "audio", "value": big["id"]}], [big])
+    too_big = say(ANSWER, "audio_too_big", "en", size="11.0", limit=10)
+    assert (await told.callback()).json["data"]["content"] == too_big
+
+    long = voice_message(cdn, "long.ogg", b"OggS", 75.0)
+    shared = await discord_standin.send_message(
+        "", author=discord_standin.bob, attachments=[long], flags=FLAG_VOICE_MESSAGE
+    )
+    asked = await discord_standin.message_command("Answer with Jam", shared.id)
+    assert (await asked.callback()).json["data"]["content"] == say(
+        ANSWER, "audio_too_long", "en", seconds=75, limit=60
+    )
+
+    apple = attachment(cdn, "memo.m4a", b"....ftypM4A ")
+    told = await jam_answer(discord_standin, [{"type": 11, "name": "audio", "value": apple["id"]}], [apple])
+    assert "M4A" in (await told.callback()).json["data"]["content"]
+    assert cdn["got"] == []  # nothing was downloaded
+
+    liar = attachment(cdn, "liar.ogg", bytes(11 * 2**20), size=1000)  # bigger than it says: read to 10 MiB
+    told = await jam_answer(discord_standin, [{"type": 11, "name": "audio", "value": liar["id"]}], [liar])
+    assert "at most 10 MiB" in await last_words(discord_standin, told)
 
 
 # Answering a message as Discord users do: its Apps menu, or a reply that mentions Jam.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -18,12 +19,14 @@ import mido
 import pytest
 import pytest_asyncio
 from engine_support import FakeComposer, serve
+from hum_support import TUNE as HUMMED
+from hum_support import encode, noise, sung
 
 from engine.compose.pipeline import Answering
-from engine.listen import MAX_MIDI_BYTES, UserMelody
+from engine.listen import MAX_AUDIO_BYTES, MAX_MIDI_BYTES, UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.app import create_app
-from engine.server.schemas import AnswerRequest
+from engine.server.schemas import AUDIO_BODY_BYTES, AnswerRequest
 from engine.server.settings import EngineSettings
 
 pytestmark = pytest.mark.asyncio
@@ -105,6 +108,15 @@ async def test_a_midi_file_is_parsed_and_answered(
     assert composer.melodies[0].tempo == 90
 
 
+async def test_an_audio_clip_is_transcribed_and_answered(
+    http: httpx.AsyncClient, composer: AnsweringComposer
+) -> None:
+    response = await http.post("/v1/answer", json={"audio": b64(encode(sung(HUMMED[:6])))})
+    assert response.status_code == 200, response.text
+    melody = composer.melodies[0]
+    assert melody.source == "audio" and melody.spelled() == "D4 E4 F#4 A4 G4 F#4"
+
+
 HOSTILE = {
     "corrupt MIDI": ({"midi": b64(b"MThd\x00\x00\x00\x06" + b"\xff" * 40)}, "MIDI"),
     "not a MIDI file": ({"midi": b64(b"RIFF....WAVEfmt ")}, "MIDI"),
@@ -118,6 +130,11 @@ HOSTILE = {
     "too long a text": ({"melody": "C4 " * 700}, "melody: String should have at most"),
     "no melody": ({"harmonize": True}, "one of them"),
     "both text and MIDI": ({"melody": TUNE, "midi": b64(midi_file([60, 62]))}, "one of them"),
+    "both MIDI and audio": ({"midi": b64(midi_file([60, 62])), "audio": b64(b"OggS")}, "one of them"),
+    "noise": ({"audio": b64(encode(noise(2.0)))}, "couldn't hear a melody"),
+    "audio that is not base64": ({"audio": "not base64 at all!"}, "can't read that audio"),
+    "a MIDI file as audio": ({"audio": b64(midi_file([60, 62, 64]))}, "can't read that audio"),
+    "oversized audio": ({"audio": b64(bytes(MAX_AUDIO_BYTES + 4))}, "over 10 MiB"),
     "an unknown key": ({"melody": "1 2 3 5", "key": "Z flat"}, "key"),
     "too long an answer": ({"melody": TUNE, "bars": 100}, "bars"),
     "over the server's cap": ({"melody": TUNE, "bars": 16, "max_bars": 16}, "20 bars, and 16 is the most"),
@@ -139,11 +156,12 @@ async def test_hostile_melodies_are_refused_with_a_reason_and_cost_nothing(
     assert "jam_engine_in_flight 0.0" in metrics
 
 
-async def test_melodies_are_parsed_off_the_event_loop_and_only_a_few_at_once(
-    http: httpx.AsyncClient, composer: AnsweringComposer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While parses are held (as a worst-case file would hold them), the engine answers its probes, so they
-    run off the event loop; a third melody meanwhile is turned away as busy, not queued outside admission."""
+@contextlib.asynccontextmanager
+async def two_held(
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, body: dict
+) -> AsyncIterator[list[asyncio.Future[httpx.Response]]]:
+    """Two /v1/answer requests of `body` whose parses are held inside the block (as a worst-case file would
+    hold them)."""
     release, started = threading.Event(), threading.Semaphore(0)
     parse = AnswerRequest.parse
 
@@ -153,17 +171,52 @@ async def test_melodies_are_parsed_off_the_event_loop_and_only_a_few_at_once(
         return parse(self)
 
     monkeypatch.setattr(AnswerRequest, "parse", held)
+    requests = [asyncio.ensure_future(http.post("/v1/answer", json=body)) for _ in range(2)]
     try:
-        held_two = [asyncio.ensure_future(http.post("/v1/answer", json={"melody": TUNE})) for _ in range(2)]
         for _ in range(2):
             assert await asyncio.to_thread(started.acquire, True, 10)
+        yield requests
+    finally:
+        release.set()
+
+
+async def test_melodies_are_parsed_off_the_event_loop_and_only_a_few_at_once(
+    http: httpx.AsyncClient, composer: AnsweringComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While parses are held, the engine answers its probes, so they run off the event loop; a third melody
+    meanwhile is turned away as busy, not queued outside admission."""
+    async with two_held(http, monkeypatch, {"melody": TUNE}) as held_two:
         assert (await http.get("/healthz")).status_code == 200
         busy = await http.post("/v1/answer", json={"melody": TUNE})
         assert busy.status_code == 429 and busy.json()["error"] == "busy"
         assert busy.headers["Retry-After"] == "1" and composer.calls == []
-    finally:
-        release.set()
     assert [(await r).status_code for r in held_two] == [200, 200]
+
+
+async def test_large_clips_are_read_only_a_few_at_once_and_no_larger_than_a_clip(
+    http: httpx.AsyncClient, composer: AnsweringComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the 1 MB of other bodies, /v1/answer takes a clip of up to 10 MiB (in base64), but only two such
+    bodies are held at once: a third is refused busy before it is read. Larger still is refused unread."""
+    large = {"audio": b64(bytes(2_000_000))}  # 2.7 MB of base64: over the small limit
+    async with two_held(http, monkeypatch, large) as held_two:
+        busy = await http.post("/v1/answer", json=large)
+        assert busy.status_code == 429 and "large clips" in busy.json()["reason"]
+        assert busy.headers["Retry-After"] == "1"
+    assert [(await r).status_code for r in held_two] == [422, 422]  # zeros are no audio
+    elsewhere = await http.post("/v1/compose", json={"prompt": "x" * 10, "pad": "x" * 2_000_000})
+    assert elsewhere.status_code == 413
+    too_large = await http.post("/v1/answer", content=b"{}" + b" " * AUDIO_BODY_BYTES)
+    assert too_large.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: no large body, it may not say its size
+        yield b'{"audio": "'
+        for _ in range(1_100):
+            yield b"A" * 1000
+        yield b'"}'
+
+    streamed = await http.post("/v1/answer", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413 and composer.calls == []
 
 
 async def test_a_worst_case_midi_file_is_refused(
@@ -207,6 +260,18 @@ async def test_the_real_composer_continues_and_harmonizes(real_url: str) -> None
         assert (resolved["key"], resolved["mode"], resolved["bars"]) == ("D", "major", 2)
         files = {f["format"]: base64.b64decode(f["data"]) for f in harmonized.json()["files"]}
         assert files["mid"][:4] == b"MThd" and files["ogg"][:4] == b"OggS"
+
+
+async def test_the_real_composer_says_what_it_heard_in_a_clip(real_url: str) -> None:
+    async with httpx.AsyncClient(base_url=real_url, timeout=120) as http:
+        while (await http.get("/readyz")).status_code != 200:
+            await asyncio.sleep(0.05)
+        clip = encode(sung(HUMMED[:6]))
+        response = await http.post("/v1/answer", json={"audio": b64(clip), "bars": 2})
+        assert response.status_code == 200, response.text
+        resolved = response.json()["result"]["resolved"]
+        assert resolved["understood"] == {"melody": "yours", "heard": "D4 E4 F#4 A4 G4 F#4"}
+        assert resolved["key"] == "D"
 
 
 async def test_a_refusal_comes_in_the_language_asked_for(

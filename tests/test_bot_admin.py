@@ -18,7 +18,6 @@ from discord_standin.client import running
 
 from bot.app import JamBot, create_bot
 from bot.cogs.chat import FREE_TEXT_OFF
-from bot.cogs.prefs import TEXT as PREFS
 from bot.db import repo
 from bot.db.models import Preferences
 from bot.limits import Asker, Crowded, Limits, OnCooldown, Unusable
@@ -26,7 +25,7 @@ from bot.present import MAX_UPLOAD, REQUEST_OVERHEAD, fit_attachments, upload_bu
 from bot.settings import BotSettings
 from bot.studio import Asking, Studio
 from bot.supervisor import free_port
-from bot.texts import ADMIN, FORGET, NOT_ALLOWED, PIECE
+from bot.texts import ADMIN, FORGET, NOT_ALLOWED, PIECE, PREFS
 from bot.views import piece_view
 from engine.schemas import ComposeRequest, ComposeResult, Defaults, Resolved
 

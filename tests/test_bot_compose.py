@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from db_support import ratings_of
 from discord_standin import DiscordStandIn, Injected, RecordedRequest
 from discord_standin import server as standin_server
 from discord_standin.client import running
-from engine_support import bot_settings, real_engine
+from engine_support import bot_settings, metric, real_engine
 
 from bot.app import JamBot, create_bot
 from bot.db import repo
@@ -25,6 +26,7 @@ from bot.limits import Asker
 from bot.settings import BotSettings
 from bot.supervisor import free_port
 from bot.texts import COOLDOWN, PIECE
+from engine.server.app import ENDPOINTS
 
 pytest_plugins = ["discord_standin.plugin"]
 pytestmark = pytest.mark.asyncio
@@ -91,18 +93,37 @@ def progress(asked: Injected) -> list[str]:
     return [r.json.get("content") for r in asked.requests() if r.method == "PATCH" and not r.files]
 
 
-async def test_compose_from_command_to_piece(settings: BotSettings, discord_standin: DiscordStandIn) -> None:
-    async with running(bot_for(settings), discord_standin) as bot:
+def shown_in_order(asked: Injected, first: str, instrument: str) -> bool:
+    """Whether the answer showed `first`, then the engine's stages in order: a stage that arrives while
+    the one before it is still being shown may replace it (`bot.studio.canvas.Progress`)."""
+    stages = [PIECE["arranging"]["en"].format(instrument=instrument), PIECE["rendering"]["en"]]
+    shown = progress(asked)
+    rest = iter(stages)
+    return shown[0] == first and all(text in rest for text in shown[1:])
+
+
+async def test_compose_from_command_to_piece(
+    settings: BotSettings, discord_standin: DiscordStandIn, engine_url: str
+) -> None:
+    async with (
+        running(bot_for(settings), discord_standin) as bot,
+        httpx.AsyncClient(base_url=engine_url) as engine,
+    ):
+        calls = {
+            endpoint: f'jam_engine_requests_total{{endpoint="{endpoint}",outcome="ok"}}'
+            for endpoint in ENDPOINTS
+        }
+        before = {endpoint: await metric(engine, name) for endpoint, name in calls.items()}
         options = {"prompt": "a calm tune in D minor", "bars": 8, "instrument": "violin", "style": "waltz"}
         asked = await discord_standin.slash("compose", options)
         assert (await asked.callback()).json == {"type": 5}  # acknowledged at once, "thinking"
         piece = await answered(discord_standin, asked)
 
-        assert progress(asked) == [
-            PIECE["composing"]["en"],
-            PIECE["arranging"]["en"].format(instrument="Violin"),
-            PIECE["rendering"]["en"],
-        ]
+        after = {endpoint: await metric(engine, name) for endpoint, name in calls.items()}
+        assert {e: after[e] - before[e] for e in ENDPOINTS if after[e] != before[e]} == {
+            "compose": 1
+        }  # one call
+        assert shown_in_order(asked, PIECE["composing"]["en"], "Violin") and len(progress(asked)) >= 2
         files = {a["filename"].split(".", 1)[1]: a for a in piece["attachments"]}
         assert set(files) == PIECE_FILES
         uploaded = {f.filename: f.data for f in (await finished(discord_standin, asked)).files}
@@ -131,6 +152,17 @@ async def test_compose_from_command_to_piece(settings: BotSettings, discord_stan
     assert "Traceback" not in discord_standin.sent_text()
 
 
+async def test_a_prompt_longer_than_the_server_allows_is_shortened_in_the_same_call(
+    settings: BotSettings, discord_standin: DiscordStandIn
+) -> None:
+    async with running(bot_for(settings, max_bars=8), discord_standin) as bot:
+        asked = await discord_standin.slash("compose", {"prompt": "a 32-bar jig"})
+        piece = await answered(discord_standin, asked)
+        stored = await repo.get_generation(bot.sessions, generation_of(piece))
+        assert stored is not None and stored.resolved["bars"] == 8 and stored.resolved["shortened_from"] == 32
+        assert PIECE["shortened"]["en"].format(limit=8) in piece["embeds"][0]["footer"]["text"]
+
+
 async def test_every_button_makes_its_piece_and_ratings_land_in_the_database(
     settings: BotSettings, discord_standin: DiscordStandIn
 ) -> None:
@@ -155,19 +187,19 @@ async def test_every_button_makes_its_piece_and_ratings_land_in_the_database(
             return clicked, made
 
         vary, varied = await child(f"jam:vary:{gid}", user=bob)
-        assert progress(vary)[0] == PIECE["varying"]["en"] and len(progress(vary)) == 3
+        assert shown_in_order(vary, PIECE["varying"]["en"], "Flute")
         assert varied.user_id == bob.id and varied.seed != parent.seed and varied.latents != parent.latents
         assert varied.resolved["bars"] == 8 and varied.resolved["instrument"] == "Flute"
 
         extend, extended = await child(f"jam:extend:{gid}")
-        assert progress(extend)[0] == PIECE["extending"]["en"].format(bars=8)
+        assert shown_in_order(extend, PIECE["extending"]["en"].format(bars=8), "Flute")
         assert extended.resolved["bars"] == 16 and extended.events[: len(parent.events)] == parent.events
 
         _, rerolled = await child(f"jam:reroll:{gid}")
         assert rerolled.request["prompt"] == parent.request["prompt"] and rerolled.seed != parent.seed
 
         orchestrate, orchestrated = await child(f"jam:orchestrate:{gid}", ["cello"])
-        assert progress(orchestrate) == [PIECE["orchestrating"]["en"].format(instrument="Cello")]
+        assert shown_in_order(orchestrate, PIECE["orchestrating"]["en"].format(instrument="Cello"), "Cello")
         assert orchestrated.resolved["instrument"] == "Cello" and orchestrated.events == parent.events
         assert orchestrated.latents == parent.latents and orchestrated.request["instrument"] == "cello"
 

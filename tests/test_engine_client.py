@@ -22,7 +22,7 @@ from bot.engine_client import (
     EngineUnavailable,
 )
 from bot.supervisor import engine_client
-from engine.schemas import ComposeRequest
+from engine.schemas import ComposeRequest, Sketch, Understood
 from engine.server.app import create_app
 from engine.server.settings import EngineSettings
 
@@ -85,6 +85,51 @@ async def test_variations_extensions_and_renders_start_from_a_result(client: Eng
     assert (await client.vary(parent, seed=9)).result.request.seed == 9
     assert (await client.extend(parent, bars=4)).result.resolved.bars == parent.resolved.bars + 4
     assert (await client.rerender(parent, "violin")).result.resolved.instrument == "violin"
+
+
+async def test_a_streamed_piece_tells_each_stage_then_is_the_same_piece(client: EngineClient) -> None:
+    told: list[Understood | Sketch] = []
+    streamed = await client.compose(REQUEST, on_stage=told.append)
+    whole = await client.compose(REQUEST)
+    assert [type(stage) for stage in told] == [Understood]
+    assert told[0].resolved == whole.result.resolved
+    assert streamed.files == whole.files
+    parent = whole.result
+    for made in (
+        await client.vary(parent, 9, on_stage=told.append),
+        await client.extend(parent, 4, on_stage=told.append),
+        await client.rerender(parent, "violin", on_stage=told.append),
+    ):
+        assert set(made.files) == {"mid", "ogg", "png"}
+
+
+async def test_a_stream_that_fails_after_it_began_is_a_typed_error(client: EngineClient) -> None:
+    told: list[Understood | Sketch] = []
+    with pytest.raises(EngineFailed):
+        await client.compose(REQUEST.model_copy(update={"prompt": "late boom"}), on_stage=told.append)
+    assert len(told) == 1  # told what was understood, then the failure
+
+
+async def test_a_stream_refused_before_it_began_is_a_typed_error(
+    client: EngineClient, composer: FakeComposer
+) -> None:
+    composer.gate.clear()
+    first = asyncio.create_task(client.compose(REQUEST))
+    await asyncio.to_thread(composer.entered.acquire)
+    with pytest.raises(EngineBusy):
+        await client.compose(REQUEST, on_stage=lambda stage: None)
+    composer.gate.set()
+    await first
+
+
+async def test_a_stream_past_the_clients_patience_is_a_timeout(base_url: str, composer: FakeComposer) -> None:
+    composer.gate.clear()
+    told: list[Understood | Sketch] = []
+    async with EngineClient(base_url, secret="s3cret", timeout_s=0.3) as hasty:
+        with pytest.raises(EngineTimeout):
+            await hasty.compose(REQUEST, on_stage=told.append)
+    assert len(told) == 1  # the stage came, the piece did not
+    composer.gate.set()
 
 
 async def test_busy_carries_retry_after(client: EngineClient, composer: FakeComposer) -> None:

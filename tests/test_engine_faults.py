@@ -63,15 +63,30 @@ async def test_an_engine_does_not_outlive_a_killed_bot() -> None:
     engine = [sys.executable, "-m", "engine.server.main", "--exit-with-parent", "--port", str(port)]
     bot = f"import subprocess\nsubprocess.run({engine!r})\n"
     parent = await asyncio.create_subprocess_exec(sys.executable, "-c", bot)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as http:
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get("/healthz")).status_code == 200:
-                    break
-            await asyncio.sleep(0.1)
-        parent.kill()
-        await parent.wait()
-        with pytest.raises(httpx.ConnectError):
-            while True:  # until the orphaned engine has stopped listening
-                await http.get("/healthz")
-                await asyncio.sleep(0.1)
+    # a new connection for each probe: a kept-alive one is cut under the next probe as the engine stops
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2, limits=fresh) as http:
+        try:
+            async with asyncio.timeout(120):  # the engine's start, on a busy machine
+                while True:
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await http.get("/healthz")).status_code == 200:
+                            break
+                    assert parent.returncode is None, "the engine exited before it served"
+                    await asyncio.sleep(0.1)
+        finally:  # the bot killed, also when its engine never served: nothing is left behind
+            if parent.returncode is None:
+                parent.kill()
+            await parent.wait()
+        try:
+            async with asyncio.timeout(60):  # it looks for its parent every second, then stops listening
+                while True:  # until the orphaned engine has stopped listening: its port refuses connections
+                    try:
+                        await http.get("/healthz")
+                    except httpx.ConnectError:
+                        break
+                    except httpx.TransportError:  # a probe the stopping engine cut off, or too busy to answer
+                        pass
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            pytest.fail("the engine still listens a minute after its parent was killed")

@@ -29,7 +29,15 @@ from hypothesis import strategies as st
 from engine.compose.pipeline import Composer
 from engine.data.events import N_TOKENS, steps_per_bar
 from engine.live.session import LiveSettings
-from engine.schemas import BARS_MAX, METER_CHOICES, ComposeRequest
+from engine.schemas import (
+    BARS_MAX,
+    BARS_MIN,
+    METER_CHOICES,
+    MORE_BARS_MAX,
+    TEMPO_MAX,
+    TEMPO_MIN,
+    ComposeRequest,
+)
 from engine.server.app import create_app
 from engine.server.schemas import ParentPiece, windows_for
 from engine.server.settings import EngineSettings
@@ -105,7 +113,7 @@ def consistent_parents(draw: st.DrawFn, latent: int) -> ParentPiece:
             "resolved": {
                 "key": draw(st.sampled_from(["C", "F#", "Bb", "e"])),
                 "mode": draw(st.sampled_from(["major", "minor"])),
-                "tempo": draw(st.integers(30, 260)),
+                "tempo": draw(st.integers(TEMPO_MIN, TEMPO_MAX)),
                 "meter": meter,
                 "bars": bars,
                 "instrument": "Violin",
@@ -138,7 +146,8 @@ def test_consistent_forged_parents_never_break_the_composer(composer: Composer, 
             if how == "vary":
                 result = composer.vary(parent, Path(out), seed=1)
             elif how == "extend":
-                more = data.draw(st.integers(2, max(2, min(32, BARS_MAX - parent.resolved.bars))))
+                room = min(MORE_BARS_MAX, BARS_MAX - parent.resolved.bars)
+                more = data.draw(st.integers(BARS_MIN, max(BARS_MIN, room)))
                 result = composer.extend(parent, Path(out), more)
             else:
                 result = composer.rerender(parent, Path(out), "cello")

@@ -27,7 +27,8 @@ import pytest
 import pytest_asyncio
 from engine_support import SMALL_SOUNDFONT, FakeComposer, metric, ready, real_engine, serve
 
-from engine.compose.pipeline import NAME_CHARS, Composer, Stopped, check_stop, stop_when
+from engine.compose.pipeline import NAME_CHARS, Composer
+from engine.compose.stopping import Stopped, check_stop, stop_when
 from engine.render.synth import Renderer
 from engine.schemas import ComposeRequest, ComposeResult
 from engine.server.app import create_app
@@ -411,18 +412,36 @@ def real_composer() -> Composer:
     return Composer(soundfont=SMALL_SOUNDFONT)
 
 
-def test_a_piece_nobody_wants_stops_before_its_next_stage(real_composer: Composer, tmp_path: Path) -> None:
-    asked: list[bool] = []
+def test_a_piece_nobody_wants_stops_before_its_next_stage(
+    real_composer: Composer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[bool] = []
+    write_batch = real_composer.writer.write_batch
 
-    def after_the_melody() -> bool:
-        asked.append(True)
-        return len(asked) > 1  # wanted for the melody, not for what comes after
+    def writing(specs: list) -> list:
+        melodies = write_batch(specs)
+        written.append(True)
+        return melodies
 
+    monkeypatch.setattr(real_composer.writer, "write_batch", writing)
     request = ComposeRequest(prompt="a reel", bars=4, seed=1, formats=["mid", "ogg", "png"])
-    with stop_when(after_the_melody), pytest.raises(Stopped, match="arrange"):
+    with stop_when(lambda: bool(written)), pytest.raises(Stopped, match="arrange"):  # wanted for the melody
         real_composer.compose(request, tmp_path)
     assert list(tmp_path.iterdir()) == []  # nothing written past the melody
     assert real_composer.compose(request, tmp_path).files  # outside the block, it composes as before
+
+
+def test_a_melody_nobody_wants_stops_between_its_windows(real_composer: Composer, tmp_path: Path) -> None:
+    checks: list[bool] = []
+
+    def after_two_windows() -> bool:
+        checks.append(True)
+        return len(checks) > 3  # the stage before the melody, then two of its eight windows
+
+    request = ComposeRequest(prompt="a reel", bars=16, seed=1, formats=["mid"])
+    with stop_when(after_two_windows), pytest.raises(Stopped, match="window"):
+        real_composer.compose(request, tmp_path)
+    assert len(checks) == 4
 
 
 def test_a_render_stops_at_its_next_block(real_composer: Composer, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 
@@ -18,6 +19,7 @@ import pytest_asyncio
 from engine_support import FakeComposer, metric, ready, serve
 
 from engine.server.app import create_app
+from engine.server.engine import piece_cost
 from engine.server.settings import EngineSettings
 
 pytestmark = pytest.mark.asyncio
@@ -72,6 +74,7 @@ async def test_compose_returns_every_file_inline(http: httpx.AsyncClient) -> Non
         "mode": None,
         "tempo": None,
         "meter": None,
+        "max_bars": None,
         "instrument": None,
         "style": None,
         "tradition": None,
@@ -215,6 +218,40 @@ async def test_past_the_backlog_the_answer_is_busy_even_with_room_in_the_queue(
             assert (await long_piece).status_code == 200
 
 
+def test_a_piece_costs_more_with_more_bars_and_more_files() -> None:
+    notes = piece_cost(16, ["mid"])
+    assert piece_cost(32, ["mid"]) == 2 * notes
+    assert piece_cost(16, ["mid", "ogg"]) > 3 * notes  # the audio is most of a piece's work
+    assert piece_cost(16, ["mid", "ogg", "png"]) > piece_cost(16, ["mid", "ogg"])
+    assert piece_cost(16, ["mid", "ogg", "wav"]) < 2 * piece_cost(16, ["mid", "ogg"])  # rendered once
+
+
+async def test_admission_counts_what_a_piece_will_cost_not_only_its_bars(
+    composer: FakeComposer, settings: EngineSettings
+) -> None:
+    """With a backlog limit that admits a second MIDI-only piece while another runs, a piece of the same
+    bars with audio and picture is refused: it would finish later than the limit."""
+    app_settings = settings.model_copy(update={"queue_size": 100})
+    app = create_app(app_settings, lambda: composer)
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url) as client:
+            await ready(client)
+            composer.gate.clear()
+            running = asyncio.create_task(client.post("/v1/compose", json={**REQUEST, "formats": ["mid"]}))
+            await started(composer)
+            pace = 0.01  # the engine's first estimate of a unit's seconds, before any piece is done
+            cheap, dear = piece_cost(8, ["mid"]), piece_cost(8, ["mid", "ogg", "png"])
+            app_settings.max_backlog_s = (2 * cheap + (dear - cheap) / 2) * pace  # between the two
+            mid_only = asyncio.create_task(client.post("/v1/compose", json={**REQUEST, "formats": ["mid"]}))
+            while await metric(client, "jam_engine_in_flight") < 2:
+                await asyncio.sleep(0.01)
+            app_settings.max_backlog_s = (3 * cheap + (dear - cheap) / 2) * pace
+            refused = await client.post("/v1/compose", json=REQUEST)  # mid, ogg and png
+            assert refused.status_code == 429
+            composer.gate.set()
+            assert (await running).status_code == (await mid_only).status_code == 200
+
+
 async def test_concurrent_requests_are_sampled_in_one_batch(
     http: httpx.AsyncClient, composer: FakeComposer
 ) -> None:
@@ -293,6 +330,93 @@ async def test_a_failing_request_fails_alone(http: httpx.AsyncClient, composer: 
     assert "boom" not in boom.json()["reason"]  # no exception text: it may hold paths and internals
     assert impossible.status_code == 422
     assert [len(batch) for batch in composer.batches] == [1, 3]  # nobody's piece was composed twice
+
+
+STREAMED = {"Accept": "application/x-ndjson"}
+
+
+def stages(response: httpx.Response) -> list[dict]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    return [json.loads(line) for line in response.text.splitlines()]
+
+
+async def test_a_streamed_piece_tells_its_stages_then_is_the_same_piece(http: httpx.AsyncClient) -> None:
+    whole = (await http.post("/v1/compose", json=REQUEST)).json()
+    lines = stages(await http.post("/v1/compose", json=REQUEST, headers=STREAMED))
+    assert [line["stage"] for line in lines] == ["understood", "piece"]
+    assert lines[0]["resolved"]["bars"] == 8
+    assert lines[-1]["files"] == whole["files"]
+    assert lines[-1]["result"]["resolved"] == whole["result"]["resolved"]
+
+
+async def test_stages_arrive_while_the_piece_is_still_being_made(
+    http: httpx.AsyncClient, composer: FakeComposer
+) -> None:
+    composer.gate.clear()
+    async with http.stream("POST", "/v1/compose", json=REQUEST, headers=STREAMED) as response:
+        lines = response.aiter_lines()
+        assert json.loads(await anext(lines))["stage"] == "understood"
+        assert await metric(http, "jam_engine_in_flight") == 1  # the piece is held at the gate
+        composer.gate.set()
+        assert [json.loads(line)["stage"] async for line in lines] == ["piece"]
+    while await metric(http, "jam_engine_in_flight") > 0:  # released once the stream is closed
+        await asyncio.sleep(0.01)
+    assert await metric(http, 'jam_engine_requests_total{endpoint="compose",outcome="ok"}') == 1
+
+
+async def test_a_failure_after_the_first_stage_is_the_streams_last_line(http: httpx.AsyncClient) -> None:
+    lines = stages(await http.post("/v1/compose", json={**REQUEST, "prompt": "late boom"}, headers=STREAMED))
+    assert [line["stage"] for line in lines] == ["understood", "error"]
+    assert lines[-1]["status"] == 500
+    assert lines[-1]["error"] == "failed"
+    assert "boom" not in lines[-1]["reason"]  # no exception text, streamed or not
+    assert await metric(http, 'jam_engine_requests_total{endpoint="compose",outcome="failed"}') == 1
+    while await metric(http, "jam_engine_in_flight") > 0:  # released once the stream is closed
+        await asyncio.sleep(0.01)
+
+
+async def test_a_refusal_before_any_stage_keeps_its_status(
+    http: httpx.AsyncClient, composer: FakeComposer
+) -> None:
+    unknown = await http.post("/v1/compose", json={**REQUEST, "instrument": "kazoo 9000"}, headers=STREAMED)
+    assert unknown.status_code == 422
+    composer.gate.clear()
+    admitted = [asyncio.create_task(http.post("/v1/compose", json={**REQUEST, "seed": i})) for i in range(4)]
+    while await metric(http, "jam_engine_in_flight") < 4:
+        await asyncio.sleep(0.01)
+    busy = await http.post("/v1/compose", json=REQUEST, headers=STREAMED)
+    assert busy.status_code == 429
+    assert busy.json()["error"] == "busy"
+    composer.gate.set()
+    await asyncio.gather(*admitted)
+
+
+async def test_a_streamed_piece_past_its_deadline_ends_as_a_timeout_and_frees_its_place(
+    http: httpx.AsyncClient, composer: FakeComposer
+) -> None:
+    composer.gate.clear()
+    late = await http.post("/v1/compose", json=REQUEST, headers={**STREAMED, "X-Deadline-S": "0.5"})
+    assert [line["stage"] for line in stages(late)] == ["understood", "error"]
+    assert stages(late)[-1]["status"] == 504
+    while await metric(http, "jam_engine_in_flight") > 0:  # released once the stream is closed
+        await asyncio.sleep(0.01)
+    composer.gate.set()
+
+
+async def test_a_caller_who_leaves_mid_stream_frees_its_place_and_its_work(
+    http: httpx.AsyncClient, base_url: str, composer: FakeComposer
+) -> None:
+    composer.gate.clear()
+    async with (
+        httpx.AsyncClient(base_url=base_url) as impatient,
+        impatient.stream("POST", "/v1/compose", json=REQUEST, headers=STREAMED) as response,
+    ):
+        assert json.loads(await anext(response.aiter_lines()))["stage"] == "understood"
+    while await metric(http, "jam_engine_in_flight") > 0:
+        await asyncio.sleep(0.01)
+    composer.gate.set()
+    assert (await http.post("/v1/compose", json=REQUEST)).status_code == 200
 
 
 async def test_unknown_instruments_are_refused_before_composing(
@@ -396,6 +520,20 @@ async def test_the_real_composer_serves_pieces(real: httpx.AsyncClient) -> None:
         f"{result['name']}.{fmt}" for fmt in ("mid", "ogg", "png")
     ]
     assert [f["bytes"] for f in result["files"]] == [len(files[fmt]) for fmt in ("mid", "ogg", "png")]
+
+
+async def test_the_real_composer_streams_what_it_understood_then_the_sketch_then_the_piece(
+    real: httpx.AsyncClient,
+) -> None:
+    lines = stages(await real.post("/v1/compose", json={**REQUEST, "max_bars": 4}, headers=STREAMED))
+    understood, sketch, piece = lines
+    assert [understood["stage"], sketch["stage"], piece["stage"]] == ["understood", "sketch", "piece"]
+    assert understood["resolved"]["bars"] == 4  # the request's own cap
+    assert sketch["result"]["files"] == []
+    assert sketch["result"]["resolved"]["chords"] == piece["result"]["resolved"]["chords"] != []
+    assert sketch["result"]["events"] == piece["result"]["events"]
+    assert [f["format"] for f in piece["files"]] == ["mid", "ogg", "png"]
+    assert piece["result"]["timings_ms"]["engine"] >= piece["result"]["timings_ms"]["total"]
 
 
 async def test_the_real_composer_varies_extends_and_reorchestrates(real: httpx.AsyncClient) -> None:

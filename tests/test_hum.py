@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import random
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
+from hum_support import BPM, SR, TUNE, encode, noise, sung
 
 from engine.data.events import to_notes
 from engine.listen.audio import MAX_AUDIO_BYTES, parse_audio, transcribe
 from engine.listen.common import MelodyRejected
-
-SR = 16000
-BPM = 100
-# (MIDI pitch, quarter notes): D E F# A | G/2 F# E | D ... a tune with steps, a leap and long notes.
-TUNE = [(62, 1), (64, 1), (66, 1), (69, 1), (67, 2), (66, 1), (64, 1), (62, 2), (64, 1), (62, 1)]
-
-
-def sung(tune: list[tuple[int, float]], bpm: float = BPM, vibrato_cents: float = 30.0) -> np.ndarray:
-    """A voice-like tone per note (two harmonics, 5.5 Hz vibrato, soft attack and release)."""
-    out = []
-    for pitch, beats in tune:
-        n = int(beats * 60 / bpm * SR)
-        t = np.arange(n) / SR
-        f = 440 * 2 ** ((pitch - 69) / 12) * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * 5.5 * t))
-        phase = 2 * np.pi * np.cumsum(f) / SR
-        env = np.minimum(1.0, np.minimum(t / 0.02, (n / SR - t) / 0.05))
-        out.append(0.3 * env * (np.sin(phase) + 0.3 * np.sin(2 * phase)))
-    return np.concatenate(out).astype(np.float32)
-
-
-def encode(audio: np.ndarray, fmt: str = "OGG", subtype: str | None = "OPUS", rate: int = SR) -> bytes:
-    buf = io.BytesIO()
-    sf.write(buf, audio, rate, format=fmt, subtype=subtype)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +49,7 @@ def test_other_containers(fmt: str, subtype: str | None) -> None:
 
 def test_silence_and_noise_are_refused() -> None:
     assert refused(encode(np.zeros(3 * SR, np.float32))).reason == "not_melody"
-    noise = np.random.default_rng(0).normal(0, 0.2, 3 * SR).astype(np.float32)
-    assert refused(encode(noise)).reason == "not_melody"
+    assert refused(encode(noise())).reason == "not_melody"
 
 
 def test_chord_is_refused() -> None:
@@ -123,10 +97,22 @@ def test_truncated_and_tiny_clips_are_refused(opus_clip: bytes) -> None:
     refused(encode(np.zeros(0, np.float32), "WAV", "PCM_16"))
 
 
+def test_more_samples_a_second_than_a_voice_needs_are_refused_before_decoding() -> None:
+    """Eight channels at 48 kHz: a decoded minute would be 92 MB of float32, for a hum."""
+    many = np.repeat(sung(TUNE[:2])[:, None], 8, axis=1)
+    assert refused(encode(many, "WAV", "PCM_16", rate=48000)).reason == "bad_audio"
+
+
 def test_nan_float_wav_is_refused() -> None:
     audio = sung(TUNE[:3])
     audio[100] = np.nan
     assert refused(encode(audio, "WAV", "FLOAT")).reason == "bad_audio"
+
+
+def test_what_was_heard_is_spelled_for_the_person(opus_clip: bytes) -> None:
+    melody = parse_audio(opus_clip)
+    assert melody.spelled() == "D4 E4 F#4 A4 G4 F#4 E4 D4 E4 D4"
+    assert melody.spelled(limit=3) == "D4 E4 F#4 …"
 
 
 def test_too_big_is_refused_before_reading() -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from engine.data.events import HOLD, N_TOKENS, REST, note_token, steps_per_bar, to_notes
 from engine.listen import MAX_TEXT_CHARS, MelodyRejected, UserMelody, parse_key, parse_midi, parse_text
 from engine.listen.common import KNOWN_METERS
+from engine.schemas import TEMPO_MAX, TEMPO_MIN
 
 # A hang, not a speed target: real parses take milliseconds; a catastrophic regex backtrack or a
 # gigabyte allocation takes minutes. Speed is measured in bench/, not asserted here.
@@ -40,7 +41,7 @@ def check_valid(m: UserMelody) -> None:
     assert m.events[0] != HOLD
     assert len(to_notes(m.events)) >= 2
     assert 0 <= m.tonic < 12 and m.mode in ("major", "minor")
-    assert m.tempo is None or 30 <= m.tempo <= 260
+    assert m.tempo is None or TEMPO_MIN <= m.tempo <= TEMPO_MAX
     assert m.source in ("text", "midi")
 
 
@@ -301,9 +302,9 @@ def test_midi_without_pickup_in_three_four() -> None:
 def test_midi_quantizes_and_clamps_tempo() -> None:
     swung = [(60, 0.02, 0.9), (62, 1.03, 0.45), (64, 1.49, 0.5), (65, 2.0, 2.0)]
     m = parse_midi(midi_bytes(swung, tempo=400))
-    assert m.tempo == 260
+    assert m.tempo == TEMPO_MAX
     assert m.events.tolist() == n(60) + n(62, 0.5) + n(64, 0.5) + n(65, 2)
-    assert parse_midi(midi_bytes(swung, tempo=20)).tempo == 30
+    assert parse_midi(midi_bytes(swung, tempo=20)).tempo == TEMPO_MIN
 
 
 def test_midi_leading_empty_bars_dropped_and_long_files_cut() -> None:

@@ -27,7 +27,7 @@ from engine.prompt.mood import MOODS, norms
 from engine.prompt.numbers import en_number, zh_number
 from engine.prompt.text import phrase_key
 from engine.prompt.vocab import LEXICON
-from engine.schemas import KEY_NAMES, METER_CHOICES, ComposeRequest
+from engine.schemas import BARS_MAX, BARS_MIN, KEY_NAMES, METER_CHOICES, TEMPO_MAX, TEMPO_MIN, ComposeRequest
 
 TABLE = paths.prompt_table()
 ROWS = list(
@@ -204,9 +204,9 @@ _PROMPTS = st.one_of(
 def _check_ranges(reading: PromptReading, text: str) -> None:
     assert reading.key is None or reading.key in KEY_NAMES
     assert reading.mode in (None, "major", "minor")
-    assert reading.tempo is None or 30 <= reading.tempo <= 260
+    assert reading.tempo is None or TEMPO_MIN <= reading.tempo <= TEMPO_MAX
     assert reading.meter is None or reading.meter in METER_CHOICES
-    assert reading.bars is None or 2 <= reading.bars <= 64
+    assert reading.bars is None or BARS_MIN <= reading.bars <= BARS_MAX
     assert reading.seconds is None or 1 <= reading.seconds <= 3600
     assert reading.instrument is None or isinstance(reading.instrument, Program)
     assert reading.ensemble is None or reading.ensemble in ENSEMBLES

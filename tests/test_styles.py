@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from bot.cogs.help import help_embed
-from bot.present import heard_text, piece_embed
-from bot.texts import HEARD_ZH
+from bot.present import piece_embed, style_text
+from bot.texts import STYLE_HEARD_ZH
 from engine.arrange import arrange
 from engine.arrange.accompany import movement
 from engine.arrange.harmony import key_chords
@@ -20,7 +20,7 @@ from engine.arrange.perform import swung
 from engine.arrange.styles import idiom_of, swing_of
 from engine.compose.resolve import resolve
 from engine.eval.arrangement_stats import piece_stats, rich_share, style_report, swing_ratio, voice_movement
-from engine.schemas import TRAITS, ComposeRequest, ComposeResult, Heard
+from engine.schemas import TRAITS, ComposeRequest, ComposeResult, StyleHeard
 from engine.server.schemas import ParentResolved
 from jam import cli
 from tests.test_arrange import events_of, midi_of, resolved, steps
@@ -272,27 +272,33 @@ def test_a_bad_style_word_gives_the_nearest_style_never_an_error(word, style):
 
 def test_the_result_says_which_style_was_heard_and_what_it_changed():
     jazz = resolve(ComposeRequest(prompt="a swinging jazz tune"), 1)
-    assert jazz.heard is not None and jazz.heard.style == "jazz"
-    assert {"swing", "seventh chords", "walking bass"} <= set(jazz.heard.traits)
-    assert jazz.heard.text(jazz.swing).startswith("jazz: swing 2:1, seventh chords")
+    assert jazz.style_heard is not None and jazz.style_heard.style == "jazz"
+    assert {"swing", "seventh chords", "walking bass"} <= set(jazz.style_heard.traits)
+    assert jazz.style_heard.text(jazz.swing).startswith("jazz: swing 2:1, seventh chords")
     chinese = resolve(ComposeRequest(prompt="中国风"), 1)
-    assert chinese.heard is not None and chinese.heard.style == "chinese" and "drones" in chinese.heard.traits
+    assert (
+        chinese.style_heard is not None
+        and chinese.style_heard.style == "chinese"
+        and "drones" in chinese.style_heard.traits
+    )
     reggae = resolve(ComposeRequest(prompt="a reggae tune", drums=False), 1)
-    assert reggae.heard is not None and "one drop" not in reggae.heard.traits  # no drums, no one drop
+    assert (
+        reggae.style_heard is not None and "one drop" not in reggae.style_heard.traits
+    )  # no drums, no one drop
     kept = ParentResolved(**{**jazz.model_dump(), "windows": ["A1"]})  # a parent carries it back
-    assert kept.heard == jazz.heard
+    assert kept.style_heard == jazz.style_heard
     with pytest.raises(ValidationError):
-        Heard(style="jazz", traits=["kazoo solo"])
+        StyleHeard(style="jazz", traits=["kazoo solo"])
 
 
 def test_the_bot_shows_the_style_in_both_languages_and_help_lists_the_styles():
     resolved_ = resolve(ComposeRequest(prompt="a jazz tune"), 1).model_copy(update={"windows": ["A1"]})
     result = ComposeResult(name="x", request=ComposeRequest(), resolved=resolved_, files=[], duration_s=1.0)
-    assert heard_text(result, "en").startswith("jazz: swing 2:1, seventh chords")
-    assert heard_text(result, "zh").startswith("爵士：摇摆 2:1、七和弦")
+    assert style_text(result, "en").startswith("jazz: swing 2:1, seventh chords")
+    assert style_text(result, "zh").startswith("爵士：摇摆 2:1、七和弦")
     fields = {f.name: f.value for f in piece_embed(result, "zh").fields}
-    assert fields["风格"] == heard_text(result, "zh")
-    assert all(trait in HEARD_ZH for trait in TRAITS)
+    assert fields["风格"] == style_text(result, "zh")
+    assert all(trait in STYLE_HEARD_ZH for trait in TRAITS)
     english, chinese = (" ".join(f.value for f in help_embed(lang).fields) for lang in ("en", "zh"))
     assert all(word in english for word in ("jazz", "lo-fi", "bossa", "rock", "cinematic", "Chinese"))
     assert all(word in chinese for word in ("爵士", "低保真", "波萨诺瓦", "摇滚", "电影配乐", "中国风"))

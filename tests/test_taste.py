@@ -25,7 +25,6 @@ from bot.taste import (
     learn,
     surprise_step,
     taste_of,
-    tempo_class,
 )
 from engine import paths
 from engine.compose.melody import LatentTaste, MelodyModel, MelodySpec, MelodyWriter, phrase_plan
@@ -41,6 +40,7 @@ from engine.schemas import (
     Defaults,
     Taste,
     instrument_family,
+    tempo_class,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -163,6 +163,13 @@ def test_codes_are_summed_up_by_a_few_of_their_own() -> None:
     assert 1 <= len(kept) <= MAX_TASTE_CODES and all(code in codes for code in kept)
     assert centroids(codes[:3]) == codes[:3]
     assert instrument_family(48) == instrument_family(40) == "strings" and instrument_family(73) == "pipe"
+
+
+def test_each_tempo_band_lies_in_one_tempo_class() -> None:
+    # a taste picks slow, moderate or fast first, then a band within it (bot.taste._tempo)
+    assert all(tempo_class(low) == tempo_class(high - 1e-9) for low, high in TEMPO_BANDS)
+    named = [tempo_class(tempo) for tempo in (30, 89.9, 90, 129, 130, 260)]
+    assert named == ["slow", "slow", "moderate", "moderate", "fast", "fast"]
 
 
 def test_the_request_bounds_a_taste() -> None:

@@ -17,9 +17,9 @@ from discord_standin.payloads import FakeUser
 from engine_support import bot_settings, real_engine
 
 from bot.app import JamBot, create_bot
-from bot.cogs.prefs import TEXT as PREFS
 from bot.db import repo
 from bot.taste import describe_surprise, taste_of
+from bot.texts import PREFS
 from engine.schemas import SURPRISE
 
 pytest_plugins = ["discord_standin.plugin"]

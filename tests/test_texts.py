@@ -6,8 +6,11 @@ from __future__ import annotations
 import ast
 import string
 from pathlib import Path
+from typing import get_args
 
 from bot import texts
+from bot.i18n import Language
+from engine.schemas import SHAPE_CLASSES, Mode, ShapeName
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 TABLES = {
@@ -49,5 +52,15 @@ def test_every_text_is_in_both_languages_with_the_same_values() -> None:
                 continue
             fields = [{f for _, f, _, _ in string.Formatter().parse(text) if f} for text in langs.values()]
             assert fields[0] == fields[1], f"{table_name}.{name}"
-    for name in ("PIECE", "FIELDS", "ANSWER", "ADMIN", "FORGET", "VOICE", "LIVE", "PIECE_BUTTONS"):
+    bilingual = ("PIECE", "FIELDS", "ANSWER", "ADMIN", "FORGET", "VOICE", "LIVE", "PIECE_BUTTONS", "PREFS",
+                 "TASTE", "TASTE_SHAPES")  # fmt: skip
+    for name in bilingual:
         assert all(set(langs) == {"en", "zh"} for langs in TABLES[name].values()), name
+
+
+def test_every_named_taste_is_a_field_and_class_of_the_schema() -> None:
+    # bot.taste names a melody's leaning "density_low": a field and a class the engine knows
+    fields = {f"{name}_{kind}" for name in get_args(ShapeName) for kind in SHAPE_CLASSES}
+    assert set(texts.TASTE_SHAPES) <= fields
+    assert set(texts.TASTE) >= set(get_args(Mode))  # a taste's mode, said as it is
+    assert set(texts.LANGUAGE_NAMES) == set(get_args(Language))

@@ -1,8 +1,9 @@
 """Free text: a message that mentions Jam, a DM, or any message in a server's jam channel is a request.
 
-A reply to someone's message holding a melody (a MIDI file, or notes) is a request to answer that
-melody; a reply to one without, or to Jam's own piece, is composed from as ever unless its words ask
-for an answer ("answer this", "配和声"): bot.answer.answer_reply.
+A reply to someone's message holding a melody (a voice message, an audio clip, a MIDI file, or notes) is
+a request to answer that melody; a reply to one without, or to Jam's own piece, is composed from as ever
+unless its words ask for an answer ("answer this", "配和声"): bot.answer.answer_reply. A message that
+holds a melody itself (a voice message in a DM or the jam channel) is answered: bot.answer.answer_attached.
 
 Mentions and DMs need no privileged intent: Discord sends their content to every bot. A jam channel
 needs the message content intent (MESSAGE_CONTENT=true and the switch in the developer portal, see
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.answer import answer_reply
+from bot.answer import answer_attached, answer_reply, file_kind
 from bot.db import repo
 from bot.limits import Refused
 from bot.present import refusal_text, text_language
@@ -58,7 +59,8 @@ class Chat(commands.Cog):
         if not mentioned and not self.bot.intents.message_content:
             return None  # the only other case is a jam channel, which needs the content
         settings = await repo.get_guild_settings(self.bot.sessions, message.guild.id)
-        if message.channel.id == settings.jam_channel_id and message.content.strip():
+        melody_attached = any(file_kind(a) is not None for a in message.attachments)  # a voice message
+        if message.channel.id == settings.jam_channel_id and (message.content.strip() or melody_attached):
             return strip_mention(message.content, self.bot.user.id)
         if not mentioned:
             return None
@@ -70,6 +72,8 @@ class Chat(commands.Cog):
 
     async def answer(self, message: discord.Message, text: str) -> None:
         if message.reference is not None and await answer_reply(self.bot, message, text):
+            return
+        if await answer_attached(self.bot, message, text):
             return
         studio = Studio(self.bot)
         asking = await studio.asking_for_message(message, text)

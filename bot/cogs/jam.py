@@ -54,16 +54,18 @@ class Jam(
     @app_commands.describe(
         melody="e.g. C4 D4 E4 G4 | A4/2 G4, or 1 2 3 5 | 6 5 3 -, or do re mi sol",
         midi="A MIDI file with your melody",
+        audio="Your melody hummed, sung or whistled: a voice message or audio clip (OGG, MP3, WAV, FLAC)",
         harmonize="Arrange your melody as it is, instead of answering it",
         bars="How long Jam's answer is, in bars",
         key="The key of numbered notation or solfège, e.g. D or A minor",
-        reply_to="Answer a message instead: its link or ID (a MIDI file or a melody in it)",
+        reply_to="Answer a message instead: its link or ID (a MIDI file, a voice message or notes in it)",
     )
     async def answer(
         self,
         interaction: discord.Interaction,
         melody: app_commands.Range[str, 1, 2000] | None = None,
         midi: discord.Attachment | None = None,
+        audio: discord.Attachment | None = None,
         harmonize: bool = False,
         bars: app_commands.Range[int, BARS_MIN, MORE_BARS_MAX] = 8,
         key: app_commands.Range[str, 1, 30] | None = None,
@@ -74,6 +76,7 @@ class Jam(
             interaction,
             text=melody,
             attachment=midi,
+            audio=audio,
             message=reply_to,
             key=key,
             harmonize=harmonize,

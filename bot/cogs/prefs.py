@@ -16,6 +16,7 @@ from bot.db.models import Preferences
 from bot.i18n import Language, language
 from bot.present import COLOUR, instrument_autocomplete
 from bot.taste import describe, describe_surprise, surprise_share, surprise_step, taste_of
+from bot.texts import LANGUAGE_NAMES, PREFS, SURPRISE_CHOICES, say
 from engine.schemas import KEY_NAMES, TEMPO_MAX, TEMPO_MIN
 
 if TYPE_CHECKING:
@@ -31,64 +32,39 @@ CLEARABLE = {
     "surprise": ("surprise",),
     "taste": (),  # what the ratings taught: reset, the ratings kept (bot.db.repo.reset_taste)
 }
-TEXT: dict[str, dict[Language, str]] = {
-    "title": {"en": "Your defaults", "zh": "你的默认设置"},
-    "empty": {
-        "en": "No defaults yet: set some with the options of /prefs.",
-        "zh": "还没有默认设置：用 /prefs 的选项来设置。",
-    },
-    "unset": {"en": "—", "zh": "—"},
-    "instrument": {"en": "Instrument", "zh": "乐器"},
-    "mood": {"en": "Mood", "zh": "情绪"},
-    "tempo": {"en": "Tempo", "zh": "速度"},
-    "key": {"en": "Key", "zh": "调"},
-    "drums": {"en": "Drums", "zh": "鼓"},
-    "language": {"en": "Language", "zh": "语言"},
-    "yes": {"en": "with drums", "zh": "要鼓"},
-    "no": {"en": "no drums", "zh": "不要鼓"},
-    "bad": {"en": "Nothing was changed: {reason}", "zh": "没有任何更改：{reason}"},
-    "taste": {"en": "Learnt from your 👍 / 👎", "zh": "从你的 👍 / 👎 学到的"},
-    "surprise": {"en": "Surprises", "zh": "惊喜"},
-    "taste_reset": {
-        "en": "I've forgotten what your ratings taught me; your ratings from now on teach me again.",
-        "zh": "我已经忘掉从你的评价中学到的口味；之后的评价会重新教我。",
-    },
-}
-LANGUAGES = {"en": "English", "zh": "中文"}
-# /prefs surprise: one level of bot.taste.SURPRISE_LEVELS up or down ("surprise me more / less")
-SURPRISE_CHOICES = {"more": "surprise me more · 多些惊喜", "less": "surprise me less · 少些惊喜"}
 
 
 def prefs_embed(preferences: Preferences | None, lang: Language, learnt: str | None = None) -> discord.Embed:
     """Every default, '—' for those not set, what the ratings taught (`learnt`) when there are any, and
     how often pieces try something outside it (once there is a taste, or a setting of it: before any
     rating, every piece is new)."""
-    embed = discord.Embed(title=TEXT["title"][lang], colour=COLOUR)
+    embed = discord.Embed(title=say(PREFS, "title", lang), colour=COLOUR)
     if learnt:
-        embed.add_field(name=TEXT["taste"][lang], value=learnt, inline=False)
+        embed.add_field(name=say(PREFS, "taste", lang), value=learnt, inline=False)
     chosen = preferences.surprise if preferences else None
     if learnt or chosen is not None:
         value = describe_surprise(surprise_share(chosen), lang)
-        embed.add_field(name=TEXT["surprise"][lang], value=value, inline=False)
+        embed.add_field(name=say(PREFS, "surprise", lang), value=value, inline=False)
     p = preferences
     defaults = [name for key, names in CLEARABLE.items() if key != "surprise" for name in names]
     if p is None or not any(getattr(p, name) is not None for name in defaults):
-        embed.description = TEXT["empty"][lang]  # a row kept for its taste reset or surprises is no defaults
+        # a row kept for its taste reset or surprises is no defaults
+        embed.description = say(PREFS, "empty", lang)
         return embed
-    unset = TEXT["unset"][lang]
+    unset = say(PREFS, "unset", lang)
     tempo = "–".join(str(t) for t in (p.tempo_min, p.tempo_max) if t is not None)
     key = " ".join(part for part in (p.key, p.mode) if part)
-    drums = unset if p.drums is None else TEXT["yes" if p.drums else "no"][lang]
+    drums = unset if p.drums is None else say(PREFS, "yes" if p.drums else "no", lang)
     values = {
         "instrument": p.instrument,
         "mood": p.mood,
         "tempo": f"{tempo} bpm" if tempo else None,
         "key": key,
         "drums": drums,
-        "language": LANGUAGES.get(p.language or "", p.language),
+        "language": LANGUAGE_NAMES.get(p.language or "", p.language),
     }
     for name, value in values.items():
-        embed.add_field(name=TEXT[name][lang], value=value or unset)
+        embed.add_field(name=say(PREFS, name, lang), value=value or unset)
     return embed
 
 
@@ -114,7 +90,7 @@ class Prefs(commands.Cog):
     @app_commands.choices(
         key=[app_commands.Choice(name=k, value=k) for k in KEY_NAMES],
         mode=[app_commands.Choice(name=m, value=m) for m in ("major", "minor")],
-        language=[app_commands.Choice(name=name, value=code) for code, name in LANGUAGES.items()],
+        language=[app_commands.Choice(name=name, value=code) for code, name in LANGUAGE_NAMES.items()],
         surprise=[app_commands.Choice(name=name, value=value) for value, name in SURPRISE_CHOICES.items()],
         clear=[app_commands.Choice(name=name, value=name) for name in (*CLEARABLE, "all")],
     )
@@ -152,7 +128,7 @@ class Prefs(commands.Cog):
                 lang = _language_of(interaction, language or (before.language if before else None))
                 reason = _reasons(error) if isinstance(error, ValidationError) else str(error)
                 await interaction.response.send_message(
-                    TEXT["bad"][lang].format(reason=reason), ephemeral=True
+                    say(PREFS, "bad", lang, reason=reason), ephemeral=True
                 )
                 return
         reset = clear in ("taste", "all")  # after the changes: nothing is reset when they are refused
@@ -162,7 +138,7 @@ class Prefs(commands.Cog):
         lang = _language_of(interaction, preferences.language if preferences else None)
         learnt = describe(await taste_of(sessions, user_id), lang)
         await interaction.response.send_message(
-            TEXT["taste_reset"][lang] if reset else None,
+            say(PREFS, "taste_reset", lang) if reset else None,
             embed=prefs_embed(preferences, lang, learnt),
             ephemeral=True,
         )

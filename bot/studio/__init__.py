@@ -2,6 +2,6 @@
 `canvas` (where the piece appears). The cogs turn commands, messages and clicks into calls here."""
 
 from bot.studio.canvas import Canvas, InteractionCanvas, ReplyCanvas
-from bot.studio.studio import FULL, NOTES, Asking, Job, Studio
+from bot.studio.studio import FULL, Asking, Job, Studio
 
-__all__ = ["FULL", "NOTES", "Asking", "Canvas", "InteractionCanvas", "Job", "ReplyCanvas", "Studio"]
+__all__ = ["FULL", "Asking", "Canvas", "InteractionCanvas", "Job", "ReplyCanvas", "Studio"]

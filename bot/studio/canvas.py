@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Protocol
 
 import discord
+
+log = logging.getLogger("jam.bot")
 
 
 class Canvas(Protocol):
@@ -78,3 +82,33 @@ class ReplyCanvas:
             await self.message.reply(text, mention_author=False)
         else:
             await self.reply.edit(content=text, embed=None, attachments=[], view=None)
+
+
+class Progress:
+    """Shows a piece's newest stage on a canvas without holding the piece up: one edit at a time, and a
+    stage that arrives while an edit is being sent replaces any stage still waiting for its turn."""
+
+    def __init__(self, canvas: Canvas) -> None:
+        self.canvas = canvas
+        self._waiting: tuple[str, discord.Embed | None] | None = None
+        self._sending: asyncio.Task[None] | None = None
+
+    def show(self, text: str, embed: discord.Embed | None = None) -> None:
+        self._waiting = (text, embed)
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self._send())
+
+    async def _send(self) -> None:
+        while self._waiting is not None:
+            text, embed = self._waiting
+            self._waiting = None
+            try:
+                await self.canvas.show(text, embed)
+            except discord.HTTPException:
+                log.warning("could not show a stage of a piece", exc_info=True)
+
+    async def settle(self) -> None:
+        """Drop what waits and let the edit being sent land, so that it cannot overwrite what comes next."""
+        self._waiting = None
+        if self._sending is not None:
+            await self._sending

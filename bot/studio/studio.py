@@ -1,10 +1,10 @@
 """The path every piece takes, whoever asked and however: checks, engine, database, message.
 
 The cogs stay thin: they turn a command, a message or a click into an `Asking` and a request, and
-call the studio, which shows the piece on a `Canvas` (`bot.studio.canvas`). A piece is made in two
-engine calls so that progress is real: the notes first (compose, vary or extend, MIDI only:
-"composing"), then, once it is known what was understood ("arranging"), the same notes rendered to
-audio and picture ("rendering"). The engine is reached only through `EngineClient` with the
+call the studio, which shows the piece on a `Canvas` (`bot.studio.canvas`). A piece is one engine
+call, streamed, so that progress is real and the piece queues once: "composing" as it is sent, then
+what the engine understood ("arranging"), then its melody and chords while the audio and picture are
+made ("rendering"), then the piece. The engine is reached only through `EngineClient` with the
 `engine.schemas` request and result.
 """
 
@@ -22,24 +22,25 @@ from pydantic import ValidationError
 
 from bot.db import repo
 from bot.db.models import GuildSettings, Preferences
-from bot.engine_client import EngineClient, EngineError, Piece
+from bot.engine_client import EngineClient, EngineError, OnStage, Piece
 from bot.i18n import Language, language
 from bot.limits import Asker, ChannelClosed, PieceGone, Refused, Slot, TooLong, Unusable
 from bot.present import (
     engine_error_text,
     fit_attachments,
+    heard_text,
     instrument_label,
     piece_embed,
     refusal_text,
     text_language,
     upload_budget,
 )
-from bot.studio.canvas import Canvas
+from bot.studio.canvas import Canvas, Progress
 from bot.taste import taste_of
 from bot.texts import PIECE, SORRY, say
 from bot.views import piece_view
 from engine.render.formats import CHAT
-from engine.schemas import ComposeRequest, ComposeResult, Format
+from engine.schemas import ComposeRequest, ComposeResult, Format, Sketch, Understood
 
 if TYPE_CHECKING:
     from bot.app import JamBot
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("jam.bot")
 
 FULL: list[Format] = CHAT  # every format small enough to post
-NOTES: list[Format] = ["mid"]
 EXTEND_BARS = 8
 
 
@@ -64,18 +64,18 @@ class Asking:
     settings: GuildSettings | None = None  # the server's rules (None in DMs)
 
 
-NotesCall = Callable[[EngineClient], Awaitable[Piece]]
+PieceCall = Callable[[EngineClient, OnStage], Awaitable[Piece]]
 
 
 @dataclass
 class Job:
-    """One piece to make: the first thing to say, the engine call for its notes, and what to keep."""
+    """One piece to make: the first thing to say, the one engine call that makes it (told each stage),
+    and what to keep."""
 
     first: str
-    notes: NotesCall
+    call: PieceCall
     prompt: str
     parent_id: int | None = None
-    render: bool = True  # False when `notes` renders already (a re-orchestration)
     keep: dict[str, Any] = field(default_factory=dict)  # request fields to store changed (the instrument)
     remarks: list[str] = field(default_factory=list)  # shown in the piece's footer
 
@@ -171,20 +171,17 @@ class Studio:
     def compose_job(self, asking: Asking, request: ComposeRequest, *, parent_id: int | None = None) -> Job:
         """A new piece from `request`, with the taste of whoever asks for it (learnt here, after the
         acknowledgement, and never stored with the piece: it is theirs, not the piece's)."""
-        limit = self.max_bars(asking) // 2 * 2  # the engine writes whole 2-bar windows
         remarks: list[str] = []
+        changes = {"max_bars": self.max_bars(asking), "max_bytes": upload_budget(asking.filesize_limit)}
 
-        async def notes(engine: EngineClient) -> Piece:
+        async def call(engine: EngineClient, on_stage: OnStage) -> Piece:
             taste = await taste_of(self.bot.sessions, asking.user_id)
-            request_now = request.model_copy(update={"taste": taste, "formats": NOTES})
-            piece = await engine.compose(request_now)
-            if piece.result.resolved.bars <= limit:
-                return piece
-            remarks.append(say(PIECE, "shortened", asking.lang, limit=limit))  # the prompt asked for more
-            shorter = {"bars": limit, "seed": piece.result.resolved.seed}
-            return await engine.compose(request_now.model_copy(update=shorter))
+            piece = await engine.compose(request.model_copy(update={**changes, "taste": taste}), on_stage)
+            if piece.result.resolved.shortened_from is not None:  # the prompt asked for more
+                remarks.append(say(PIECE, "shortened", asking.lang, limit=piece.result.resolved.bars))
+            return piece
 
-        return Job(say(PIECE, "composing", asking.lang), notes, request.prompt, parent_id, remarks=remarks)
+        return Job(say(PIECE, "composing", asking.lang), call, request.prompt, parent_id, remarks=remarks)
 
     def reroll_job(self, asking: Asking, parent: ComposeResult, parent_id: int) -> Job:
         """The parent's request with a new seed, composed with the clicker's own taste (`compose_job`)."""
@@ -196,7 +193,7 @@ class Studio:
         seed = secrets.randbelow(2**31)
         return Job(
             say(PIECE, "varying", asking.lang),
-            lambda engine: engine.vary(_with_formats(parent, NOTES), seed),
+            lambda engine, on_stage: engine.vary(_for_chat(parent, asking), seed, on_stage),
             parent.request.prompt,
             parent_id,
         )
@@ -207,7 +204,7 @@ class Studio:
             raise TooLong(limit, bars)
         return Job(
             say(PIECE, "extending", asking.lang, bars=EXTEND_BARS),
-            lambda engine: engine.extend(_with_formats(parent, NOTES), EXTEND_BARS),
+            lambda engine, on_stage: engine.extend(_for_chat(parent, asking), EXTEND_BARS, on_stage),
             parent.request.prompt,
             parent_id,
         )
@@ -215,10 +212,9 @@ class Studio:
     def orchestrate_job(self, asking: Asking, parent: ComposeResult, parent_id: int, instrument: str) -> Job:
         return Job(
             say(PIECE, "orchestrating", asking.lang, instrument=instrument_label(instrument, asking.lang)),
-            lambda engine: engine.rerender(_for_chat(parent, asking), instrument),
+            lambda engine, on_stage: engine.rerender(_for_chat(parent, asking), instrument, on_stage),
             parent.request.prompt,
             parent_id,
-            render=False,
             keep={"instrument": instrument},
         )
 
@@ -246,13 +242,21 @@ class Studio:
         lang = asking.lang
         await canvas.show(job.first)
         engine = await self.bot.engine_ready()
-        piece = await job.notes(engine)
-        if job.render:
-            notes = piece.result
-            sketch = piece_embed(notes, lang, prompt=job.prompt)
-            await canvas.show(say(PIECE, "arranging", lang, instrument=notes.resolved.instrument), sketch)
-            await canvas.show(say(PIECE, "rendering", lang), sketch)
-            piece = await engine.rerender(_for_chat(notes, asking), notes.resolved.instrument)
+        progress = Progress(canvas)
+
+        def on_stage(stage: Understood | Sketch) -> None:
+            if isinstance(stage, Understood):
+                arranging = say(PIECE, "arranging", lang, instrument=stage.resolved.instrument)
+                heard = heard_text(stage.resolved, lang)  # what Jam heard in a clip, as soon as it is known
+                progress.show(f"{heard}\n{arranging}" if heard else arranging)
+            else:
+                sketch = piece_embed(stage.result, lang, prompt=job.prompt)
+                progress.show(say(PIECE, "rendering", lang), sketch)
+
+        try:
+            piece = await job.call(engine, on_stage)
+        finally:
+            await progress.settle()
         result = piece.result
         if job.keep:
             result = result.model_copy(update={"request": result.request.model_copy(update=job.keep)})
@@ -289,18 +293,11 @@ class Studio:
             log.warning("could not say that a piece failed", exc_info=True)
 
 
-def _with_formats(
-    result: ComposeResult, formats: list[Format], max_bytes: int | None = None
-) -> ComposeResult:
-    """The piece as a parent whose own request asks for `formats` (what vary/extend/render produce),
-    within `max_bytes` together."""
-    changes = {"formats": formats, "max_bytes": max_bytes}
-    return result.model_copy(update={"request": result.request.model_copy(update=changes)})
-
-
 def _for_chat(result: ComposeResult, asking: Asking) -> ComposeResult:
-    """The piece as a parent to render every file of, small enough to post where `asking` asks."""
-    return _with_formats(result, FULL, upload_budget(asking.filesize_limit))
+    """The piece as a parent whose own request asks for every file (what vary, extend and render
+    produce), small enough together to post where `asking` asks."""
+    changes = {"formats": FULL, "max_bytes": upload_budget(asking.filesize_limit)}
+    return result.model_copy(update={"request": result.request.model_copy(update=changes)})
 
 
 def _problem(error: Any) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from engine.arrange.idioms import CHINESE, FOLK, IDIOMS, Idiom
 from engine.data.events import beat_steps, steps_per_bar
-from engine.schemas import Heard, Trait
+from engine.schemas import StyleHeard, Trait
 
 # style word (engine.prompt.forms) -> family of accompaniment, bass and drum patterns
 FAMILIES = {
@@ -136,14 +136,14 @@ FAMILY_TRAITS: dict[str, tuple[Trait, ...]] = {
 DRUM_TRAITS = ("one drop",)  # heard only with the drums
 
 
-def heard_of(style: str, meter: str, tradition: str | None = None, drums: bool = False) -> Heard:
+def style_heard(style: str, meter: str, tradition: str | None = None, drums: bool = False) -> StyleHeard:
     """Which style an arrangement is played in and what that changes, as `engine.arrange` plays it."""
     idiom = idiom_of(style, tradition)
     family = family_of(style, meter, tradition)
     swing: tuple[Trait, ...] = ("swing",) if swing_of(style, meter) > 1 else ()
     traits = [*swing, *idiom.traits, *FAMILY_TRAITS.get(family, ())]
     traits = [t for t in dict.fromkeys(traits) if drums or t not in DRUM_TRAITS]
-    return Heard(style="chinese" if idiom.name == "chinese" else style, traits=traits)  # type: ignore[arg-type]
+    return StyleHeard(style="chinese" if idiom.name == "chinese" else style, traits=traits)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from engine.compose.stopping import check_stop
 from engine.data.attributes import DENSITY_EDGES, REGISTER_EDGES, bucket
 from engine.data.corpus import TRADITIONS
 from engine.data.events import (
@@ -598,7 +599,8 @@ class MelodyWriter:
     def write_batch(self, specs: list[MelodySpec]) -> list[Melody]:
         """Windows are written in the plan's order, each decoded from the note the one before ended on;
         every spec's next window is decoded in one batch. A label decoded once is reused (the opening
-        returns as it was); a cadence ('*') has its last bar forced onto the tonic."""
+        returns as it was); a cadence ('*') has its last bar forced onto the tonic. Raises `Stopped`
+        between windows once nobody wants the melodies (`engine.compose.stopping`)."""
         writings = [_Writing(spec) for spec in specs]
         while True:
             rows, owners = [], []
@@ -619,6 +621,7 @@ class MelodyWriter:
                     owners.append((writing, label))
             if not rows:
                 break
+            check_stop("the next window")  # a 64-bar batch takes seconds: stop between windows if unwanted
             decoded = self._decode(rows)
             for writing, label in dict.fromkeys(owners):
                 picks = [k for k, owner in enumerate(owners) if owner == (writing, label)]

@@ -13,7 +13,8 @@ from engine.arrange.perform import (
     articulate,
     pedal_steps,
 )
-from engine.data.events import STEPS_PER_QUARTER, beat_steps, to_notes
+from engine.data.events import STEPS_PER_QUARTER, beat_steps, steps_per_bar, to_notes
+from engine.schemas import meter_fraction
 
 
 def velocity_at(step: int, bar: int, beat: int, base: int = 84) -> int:
@@ -29,8 +30,8 @@ def melody_to_midi(
     """`tempo` counts felt beats per minute (dotted quarters in 6/8), as musicians say it."""
     beat = beat_steps(meter)
     seconds_per_step = 60.0 / tempo / beat
-    num, den = (int(x) for x in meter.split("/"))
-    bar = num * 4 * STEPS_PER_QUARTER // den
+    num, den = meter_fraction(meter)
+    bar = steps_per_bar(meter)
     midi = pretty_midi.PrettyMIDI(initial_tempo=tempo * beat / STEPS_PER_QUARTER)
     midi.time_signature_changes.append(pretty_midi.TimeSignature(num, den, 0.0))
     midi.key_signature_changes.append(pretty_midi.KeySignature(tonic + (12 if mode == "minor" else 0), 0.0))

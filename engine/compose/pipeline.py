@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pretty_midi
 import torch
+from pydantic import BaseModel
 
 from engine import paths
 from engine.arrange import arrange
@@ -36,6 +37,7 @@ from engine.compose.melody import (
 )
 from engine.compose.midi import arrangement_to_midi
 from engine.compose.resolve import DEFAULT_TEMPO, Leaning, instrument_program, resolve
+from engine.compose.stopping import check_stop
 from engine.data.events import HOLD, REST, meter_index, steps_per_bar
 from engine.data.windows import Batch, open_window
 from engine.listen import UserMelody
@@ -50,13 +52,16 @@ from engine.schemas import (
     Format,
     PieceFile,
     Resolved,
+    Sketch,
     Taste,
+    Understood,
     key_pitch_class,
 )
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 48_000
+ANSWER_FORMATS: list[Format] = ["mid", "ogg", "png", "score"]  # the files of an answer to a person's melody
 
 
 NAME_WORDS = 6  # of the prompt, in a piece's file name
@@ -84,10 +89,6 @@ class Answering:
     max_bytes: int | None = None
 
 
-class Stopped(Exception):
-    """The piece is no longer wanted (its caller left or its deadline passed): raised between stages."""
-
-
 class PiecesFailed(Exception):
     """Some pieces of a batch failed after their melodies were written together: `outcomes` holds each
     piece's result or error in order, so a caller can answer the others without composing them again."""
@@ -98,27 +99,25 @@ class PiecesFailed(Exception):
         self.outcomes = outcomes
 
 
-_should_stop: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar(
-    "should_stop", default=None
-)
+Progress = Callable[[int, BaseModel], None]  # (the piece's place in its batch, what it has reached)
+_progress: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("progress", default=None)
 
 
 @contextmanager
-def stop_when(should_stop: Callable[[], bool]) -> Iterator[None]:
-    """Within this block, the composer stops at its next stage once `should_stop()` is true: a thread cannot
-    be killed, so work whose caller has gone would otherwise run to its end (the engine's deadlines)."""
-    token = _should_stop.set(should_stop)
+def report_to(progress: Progress) -> Iterator[None]:
+    """Within this block, the composer tells `progress` each stage a piece reaches: `Understood` once it is
+    resolved, `Sketch` once its melody is arranged (a caller streams them: `engine.server.schemas`)."""
+    token = _progress.set(progress)
     try:
         yield
     finally:
-        _should_stop.reset(token)
+        _progress.reset(token)
 
 
-def check_stop(stage: str) -> None:
-    """Raise `Stopped` if the work under way is no longer wanted (see `stop_when`)."""
-    should_stop = _should_stop.get()
-    if should_stop is not None and should_stop():
-        raise Stopped(f"stopped before {stage}")
+def report(index: int, stage: BaseModel) -> None:
+    progress = _progress.get()
+    if progress is not None:
+        progress(index, stage)
 
 
 def _submit(pool: ThreadPoolExecutor, work: Callable[..., Any], *args: Any) -> Future:
@@ -299,6 +298,9 @@ class Composer:
             if len(events) // bar + bars > BARS_MAX:
                 raise ValueError(f"a melody and its answer can be at most {BARS_MAX} bars")
             plan = extension_plan(plan, bars)
+        understood = {"melody": "yours"}
+        if melody.source == "audio":  # what was heard, shown first so the person sees what Jam understood
+            understood["heard"] = melody.spelled()
         r = Resolved(
             key=KEY_NAMES[melody.tonic],
             mode=melody.mode,
@@ -310,10 +312,10 @@ class Composer:
             seed=seed,
             form="",
             windows=plan,
-            understood={"melody": "yours"},
+            understood=understood,
         )
         spec = MelodySpec(melody.tonic, melody.mode, melody.meter, plan, seed, fixed=codes, prefix=events)
-        request = ComposeRequest(prompt="", formats=["mid", "ogg", "png", "score"], max_bytes=how.max_bytes)
+        request = ComposeRequest(prompt="", formats=ANSWER_FORMATS, max_bytes=how.max_bytes)
         name = f"answer-{'harmonized' if harmonize else 'continued'}-s{seed}"
         return self._finish([request], [r], [spec], out_dir, [name])[0]
 
@@ -345,6 +347,8 @@ class Composer:
         understand_ms: float = 0.0,
     ) -> list[ComposeResult]:
         started = started or time.perf_counter()
+        for index, r in enumerate(resolved):
+            report(index, Understood(resolved=r))
         check_stop("melody")
         melody_started = time.perf_counter()
         melodies = self.writer.write_batch(specs)
@@ -354,13 +358,14 @@ class Composer:
             _submit(
                 self.pool,
                 self._files,
+                index,
                 q,
                 r.model_copy(update={"form": m.form}),
                 m,
                 out_dir / n,
                 Timer(started, understand=round(understand_ms, 2), melody=round(melody_ms, 2)),
             )
-            for q, r, m, n in zip(requests, resolved, melodies, names, strict=True)
+            for index, (q, r, m, n) in enumerate(zip(requests, resolved, melodies, names, strict=True))
         ]
         outcomes: list[ComposeResult | Exception] = []
         for job in jobs:
@@ -376,7 +381,13 @@ class Composer:
         return outcomes  # type: ignore[return-value]
 
     def _files(
-        self, request: ComposeRequest, resolved: Resolved, melody: Melody, stem: Path, timer: Timer
+        self,
+        index: int,
+        request: ComposeRequest,
+        resolved: Resolved,
+        melody: Melody,
+        stem: Path,
+        timer: Timer,
     ) -> ComposeResult:
         tonic = key_pitch_class(resolved.key)
         check_stop("arrange")
@@ -403,6 +414,8 @@ class Composer:
             )
             piece = Sources(midi, melody.events, resolved, SAMPLE_RATE)
             FORMATS["mid"].write(piece, midi_path)  # whatever the formats: the audio is rendered from it
+        duration_s = round(midi.get_end_time(), 3)
+        report(index, Sketch(result=self._result(stem, request, resolved, [], duration_s, melody, timer)))
         formats = set(request.formats)
         pictures = [
             _submit(self.picture_pool, self._write, piece, fmt, stem, timer)
@@ -436,18 +449,30 @@ class Composer:
             for f in listed
         ]
         timer.finish()
-        result = ComposeResult(
+        result = self._result(stem, request, resolved, files, duration_s, melody, timer)
+        stem.with_suffix(".json").write_text(result.model_dump_json(indent=2))
+        return result
+
+    @staticmethod
+    def _result(
+        stem: Path,
+        request: ComposeRequest,
+        resolved: Resolved,
+        files: list[PieceFile],
+        duration_s: float,
+        melody: Melody,
+        timer: Timer,
+    ) -> ComposeResult:
+        return ComposeResult(
             name=stem.name,
             request=request,
             resolved=resolved,
             files=files,
-            duration_s=round(midi.get_end_time(), 3),
+            duration_s=duration_s,
             latents=melody.latents.tolist(),
             events=melody.events.tolist(),
-            timings_ms=timer.ms,
+            timings_ms=dict(timer.ms),
         )
-        stem.with_suffix(".json").write_text(result.model_dump_json(indent=2))
-        return result
 
     def _write(self, piece: Sources, fmt: Format, stem: Path, timer: Timer) -> None:
         """One file of the piece, timed as a stage named after its format."""

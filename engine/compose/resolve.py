@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
-from engine.arrange.styles import FAMILIES, heard_of, swing_of
+from engine.arrange.styles import FAMILIES, style_heard, swing_of
 from engine.prompt import mood_to_music, parse_prompt
 from engine.prompt.forms import nearest_style, style_meter
 from engine.prompt.instruments import lookup_instrument
 from engine.schemas import (
+    BARS_MAX,
+    BARS_MIN,
     KEY_NAMES,
     SHAPE_CLASSES,
     TEMPO_BANDS,
@@ -27,6 +29,7 @@ from engine.schemas import (
     Resolved,
     Taste,
     TasteField,
+    beats_per_bar,
     instrument_family,
     key_pitch_class,
 )
@@ -228,16 +231,18 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         feel = open_feel(meter, tempo, seed)
         meter, style = meter or feel.meter, feel.style
         tempo = tempo or random.Random(f"{seed}:open:tempo").randint(feel.low, feel.high)
-    beats_per_bar = {"6/8": 2, "9/8": 3, "12/8": 4}.get(meter, int(meter.split("/")[0]))
     if request.bars is not None:
         bars = request.bars
     elif reading.bars is not None:
         bars = reading.bars
     elif reading.seconds is not None:
-        bars = max(2, min(64, round(reading.seconds * tempo / 60 / beats_per_bar)))
+        bars = max(BARS_MIN, min(BARS_MAX, round(reading.seconds * tempo / 60 / beats_per_bar(meter))))
     else:
         bars = 16
     bars += bars % 2  # the model writes whole 2-bar windows
+    shortened_from = None
+    if request.max_bars is not None and bars > request.max_bars:
+        shortened_from, bars = bars, max(BARS_MIN, request.max_bars // 2 * 2)
 
     if request.instrument:
         program, instrument = instrument_program(request.instrument)
@@ -292,6 +297,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         tempo=int(tempo),
         meter=meter,
         bars=bars,
+        shortened_from=shortened_from,
         instrument=instrument,
         program=int(program),
         style=style,
@@ -299,7 +305,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         tune_type=tune_type,
         drums=drums,
         swing=swing_of(style, meter),
-        heard=heard_of(style, meter, tradition, drums),
+        style_heard=style_heard(style, meter, tradition, drums),
         shape=shape,
         seed=seed,
         form="",

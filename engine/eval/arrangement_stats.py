@@ -386,7 +386,7 @@ def arrangement_report(
         midi_path = next(Path(f.path) for f in result.files if f.format == "mid")
         stats = piece_stats(midi_path)
         r = result.resolved
-        heard = r.heard.style if r.heard is not None else r.style
+        heard = r.style_heard.style if r.style_heard is not None else r.style
         stats["request"] = {
             "style": r.style,
             "heard": heard,

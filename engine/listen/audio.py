@@ -20,6 +20,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ import soundfile as sf
 
 from engine.data.events import steps_per_bar
 from engine.listen.common import (
+    MAX_AUDIO_BYTES,
+    MAX_AUDIO_SECONDS,
     MAX_NOTES,
     TEMPO_MAX,
     TEMPO_MIN,
@@ -40,8 +43,10 @@ from engine.listen.common import (
     too_many_notes,
 )
 
-MAX_AUDIO_BYTES = 10 * 1024 * 1024
-MAX_SECONDS = 60.0
+MAX_SECONDS = MAX_AUDIO_SECONDS
+# Samples a second over all channels (96 kHz stereo, 192 kHz mono): a decoded minute is at most 46 MB of
+# float32, whatever the header says (192 kHz in 8 channels would be 370 MB, for a hum).
+MAX_SAMPLES_PER_S = 2 * 96_000
 MIN_SECONDS = 0.3
 SR = 16000  # pYIN's work grows with the rate; 16 kHz keeps a sung melody's fundamental and first harmonics
 HOP = 320  # 20 ms frames
@@ -108,6 +113,8 @@ def decode(data: bytes) -> np.ndarray:
         raise _unreadable() from e
     rate, frames, channels = info.samplerate, info.frames, info.channels
     if not (4000 <= rate <= 192_000 and 1 <= channels <= 8) or frames < 0:
+        raise _unreadable()
+    if rate * channels > MAX_SAMPLES_PER_S:
         raise _unreadable()
     if frames > MAX_SECONDS * rate:
         raise _refuse(
@@ -352,6 +359,17 @@ def transcribe(data: bytes, hop: int = HOP) -> Heard:
     tonic, mode = estimate_key([(p, e - s) for p, s, e in kept])
     melody = UserMelody(events=events, meter=meter, tonic=tonic, mode=mode, tempo=round(bpm), source="audio")
     return Heard(notes=notes, tempo=bpm, melody=melody)
+
+
+def warm_up() -> None:
+    """Transcribe a two-note clip once: pYIN's numba kernels compile on first use (about 35 s with an
+    empty numba cache, a second or two from it), which an engine pays at start, not in a person's answer."""
+    t = np.arange(int(0.4 * SR)) / SR
+    tone = np.concatenate([0.3 * np.sin(2 * np.pi * f * t) for f in (220.0, 247.0, 220.0)])
+    clip = io.BytesIO()
+    sf.write(clip, tone.astype(np.float32), SR, format="WAV", subtype="PCM_16")
+    with contextlib.suppress(MelodyRejected):  # compiled all the same
+        transcribe(clip.getvalue())
 
 
 def parse_audio(data: bytes) -> UserMelody:

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.data.events import HOLD, METERS, PITCH_HI, PITCH_LO, REST, note_token, steps_per_bar
+from engine.data.events import HOLD, METERS, PITCH_HI, PITCH_LO, REST, note_token, steps_per_bar, to_notes
 from engine.schemas import TEMPO_MAX, TEMPO_MIN
 
 MAX_TEXT_CHARS = 2_000
 MAX_MIDI_BYTES = 256 * 1024
+MAX_AUDIO_BYTES = 10 * 1024 * 1024  # Discord's attachment limit without boosts
+MAX_AUDIO_SECONDS = 60.0
 MAX_NOTES = 512
 MIN_NOTES = 2
 MAX_BARS = 32  # longer melodies are cut to their first 32 bars ...
@@ -50,7 +52,7 @@ class UserMelody:
     tonic: int  # pitch class, 0 = C
     mode: str  # "major" | "minor"
     tempo: int | None  # bpm, None when the input did not say
-    source: str  # "text" | "midi"
+    source: str  # "text" | "midi" | "audio"
 
     @property
     def bar_steps(self) -> int:
@@ -63,6 +65,11 @@ class UserMelody:
     @property
     def key_name(self) -> str:
         return f"{NAMES[self.tonic]} {self.mode}"
+
+    def spelled(self, limit: int = 64) -> str:
+        """Its notes by name, "D4 E4 F#4 A4", the first `limit` of them (then "…"): what Jam heard."""
+        names = [pitch_name(p) for p, _, _ in to_notes(self.events)]
+        return " ".join(names[:limit]) + (" …" if len(names) > limit else "")
 
 
 def pitch_name(pitch: int) -> str:

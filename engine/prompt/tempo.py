@@ -10,8 +10,8 @@ import re
 
 from engine.prompt.draft import Draft
 from engine.prompt.numbers import DIGITS, ZH_NUMERAL, number
+from engine.schemas import TEMPO_MAX, TEMPO_MIN
 
-MIN_BPM, MAX_BPM = 30, 260
 _NUM = rf"({DIGITS}|{ZH_NUMERAL})"
 _PATTERNS = (
     re.compile(rf"(?:♩|♪|\bq|\bquarter(?:[\s-]*note)?|\bcrotchet|\bm\.?m\.?)\s*[=:]\s*({DIGITS})"),
@@ -50,7 +50,7 @@ def read_tempo_numbers(draft: Draft) -> None:
             value = number(match[1])
             if value is None or not 20 <= value <= 400 or not draft.claim(match.start(), match.end()):
                 continue
-            draft.set("tempo", min(MAX_BPM, max(MIN_BPM, round(value))), match.start(), match.end())
+            draft.set("tempo", min(TEMPO_MAX, max(TEMPO_MIN, round(value))), match.start(), match.end())
 
 
 def denied(bpm: int) -> int:

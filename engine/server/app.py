@@ -24,15 +24,25 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
-from engine.compose.pipeline import Answering
+from engine.compose.pipeline import ANSWER_FORMATS, Answering
 from engine.compose.resolve import instrument_program, resolve
 from engine.listen import MelodyRejected
 from engine.live.http import live_router
 from engine.live.session import LiveSettings
 from engine.schemas import BARS_MAX, ComposeRequest, ComposeResult
-from engine.server.engine import CallerGone, ComposerLike, Engine, Refused, Ticket, default_composer
+from engine.server.engine import (
+    CallerGone,
+    ComposerLike,
+    Engine,
+    Refused,
+    Ticket,
+    default_composer,
+    piece_cost,
+)
 from engine.server.gate import BodyTooLarge, Gate
 from engine.server.schemas import (
+    AUDIO_BODY_BYTES,
+    STREAM_TYPE,
     AnswerRequest,
     ErrorResponse,
     ExtendRequest,
@@ -44,7 +54,7 @@ from engine.server.schemas import (
 from engine.server.settings import EngineSettings
 
 ENDPOINTS = ("compose", "vary", "extend", "render", "answer", "live")
-PARSERS = 2  # melodies parsed at once (each in a thread, under half a second); more wait as 429 busy
+PARSERS = 2  # melodies parsed at once (each in a thread, about a second at most); more wait as 429 busy
 MAX_REASONS = 5  # of a refused request's schema errors, in its answer
 
 
@@ -89,6 +99,8 @@ def create_app(
         Gate,
         secret=settings.secret,
         max_body_bytes=settings.max_body_bytes,
+        large_body_bytes=AUDIO_BODY_BYTES,
+        large_at_once=settings.large_bodies,
         on_refused=lambda path, outcome: engine.metrics.requests.labels(endpoint_of(path), outcome).inc(),
     )
 
@@ -152,7 +164,11 @@ def create_app(
 
     refusals = (400, 401, 413, 422, 429, 500, 503, 504)
     answers: dict[int | str, dict] = {
-        200: {"model": PieceResponse},
+        200: {
+            "model": PieceResponse,
+            "description": f"the piece; with Accept: {STREAM_TYPE}, one JSON line per stage as it is "
+            "reached (understood, sketch), the piece last (or a StreamError if it failed after the first)",
+        },
         **{status: {"model": ErrorResponse} for status in refusals},
     }
 
@@ -165,7 +181,7 @@ def create_app(
         return await engine.serve(
             request,
             "compose",
-            bars,
+            piece_cost(bars, body.formats),
             lambda ticket: asyncio.ensure_future(engine.batcher.submit((body, ticket))),
         )
 
@@ -185,8 +201,9 @@ def create_app(
     @app.post("/v1/vary", responses=answers)
     async def vary(body: VaryRequest, request: Request) -> Response:
         parent = checked(body.parent)
+        cost = piece_cost(parent.resolved.bars, parent.request.formats)
         return await engine.serve(
-            request, "vary", parent.resolved.bars, single(lambda c, out: c.vary(parent, out, body.seed))
+            request, "vary", cost, single(lambda c, out: c.vary(parent, out, body.seed))
         )
 
     @app.post("/v1/extend", responses=answers)
@@ -195,8 +212,9 @@ def create_app(
         bars = parent.resolved.bars + body.bars
         if bars > BARS_MAX:
             raise Refused(422, "rejected", f"a piece may have at most {BARS_MAX} bars")
+        cost = piece_cost(bars, parent.request.formats)
         return await engine.serve(
-            request, "extend", bars, single(lambda c, out: c.extend(parent, out, body.bars))
+            request, "extend", cost, single(lambda c, out: c.extend(parent, out, body.bars))
         )
 
     @app.post("/v1/render", responses=answers)
@@ -209,7 +227,7 @@ def create_app(
         return await engine.serve(
             request,
             "render",
-            parent.resolved.bars,
+            piece_cost(parent.resolved.bars, parent.request.formats),
             single(lambda c, out: c.rerender(parent, out, body.instrument)),
         )
 
@@ -218,7 +236,8 @@ def create_app(
     @app.post("/v1/answer", responses=answers)
     async def answer(body: AnswerRequest, request: Request) -> Response:
         """A person's melody, continued or harmonized. It is parsed before admission, off the event loop
-        (a MIDI file may take half a second), so what is not music is refused at no cost to the queue;
+        (a MIDI file may take half a second, a minute of audio about a second), so what is not music is
+        refused at no cost to the queue;
         at most `PARSERS` parses at once, so that hostile files cannot pile up threads outside admission."""
         if parsing.locked():
             raise Refused(429, "busy", "busy reading other melodies; try again in a moment", retry_after=1)
@@ -231,7 +250,8 @@ def create_app(
         if body.max_bars is not None and bars > body.max_bars:
             raise Refused(422, "rejected", too_long(bars, body.max_bars, body.language))
         how = Answering(body.harmonize, body.bars, body.seed, body.max_bytes)
-        return await engine.serve(request, "answer", bars, single(lambda c, out: c.answer(melody, out, how)))
+        cost = piece_cost(bars, ANSWER_FORMATS)
+        return await engine.serve(request, "answer", cost, single(lambda c, out: c.answer(melody, out, how)))
 
     app.include_router(live)  # /v1/live: endless steered jams (engine/live)
 

@@ -2,12 +2,15 @@
 
 Why it is shaped this way:
 - Admission is a counter, not a queue object: at most `queue_size` requests are admitted (waiting or
-  running), and no more once the admitted bars would take over `max_backlog_s` at the recent pace;
+  running), and none whose expected finish (the cost already admitted plus its own, at the recent
+  pace) is over `max_backlog_s`; a piece's cost grows with its bars and with the files it asks for;
   the next one gets 429 with Retry-After at once, so load never turns into unbounded memory or
   latency (the queue adapts to how fast this machine is now), and the caller learns at once to come back.
 - Compose requests go through the micro-batcher (model sampling of concurrent requests in one call);
   variations, extensions and re-renders are single calls in the same worker pool. Everything that
   costs CPU, packing the response included, runs in that pool, off the event loop.
+- A caller that accepts JSON lines (`STREAM_TYPE`) is told each stage as the piece reaches it (understood,
+  sketch, piece), so one call per piece is enough to show progress; the piece is the same either way.
 - Each request races its deadline and its caller: if either goes first, queued work is dropped and
   nothing is sent. A thread cannot be killed, so running work carries a `Ticket` and the composer stops
   at its next stage (`engine.compose.pipeline.stop_when`) once no caller wants it any more.
@@ -33,34 +36,43 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
 
-from engine.compose.pipeline import (
-    Answering,
-    Composer,
-    PiecesFailed,
-    Stopped,
-    check_stop,
-    piece_name,
-    stop_when,
-)
+from engine.compose.pipeline import Answering, Composer, PiecesFailed, piece_name, report_to
+from engine.compose.stopping import Stopped, check_stop, stop_when
 from engine.data.attributes import ATTRIBUTES
 from engine.listen import UserMelody
-from engine.schemas import ComposeRequest, ComposeResult
+from engine.render.formats import FORMATS
+from engine.schemas import ComposeRequest, ComposeResult, Format
 from engine.server.batcher import BatcherStopped, MicroBatcher
+from engine.server.memory import give_back, limit_arenas
 from engine.server.metrics import EngineMetrics
-from engine.server.schemas import DEADLINE_HEADER, ErrorResponse, ParentPiece, PieceResponse, WireFile
+from engine.server.schemas import (
+    DEADLINE_HEADER,
+    STREAM_TYPE,
+    ErrorResponse,
+    ParentPiece,
+    PieceResponse,
+    StreamError,
+    WireFile,
+)
 from engine.server.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
+# What a piece costs, in units of one bar of notes written, arranged and made MIDI; bench_compose's stages
+# for 16 bars put that at 8 ms a bar, rendering the audio at 22 ms, encoding each audio file at 21 ms, and
+# drawing each picture at 8 ms. Only the ratios matter: the pace of a unit is learnt as pieces are made.
+RENDER_COST, ENCODE_COST, PICTURE_COST = 2.7, 2.6, 0.9
 SCRATCH_PREFIX = "jam-engine-pid"  # + the engine's process id: a dead process's folder can be told apart
 STOP_WAIT_S = 10.0  # how long stopping waits for running work to reach its next stage and stop
 
@@ -85,6 +97,13 @@ class Refused(Exception):
         super().__init__(reason)
         self.status, self.error, self.reason, self.retry_after = status, error, reason, retry_after
 
+    def line(self) -> bytes:
+        """The last line of a stream that failed after it began."""
+        stage = StreamError(
+            error=self.error, reason=self.reason, status=self.status, retry_after=self.retry_after
+        )  # type: ignore[arg-type]
+        return stage.model_dump_json().encode()
+
     def response(self) -> JSONResponse:
         headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
         body = ErrorResponse(error=self.error, reason=self.reason).model_dump()  # type: ignore[arg-type]
@@ -97,13 +116,31 @@ class CallerGone(Exception):
 
 @dataclass
 class Ticket:
-    """Whether anyone still waits for a piece, readable from the worker thread that makes it."""
+    """Whether anyone still waits for a piece, readable from the worker thread that makes it, and where
+    its stages go when the caller streams them."""
 
     deadline: float  # time.monotonic() by which the answer is due
     dropped: threading.Event = field(default_factory=threading.Event)  # set once the caller was answered
+    arrived: float = field(default_factory=time.perf_counter)
+    lines: Callable[[bytes], None] | None = None  # takes each stage as a JSON line, from any thread
 
     def wanted(self) -> bool:
         return not self.dropped.is_set() and time.monotonic() < self.deadline
+
+    def left(self) -> float:
+        """Seconds until the deadline."""
+        return self.deadline - time.monotonic()
+
+    def tell(self, stage: BaseModel) -> None:
+        if self.lines is not None and self.wanted():
+            self.lines(stage.model_dump_json().encode())
+
+
+def piece_cost(bars: int, formats: Iterable[Format]) -> float:
+    """The work a piece of `bars` bars with these files takes, in units of one bar of notes."""
+    kinds = [FORMATS[f].kind for f in set(formats)]
+    audio, pictures = kinds.count("audio"), kinds.count("picture")
+    return bars * (1 + RENDER_COST * (audio > 0) + ENCODE_COST * audio + PICTURE_COST * pictures)
 
 
 def latent_width(composer: ComposerLike) -> int | None:
@@ -133,11 +170,17 @@ def sweep_scratch() -> None:
 
 
 def default_composer(settings: EngineSettings) -> ComposerLike:
-    """The real Composer, warmed up: the first piece pays for lazy set-up (seconds), so no request should."""
+    """The real Composer, warmed up: the first piece pays for lazy set-up (seconds), so no request should.
+    The transcription of hummed clips warms up beside it (pYIN's numba kernels, up to ~35 s uncached)."""
+    from engine.listen.audio import warm_up
+
+    listening = threading.Thread(target=warm_up, name="warm-up-listening", daemon=True)
+    listening.start()
     weights = Path(settings.weights) if settings.weights else None
     composer = Composer(weights, settings.soundfont, settings.device)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-warm-up-") as out:
         composer.compose(ComposeRequest(prompt="a warm-up tune", bars=4, seed=0), Path(out))
+    listening.join()
     return composer
 
 
@@ -161,14 +204,17 @@ class Engine:
     """What the endpoints share: the composer once loaded, the pool, the batcher, the admission count."""
 
     def __init__(self, settings: EngineSettings, make_composer: Callable[[], ComposerLike]) -> None:
+        limit_arenas()  # before the pools start their threads
         self.settings = settings
         self.metrics = EngineMetrics()
         self.make_composer = make_composer
         self.composer: ComposerLike | None = None
         self.load_error: str | None = None
         self.admitted = 0
-        self.admitted_bars = 0
-        self.seconds_per_bar = 0.05  # of one worker's time; a running estimate, for admission and Retry-After
+        self.admitted_cost = 0.0
+        self.seconds_per_unit = (
+            0.01  # of one worker's time; a running estimate, for admission and Retry-After
+        )
         self.scratch: Path | None = None  # this engine's folder for pieces being written (`start`)
         self.closing = False
         self._busy: dict[object, float] = {}  # worker call -> time.monotonic() it started
@@ -235,6 +281,7 @@ class Engine:
         try:
             with (
                 stop_when(unwanted),
+                report_to(lambda index, stage: tickets[index].tell(stage)),
                 tempfile.TemporaryDirectory(dir=self.scratch, ignore_cleanup_errors=True) as out,
             ):
                 check_stop("starting")  # it may have waited in the pool past its deadline
@@ -267,11 +314,15 @@ class Engine:
                 results = failed.outcomes
             check_stop("pack")
             bodies = [
-                r if isinstance(r, Exception) else self._packed(r.model_copy(update={"request": q}))
-                for r, q in zip(results, requests, strict=True)
+                r if isinstance(r, Exception) else self._packed(r.model_copy(update={"request": q}), t)
+                for r, (q, t) in zip(results, items, strict=True)
             ]
-        bars = sum(r.resolved.bars for r in results if not isinstance(r, Exception))
-        self._took(time.perf_counter() - started, bars, "batch")
+        cost = sum(
+            piece_cost(r.resolved.bars, q.formats)
+            for r, q in zip(results, requests, strict=True)
+            if not isinstance(r, Exception)
+        )
+        self._took(time.perf_counter() - started, cost, "batch")
         return bodies
 
     def single_call(self, make: Callable[[ComposerLike, Path], ComposeResult], ticket: Ticket) -> bytes:
@@ -280,18 +331,23 @@ class Engine:
         with self._working([ticket]) as out:
             result = make(self.composer, out)
             check_stop("pack")
-            body = self._packed(result)
-        self._took(time.perf_counter() - started, result.resolved.bars, "single")
+            body = self._packed(result, ticket)
+        self._took(
+            time.perf_counter() - started, piece_cost(result.resolved.bars, result.request.formats), "single"
+        )
         return body
 
-    def _packed(self, result: ComposeResult) -> bytes:
+    def _packed(self, result: ComposeResult, ticket: Ticket) -> bytes:
+        """The answer's body; the piece's timings gain `engine`: ms from its arrival, queueing included."""
         self.metrics.observe_timings(result.timings_ms)
+        engine_ms = round((time.perf_counter() - ticket.arrived) * 1000, 2)
+        result = result.model_copy(update={"timings_ms": {**result.timings_ms, "engine": engine_ms}})
         with self.metrics.stage_seconds.labels("pack").time():
             return pack(result)
 
-    def _took(self, seconds: float, bars: int, stage: str) -> None:
+    def _took(self, seconds: float, cost: float, stage: str) -> None:
         self.metrics.stage_seconds.labels(stage).observe(seconds)
-        self.seconds_per_bar = 0.8 * self.seconds_per_bar + 0.2 * seconds / max(1, bars)
+        self.seconds_per_unit = 0.8 * self.seconds_per_unit + 0.2 * seconds / max(1.0, cost)
 
     def _on_batch(self, size: int, waits: list[float]) -> None:
         self.metrics.batch_size.observe(size)
@@ -336,8 +392,12 @@ class Engine:
                 raise Refused(422, "rejected", f"parent.resolved.shape: {name}={value} is not a melody shape")
 
     def backlog_s(self) -> float:
-        """Roughly how long the work already admitted will take: its bars at the workers' recent pace."""
-        return self.admitted_bars * self.seconds_per_bar / self.settings.workers
+        """Roughly how long the work already admitted will take: its cost at the workers' recent pace."""
+        return self.expected_s(0.0)
+
+    def expected_s(self, cost: float) -> float:
+        """Roughly when a piece of `cost` admitted now would be done: after the work already admitted."""
+        return (self.admitted_cost + cost) * self.seconds_per_unit / self.settings.workers
 
     def deadline(self, request: Request) -> float:
         """The server's deadline, or the caller's own if it sent a shorter one."""
@@ -350,19 +410,20 @@ class Engine:
         return min(self.settings.deadline_s, asked)
 
     async def serve(
-        self, request: Request, endpoint: str, bars: int, work: Callable[[Ticket], asyncio.Future[bytes]]
+        self, request: Request, endpoint: str, cost: float, work: Callable[[Ticket], asyncio.Future[bytes]]
     ) -> Response:
-        """Admit a piece of `bars` bars, run `work` against the deadline and the caller, and answer. The
-        work gets the request's `Ticket`, to pass to the worker that makes the piece.
+        """Admit a piece of `cost` (`piece_cost`), run `work` against the deadline and the caller, and
+        answer: one JSON body, or its stages as JSON lines when the caller accepts `STREAM_TYPE`. The work
+        gets the request's `Ticket`, to pass to the worker that makes the piece.
 
-        Past `queue_size` requests, or a backlog longer than `max_backlog_s`, the answer is 429 at
-        once; an idle engine admits anything, so a long piece is never refused forever.
+        Past `queue_size` requests, or when the piece would not be done within `max_backlog_s`, the
+        answer is 429 at once; an idle engine admits anything, so a long piece is never refused forever.
         """
         self.check_ready()
         deadline = self.deadline(request)
         backlog = self.backlog_s()
         if self.admitted >= self.settings.queue_size or (
-            self.admitted and backlog > self.settings.max_backlog_s
+            self.admitted and self.expected_s(cost) > self.settings.max_backlog_s
         ):
             raise Refused(
                 429,
@@ -371,32 +432,139 @@ class Engine:
                 retry_after=max(1, math.ceil(backlog)),
             )
         self.admitted += 1
-        self.admitted_bars += bars
-        started = time.perf_counter()
-        ticket = Ticket(time.monotonic() + deadline)
+        self.admitted_cost += cost
+        admission = Admission(self, endpoint, cost, Ticket(time.monotonic() + deadline))
         try:
-            body = await _race(work(ticket), request, deadline)
-        except (TimeoutError, Stopped) as error:  # Stopped: the worker saw the deadline pass first
-            if isinstance(error, Stopped) and self.closing:
-                raise Refused(503, "unavailable", "the engine is stopping") from None
-            raise Refused(504, "timeout", f"not done within the deadline of {deadline:g} s") from None
-        except ValueError as error:  # what the composer cannot do with these values
-            raise Refused(422, "rejected", _without_paths(str(error))) from None
-        except BatcherStopped:
-            raise Refused(503, "unavailable", "the engine is stopping") from None
+            if STREAM_TYPE in request.headers.get("accept", ""):
+                return await self._stream(request, work, admission)
+            body = await self._answer(_race(work(admission.ticket), request, deadline), endpoint)
+        except BaseException:
+            admission.close()
+            raise
+        admission.close(ok=True)
+        return Response(body, media_type="application/json")
+
+    async def _answer(self, work: Awaitable[bytes], endpoint: str) -> bytes:
+        """The work's body, or its failure as the `Refused` to answer with."""
+        try:
+            return await work
         except (Refused, CallerGone):
             raise
-        except Exception:
-            incident = secrets.token_hex(4)
-            log.exception("%s failed (incident %s)", endpoint, incident)
-            raise Refused(500, "failed", f"the engine failed on this request (incident {incident})") from None
+        except Exception as error:
+            raise self.refusal(error, endpoint) from None
+
+    def refusal(self, error: Exception, endpoint: str) -> Refused:
+        """What to answer when making a piece failed, without the exception's text where it was unforeseen."""
+        if isinstance(error, Refused):
+            return error
+        if isinstance(error, (TimeoutError, Stopped)):  # Stopped: the worker saw the deadline pass first
+            if isinstance(error, Stopped) and self.closing:
+                return Refused(503, "unavailable", "the engine is stopping")
+            return Refused(504, "timeout", "not done within the deadline")
+        if isinstance(error, ValueError):  # what the composer cannot do with these values
+            return Refused(422, "rejected", _without_paths(str(error)))
+        if isinstance(error, BatcherStopped):
+            return Refused(503, "unavailable", "the engine is stopping")
+        incident = secrets.token_hex(4)
+        log.error("%s failed (incident %s)", endpoint, incident, exc_info=error)
+        return Refused(500, "failed", f"the engine failed on this request (incident {incident})")
+
+    async def _stream(
+        self, request: Request, work: Callable[[Ticket], asyncio.Future[bytes]], admission: Admission
+    ) -> Response:
+        """The piece's stages as JSON lines. The answer waits for the first line (or the end), so that a
+        piece refused before any stage still gets its own status; after that, a failure is the last line."""
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[bytes] = asyncio.Queue()
+        ticket = admission.ticket
+        ticket.lines = lambda line: loop.call_soon_threadsafe(lines.put_nowait, line)
+        job = work(ticket)
+        admission.on_close(job.cancel)
+        waiting = asyncio.ensure_future(_next_line(job, lines))
+        first = await self._answer(_race(waiting, request, ticket.left()), admission.endpoint)
+        return PieceStream(self._lines(first, job, lines, admission), admission.close)
+
+    async def _lines(
+        self,
+        first: bytes | None,
+        job: asyncio.Future[bytes],
+        lines: asyncio.Queue[bytes],
+        admission: Admission,
+    ) -> AsyncIterator[bytes]:
+        line = first
+        while line is not None:
+            yield line + b"\n"
+            try:
+                line = await asyncio.wait_for(_next_line(job, lines), max(0.0, admission.ticket.left()))
+            except Exception as error:
+                refused = self.refusal(error, admission.endpoint)
+                self.metrics.requests.labels(admission.endpoint, refused.error).inc()
+                yield refused.line() + b"\n"
+                return
+        admission.ok = True
+        yield job.result() + b"\n"
+
+
+class Admission:
+    """One admitted request, released once however its answer ends: a body, the end of a stream, a
+    refusal, or a caller gone. Its ticket is dropped then, so that work nobody waits for stops."""
+
+    def __init__(self, engine: Engine, endpoint: str, cost: float, ticket: Ticket) -> None:
+        self.engine, self.endpoint, self.cost, self.ticket = engine, endpoint, cost, ticket
+        self.started = time.perf_counter()
+        self.ok = False  # the piece went out whole
+        self.closed = False
+        self._then: list[Callable[[], object]] = []
+
+    def on_close(self, then: Callable[[], object]) -> None:
+        self._then.append(then)
+
+    def close(self, ok: bool = False) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.ticket.dropped.set()  # whatever the answer, no one waits for this work any more
+        for then in self._then:
+            then()
+        self.engine.admitted -= 1
+        self.engine.admitted_cost -= self.cost
+        if self.engine.admitted == 0:  # idle: what the burst freed goes back to the system
+            asyncio.get_running_loop().run_in_executor(None, give_back)
+        if ok or self.ok:
+            metrics = self.engine.metrics
+            metrics.request_seconds.labels(self.endpoint).observe(time.perf_counter() - self.started)
+            metrics.requests.labels(self.endpoint, "ok").inc()
+
+
+class PieceStream(StreamingResponse):
+    """A streamed piece that releases its admission when the stream ends, whether it was read to the end,
+    the caller left (Starlette stops the stream), or sending failed."""
+
+    def __init__(self, lines: AsyncIterator[bytes], on_close: Callable[[], None]) -> None:
+        super().__init__(lines, media_type=STREAM_TYPE, headers={"Cache-Control": "no-store"})
+        self.on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
         finally:
-            ticket.dropped.set()  # whatever the answer, no one waits for this work any more
-            self.admitted -= 1
-            self.admitted_bars -= bars
-        self.metrics.request_seconds.labels(endpoint).observe(time.perf_counter() - started)
-        self.metrics.requests.labels(endpoint, "ok").inc()
-        return Response(body, media_type="application/json")
+            self.on_close()
+
+
+async def _next_line(job: asyncio.Future[bytes], lines: asyncio.Queue[bytes]) -> bytes | None:
+    """The next stage line; None once the job is done and every line is out; the job's error if it failed."""
+    if lines.empty() and not job.done():
+        getting = asyncio.ensure_future(lines.get())
+        try:
+            await asyncio.wait({job, getting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            getting.cancel()  # a get that is cancelled before it returns leaves its line in the queue
+        if getting.done() and not getting.cancelled():
+            return getting.result()
+    if not lines.empty():
+        return lines.get_nowait()
+    job.result()
+    return None
 
 
 def _without_paths(text: str) -> str:

@@ -2,6 +2,11 @@
 
 A plain ASGI middleware rather than a FastAPI dependency, because a dependency runs only after the
 whole body has been received and parsed; here an oversized or unauthorised request costs nothing.
+
+Bodies are small (`max_body_bytes`, 1 MB by default) except an audio clip to answer: `/v1/answer` may
+declare up to `large_body_bytes` (10 MiB of audio in base64, and its JSON), but only `large_at_once` such
+bodies are read and held at once; another is refused 429 busy before it is read. A voice message (a
+minute of Opus at 32 kb/s, about 320 KB in base64) stays under the small limit and never waits for one.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from engine.server.schemas import SECRET_HEADER
 
 GUARDED = ("/v1/", "/metrics")
+LARGE_PATHS = ("/v1/answer",)  # where a body may be large: an audio clip
 
 
 class BodyTooLarge(HTTPException):
@@ -27,11 +33,20 @@ class BodyTooLarge(HTTPException):
 
 class Gate:
     def __init__(
-        self, app: ASGIApp, *, secret: str | None, max_body_bytes: int, on_refused: Callable[[str, str], None]
+        self,
+        app: ASGIApp,
+        *,
+        secret: str | None,
+        max_body_bytes: int,
+        on_refused: Callable[[str, str], None],
+        large_body_bytes: int = 0,
+        large_at_once: int = 0,
     ) -> None:
         self.app = app
         self.secret = secret.encode() if secret else None
         self.max_body_bytes = max_body_bytes
+        self.large_body_bytes = max(large_body_bytes, max_body_bytes)
+        self.large_free = large_at_once  # large bodies that may be read now (one event loop: a plain count)
         self.on_refused = on_refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -51,9 +66,16 @@ class Gate:
         if not declared.isdigit():
             await self._refuse(send, path, 400, "rejected", "Content-Length must be a number of bytes")
             return
-        if len(declared) > 18 or int(declared) > self.max_body_bytes:  # int() of 5,000 digits would raise
-            reason = f"the body is {declared.decode()[:20]} bytes; the limit is {self.max_body_bytes}"
+        size = int(declared) if len(declared) <= 18 else None  # int() of 5,000 digits would raise
+        large = path in LARGE_PATHS and size is not None and size > self.max_body_bytes
+        limit = self.large_body_bytes if large else self.max_body_bytes
+        if size is None or size > limit:
+            reason = f"the body is {declared.decode()[:20]} bytes; the limit is {limit}"
             await self._refuse(send, path, 413, "rejected", reason)
+            return
+        if large and self.large_free <= 0:
+            reason = "busy reading other large clips; try again in a moment"
+            await self._refuse(send, path, 429, "busy", reason, retry_after=1)
             return
 
         received = 0
@@ -62,23 +84,26 @@ class Gate:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                raise BodyTooLarge(self.max_body_bytes)
+            if received > limit:
+                raise BodyTooLarge(limit)
             return message
 
-        await self.app(scope, counted_receive, send)
+        if not large:
+            await self.app(scope, counted_receive, send)
+            return
+        self.large_free -= 1  # held until answered: the body stays in memory as long as its request runs
+        try:
+            await self.app(scope, counted_receive, send)
+        finally:
+            self.large_free += 1
 
-    async def _refuse(self, send: Send, path: str, status: int, error: str, reason: str) -> None:
+    async def _refuse(
+        self, send: Send, path: str, status: int, error: str, reason: str, retry_after: int | None = None
+    ) -> None:
         self.on_refused(path, error)
         body = json.dumps({"error": error, "reason": reason}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if retry_after is not None:
+            headers.append((b"retry-after", str(retry_after).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -2,7 +2,7 @@
 
 Requests are JSON: `POST /v1/compose` takes a `ComposeRequest`; `/v1/vary`, `/v1/extend` and
 `/v1/render` take the `ComposeResult` of an earlier piece (as the engine returned it) plus what to change;
-`/v1/answer` takes a person's melody (`AnswerRequest`, text or a MIDI file in base64).
+`/v1/answer` takes a person's melody (`AnswerRequest`: text, or a MIDI file or an audio clip in base64).
 
 Every piece comes back as one JSON `PieceResponse`: the `ComposeResult`, with each `files[].path`
 reduced to a bare file name (the engine keeps nothing on disk), and the bytes of each file in base64
@@ -21,7 +21,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.data.events import MAX_STEPS_PER_BAR, N_TOKENS, steps_per_bar
-from engine.listen import MAX_MIDI_BYTES, MAX_TEXT_CHARS, UserMelody, parse_midi, parse_text
+from engine.listen import (
+    MAX_AUDIO_BYTES,
+    MAX_AUDIO_SECONDS,
+    MAX_MIDI_BYTES,
+    MAX_TEXT_CHARS,
+    UserMelody,
+    parse_midi,
+    parse_text,
+)
 from engine.schemas import (
     BARS_MAX,
     BARS_MIN,
@@ -34,7 +42,9 @@ from engine.schemas import (
     KeyName,
     PieceFile,
     Resolved,
+    Sketch,
     Tempo,
+    Understood,
 )
 
 SECRET_HEADER = "X-Engine-Secret"  # the shared secret, when the engine has one (`engine.server.gate`)
@@ -62,6 +72,7 @@ class ParentResolved(Resolved):
     key: KeyName
     tempo: Tempo
     bars: Bars
+    shortened_from: Bars | None = None
     instrument: Short
     program: int = Field(ge=0, le=127, strict=True)
     style: str = Field("folk", max_length=20)
@@ -162,11 +173,22 @@ class RenderRequest(BaseModel):
     instrument: str = Field(min_length=1, max_length=40, description="General MIDI instrument name")
 
 
-class AnswerRequest(BaseModel):
-    """A person's melody to answer: typed (`melody`) or a MIDI file (`midi`, base64), exactly one of them.
+def base64_length(size: int) -> int:
+    """Characters of `size` bytes in padded base64."""
+    return 4 * -(-size // 3)
 
-    The sizes are capped here, so the parsers never see more than they can read in about half a second;
-    what is not music is refused by the parsers (`engine.listen`) with a message meant for the person.
+
+# The largest body of an answer to a clip: the clip in base64 and room for the JSON around it.
+AUDIO_BODY_BYTES = base64_length(MAX_AUDIO_BYTES) + 64 * 1024
+
+
+class AnswerRequest(BaseModel):
+    """A person's melody to answer: typed (`melody`), a MIDI file (`midi`, base64) or an audio clip (`audio`,
+    base64: hummed, sung or whistled), exactly one of them.
+
+    The sizes are capped here, so the parsers never see more than they can read in about half a second
+    (an audio clip: decoding and pitch tracking at most 60 s of it, about a second warm); what is not music
+    is refused by the parsers (`engine.listen`) with a message meant for the person.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -175,6 +197,11 @@ class AnswerRequest(BaseModel):
         None, min_length=1, max_length=MAX_TEXT_CHARS, description="note names, 1 2 3, do re mi"
     )
     midi: str | None = Field(None, description=f"a MIDI file's bytes, base64, at most {MAX_MIDI_BYTES} bytes")
+    audio: str | None = Field(
+        None,
+        description=f"an audio file's bytes (OGG/Opus, OGG/Vorbis, MP3, WAV, FLAC), base64, at most "
+        f"{MAX_AUDIO_BYTES} bytes and {MAX_AUDIO_SECONDS:.0f} s",
+    )
     key: str | None = Field(None, max_length=30, description="the key of numbered notation or solfège")
     meter: str | None = Field(None, max_length=12)
     harmonize: bool = Field(False, description="arrange the melody itself instead of continuing it")
@@ -193,26 +220,41 @@ class AnswerRequest(BaseModel):
     @field_validator("midi")
     @classmethod
     def _small_file(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > 4 * -(-MAX_MIDI_BYTES // 3):
+        if value is not None and len(value) > base64_length(MAX_MIDI_BYTES):
             raise ValueError(f"the MIDI file is over {MAX_MIDI_BYTES // 1024} KiB; send a shorter one")
+        return value
+
+    @field_validator("audio")
+    @classmethod
+    def _small_clip(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > base64_length(MAX_AUDIO_BYTES):
+            raise ValueError(f"the audio file is over {MAX_AUDIO_BYTES // 2**20} MiB; send a shorter one")
         return value
 
     @model_validator(mode="after")
     def _one_melody(self) -> AnswerRequest:
-        if (self.melody is None) == (self.midi is None):
-            raise ValueError("send the melody as text (`melody`) or as a MIDI file (`midi`), one of them")
+        if sum(given is not None for given in (self.melody, self.midi, self.audio)) != 1:
+            raise ValueError(
+                "send the melody as text (`melody`), a MIDI file (`midi`) or an audio clip (`audio`), "
+                "one of them"
+            )
         return self
 
     def parse(self) -> UserMelody:
-        """The melody, or `MelodyRejected` saying why not (bounded: ~1 ms for text, <0.5 s for MIDI)."""
+        """The melody, or `MelodyRejected` saying why not (bounded: ~1 ms for text, <0.5 s for MIDI, about
+        a second for a minute of audio once pYIN is warm)."""
+        if self.melody is not None:
+            return parse_text(self.melody, key=self.key, meter=self.meter)
+        encoded = self.midi if self.midi is not None else self.audio
+        try:
+            data = base64.b64decode(encoded or "", validate=True)
+        except (binascii.Error, ValueError):
+            data = b""  # not base64: read as a file that is not music
         if self.midi is not None:
-            try:
-                data = base64.b64decode(self.midi, validate=True)
-            except (binascii.Error, ValueError):
-                data = b""  # not base64: read as a file that is not MIDI
             return parse_midi(data)
-        assert self.melody is not None
-        return parse_text(self.melody, key=self.key, meter=self.meter)
+        from engine.listen.audio import parse_audio  # librosa loads on first use
+
+        return parse_audio(data)
 
 
 class WireFile(BaseModel):
@@ -222,13 +264,37 @@ class WireFile(BaseModel):
 
 
 class PieceResponse(BaseModel):
+    """A piece: the whole answer, or the last line of a streamed one."""
+
+    stage: Literal["piece"] = "piece"
     result: ComposeResult
     files: list[WireFile]
 
 
+ErrorKind = Literal["busy", "rejected", "unauthorized", "timeout", "unavailable", "failed", "gone"]
+
+
 class ErrorResponse(BaseModel):
-    error: Literal["busy", "rejected", "unauthorized", "timeout", "unavailable", "failed", "gone"]
+    error: ErrorKind
     reason: str
+
+
+# A piece streamed (`Accept: application/x-ndjson` on /v1/compose, vary, extend, render and answer): one
+# JSON line per stage as it is reached, so the caller can show progress from one call. The status is 200
+# once the first stage is out; a failure after that is the stream's last line (`StreamError`). A piece
+# refused before any stage is answered with its status and an `ErrorResponse`, as without streaming.
+STREAM_TYPE = "application/x-ndjson"
+
+
+class StreamError(ErrorResponse):
+    """A failure after the stream began: what the status would have said, as its last line."""
+
+    stage: Literal["error"] = "error"
+    status: int = Field(ge=400, le=599)
+    retry_after: int | None = None
+
+
+StageLine = Annotated[Understood | Sketch | PieceResponse | StreamError, Field(discriminator="stage")]
 
 
 # Live jams (engine/live/http.py): /v1/live, /v1/live/{id}/next, DELETE /v1/live/{id}.

@@ -38,6 +38,13 @@ class EngineSettings(BaseSettings):
     batch_max: int = Field(4, ge=1, le=256, description="most compose requests sampled in one batch")
     batch_wait_ms: float = Field(5.0, ge=0, le=1000, description="how long a batch waits for company")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="larger request bodies are refused unread")
+    large_bodies: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="answers to audio clips over max_body_bytes (up to 10 MiB of audio, ~14 MB in base64) "
+        "read and held at once; more are refused as busy",
+    )
     weights: str | None = Field(
         None, description="melody VAE weights (default: JAM_VAE_WEIGHTS, then shipped)"
     )

@@ -5,6 +5,7 @@ Shapes follow Discord's API v10 as discord.py 2.7 reads them: ids are strings, t
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ INTENT_DIRECT_MESSAGES = 1 << 12
 INTENT_MESSAGE_CONTENT = 1 << 15
 FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
+FLAG_VOICE_MESSAGE = 1 << 13  # IS_VOICE_MESSAGE: the message is one OGG/Opus attachment, with no words
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
@@ -204,6 +206,15 @@ def application(app_id: int, owner: FakeUser, name: str) -> dict[str, Any]:
         "team": None,
         "interactions_endpoint_url": None,
     }
+
+
+def voice_attachment(attachment_id: int, url: str, data: bytes, duration_s: float) -> dict[str, Any]:
+    """A voice message's attachment as Discord sends it: OGG/Opus named voice-message.ogg, its length in
+    `duration_secs` and a `waveform` (base64 of up to 256 one-byte amplitudes) for the client to draw."""
+    amplitudes = bytes(min(255, 40 + (i * 37) % 200) for i in range(min(256, max(1, int(duration_s * 10)))))
+    return {"id": str(attachment_id), "filename": "voice-message.ogg", "size": len(data), "url": url,
+            "proxy_url": url, "content_type": "audio/ogg", "duration_secs": duration_s,
+            "waveform": base64.b64encode(amplitudes).decode("ascii")}  # fmt: skip
 
 
 def option_payloads(options: dict[str, Any]) -> list[dict[str, Any]]:

@@ -429,6 +429,7 @@ class DiscordStandIn:
         reply_to: int | None = None,
         referenced: str = "inline",
         unseen: bool = False,
+        flags: int = 0,
     ) -> Injected:
         """MESSAGE_CREATE from a person, in a server channel or a DM, optionally mentioning the bot.
 
@@ -440,7 +441,8 @@ class DiscordStandIn:
         message replied to along as `referenced_message` ("inline"; blanked like any other message the
         bot may not read), or null when it did not load it ("null"; the bot must GET it), or leaves the
         field out ("absent"). An `unseen` message is stored but never sent to the bot, as one posted while it
-        was offline: the bot can only GET it.
+        was offline: the bot can only GET it. `flags` are the message's (FLAG_VOICE_MESSAGE with one
+        `payloads.voice_attachment` and no content: a voice message).
         """
         author = author or self.alice
         channel = self.dm_channel(author) if dm else channel or self.general
@@ -448,6 +450,7 @@ class DiscordStandIn:
             content = f"{self.bot_user.mention} {content}"
         message = self._new_message(channel, author, {"content": content}, [])
         message["attachments"] = list(attachments or [])
+        message["flags"] = flags
         if mention_bot:
             message["mentions"] = [self.bot_user.payload()]
         if reply_to is not None:

@@ -1,0 +1,41 @@
+"""Clips to hum at Jam in tests: a voice-like tone per note, encoded the way Discord sends voice messages.
+
+Shared by the transcription tests (test_hum), the engine's /v1/answer tests and the bot's end to end.
+The benchmark's larger, rendered set is bench/bench_hum.py's.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import soundfile as sf
+
+SR = 16000
+BPM = 100
+# (MIDI pitch, quarter notes): D E F# A | G/2 F# E | D ... a tune with steps, a leap and long notes.
+TUNE = [(62, 1), (64, 1), (66, 1), (69, 1), (67, 2), (66, 1), (64, 1), (62, 2), (64, 1), (62, 1)]
+
+
+def sung(tune: list[tuple[int, float]], bpm: float = BPM, vibrato_cents: float = 30.0) -> np.ndarray:
+    """A voice-like tone per note (two harmonics, 5.5 Hz vibrato, soft attack and release)."""
+    out = []
+    for pitch, beats in tune:
+        n = int(beats * 60 / bpm * SR)
+        t = np.arange(n) / SR
+        f = 440 * 2 ** ((pitch - 69) / 12) * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * 5.5 * t))
+        phase = 2 * np.pi * np.cumsum(f) / SR
+        env = np.minimum(1.0, np.minimum(t / 0.02, (n / SR - t) / 0.05))
+        out.append(0.3 * env * (np.sin(phase) + 0.3 * np.sin(2 * phase)))
+    return np.concatenate(out).astype(np.float32)
+
+
+def encode(audio: np.ndarray, fmt: str = "OGG", subtype: str | None = "OPUS", rate: int = SR) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, audio, rate, format=fmt, subtype=subtype)
+    return buf.getvalue()
+
+
+def noise(seconds: float = 3.0, seed: int = 0) -> np.ndarray:
+    """White noise: no melody in it."""
+    return np.random.default_rng(seed).normal(0, 0.2, int(seconds * SR)).astype(np.float32)
