@@ -8,6 +8,7 @@ import numpy as np
 import pretty_midi
 import pytest
 from pydantic import ValidationError
+from test_arrange import events_of, midi_of, resolved, steps
 
 from bot.cogs.help import help_embed
 from bot.present import piece_embed, style_text
@@ -23,7 +24,6 @@ from engine.eval.arrangement_stats import piece_stats, rich_share, style_report,
 from engine.schemas import TRAITS, ComposeRequest, ComposeResult, StyleHeard
 from engine.server.schemas import ParentResolved
 from jam import cli
-from tests.test_arrange import events_of, midi_of, resolved, steps
 
 # Cmaj7 | A7 (its C# asks for the secondary dominant) | Dm7 | G7 | C
 II_V_I = [[60, 64, 67, 71], [69, 73, 76, 67], [62, 65, 69, 72], [67, 71, 74, 65], [72]]
