@@ -1,0 +1,111 @@
+"""Tests for engine.render.opus (the Ogg Opus writer) and the raw blocks the renderer hands on."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import pytest
+import soundfile as sf
+
+from engine.render import synth
+from engine.render.opus import OggOpusWriter, ogg_crc, write_opus
+from engine.render.synth import Renderer, normalize
+
+SMALL_FONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+needs_font = pytest.mark.skipif(not SMALL_FONT.is_file(), reason="timgm6mb-soundfont is not installed")
+RATE = 48_000
+
+
+def _tone(seconds: float = 3.0, level: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return level * np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], axis=1).astype(
+        np.float32
+    )
+
+
+def _snr_db(reference: np.ndarray, other: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(reference**2) / np.sum((reference - other) ** 2)))
+
+
+def _level_db(audio: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(audio**2)))
+
+
+def _piece(path: Path, program: int = 0, bars: int = 4) -> Path:
+    """An arpeggio of quarter notes at 120 bpm, written to `path`."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    instrument = pretty_midi.Instrument(program=program)
+    for i in range(bars * 4):
+        instrument.notes.append(pretty_midi.Note(90, 60 + (0, 4, 7, 12)[i % 4], i * 0.5, i * 0.5 + 0.45))
+    midi.instruments.append(instrument)
+    midi.write(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(SMALL_FONT)
+
+
+def test_the_page_checksum_is_oggs() -> None:
+    """zlib's CRC on mirrored bytes, against the bit-by-bit definition (polynomial 0x04C11DB7)."""
+    data = os.urandom(3000)
+    crc = 0
+    for byte in data:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    assert ogg_crc(data) == crc
+    assert ogg_crc(b"") == 0
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_opus_round_trip(tmp_path: Path, channels: int) -> None:
+    audio = _tone(3.01)  # not a whole number of 20 ms frames
+    audio = audio if channels == 2 else audio[:, 0]
+    path = tmp_path / "tone.ogg"
+    write_opus(audio, path)
+    back, rate = sf.read(path, dtype="float32")
+    assert rate == RATE and sf.info(path).subtype == "OPUS"
+    assert back.shape == audio.shape  # the encoder's delay and the padding are trimmed
+    assert _snr_db(audio, back) > 20
+    assert [p.name for p in tmp_path.iterdir()] == ["tone.ogg"]  # no temporary file left behind
+
+
+def test_the_level_is_set_in_the_header_at_the_end(tmp_path: Path) -> None:
+    """Blocks at a tenth of the level, the gain given at `finish`: it decodes at the level meant."""
+    audio = _tone(2.0)
+    writer = OggOpusWriter(tmp_path / "quiet.ogg")
+    for start in range(0, len(audio), 4096):
+        writer.write(audio[start : start + 4096] / 10)
+    writer.finish(10.0)
+    back, _ = sf.read(tmp_path / "quiet.ogg", dtype="float32")
+    assert back.shape == audio.shape
+    assert _level_db(back) == pytest.approx(_level_db(audio), abs=0.2)
+    assert _snr_db(audio, back) > 20
+
+
+def test_an_aborted_writer_writes_nothing(tmp_path: Path) -> None:
+    writer = OggOpusWriter(tmp_path / "never.ogg")
+    writer.write(_tone(1.0))
+    writer.abort()
+    writer.abort()  # twice is harmless
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_font
+def test_blocks_handed_on_make_up_the_raw_render(
+    renderer: Renderer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In order and final: also when the tail is cut and faded at the end (TAIL_SECONDS made short)."""
+    midi = _piece(tmp_path / "strings.mid", program=48, bars=1)  # long release and reverb tail
+    for tail in (synth.TAIL_SECONDS, 0.05):
+        monkeypatch.setattr(synth, "TAIL_SECONDS", tail)
+        blocks: list[np.ndarray] = []
+        raw = renderer.render_raw(midi, on_block=blocks.append)
+        assert np.array_equal(np.concatenate(blocks), raw)
+        normalized = raw.copy()
+        gain = normalize(normalized)
+        assert np.allclose(normalized, raw * gain) and np.array_equal(normalized, renderer.render(midi))
+    assert np.abs(raw[-10:]).max() < 1e-3 * np.abs(raw).max()  # the last one faded out
