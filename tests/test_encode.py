@@ -1,6 +1,8 @@
-"""Tests for engine.render.opus (the Ogg Opus writer) and the raw blocks the renderer hands on."""
+"""Tests for engine.render.opus (the Ogg Opus writer) and engine.render.stream (encoding while rendering)."""
 
+import dataclasses
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +11,10 @@ import pytest
 import soundfile as sf
 
 from engine.render import synth
+from engine.render.formats import FORMATS, Sources, file_path, fit
 from engine.render.opus import OggOpusWriter, ogg_crc, write_opus
-from engine.render.synth import Renderer, normalize
+from engine.render.stream import render_audio
+from engine.render.synth import PEAK, Renderer, normalize
 
 SMALL_FONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 needs_font = pytest.mark.skipif(not SMALL_FONT.is_file(), reason="timgm6mb-soundfont is not installed")
@@ -46,6 +50,10 @@ def _piece(path: Path, program: int = 0, bars: int = 4) -> Path:
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
     return Renderer(SMALL_FONT)
+
+
+def _encoder_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "jam-encode"]
 
 
 def test_the_page_checksum_is_oggs() -> None:
@@ -109,3 +117,80 @@ def test_blocks_handed_on_make_up_the_raw_render(
         gain = normalize(normalized)
         assert np.allclose(normalized, raw * gain) and np.array_equal(normalized, renderer.render(midi))
     assert np.abs(raw[-10:]).max() < 1e-3 * np.abs(raw).max()  # the last one faded out
+
+
+@needs_font
+def test_encoded_while_rendering_sounds_as_encoded_after(renderer: Renderer, tmp_path: Path) -> None:
+    midi = _piece(tmp_path / "piano.mid")
+    rendered = render_audio(renderer, midi, tmp_path / "piece", ["ogg", "wav"])
+    assert rendered.written == ["ogg"] and set(rendered.ms) == {"render", "ogg"}
+    assert np.array_equal(rendered.audio, renderer.render(midi))  # the same audio for the other formats
+    assert not (tmp_path / "piece.wav").exists()  # written by the caller, from `audio`
+    write_opus(rendered.audio, tmp_path / "after.ogg")
+    during, rate = sf.read(tmp_path / "piece.ogg", dtype="float32")
+    after, _ = sf.read(tmp_path / "after.ogg", dtype="float32")
+    assert rate == RATE and during.shape == after.shape == rendered.audio.shape
+    assert _level_db(during) == pytest.approx(_level_db(rendered.audio), abs=0.3)
+    assert 20 * np.log10(np.abs(during).max() / PEAK) == pytest.approx(0.0, abs=1.0)
+    assert (
+        _snr_db(rendered.audio, during) > 20
+        and abs(_snr_db(rendered.audio, during) - _snr_db(rendered.audio, after)) < 2
+    )
+    assert _snr_db(after, during) > 20  # the two differ by codec noise only
+    assert not _encoder_threads()
+
+
+@needs_font
+def test_a_stopped_render_stops_the_encoder_and_leaves_no_file(renderer: Renderer, tmp_path: Path) -> None:
+    midi = _piece(tmp_path / "piano.mid", bars=8)
+    out = tmp_path / "out"
+    out.mkdir()
+    calls = 0
+
+    def checkpoint() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 20:  # some blocks already handed to the encoder
+            raise TimeoutError("nobody waits any more")
+
+    with pytest.raises(TimeoutError):
+        render_audio(renderer, midi, out / "piece", ["ogg"], checkpoint)
+    assert calls == 20 and not _encoder_threads()
+    assert list(out.iterdir()) == []
+
+
+@needs_font
+def test_an_encoder_failure_stops_the_render(
+    renderer: Renderer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocks = 0
+
+    class Failing(OggOpusWriter):
+        def write(self, block: np.ndarray) -> None:
+            nonlocal blocks
+            blocks += 1
+            if blocks == 3:
+                raise OSError("disk full")
+            super().write(block)
+
+    failing = dataclasses.replace(FORMATS["ogg"], encoder=lambda path, rate: Failing(path, 2, rate))
+    monkeypatch.setitem(FORMATS, "ogg", failing)
+    midi = _piece(tmp_path / "piano.mid", bars=16)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(OSError, match="disk full"):
+        render_audio(renderer, midi, out / "piece", ["ogg"])
+    assert not _encoder_threads() and list(out.iterdir()) == []
+
+
+@needs_font
+def test_an_ogg_encoded_while_rendering_still_shrinks_to_fit(renderer: Renderer, tmp_path: Path) -> None:
+    midi = _piece(tmp_path / "piano.mid", bars=8)
+    stem = tmp_path / "piece"
+    rendered = render_audio(renderer, midi, stem, ["ogg"])
+    piece = Sources(pretty_midi.PrettyMIDI(str(midi)), np.zeros(0, np.uint8), None, RATE, rendered.audio)  # type: ignore[arg-type]
+    full = file_path(stem, "ogg").stat().st_size
+    assert fit(piece, stem, ["ogg"], full - 1) == "ogg"
+    assert file_path(stem, "ogg").stat().st_size < full
+    back, _ = sf.read(file_path(stem, "ogg"), dtype="float32")
+    assert back.ndim == 1 and np.abs(back).max() > 0.5
