@@ -27,18 +27,84 @@ The picture is drawn while the audio renders and encodes, so the total is about 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.compose.pipeline import Composer
+from engine.render import formats
+from engine.render.audio import write_ogg
+from engine.render.formats import FORMATS, Sources
+from engine.render.opus import write_opus
+from engine.render.stream import render_audio
+from engine.render.synth import Renderer
 from engine.schemas import ComposeRequest
+
+AFTER = FORMATS["ogg"]
+
+
+def _vorbis(piece: Sources, path: Path) -> None:
+    assert piece.audio is not None
+    write_ogg(piece.audio, path, piece.sample_rate)
+
+
+BEFORE = dataclasses.replace(AFTER, write=_vorbis, encoder=None)  # Vorbis, encoded after the render
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def sched_times() -> tuple[float, float]:
+    """This thread's CPU time and its time spent waiting for a core (Linux's schedstat), in seconds."""
+    with open("/proc/thread-self/schedstat") as f:
+        cpu, queued, _ = f.read().split()
+    return int(cpu) / 1e9, int(queued) / 1e9
+
+
+def timed(action: Callable[[], object]) -> tuple[float, float, float]:
+    """Milliseconds of `action` on this thread: wall, CPU, and waiting for a core (the machine's load)."""
+    wall, (cpu, queued) = time.perf_counter(), sched_times()
+    action()
+    cpu_after, queued_after = sched_times()
+    return (time.perf_counter() - wall) * 1000, (cpu_after - cpu) * 1000, (queued_after - queued) * 1000
+
+
+def audio_alone(renderer: Renderer, midis: list[Path]) -> None:
+    """The audio stage alone, on the same pieces, each way in turn; and overlapped against its parts.
+
+    Besides the wall time, the calling thread's CPU time and its wait for a core: on a loaded machine the
+    wall time of a thread is mostly that wait, so `wall - queued` is also given, what a free core would
+    leave (the rest, wall - CPU - queued, is waiting for the GIL or for the encoder thread)."""
+    runs: dict[str, list[tuple[float, float, float]]] = {}
+    for midi in midis:
+        audio = renderer.render(midi)
+        ogg, stem = midi.with_suffix(".alone.ogg"), midi.with_suffix("")
+        ways: dict[str, Callable[[], object]] = {
+            "render alone": lambda m=midi: renderer.render(m),
+            "opus alone": lambda a=audio, o=ogg: write_opus(a, o),
+            "vorbis alone": lambda a=audio, o=ogg: write_ogg(a, o),
+            "render+opus overlapped": lambda m=midi, s=stem: render_audio(renderer, m, s, ["ogg"]),
+        }
+        for name, action in ways.items():
+            runs.setdefault(name, []).append(timed(action))
+    print("the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued")
+    p50 = {}
+    for name, values in runs.items():
+        wall, cpu, queued = (statistics.median(column) for column in zip(*values, strict=True))
+        free = statistics.median(w - q for w, _, q in values)
+        p50[name] = (wall, free)
+        print(f"  {name:<24} {wall:6.1f} {cpu:6.1f} {queued:6.1f} {free:6.1f}")
+    for k, label in ((0, "wall"), (1, "wall - queued")):
+        ratio = p50["render+opus overlapped"][k] / max(p50["render alone"][k], p50["opus alone"][k])
+        print(f"overlapped / max(render alone, opus alone), {label}: {ratio:.2f}")
+    before = [r[0] + v[0] for r, v in zip(runs["render alone"], runs["vorbis alone"], strict=True)]
+    print(f"render then vorbis (before): p50 {statistics.median(before):.1f} ms wall")
 
 
 def main() -> None:
@@ -48,25 +114,38 @@ def main() -> None:
     started = time.perf_counter()
     composer = Composer()
     print(f"warm-up: models and soundfont loaded in {time.perf_counter() - started:.2f} s")
-    totals, stages, ratios = [], {}, []
+    print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    totals: dict[str, list[float]] = {"before": [], "after": []}
+    stages: dict[str, list[float]] = {}
+    ratios, midis = [], []
     with tempfile.TemporaryDirectory() as out:
         for seed in range(args.pieces + 1):
-            request = ComposeRequest(prompt="a folk tune", bars=16, tempo=100, meter="4/4", seed=seed)
-            result = composer.compose(request, Path(out))
-            if seed == 0:  # the first call pays for lazy imports and thread start-up
-                continue
-            totals.append(result.timings_ms["total"])
-            for name, ms in result.timings_ms.items():
-                stages.setdefault(name, []).append(ms)
-            ratios.append(result.duration_s / (result.timings_ms["render"] / 1000))
-    print(f"{args.pieces} pieces of 16 bars at 100 bpm (about {result.duration_s:.0f} s of music each)")
-    print(
-        f"request -> OGG+MIDI+PNG: p50 {percentile(totals, 0.5):.0f} ms, "
-        f"p95 {percentile(totals, 0.95):.0f} ms"
-    )
-    for name, values in stages.items():
-        print(f"  {name:<10} p50 {statistics.median(values):7.1f} ms")
-    print(f"rendering: {statistics.median(ratios):.0f}x real time (median)")
+            for mode, ogg in (("before", BEFORE), ("after", AFTER)):  # taking turns, to share the noise
+                formats.FORMATS["ogg"] = ogg
+                request = ComposeRequest(prompt="a folk tune", bars=16, tempo=100, meter="4/4", seed=seed)
+                result = composer.compose(request, Path(out), name=f"{mode}-{seed}")
+                if seed == 0:  # the first call pays for lazy imports and thread start-up
+                    continue
+                totals[mode].append(result.timings_ms["total"])
+                if mode == "after":
+                    for name, ms in result.timings_ms.items():
+                        stages.setdefault(name, []).append(ms)
+                    ratios.append(result.duration_s / (result.timings_ms["render"] / 1000))
+                    midis.append(Path(out) / f"{mode}-{seed}.mid")
+        formats.FORMATS["ogg"] = AFTER
+        print(f"{args.pieces} pieces of 16 bars at 100 bpm (about {result.duration_s:.0f} s of music each)")
+        for mode, values in totals.items():
+            print(
+                f"request -> OGG+MIDI+PNG, {mode}: p50 {percentile(values, 0.5):.0f} ms, "
+                f"p95 {percentile(values, 0.95):.0f} ms"
+            )
+        print("after, by stage (render: with the OGG encoded beside it; ogg: the wait for it after):")
+        for name, values in stages.items():
+            print(f"  {name:<10} p50 {statistics.median(values):7.1f} ms")
+        print(f"rendering: {statistics.median(ratios):.0f}x real time (median)")
+
+        audio_alone(composer.renderer, midis)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
