@@ -67,12 +67,23 @@ def sched_times() -> tuple[float, float]:
     return int(cpu) / 1e9, int(queued) / 1e9
 
 
-def timed(action: Callable[[], object]) -> tuple[float, float, float]:
-    """Milliseconds of `action` on this thread: wall, CPU, and waiting for a core (the machine's load)."""
-    wall, (cpu, queued) = time.perf_counter(), sched_times()
+def preemptions() -> int:
+    """How often this thread has been switched out while it could have run on (Linux)."""
+    with open("/proc/thread-self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("nonvoluntary_ctxt_switches"))
+
+
+def timed(action: Callable[[], object]) -> tuple[float, float, float, float]:
+    """`action` on this thread: wall, CPU and waiting for a core (the machine's load) in ms; preemptions."""
+    wall, (cpu, queued), preempted = time.perf_counter(), sched_times(), preemptions()
     action()
     cpu_after, queued_after = sched_times()
-    return (time.perf_counter() - wall) * 1000, (cpu_after - cpu) * 1000, (queued_after - queued) * 1000
+    return (
+        (time.perf_counter() - wall) * 1000,
+        (cpu_after - cpu) * 1000,
+        (queued_after - queued) * 1000,
+        preemptions() - preempted,
+    )
 
 
 def audio_alone(renderer: Renderer, midis: list[Path]) -> None:
@@ -81,7 +92,7 @@ def audio_alone(renderer: Renderer, midis: list[Path]) -> None:
     Besides the wall time, the calling thread's CPU time and its wait for a core: on a loaded machine the
     wall time of a thread is mostly that wait, so `wall - queued` is also given, what a free core would
     leave (the rest, wall - CPU - queued, is waiting for the GIL or for the encoder thread)."""
-    runs: dict[str, list[tuple[float, float, float]]] = {}
+    runs: dict[str, list[tuple[float, float, float, float]]] = {}
     for midi in midis:
         audio = renderer.render(midi)
         ogg, stem = midi.with_suffix(".alone.ogg"), midi.with_suffix("")
@@ -93,13 +104,13 @@ def audio_alone(renderer: Renderer, midis: list[Path]) -> None:
         }
         for name, action in ways.items():
             runs.setdefault(name, []).append(timed(action))
-    print("the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued")
+    print("the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued; preemptions")
     p50 = {}
     for name, values in runs.items():
-        wall, cpu, queued = (statistics.median(column) for column in zip(*values, strict=True))
-        free = statistics.median(w - q for w, _, q in values)
+        wall, cpu, queued, preempted = (statistics.median(column) for column in zip(*values, strict=True))
+        free = statistics.median(w - q for w, _, q, _ in values)
         p50[name] = (wall, free)
-        print(f"  {name:<24} {wall:6.1f} {cpu:6.1f} {queued:6.1f} {free:6.1f}")
+        print(f"  {name:<24} {wall:6.1f} {cpu:6.1f} {queued:6.1f} {free:6.1f} {preempted:5.0f}")
     for k, label in ((0, "wall"), (1, "wall - queued")):
         ratio = p50["render+opus overlapped"][k] / max(p50["render alone"][k], p50["opus alone"][k])
         print(f"overlapped / max(render alone, opus alone), {label}: {ratio:.2f}")

@@ -24,6 +24,11 @@ from engine.render.formats import FORMATS, BlockEncoder, file_path
 from engine.render.synth import Renderer, normalize
 from engine.schemas import Format
 
+# Blocks (~0.7 s of audio, ~5 ms of rendering) handed over at once: each hand-over wakes the encoder thread,
+# and on a busy machine a wake-up lands beside the render and preempts it (1,150 preemptions of the render
+# thread a piece when woken per block, 185 per 8 blocks, measured with another job holding one of 2 cores).
+BATCH = 8
+
 
 @dataclass
 class Rendered:
@@ -75,7 +80,8 @@ class Encoding:
     def __init__(self, encoders: list[BlockEncoder]) -> None:
         self.encoders = encoders
         self.cpu_s = 0.0  # the thread's CPU time, once it has ended
-        self._blocks: queue.SimpleQueue[np.ndarray | None] = queue.SimpleQueue()
+        self._batch: list[np.ndarray] = []
+        self._batches: queue.SimpleQueue[list[np.ndarray] | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="jam-encode", daemon=True)
@@ -85,7 +91,10 @@ class Encoding:
         """Queue a block (not copied: it must not change); raises an encoder error, stopping the render."""
         if self._error is not None:
             raise self._error
-        self._blocks.put(block)
+        self._batch.append(block)
+        if len(self._batch) >= BATCH:
+            self._batches.put(self._batch)
+            self._batch = []
 
     def finish(self, gain: float) -> None:
         """Wait for the queued blocks to be encoded, then have each encoder write its file."""
@@ -96,24 +105,27 @@ class Encoding:
             encoder.finish(gain)
 
     def abort(self) -> None:
-        """Stop at the next block, wait for the thread, and drop every encoder's work."""
+        """Stop at the next batch, wait for the thread, and drop every encoder's work."""
         self._stopping = True
         self._end()
         for encoder in self.encoders:
             encoder.abort()
 
     def _end(self) -> None:
-        self._blocks.put(None)
+        self._batches.put(self._batch)
+        self._batch = []
+        self._batches.put(None)
         self._thread.join()
 
     def _run(self) -> None:
         started = time.thread_time()
-        while (block := self._blocks.get()) is not None:
+        while (batch := self._batches.get()) is not None:
             if self._stopping or self._error is not None:
                 continue  # drain to the end marker
             try:
-                for encoder in self.encoders:
-                    encoder.write(block)
+                for block in batch:
+                    for encoder in self.encoders:
+                        encoder.write(block)
             except BaseException as error:
                 self._error = error
         self.cpu_s = time.thread_time() - started
