@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import struct
 import threading
 from pathlib import Path
 
@@ -79,6 +80,48 @@ def test_opus_round_trip(tmp_path: Path, channels: int) -> None:
     assert back.shape == audio.shape  # the encoder's delay and the padding are trimmed
     assert _snr_db(audio, back) > 20
     assert [p.name for p in tmp_path.iterdir()] == ["tone.ogg"]  # no temporary file left behind
+
+
+def _pages(data: bytes) -> list[tuple[int, int, int, int, list[bytes]]]:
+    """(flags, granule, serial, sequence, packets) of each page, checking its capture pattern and CRC."""
+    pages, at = [], 0
+    while at < len(data):
+        assert data[at : at + 4] == b"OggS" and data[at + 4] == 0
+        flags, granule, serial, sequence, crc, count = struct.unpack_from("<BqIIIB", data, at + 5)
+        lacing = data[at + 27 : at + 27 + count]
+        end = at + 27 + count + sum(lacing)
+        assert ogg_crc(data[at : at + 22] + bytes(4) + data[at + 26 : end]) == crc
+        packets, start, body = [], 0, data[at + 27 + count : end]
+        size = 0
+        for value in lacing:
+            size += value
+            if value < 255:
+                packets.append(body[start : start + size])
+                start, size = start + size, 0
+        assert size == 0  # no packet continues on the next page
+        pages.append((flags, granule, serial, sequence, packets))
+        at = end
+    return pages
+
+
+def test_the_pages_are_well_formed(tmp_path: Path) -> None:
+    """Checksums, sequence numbers, flags, granule positions and both headers, as RFC 7845 lays them out."""
+    audio = _tone(2.5)
+    writer = OggOpusWriter(tmp_path / "tone.ogg", pregain=1.0)
+    writer.write(audio)
+    writer.finish(2.0)  # +6.02 dB
+    pages = _pages((tmp_path / "tone.ogg").read_bytes())
+    assert [seq for _, _, _, seq, _ in pages] == list(range(len(pages)))
+    assert len({serial for _, _, serial, _, _ in pages}) == 1
+    assert [flags for flags, *_ in pages] == [0x02] + [0] * (len(pages) - 2) + [0x04]
+    (head,), (tags,) = pages[0][4], pages[1][4]
+    magic, version, channels, preskip, rate, gain, family = struct.unpack("<8sBBHIhB", head)
+    assert (magic, version, channels, rate, family) == (b"OpusHead", 1, 2, 48_000, 0)
+    assert gain == round(20 * np.log10(2.0) * 256) and 0 < preskip < 48_000
+    assert tags.startswith(b"OpusTags") and pages[0][1] == pages[1][1] == 0
+    granules = [granule for _, granule, *_ in pages[2:]]
+    assert granules == sorted(granules) and granules[-1] == preskip + len(audio)
+    assert all(len(packets) <= 50 for *_, packets in pages[2:])
 
 
 def test_the_level_is_set_in_the_header_at_the_end(tmp_path: Path) -> None:
