@@ -1,13 +1,50 @@
-"""Request to OGG + MIDI + PNG for 16-bar pieces in a warm process, and rendering speed.
+"""Request to OGG + MIDI + PNG for 16-bar pieces, warm, before and after issue 10; and the audio alone.
 
 Run: `.venv/bin/python bench/bench_compose.py [--pieces 20]` (or `make bench`).
 
-Latest figures (2026-12-06, 2 CPU cores, otherwise idle; FluidR3_GM; arranged pieces with melody,
-chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py --pieces 20`). The melody
-now writes its windows one after another, each from the note before, with 10 candidates a window
-(117 ms on 2026-11-28 with 6 candidates and windows decoded side by side, on a machine whose
-FluidSynth ran 1.6x slower; 158 ms before the notes written so far were read once per window rather
-than once per candidate).
+Each piece is composed twice in turn: as before issue 10 (Ogg Vorbis, encoded after the render) and as now
+(Ogg Opus, encoded on another thread while FluidSynth renders: engine/render/stream.py). Then the audio
+alone, on the same pieces, each way in turn: render alone, Opus alone, Vorbis alone, and render with Opus
+overlapped, with the calling thread's CPU time, its wait for a core (Linux's schedstat: the machine's
+load) and how often it was preempted. `wall - queued` is what the render thread would take with a core of
+its own. Issue 10's targets: p50 <= 0.5 s, and overlapped <= 1.15x the longer of render and Opus alone.
+
+Latest figures (2026-12-06, FluidR3_GM, arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1
+nice .venv/bin/python bench/bench_compose.py --pieces 20`, started when both cores were free, but another
+agent's job held one of the 2 cores most of the run, load average 1.8-1.9):
+
+    20 pieces of 16 bars at 100 bpm (about 38 s of music each)
+    request -> OGG+MIDI+PNG, before: p50 1076 ms, p95 1712 ms
+    request -> OGG+MIDI+PNG, after: p50 750 ms, p95 1469 ms
+    after, by stage (render: with the OGG encoded beside it; ogg: the wait for it after):
+      understand p50     0.3 ms
+      melody     p50   208.1 ms
+      arrange    p50     8.2 ms
+      midi       p50     8.1 ms
+      png        p50   181.5 ms
+      render     p50   519.6 ms
+      ogg        p50     3.7 ms
+      total      p50   744.2 ms
+    rendering: 74x real time (median)
+    the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued; preemptions
+      render alone              274.5  276.0    0.6  274.5     8
+      opus alone                178.1  175.6    0.3  177.0     3
+      vorbis alone              329.6  330.3    0.7  328.4    12
+      render+opus overlapped    429.7  262.6   51.3  263.4    46
+    overlapped / max(render alone, opus alone), wall: 1.57
+    overlapped / max(render alone, opus alone), wall - queued: 0.96
+    render then vorbis (before): p50 654.8 ms wall
+
+With one core free, the encoder thread shares the render's core (the render queues for about the encoder's
+CPU time), so the wall-time ratio shows the machine, not the overlap; with that wait taken out the render is
+no slower for the encoder beside it (0.96). Four runs that day, each started with both cores free (load
+1.0-1.9): after p50 602-928 ms against 1006-1079 ms before in the same run; overlapped / longer part
+1.43-1.80 in wall time, 0.96-1.20 less the wait for a core. On the idle machine below (render 232 ms, melody
+146 ms), that puts a piece near 0.4 s: melody + arrange + midi + render, the OGG done 1-4 ms after the
+render.
+
+Before issue 10 (2026-12-06, 2 CPU cores, otherwise idle; the melody writing its windows one after another,
+each from the note before, with 10 candidates a window):
 
     20 pieces of 16 bars at 100 bpm (about 38 s of music each)
     request -> OGG+MIDI+PNG: p50 665 ms, p95 722 ms
