@@ -1,13 +1,50 @@
-"""Request to OGG + MIDI + PNG for 16-bar pieces in a warm process, and rendering speed.
+"""Request to OGG + MIDI + PNG for 16-bar pieces, warm, before and after issue 10; and the audio alone.
 
 Run: `.venv/bin/python bench/bench_compose.py [--pieces 20]` (or `make bench`).
 
-Latest figures (2026-12-06, 2 CPU cores, otherwise idle; FluidR3_GM; arranged pieces with melody,
-chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py --pieces 20`). The melody
-now writes its windows one after another, each from the note before, with 10 candidates a window
-(117 ms on 2026-11-28 with 6 candidates and windows decoded side by side, on a machine whose
-FluidSynth ran 1.6x slower; 158 ms before the notes written so far were read once per window rather
-than once per candidate).
+Each piece is composed twice in turn: as before issue 10 (Ogg Vorbis, encoded after the render) and as now
+(Ogg Opus, encoded on another thread while FluidSynth renders: engine/render/stream.py). Then the audio
+alone, on the same pieces, each way in turn: render alone, Opus alone, Vorbis alone, and render with Opus
+overlapped, with the calling thread's CPU time, its wait for a core (Linux's schedstat: the machine's
+load) and how often it was preempted. `wall - queued` is what the render thread would take with a core of
+its own. Issue 10's targets: p50 <= 0.5 s, and overlapped <= 1.15x the longer of render and Opus alone.
+
+Latest figures (2026-12-06, FluidR3_GM, arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1
+nice .venv/bin/python bench/bench_compose.py --pieces 20`, started when both cores were free, but another
+agent's job held one of the 2 cores most of the run, load average 1.8-1.9):
+
+    20 pieces of 16 bars at 100 bpm (about 38 s of music each)
+    request -> OGG+MIDI+PNG, before: p50 1076 ms, p95 1712 ms
+    request -> OGG+MIDI+PNG, after: p50 750 ms, p95 1469 ms
+    after, by stage (render: with the OGG encoded beside it; ogg: the wait for it after):
+      understand p50     0.3 ms
+      melody     p50   208.1 ms
+      arrange    p50     8.2 ms
+      midi       p50     8.1 ms
+      png        p50   181.5 ms
+      render     p50   519.6 ms
+      ogg        p50     3.7 ms
+      total      p50   744.2 ms
+    rendering: 74x real time (median)
+    the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued; preemptions
+      render alone              274.5  276.0    0.6  274.5     8
+      opus alone                178.1  175.6    0.3  177.0     3
+      vorbis alone              329.6  330.3    0.7  328.4    12
+      render+opus overlapped    429.7  262.6   51.3  263.4    46
+    overlapped / max(render alone, opus alone), wall: 1.57
+    overlapped / max(render alone, opus alone), wall - queued: 0.96
+    render then vorbis (before): p50 654.8 ms wall
+
+With one core free, the encoder thread shares the render's core (the render queues for about the encoder's
+CPU time), so the wall-time ratio shows the machine, not the overlap; with that wait taken out the render is
+no slower for the encoder beside it (0.96). Four runs that day, each started with both cores free (load
+1.0-1.9): after p50 602-928 ms against 1006-1079 ms before in the same run; overlapped / longer part
+1.43-1.80 in wall time, 0.96-1.20 less the wait for a core. On the idle machine below (render 232 ms, melody
+146 ms), that puts a piece near 0.4 s: melody + arrange + midi + render, the OGG done 1-4 ms after the
+render.
+
+Before issue 10 (2026-12-06, 2 CPU cores, otherwise idle; the melody writing its windows one after another,
+each from the note before, with 10 candidates a window):
 
     20 pieces of 16 bars at 100 bpm (about 38 s of music each)
     request -> OGG+MIDI+PNG: p50 665 ms, p95 722 ms
@@ -27,18 +64,95 @@ The picture is drawn while the audio renders and encodes, so the total is about 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.compose.pipeline import Composer
+from engine.render import formats
+from engine.render.audio import write_ogg
+from engine.render.formats import FORMATS, Sources
+from engine.render.opus import write_opus
+from engine.render.stream import render_audio
+from engine.render.synth import Renderer
 from engine.schemas import ComposeRequest
+
+AFTER = FORMATS["ogg"]
+
+
+def _vorbis(piece: Sources, path: Path) -> None:
+    assert piece.audio is not None
+    write_ogg(piece.audio, path, piece.sample_rate)
+
+
+BEFORE = dataclasses.replace(AFTER, write=_vorbis, encoder=None)  # Vorbis, encoded after the render
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def sched_times() -> tuple[float, float]:
+    """This thread's CPU time and its time spent waiting for a core (Linux's schedstat), in seconds."""
+    with open("/proc/thread-self/schedstat") as f:
+        cpu, queued, _ = f.read().split()
+    return int(cpu) / 1e9, int(queued) / 1e9
+
+
+def preemptions() -> int:
+    """How often this thread has been switched out while it could have run on (Linux)."""
+    with open("/proc/thread-self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("nonvoluntary_ctxt_switches"))
+
+
+def timed(action: Callable[[], object]) -> tuple[float, float, float, float]:
+    """`action` on this thread: wall, CPU and waiting for a core (the machine's load) in ms; preemptions."""
+    wall, (cpu, queued), preempted = time.perf_counter(), sched_times(), preemptions()
+    action()
+    cpu_after, queued_after = sched_times()
+    return (
+        (time.perf_counter() - wall) * 1000,
+        (cpu_after - cpu) * 1000,
+        (queued_after - queued) * 1000,
+        preemptions() - preempted,
+    )
+
+
+def audio_alone(renderer: Renderer, midis: list[Path]) -> None:
+    """The audio stage alone, on the same pieces, each way in turn; and overlapped against its parts.
+
+    Besides the wall time, the calling thread's CPU time and its wait for a core: on a loaded machine the
+    wall time of a thread is mostly that wait, so `wall - queued` is also given, what a free core would
+    leave (the rest, wall - CPU - queued, is waiting for the GIL or for the encoder thread)."""
+    runs: dict[str, list[tuple[float, float, float, float]]] = {}
+    for midi in midis:
+        audio = renderer.render(midi)
+        ogg, stem = midi.with_suffix(".alone.ogg"), midi.with_suffix("")
+        ways: dict[str, Callable[[], object]] = {
+            "render alone": lambda m=midi: renderer.render(m),
+            "opus alone": lambda a=audio, o=ogg: write_opus(a, o),
+            "vorbis alone": lambda a=audio, o=ogg: write_ogg(a, o),
+            "render+opus overlapped": lambda m=midi, s=stem: render_audio(renderer, m, s, ["ogg"]),
+        }
+        for name, action in ways.items():
+            runs.setdefault(name, []).append(timed(action))
+    print("the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued; preemptions")
+    p50 = {}
+    for name, values in runs.items():
+        wall, cpu, queued, preempted = (statistics.median(column) for column in zip(*values, strict=True))
+        free = statistics.median(w - q for w, _, q, _ in values)
+        p50[name] = (wall, free)
+        print(f"  {name:<24} {wall:6.1f} {cpu:6.1f} {queued:6.1f} {free:6.1f} {preempted:5.0f}")
+    for k, label in ((0, "wall"), (1, "wall - queued")):
+        ratio = p50["render+opus overlapped"][k] / max(p50["render alone"][k], p50["opus alone"][k])
+        print(f"overlapped / max(render alone, opus alone), {label}: {ratio:.2f}")
+    before = [r[0] + v[0] for r, v in zip(runs["render alone"], runs["vorbis alone"], strict=True)]
+    print(f"render then vorbis (before): p50 {statistics.median(before):.1f} ms wall")
 
 
 def main() -> None:
@@ -48,25 +162,38 @@ def main() -> None:
     started = time.perf_counter()
     composer = Composer()
     print(f"warm-up: models and soundfont loaded in {time.perf_counter() - started:.2f} s")
-    totals, stages, ratios = [], {}, []
+    print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    totals: dict[str, list[float]] = {"before": [], "after": []}
+    stages: dict[str, list[float]] = {}
+    ratios, midis = [], []
     with tempfile.TemporaryDirectory() as out:
         for seed in range(args.pieces + 1):
-            request = ComposeRequest(prompt="a folk tune", bars=16, tempo=100, meter="4/4", seed=seed)
-            result = composer.compose(request, Path(out))
-            if seed == 0:  # the first call pays for lazy imports and thread start-up
-                continue
-            totals.append(result.timings_ms["total"])
-            for name, ms in result.timings_ms.items():
-                stages.setdefault(name, []).append(ms)
-            ratios.append(result.duration_s / (result.timings_ms["render"] / 1000))
-    print(f"{args.pieces} pieces of 16 bars at 100 bpm (about {result.duration_s:.0f} s of music each)")
-    print(
-        f"request -> OGG+MIDI+PNG: p50 {percentile(totals, 0.5):.0f} ms, "
-        f"p95 {percentile(totals, 0.95):.0f} ms"
-    )
-    for name, values in stages.items():
-        print(f"  {name:<10} p50 {statistics.median(values):7.1f} ms")
-    print(f"rendering: {statistics.median(ratios):.0f}x real time (median)")
+            for mode, ogg in (("before", BEFORE), ("after", AFTER)):  # taking turns, to share the noise
+                formats.FORMATS["ogg"] = ogg
+                request = ComposeRequest(prompt="a folk tune", bars=16, tempo=100, meter="4/4", seed=seed)
+                result = composer.compose(request, Path(out), name=f"{mode}-{seed}")
+                if seed == 0:  # the first call pays for lazy imports and thread start-up
+                    continue
+                totals[mode].append(result.timings_ms["total"])
+                if mode == "after":
+                    for name, ms in result.timings_ms.items():
+                        stages.setdefault(name, []).append(ms)
+                    ratios.append(result.duration_s / (result.timings_ms["render"] / 1000))
+                    midis.append(Path(out) / f"{mode}-{seed}.mid")
+        formats.FORMATS["ogg"] = AFTER
+        print(f"{args.pieces} pieces of 16 bars at 100 bpm (about {result.duration_s:.0f} s of music each)")
+        for mode, values in totals.items():
+            print(
+                f"request -> OGG+MIDI+PNG, {mode}: p50 {percentile(values, 0.5):.0f} ms, "
+                f"p95 {percentile(values, 0.95):.0f} ms"
+            )
+        print("after, by stage (render: with the OGG encoded beside it; ogg: the wait for it after):")
+        for name, values in stages.items():
+            print(f"  {name:<10} p50 {statistics.median(values):7.1f} ms")
+        print(f"rendering: {statistics.median(ratios):.0f}x real time (median)")
+
+        audio_alone(composer.renderer, midis)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

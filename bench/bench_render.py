@@ -6,14 +6,16 @@ The floor is the `fluidsynth -F out.wav -r 48000 -ni SOUNDFONT piece.mid` comman
 file with the same player; its fixed cost (starting, loading the soundfont) is measured on an empty MIDI and
 subtracted to compare rendering alone.
 
-Latest figures (FluidR3_GM, 5 runs, medians; 2 cores shared with a training job, so expect noise):
+Latest figures (FluidR3_GM, 5 runs, medians; 2 cores shared with other agents' jobs, load average 2.4-2.6,
+so expect noise; the OGG is Ogg Opus since issue 10, Vorbis was before):
     piece: 16 bars at 100 bpm, 4 tracks, 368 notes -> 39.42 s of audio (MIDI 38.40 s + tail)
-    render, first in thread (loads soundfont): 0.468 s
-    render, warm: 0.230 s = 171x real time
-    ogg encode: 0.292 s = 135x real time, 622 KiB
-    piano roll: 0.073 s
-    cli: 0.529 s per file, of which 0.224 s fixed (start, load soundfont); rendering alone 0.304 s
-    ratio ours/cli: first render 0.89, warm render 0.76
+    render, first in thread (loads soundfont): 0.454 s
+    render, warm: 0.284 s = 139x real time
+    ogg (opus) encode: 0.182 s = 216x real time, 623 KiB
+    vorbis encode (before): 0.346 s = 114x real time, 622 KiB
+    piano roll: 0.087 s
+    cli: 0.514 s per file, of which 0.218 s fixed (start, load soundfont); rendering alone 0.296 s
+    ratio ours/cli: first render 0.88, warm render 0.96
     (our audio matches the CLI's WAV: correlation 0.9999998, the rest is its 16-bit dither)
 """
 
@@ -30,6 +32,7 @@ import numpy as np
 import pretty_midi
 
 from engine.render.audio import write_ogg
+from engine.render.opus import write_opus
 from engine.render.pianoroll import draw_piano_roll
 from engine.render.soundfont import find_soundfont
 from engine.render.synth import Renderer
@@ -99,9 +102,10 @@ def main() -> None:
         print(f"render, first in thread (loads soundfont): {cold:.3f} s")
         print(f"render, warm: {warm:.3f} s = {seconds / warm:.0f}x real time")
 
-        ogg = timed(lambda: write_ogg(audio, work / "piece.ogg"), args.runs)
-        size = (work / "piece.ogg").stat().st_size
-        print(f"ogg encode: {ogg:.3f} s = {seconds / ogg:.0f}x real time, {size / 1024:.0f} KiB")
+        for name, write in (("ogg (opus) encode", write_opus), ("vorbis encode (before)", write_ogg)):
+            encode = timed(lambda write=write: write(audio, work / "piece.ogg"), args.runs)
+            size = (work / "piece.ogg").stat().st_size
+            print(f"{name}: {encode:.3f} s = {seconds / encode:.0f}x real time, {size / 1024:.0f} KiB")
         roll = timed(lambda: draw_piano_roll(midi, work / "roll.png", title="bench"), args.runs)
         print(f"piano roll: {roll:.3f} s")
 

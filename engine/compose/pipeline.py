@@ -43,6 +43,7 @@ from engine.data.windows import Batch, open_window
 from engine.listen import UserMelody
 from engine.models.vae import load_vae
 from engine.render.formats import FORMATS, Sources, file_path, fit
+from engine.render.stream import render_audio
 from engine.render.synth import Renderer
 from engine.schemas import (
     BARS_MAX,
@@ -425,10 +426,13 @@ class Composer:
         audio = [fmt for fmt, spec in FORMATS.items() if fmt in formats and spec.kind == "audio"]
         if audio:
             check_stop("render")
-            with timer.stage("render"):
-                piece.audio = self.renderer.render(midi_path, checkpoint=lambda: check_stop("render"))
+            # the OGG is encoded while FluidSynth renders, on another thread; the others from the audio after
+            rendered = render_audio(self.renderer, midi_path, stem, audio, lambda: check_stop("render"))
+            piece.audio = rendered.audio
+            timer.ms.update(rendered.ms)  # render, and the wait for what was encoded beside it
             for fmt in audio:
-                self._write(piece, fmt, stem, timer)
+                if fmt not in rendered.written:
+                    self._write(piece, fmt, stem, timer)
         for picture in pictures:
             picture.result()
         if "mid" not in formats:

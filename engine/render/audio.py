@@ -1,4 +1,4 @@
-"""Write rendered audio to OGG Vorbis (for Discord) or 16-bit WAV, atomically.
+"""Write rendered audio to OGG Vorbis (the smaller OGG that `fit` writes) or 16-bit WAV, atomically.
 
 Both writers go through a temporary file in the target folder and os.replace, so a reader (or a crash) never
 sees half a file.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from engine.schemas import TRADITION_NAMES, Format, Resolved
 
@@ -33,6 +33,14 @@ class Sources:
     audio: np.ndarray | None = None
 
 
+class BlockEncoder(Protocol):
+    """Writes a file while the piece renders: fed the raw blocks in order, told the normalising gain last."""
+
+    def write(self, block: np.ndarray) -> None: ...
+    def finish(self, gain: float) -> None: ...  # the file appears now, whole
+    def abort(self) -> None: ...  # no file
+
+
 @dataclass(frozen=True)
 class OutputFormat:
     suffix: str  # after the piece's name: "<name>.mid", "<name>.score.png"
@@ -41,6 +49,9 @@ class OutputFormat:
     write: Callable[[Sources, Path], None]
     # a smaller file, to fit a request's max_bytes: (sources, path, halve_rate); None: it cannot shrink
     smaller: Callable[[Sources, Path, bool], None] | None = None
+    # (path, sample rate): an encoder that writes it while the piece renders (engine.render.stream); None:
+    # written afterwards from the finished audio
+    encoder: Callable[[Path, int], BlockEncoder] | None = None
 
 
 def idiom(r: Resolved) -> str:
@@ -53,10 +64,16 @@ def _midi(piece: Sources, path: Path) -> None:
 
 
 def _ogg(piece: Sources, path: Path) -> None:
-    from engine.render.audio import write_ogg
+    from engine.render.opus import write_opus
 
     assert piece.audio is not None
-    write_ogg(piece.audio, path, piece.sample_rate)
+    write_opus(piece.audio, path, piece.sample_rate)
+
+
+def _ogg_encoder(path: Path, sample_rate: int) -> BlockEncoder:
+    from engine.render.opus import OggOpusWriter
+
+    return OggOpusWriter(path, 2, sample_rate)
 
 
 def _smaller_ogg(piece: Sources, path: Path, halve_rate: bool) -> None:
@@ -93,7 +110,7 @@ def _score(piece: Sources, path: Path) -> None:
 # In the order a piece lists its files; a picture earlier here is kept before a later one.
 FORMATS: dict[Format, OutputFormat] = {
     "mid": OutputFormat(".mid", "midi", True, _midi),
-    "ogg": OutputFormat(".ogg", "audio", True, _ogg, _smaller_ogg),
+    "ogg": OutputFormat(".ogg", "audio", True, _ogg, _smaller_ogg, _ogg_encoder),  # Opus; smaller: Vorbis
     "wav": OutputFormat(".wav", "audio", False, _wav),
     "png": OutputFormat(".png", "picture", True, _piano_roll),  # the piano roll
     "score": OutputFormat(".score.png", "picture", True, _score),  # the engraved score, a PNG

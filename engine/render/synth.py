@@ -100,12 +100,33 @@ class Renderer:
         self.sample_rate = sample_rate
         self._local = threading.local()
 
-    def render(self, midi_path: Path, checkpoint: Callable[[], None] | None = None) -> np.ndarray:
+    def render(
+        self,
+        midi_path: Path,
+        checkpoint: Callable[[], None] | None = None,
+        on_block: Callable[[np.ndarray], None] | None = None,
+    ) -> np.ndarray:
         """Audio of shape (n, 2), float32, peak at -1 dBFS (silence stays silent).
 
         n covers the MIDI up to its last event plus the release tail until it falls silent (at most
         TAIL_SECONDS). `checkpoint` is called before each block of `BLOCK` frames (~85 ms of audio, about
-        a millisecond of work): it may raise to stop a render nobody waits for any more.
+        a millisecond of work): it may raise to stop a render nobody waits for any more. `on_block` gets
+        the raw blocks, as `render_raw`.
+        """
+        audio = self.render_raw(midi_path, checkpoint, on_block)
+        normalize(audio)
+        return audio
+
+    def render_raw(
+        self,
+        midi_path: Path,
+        checkpoint: Callable[[], None] | None = None,
+        on_block: Callable[[np.ndarray], None] | None = None,
+    ) -> np.ndarray:
+        """The audio before `normalize`: FluidSynth's own level, peaks near -20 dBFS.
+
+        `on_block` (if given) is called with each block of the audio as soon as it is final, in order: the
+        blocks it is given make up the audio returned. It must not change them; it may raise to stop.
         """
         midi_path = Path(midi_path)
         if not midi_path.is_file():
@@ -121,7 +142,7 @@ class Renderer:
         try:
             fluidsynth.fluid_player_add(player, os.fsencode(midi_path))
             fluidsynth.fluid_player_play(player)
-            audio = self._play(synth.synth, player, checkpoint)
+            audio = self._play(synth.synth, player, checkpoint, on_block)
         finally:
             _thread_errors.messages = None
             fluidsynth.delete_fluid_player(player)
@@ -129,7 +150,7 @@ class Renderer:
             synth.delete()
         if errors:
             raise RuntimeError(f"fluidsynth could not play {midi_path}: {'; '.join(errors)}")
-        return _normalize(audio)
+        return audio
 
     def _font(self) -> LoadedFont:
         """This thread's loaded soundfont, loaded on first use."""
@@ -138,11 +159,19 @@ class Renderer:
             font = self._local.font = LoadedFont(self.soundfont)
         return font
 
-    def _play(self, synth: int, player: int, checkpoint: Callable[[], None] | None = None) -> np.ndarray:
+    def _play(
+        self,
+        synth: int,
+        player: int,
+        checkpoint: Callable[[], None] | None = None,
+        on_block: Callable[[np.ndarray], None] | None = None,
+    ) -> np.ndarray:
         """Run the player to the MIDI's end, then keep the tail until a block is silent or TAIL_SECONDS."""
         blocks: list[np.ndarray] = []
         end: int | None = None  # frames rendered when the player passed the last event
         max_tail = int(TAIL_SECONDS * self.sample_rate)
+        fade = int(FADE_SECONDS * self.sample_rate)
+        held = -(-fade // BLOCK)  # the last blocks, which the fade may reach, go to `on_block` at the end
         while True:
             if checkpoint is not None:
                 checkpoint()
@@ -150,6 +179,8 @@ class Renderer:
             if write_float(synth, BLOCK, block.ctypes.data, 0, 2, block.ctypes.data, 1, 2) != 0:
                 raise RuntimeError("fluid_synth_write_float failed")
             blocks.append(block)
+            if on_block is not None and len(blocks) > held:
+                on_block(blocks[-1 - held])
             frames = len(blocks) * BLOCK
             if end is None:
                 # The player loads the file during the first block and would then run ~2 s past the last
@@ -157,18 +188,25 @@ class Renderer:
                 playing = fluidsynth.fluid_player_get_status(player) == fluidsynth.FLUID_PLAYER_PLAYING
                 if not playing or _total_ticks(player) <= _current_tick(player):
                     end = frames
-            elif np.abs(block).max() < SILENCE:
-                return np.concatenate(blocks)
-            elif frames - end >= max_tail:
-                audio = np.concatenate(blocks)
-                fade = int(FADE_SECONDS * self.sample_rate)
+                continue
+            silent = np.abs(block).max() < SILENCE
+            if not silent and frames - end < max_tail:
+                continue
+            audio = np.concatenate(blocks)
+            if not silent:  # the tail is cut at TAIL_SECONDS
                 audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
-                return audio
+            if on_block is not None:
+                for start in range(max(0, len(blocks) - held) * BLOCK, len(audio), BLOCK):
+                    on_block(audio[start : start + BLOCK].copy())  # `audio` is normalised in place next
+            return audio
 
 
-def _normalize(audio: np.ndarray) -> np.ndarray:
-    """Scale so the peak sits at -1 dBFS; near-silent audio is left alone rather than blown up."""
+def normalize(audio: np.ndarray) -> float:
+    """Scale in place so the peak sits at -1 dBFS, and return the gain; near-silent audio is left alone
+    (gain 1) rather than blown up."""
     peak = float(np.abs(audio).max(initial=0.0))
-    if peak >= SILENCE:
-        audio *= PEAK / peak
-    return audio
+    if peak < SILENCE:
+        return 1.0
+    gain = PEAK / peak
+    audio *= gain
+    return gain
