@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e '.[dev,scale]'
+	@echo "compiling the pitch tracker's kernels into numba's cache (about 35 s, once)"
+	$(PY) -c "from engine.listen.audio import warm_up; warm_up()"
 	touch $(STAMP)
 
 demo: setup

@@ -363,7 +363,8 @@ def transcribe(data: bytes, hop: int = HOP) -> Heard:
 
 def warm_up() -> None:
     """Transcribe a two-note clip once: pYIN's numba kernels compile on first use (about 35 s with an
-    empty numba cache, a second or two from it), which an engine pays at start, not in a person's answer."""
+    empty numba cache, a second or two from it). `make setup` runs it, so that the cache is filled
+    before any person's clip."""
     t = np.arange(int(0.4 * SR)) / SR
     tone = np.concatenate([0.3 * np.sin(2 * np.pi * f * t) for f in (220.0, 247.0, 220.0)])
     clip = io.BytesIO()

@@ -171,16 +171,13 @@ def sweep_scratch() -> None:
 
 def default_composer(settings: EngineSettings) -> ComposerLike:
     """The real Composer, warmed up: the first piece pays for lazy set-up (seconds), so no request should.
-    The transcription of hummed clips warms up beside it (pYIN's numba kernels, up to ~35 s uncached)."""
-    from engine.listen.audio import warm_up
-
-    listening = threading.Thread(target=warm_up, name="warm-up-listening", daemon=True)
-    listening.start()
+    The transcription of hummed clips is not warmed here: pYIN's kernels hold ~200 MB once loaded, which
+    an engine that is never sent a clip should not carry. `make setup` compiles them into numba's cache,
+    so the first clip an engine hears loads them in about 2 s."""
     weights = Path(settings.weights) if settings.weights else None
     composer = Composer(weights, settings.soundfont, settings.device)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-warm-up-") as out:
         composer.compose(ComposeRequest(prompt="a warm-up tune", bars=4, seed=0), Path(out))
-    listening.join()
     return composer
 
 
