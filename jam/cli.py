@@ -231,6 +231,10 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
             report = {
                 "arrangement": arrangement_report(composer, None, out / "arrangement", limit=args.limit)
             }
+            if args.limit is None:  # the style classifier and MuseGAN's measures per style
+                from engine.eval.style_classifier import styles_report
+
+                report["arrangement"]["by_style"] = styles_report(composer, out / "styles")
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 
@@ -323,7 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--table", default=str(paths.prompt_table()), help="adherence: the prompt table (a .tsv)"
     )
-    evaluate.add_argument("--limit", type=int, help="adherence/arrangement: only the first N prompts")
+    evaluate.add_argument(
+        "--limit", type=int, help="adherence/arrangement: only the first N prompts (and no style classifier)"
+    )
     evaluate.add_argument("--soundfont", help="adherence/arrangement: a .sf2/.sf3 file")
     evaluate.add_argument("--device", default="auto", help="adherence/arrangement: auto, cpu or cuda")
     evaluate.add_argument(

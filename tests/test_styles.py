@@ -20,6 +20,7 @@ from engine.arrange.perform import swung
 from engine.arrange.styles import idiom_of, swing_of
 from engine.compose.resolve import resolve
 from engine.eval.arrangement_stats import piece_stats, rich_share, style_report, swing_ratio, voice_movement
+from engine.eval.style_classifier import FEATURES, cross_validate, musegan_by_style, piece_features
 from engine.schemas import TRAITS, ComposeRequest, ComposeResult, StyleHeard
 from engine.server.schemas import ParentResolved
 from jam import cli
@@ -348,3 +349,62 @@ def test_the_style_report_checks_the_issues_targets():
     assert targets["rich chords, jazz/lofi/bossa, >= 60%"]["met"]
     assert targets["swing 1.5-2.2 in >= 3 of 4 pieces"] == {"ours": {"jazz": "3 of 4"}, "met": True}
     assert not targets["voice movement <= 2.5 in every style"]["met"]  # folk's 3.0
+
+
+# --- the style classifier (jam eval --arrangement) ----------------------------------------------------
+
+
+def features_of(tmp_path, style: str, seed: int = 0) -> dict[str, float]:
+    path = tmp_path / f"{style}{seed}.mid"
+    midi_of(random_melody(seed, bars=8), resolved(style=style, bars=8, drums=True, seed=seed)).write(
+        str(path)
+    )
+    return piece_features(path)
+
+
+def test_the_style_features_say_what_a_musician_would(tmp_path):
+    jazz, rock, reggae = (features_of(tmp_path, style) for style in ("jazz", "rock", "reggae"))
+    assert set(jazz) == set(FEATURES)
+    assert jazz["swing"] == pytest.approx(2.0, abs=0.1) and rock["swing"] == pytest.approx(1.0, abs=0.05)
+    assert jazz["chord_pcs_4"] + jazz["chord_pcs_5"] > 0.6 and rock["chord_pcs_2"] > 0.6  # power chords
+    assert jazz["ride"] > 0.3 and rock["ride"] == 0 and rock["snare_backbeat"] >= 1.5
+    assert jazz["bass_onsets"] >= 3.5 and jazz["bass_stepwise"] > rock["bass_stepwise"]  # walking
+    assert reggae["chord_offbeat"] > 0.9 and reggae["kick_one"] < 0.2 < reggae["kick_middle"]  # one drop
+    assert rock["tempo"] == pytest.approx(100 * 4 / 4) and jazz["beats"] == 4 and not jazz["compound"]
+
+
+def test_the_classifier_is_never_scored_on_a_piece_it_learnt_from(tmp_path):
+    styles = ("jazz", "rock", "reggae", "cinematic")
+    pieces = [(style, seed, features_of(tmp_path, style, seed)) for style in styles for seed in range(4)]
+    report = cross_validate(
+        [f for _, _, f in pieces], [s for s, _, _ in pieces], [seed for _, seed, _ in pieces]
+    )
+    assert report["pieces"] == 16 and report["accuracy"] == 1.0 and report["confused_as"] == {}
+    assert report["telling_features"]["rock"] and report["chance"] == 0.25
+    # a label seen in only one fold is never named right: nothing was trained on it
+    lonely = cross_validate(
+        [f for _, _, f in pieces],
+        [s if seed else "odd" for s, seed, _ in pieces],
+        [seed for _, seed, _ in pieces],
+    )
+    assert lonely["per_style"]["odd"] == 0.0
+
+
+def test_the_musegan_measures_per_style_check_what_the_words_say():
+    def stats(bass_upc: float, chords_upc: float, dp: float) -> dict:
+        tracks = {
+            "bass": {"EB": 0.0, "QN": 1.0, "UPC": bass_upc},
+            "chords": {"EB": 0.0, "QN": 1.0, "UPC": chords_upc},
+            "drums": {"EB": 0.0, "QN": 1.0, "DP": dp},
+        }
+        return {"tracks": tracks, "TD": {"bass-chords": 1.0}}
+
+    report = musegan_by_style({"jazz": [stats(3.7, 4.6, 0.7)], "folk": [stats(1.8, 3.2, 0.9)]})
+    assert report["styles"]["folk"]["UPC bass"] == 1.8
+    assert report["within_10pct"]["folk"] == ["UPC bass", "UPC chords~piano", "DP"]
+    assert report["within_10pct"]["jazz"] == []
+    held = {c["claim"].split(":")[0]: c["held"] for c in report["claims"]}
+    assert held == {"sevenths and ninths": True, "walking bass": True, "swing": True}
+    assert not musegan_by_style({"jazz": [stats(1.0, 3.0, 0.7)], "folk": [stats(1.8, 3.2, 0.9)]})["claims"][
+        0
+    ]["held"]
