@@ -408,3 +408,16 @@ def test_the_musegan_measures_per_style_check_what_the_words_say():
     assert not musegan_by_style({"jazz": [stats(1.0, 3.0, 0.7)], "folk": [stats(1.8, 3.2, 0.9)]})["claims"][
         0
     ]["held"]
+
+
+def test_jam_eval_draws_a_piano_roll_per_style(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from engine.eval import style_classifier
+
+    asked = {"jazz": "a jazz tune", "swing": "a swing tune", "rock": "a rock song"}
+    monkeypatch.setattr(style_classifier, "STYLE_REQUESTS", asked)
+    assert cli.main(["eval", "--style-rolls", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jazz.png", "rock.png"]  # swing plays as jazz
+    with Image.open(tmp_path / "jazz.png") as image:
+        assert image.size == (1200, 400) and image.mode == "P"  # a palette: small in the repository

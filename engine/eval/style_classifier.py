@@ -14,6 +14,7 @@ The labels are the styles that play differently: words that Jam plays alike are 
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -377,3 +378,41 @@ def styles_report(composer: Any, out_dir: Path | str, per_style: int = CLASSIFIE
         "musegan_by_style": musegan_by_style(stats),
         "features": FEATURES,
     }
+
+
+ROLL_SEED = 3  # the seed of the README's pictures
+ROLL_BARS = 8
+ROLL_COLOURS = 64  # the pictures are stored with a palette of this many colours: small in the repository
+
+
+def draw_style_rolls(composer: Any, out_dir: Path | str, seed: int = ROLL_SEED) -> list[Path]:
+    """`jam eval --style-rolls DIR`: one piece of each style (words Jam plays alike once), asked for in
+    words with drums, `ROLL_BARS` bars on `seed`, drawn as a piano roll `DIR/<style>.png` titled with
+    what was asked and what came back. One seed for all: where the styles pick the same key and tempo,
+    the same tune, arranged in each style."""
+    import tempfile
+
+    from PIL import Image
+
+    from engine.render.pianoroll import draw_piano_roll
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="jam-rolls-"))
+    drawn = []
+    for style, words in STYLE_REQUESTS.items():
+        if style in SAME:
+            continue
+        request = ComposeRequest(prompt=words, drums=True, bars=ROLL_BARS, seed=seed, formats=["mid"])
+        result = composer.compose(request, scratch, name=style)
+        r = result.resolved
+        midi_path = next(Path(f.path) for f in result.files if f.format == "mid")
+        title = f'"{words}": {r.key} {r.mode}, {r.meter}, {r.tempo} bpm · {" | ".join(r.chords[:4])} …'
+        picture = out / f"{style}.png"
+        draw_piano_roll(pretty_midi.PrettyMIDI(str(midi_path)), picture, title=title)
+        with Image.open(picture) as image:
+            small = image.convert("RGB").quantize(ROLL_COLOURS)
+        small.save(picture, optimize=True)
+        drawn.append(picture)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return drawn
