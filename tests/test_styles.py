@@ -19,7 +19,14 @@ from engine.arrange.idioms import IDIOMS, parse_numeral
 from engine.arrange.perform import swung
 from engine.arrange.styles import idiom_of, swing_of
 from engine.compose.resolve import resolve
-from engine.eval.arrangement_stats import piece_stats, rich_share, style_report, swing_ratio, voice_movement
+from engine.eval.arrangement_stats import (
+    meter_of,
+    piece_stats,
+    rich_share,
+    style_report,
+    swing_ratio,
+    voice_movement,
+)
 from engine.eval.style_classifier import FEATURES, cross_validate, musegan_by_style, piece_features
 from engine.schemas import TRAITS, ComposeRequest, ComposeResult, StyleHeard
 from engine.server.schemas import ParentResolved
@@ -218,11 +225,81 @@ def test_a_ritardando_and_a_held_final_chord_on_the_files_grid(tmp_path):
     assert tempi[0] == pytest.approx(100, abs=0.1) and tempi[-1] < 0.7 * tempi[0]
     assert all(b <= a + 1e-6 for a, b in itertools.pairwise(tempi))  # slowing, never faster
     bar_ticks = 4 * midi.resolution
-    final = [n for t in midi.instruments for n in t.notes if midi.time_to_tick(n.start) >= 7 * bar_ticks - 5]
-    assert final and all(midi.time_to_tick(n.end) >= 8 * bar_ticks - 5 for n in final)
+    origin = meter_of(midi)[2]  # bar 1, after the bass's pickup
+    assert origin == midi.resolution
+    final = [
+        n
+        for t in midi.instruments
+        for n in t.notes
+        if midi.time_to_tick(n.start) >= origin + 7 * bar_ticks - 5
+    ]
+    assert final and all(midi.time_to_tick(n.end) >= origin + 8 * bar_ticks - 5 for n in final)
     assert min(n.end - n.start for n in final) > 2.4 * 1.5  # a 4/4 bar is 2.4 s at 100: held longer
     ticks = [midi.time_to_tick(n.start) for n in midi.instruments[0].notes]  # straight: still on the grid
     assert all(min(t % (bar_ticks // 16), -t % (bar_ticks // 16)) <= 6 for t in ticks)
+
+
+def test_a_pickup_leads_into_bar_1_as_a_short_bar_of_its_own(tmp_path):
+    waltz = written(
+        tmp_path,
+        events_of([[67, 64, 60]] * 7 + [[60]], bar=12),
+        resolved(style="waltz", meter="3/4", bars=8, drums=True),
+    )
+    signatures = [(t.numerator, t.denominator) for t in waltz.time_signature_changes]
+    assert signatures == [(1, 4), (3, 4)]  # a one-beat bar, then the waltz: bar 1 is the tune's first
+    bar_one = waltz.time_signature_changes[-1].time
+    assert bar_one == pytest.approx(60 / 100, abs=0.02)
+    by_role = {t.name: t for t in waltz.instruments}
+    fill = [n for n in by_role["drums"].notes if n.start < bar_one - 0.02]
+    assert len(fill) >= 3 and {n.pitch for n in fill} & {45, 47, 50}  # down the toms
+    (pickup,) = [n for n in by_role["bass"].notes if n.start < bar_one - 0.02]
+    assert pickup.pitch % 12 == 7  # the fifth below C: V into I
+    assert min(n.start for n in by_role["melody"].notes) >= bar_one - 0.02
+    assert piece_stats_of(tmp_path, waltz)["bars"] == 8  # measured from bar 1: no bar added
+    jazz = written(tmp_path, swung_tune(), resolved(style="jazz", bars=8))
+    walk, root = sorted({t.name: t for t in jazz.instruments}["bass"].notes, key=lambda n: n.start)[:2]
+    assert walk.start < 0.55 and walk.pitch == root.pitch - 1  # walking in from a half step below
+    hymn = written(tmp_path, swung_tune(), resolved(style="hymn", bars=8, drums=True))
+    assert len(hymn.time_signature_changes) == 1  # a chorale starts on the downbeat
+
+
+def piece_stats_of(tmp_path, midi: pretty_midi.PrettyMIDI) -> dict:
+    path = tmp_path / "measured.mid"
+    midi.write(str(path))
+    return piece_stats(path)
+
+
+def test_pop_and_lofi_fade_out_in_time(tmp_path):
+    for style in ("pop", "lofi"):
+        midi = written(tmp_path, swung_tune(), resolved(style=style, bars=8, drums=True, tempo=100))
+        _, tempi = midi.get_tempo_changes()
+        assert len(tempi) == 1  # in time: no ritardando
+        origin = midi.time_signature_changes[-1].time
+        bar = 2.4
+        for track in midi.instruments:
+            fade = [c for c in track.control_changes if c.number == 11]
+            assert fade[0].value == 127 and fade[-1].value == 0, track.name
+            assert fade[0].time == pytest.approx(origin + 6 * bar, abs=0.05), track.name
+            assert all(b.value <= a.value for a, b in itertools.pairwise(fade))
+        chords = {t.name: t for t in midi.instruments}["chords"].notes
+        early = np.mean([n.velocity for n in chords if origin + 2 * bar <= n.start < origin + 6 * bar])
+        late = np.mean([n.velocity for n in chords if n.start >= origin + 7 * bar - 0.05])
+        assert late < 0.85 * early  # the velocities fade too, for a player that ignores CC11
+    folk = written(tmp_path, swung_tune(), resolved(style="folk", bars=8, tempo=100))
+    assert not any(c.number == 11 for t in folk.instruments for c in t.control_changes)
+
+
+def test_a_jam_file_read_back_as_a_melody_keeps_its_meter_and_bar_1(tmp_path):
+    from engine.listen import parse_midi
+
+    events = events_of([[67, 64, 60]] * 7 + [[60]], bar=12)
+    midi = written(tmp_path, events, resolved(style="waltz", meter="3/4", bars=8, drums=True))
+    midi.instruments = [t for t in midi.instruments if t.name != "chords"]  # the bass and drums lead in
+    path = tmp_path / "piece.mid"
+    midi.write(str(path))
+    melody = parse_midi(path.read_bytes())
+    assert melody.meter == "3/4" and melody.n_bars == 8
+    assert list(melody.events[:12]) == list(events[:12])
 
 
 def test_dynamics_follow_the_form():

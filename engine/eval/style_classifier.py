@@ -28,6 +28,7 @@ from engine.eval.arrangement_stats import (
     STYLE_REQUESTS,
     bar_steps,
     drum_pattern,
+    meter_of,
     piece_stats,
     sonorities,
     summarise,
@@ -129,8 +130,7 @@ def _offbeat(starts: list[int]) -> float:
 def piece_features(midi_path: Path | str) -> dict[str, float]:
     """The features of one arranged MIDI file (see `FEATURES`)."""
     midi = pretty_midi.PrettyMIDI(str(midi_path))
-    ts = midi.time_signature_changes
-    num, den = (ts[0].numerator, ts[0].denominator) if ts else (4, 4)
+    num, den, _ = meter_of(midi)
     bar = bar_steps(f"{num}/{den}")
     tracks = {t.name: t for t in midi.instruments}
     notes = {name: track_notes(t, midi) for name, t in tracks.items()}
