@@ -219,7 +219,7 @@ def test_the_same_seed_plays_the_same_file_and_another_seed_varies_it(tmp_path):
 
 
 def test_a_ritardando_and_a_held_final_chord_on_the_files_grid(tmp_path):
-    r = resolved(style="folk", bars=8, tempo=100)
+    r = resolved(style="folk", bars=8, tempo=100, program=40, instrument="Violin")  # a piano: rubato too
     midi = written(tmp_path, swung_tune(), r)
     _, tempi = midi.get_tempo_changes()
     assert tempi[0] == pytest.approx(100, abs=0.1) and tempi[-1] < 0.7 * tempi[0]
@@ -498,3 +498,19 @@ def test_jam_eval_draws_a_piano_roll_per_style(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["jazz.png", "rock.png"]  # swing plays as jazz
     with Image.open(tmp_path / "jazz.png") as image:
         assert image.size == (1200, 400) and image.mode == "P"  # a palette: small in the repository
+
+
+def test_a_ballad_and_a_piano_alone_play_with_rubato_from_the_seed(tmp_path):
+    def tempi(style: str, seed: int = 0, **update) -> np.ndarray:
+        r = resolved(style=style, bars=8, tempo=100, seed=seed, **update)
+        return written(tmp_path, swung_tune(), r).get_tempo_changes()[1]
+
+    ballad = tempi("ballad")
+    assert ballad[0] == pytest.approx(100, abs=0.1) and len(ballad) > 20  # beat by beat
+    phrase = ballad[: 4 * 4 + 1]  # the first phrase (after the pickup), its beats in order
+    assert max(phrase[1:8]) > 101 and min(phrase[9:17]) < 99  # on, then back
+    assert np.array_equal(tempi("ballad"), ballad) and not np.array_equal(tempi("ballad", seed=1), ballad)
+    assert ballad[-1] < 0.7 * 100  # still the ritardando and the held chord at the end
+    assert len(tempi("folk", program=0, instrument="Acoustic Grand Piano")) > 20  # a piano alone
+    assert len(tempi("folk", program=40, instrument="Violin")) < 20  # a violin: in time to the ending
+    assert len(tempi("folk", drums=True)) < 20  # with a drummer: in time

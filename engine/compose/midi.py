@@ -12,6 +12,7 @@ from engine.arrange.perform import (
     FADE_FAMILIES,
     FADE_FLOOR,
     PIANO_PROGRAMS,
+    RUBATO_FAMILIES,
     STACCATO_FAMILIES,
     Performance,
     articulate,
@@ -71,13 +72,18 @@ def arrangement_to_midi(
     """The melody, dynamics shaped, then the arrangement's parts by role; drums on channel 10. Every
     part is written as played (`engine.arrange.perform`): swung where the style swings, each note's
     touch; when `ending` (a whole piece: a live jam's phrase has neither), the style's pickup into
-    bar 1 and its ending, a ritardando and a held final chord, or a fade-out for pop and lo-fi."""
+    bar 1 and its ending, a ritardando and a held final chord, or a fade-out for pop and lo-fi; and
+    rubato for a ballad, or a piano playing alone (no drums, its chords on a piano too)."""
     midi = melody_to_midi(events, tempo=tempo, meter=meter, tonic=tonic, mode=mode, program=program)
     seconds_per_step = 60.0 / tempo / beat_steps(meter)
     grid = arrangement.grid
     lead = arrangement.lead_in if ending else 0
     fading = ending and arrangement.family in FADE_FAMILIES
     total = lead + grid.total
+    piano_alone = program in PIANO_PROGRAMS and not any(
+        p.is_drum or (p.role == "chords" and p.program not in PIANO_PROGRAMS) for p in arrangement.parts
+    )
+    rubato = ending and arrangement.swing == 1.0 and (arrangement.family in RUBATO_FAMILIES or piano_alone)
     play = Performance.of(
         seconds_per_step,
         grid.bar,
@@ -87,6 +93,7 @@ def arrangement_to_midi(
         seed=arrangement.seed,
         ending=ending and not fading,
         origin=lead,
+        rubato=grid.beat if rubato else 0,
     )
     # pretty_midi has no public way to add tempo changes: its tick scales are what it writes and reads
     qpm = tempo * beat_steps(meter) / STEPS_PER_QUARTER
