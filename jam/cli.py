@@ -181,7 +181,7 @@ def cmd_answer(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    if args.adherence or args.arrangement:
+    if args.adherence or args.arrangement or args.style_rolls:
         return cmd_eval_music(args)
     from engine.compose.melody import MelodyModel
     from engine.data.corpus import build_cache
@@ -219,6 +219,12 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
     from engine.compose.pipeline import Composer
 
     composer = Composer(soundfont=args.soundfont, device=args.device)
+    if args.style_rolls:
+        from engine.eval.style_classifier import draw_style_rolls
+
+        for path in draw_style_rolls(composer, Path(args.style_rolls)):
+            print(path)
+        return 0
     with tempfile.TemporaryDirectory(prefix="jam-eval-") as scratch:
         out = Path(args.out or scratch)
         if args.adherence:
@@ -231,6 +237,10 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
             report = {
                 "arrangement": arrangement_report(composer, None, out / "arrangement", limit=args.limit)
             }
+            if args.limit is None:  # the style classifier and MuseGAN's measures per style
+                from engine.eval.style_classifier import styles_report
+
+                report["arrangement"]["by_style"] = styles_report(composer, out / "styles")
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 
@@ -321,9 +331,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: MuseGAN arrangement statistics of composed pieces",
     )
     evaluate.add_argument(
+        "--style-rolls",
+        dest="style_rolls",
+        help="instead: a piano roll of one piece per style (the README's), into this folder",
+    )
+    evaluate.add_argument(
         "--table", default=str(paths.prompt_table()), help="adherence: the prompt table (a .tsv)"
     )
-    evaluate.add_argument("--limit", type=int, help="adherence/arrangement: only the first N prompts")
+    evaluate.add_argument(
+        "--limit", type=int, help="adherence/arrangement: only the first N prompts (and no style classifier)"
+    )
     evaluate.add_argument("--soundfont", help="adherence/arrangement: a .sf2/.sf3 file")
     evaluate.add_argument("--device", default="auto", help="adherence/arrangement: auto, cpu or cuda")
     evaluate.add_argument(

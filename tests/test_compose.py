@@ -30,9 +30,11 @@ def composer() -> Composer:
 
 
 def melody_notes(path: Path) -> list[pretty_midi.Note]:
+    """The melody's notes, timed from bar 1 (after a pickup, which is a short bar of its own)."""
     midi = pretty_midi.PrettyMIDI(str(path))
     (track,) = [t for t in midi.instruments if t.name == "melody"]
-    return track.notes
+    origin = midi.time_signature_changes[-1].time
+    return [pretty_midi.Note(n.velocity, n.pitch, n.start - origin, n.end - origin) for n in track.notes]
 
 
 def test_cli_writes_every_format_and_a_sidecar(tmp_path):
@@ -86,7 +88,7 @@ def test_cli_writes_every_format_and_a_sidecar(tmp_path):
     assert (
         score == [str(out / f"{result['name']}.score.png")] and Path(score[0]).read_bytes()[:4] == b"\x89PNG"
     )
-    ts = midi.time_signature_changes[0]
+    ts = midi.time_signature_changes[-1]  # the piece's meter, after its pickup bar
     assert (ts.numerator, ts.denominator) == (3, 4)
     assert round(midi.get_tempo_changes()[1][0]) == 90
     audio, rate = soundfile.read(stem.with_suffix(".ogg"))

@@ -20,7 +20,15 @@ from engine.arrange.idioms import IDIOMS, parse_numeral
 from engine.arrange.perform import swung
 from engine.arrange.styles import idiom_of, swing_of
 from engine.compose.resolve import resolve
-from engine.eval.arrangement_stats import piece_stats, rich_share, style_report, swing_ratio, voice_movement
+from engine.eval.arrangement_stats import (
+    meter_of,
+    piece_stats,
+    rich_share,
+    style_report,
+    swing_ratio,
+    voice_movement,
+)
+from engine.eval.style_classifier import FEATURES, cross_validate, musegan_by_style, piece_features
 from engine.schemas import TRAITS, ComposeRequest, ComposeResult, StyleHeard
 from engine.server.schemas import ParentResolved
 from jam import cli
@@ -211,17 +219,87 @@ def test_the_same_seed_plays_the_same_file_and_another_seed_varies_it(tmp_path):
 
 
 def test_a_ritardando_and_a_held_final_chord_on_the_files_grid(tmp_path):
-    r = resolved(style="folk", bars=8, tempo=100)
+    r = resolved(style="folk", bars=8, tempo=100, program=40, instrument="Violin")  # a piano: rubato too
     midi = written(tmp_path, swung_tune(), r)
     _, tempi = midi.get_tempo_changes()
     assert tempi[0] == pytest.approx(100, abs=0.1) and tempi[-1] < 0.7 * tempi[0]
     assert all(b <= a + 1e-6 for a, b in itertools.pairwise(tempi))  # slowing, never faster
     bar_ticks = 4 * midi.resolution
-    final = [n for t in midi.instruments for n in t.notes if midi.time_to_tick(n.start) >= 7 * bar_ticks - 5]
-    assert final and all(midi.time_to_tick(n.end) >= 8 * bar_ticks - 5 for n in final)
+    origin = meter_of(midi)[2]  # bar 1, after the bass's pickup
+    assert origin == midi.resolution
+    final = [
+        n
+        for t in midi.instruments
+        for n in t.notes
+        if midi.time_to_tick(n.start) >= origin + 7 * bar_ticks - 5
+    ]
+    assert final and all(midi.time_to_tick(n.end) >= origin + 8 * bar_ticks - 5 for n in final)
     assert min(n.end - n.start for n in final) > 2.4 * 1.5  # a 4/4 bar is 2.4 s at 100: held longer
     ticks = [midi.time_to_tick(n.start) for n in midi.instruments[0].notes]  # straight: still on the grid
     assert all(min(t % (bar_ticks // 16), -t % (bar_ticks // 16)) <= 6 for t in ticks)
+
+
+def test_a_pickup_leads_into_bar_1_as_a_short_bar_of_its_own(tmp_path):
+    waltz = written(
+        tmp_path,
+        events_of([[67, 64, 60]] * 7 + [[60]], bar=12),
+        resolved(style="waltz", meter="3/4", bars=8, drums=True),
+    )
+    signatures = [(t.numerator, t.denominator) for t in waltz.time_signature_changes]
+    assert signatures == [(1, 4), (3, 4)]  # a one-beat bar, then the waltz: bar 1 is the tune's first
+    bar_one = waltz.time_signature_changes[-1].time
+    assert bar_one == pytest.approx(60 / 100, abs=0.02)
+    by_role = {t.name: t for t in waltz.instruments}
+    fill = [n for n in by_role["drums"].notes if n.start < bar_one - 0.02]
+    assert len(fill) >= 3 and {n.pitch for n in fill} & {45, 47, 50}  # down the toms
+    (pickup,) = [n for n in by_role["bass"].notes if n.start < bar_one - 0.02]
+    assert pickup.pitch % 12 == 7  # the fifth below C: V into I
+    assert min(n.start for n in by_role["melody"].notes) >= bar_one - 0.02
+    assert piece_stats_of(tmp_path, waltz)["bars"] == 8  # measured from bar 1: no bar added
+    jazz = written(tmp_path, swung_tune(), resolved(style="jazz", bars=8))
+    walk, root = sorted({t.name: t for t in jazz.instruments}["bass"].notes, key=lambda n: n.start)[:2]
+    assert walk.start < 0.55 and walk.pitch == root.pitch - 1  # walking in from a half step below
+    hymn = written(tmp_path, swung_tune(), resolved(style="hymn", bars=8, drums=True))
+    assert len(hymn.time_signature_changes) == 1  # a chorale starts on the downbeat
+
+
+def piece_stats_of(tmp_path, midi: pretty_midi.PrettyMIDI) -> dict:
+    path = tmp_path / "measured.mid"
+    midi.write(str(path))
+    return piece_stats(path)
+
+
+def test_pop_and_lofi_fade_out_in_time(tmp_path):
+    for style in ("pop", "lofi"):
+        midi = written(tmp_path, swung_tune(), resolved(style=style, bars=8, drums=True, tempo=100))
+        _, tempi = midi.get_tempo_changes()
+        assert len(tempi) == 1  # in time: no ritardando
+        origin = midi.time_signature_changes[-1].time
+        bar = 2.4
+        for track in midi.instruments:
+            fade = [c for c in track.control_changes if c.number == 11]
+            assert fade[0].value == 127 and fade[-1].value == 0, track.name
+            assert fade[0].time == pytest.approx(origin + 6 * bar, abs=0.05), track.name
+            assert all(b.value <= a.value for a, b in itertools.pairwise(fade))
+        chords = {t.name: t for t in midi.instruments}["chords"].notes
+        early = np.mean([n.velocity for n in chords if origin + 2 * bar <= n.start < origin + 6 * bar])
+        late = np.mean([n.velocity for n in chords if n.start >= origin + 7 * bar - 0.05])
+        assert late < 0.85 * early  # the velocities fade too, for a player that ignores CC11
+    folk = written(tmp_path, swung_tune(), resolved(style="folk", bars=8, tempo=100))
+    assert not any(c.number == 11 for t in folk.instruments for c in t.control_changes)
+
+
+def test_a_jam_file_read_back_as_a_melody_keeps_its_meter_and_bar_1(tmp_path):
+    from engine.listen import parse_midi
+
+    events = events_of([[67, 64, 60]] * 7 + [[60]], bar=12)
+    midi = written(tmp_path, events, resolved(style="waltz", meter="3/4", bars=8, drums=True))
+    midi.instruments = [t for t in midi.instruments if t.name != "chords"]  # the bass and drums lead in
+    path = tmp_path / "piece.mid"
+    midi.write(str(path))
+    melody = parse_midi(path.read_bytes())
+    assert melody.meter == "3/4" and melody.n_bars == 8
+    assert list(melody.events[:12]) == list(events[:12])
 
 
 def test_dynamics_follow_the_form():
@@ -348,3 +426,91 @@ def test_the_style_report_checks_the_issues_targets():
     assert targets["rich chords, jazz/lofi/bossa, >= 60%"]["met"]
     assert targets["swing 1.5-2.2 in >= 3 of 4 pieces"] == {"ours": {"jazz": "3 of 4"}, "met": True}
     assert not targets["voice movement <= 2.5 in every style"]["met"]  # folk's 3.0
+
+
+# --- the style classifier (jam eval --arrangement) ----------------------------------------------------
+
+
+def features_of(tmp_path, style: str, seed: int = 0) -> dict[str, float]:
+    path = tmp_path / f"{style}{seed}.mid"
+    midi_of(random_melody(seed, bars=8), resolved(style=style, bars=8, drums=True, seed=seed)).write(
+        str(path)
+    )
+    return piece_features(path)
+
+
+def test_the_style_features_say_what_a_musician_would(tmp_path):
+    jazz, rock, reggae = (features_of(tmp_path, style) for style in ("jazz", "rock", "reggae"))
+    assert set(jazz) == set(FEATURES)
+    assert jazz["swing"] == pytest.approx(2.0, abs=0.1) and rock["swing"] == pytest.approx(1.0, abs=0.05)
+    assert jazz["chord_pcs_4"] + jazz["chord_pcs_5"] > 0.6 and rock["chord_pcs_2"] > 0.6  # power chords
+    assert jazz["ride"] > 0.3 and rock["ride"] == 0 and rock["snare_backbeat"] >= 1.5
+    assert jazz["bass_onsets"] >= 3.5 and jazz["bass_stepwise"] > rock["bass_stepwise"]  # walking
+    assert reggae["chord_offbeat"] > 0.9 and reggae["kick_one"] < 0.2 < reggae["kick_middle"]  # one drop
+    assert rock["tempo"] == pytest.approx(100 * 4 / 4) and jazz["beats"] == 4 and not jazz["compound"]
+
+
+def test_the_classifier_is_never_scored_on_a_piece_it_learnt_from(tmp_path):
+    styles = ("jazz", "rock", "reggae", "cinematic")
+    pieces = [(style, seed, features_of(tmp_path, style, seed)) for style in styles for seed in range(4)]
+    report = cross_validate(
+        [f for _, _, f in pieces], [s for s, _, _ in pieces], [seed for _, seed, _ in pieces]
+    )
+    assert report["pieces"] == 16 and report["accuracy"] == 1.0 and report["confused_as"] == {}
+    assert report["telling_features"]["rock"] and report["chance"] == 0.25
+    # a label seen in only one fold is never named right: nothing was trained on it
+    lonely = cross_validate(
+        [f for _, _, f in pieces],
+        [s if seed else "odd" for s, seed, _ in pieces],
+        [seed for _, seed, _ in pieces],
+    )
+    assert lonely["per_style"]["odd"] == 0.0
+
+
+def test_the_musegan_measures_per_style_check_what_the_words_say():
+    def stats(bass_upc: float, chords_upc: float, dp: float) -> dict:
+        tracks = {
+            "bass": {"EB": 0.0, "QN": 1.0, "UPC": bass_upc},
+            "chords": {"EB": 0.0, "QN": 1.0, "UPC": chords_upc},
+            "drums": {"EB": 0.0, "QN": 1.0, "DP": dp},
+        }
+        return {"tracks": tracks, "TD": {"bass-chords": 1.0}}
+
+    report = musegan_by_style({"jazz": [stats(3.7, 4.6, 0.7)], "folk": [stats(1.8, 3.2, 0.9)]})
+    assert report["styles"]["folk"]["UPC bass"] == 1.8
+    assert report["within_10pct"]["folk"] == ["UPC bass", "UPC chords~piano", "DP"]
+    assert report["within_10pct"]["jazz"] == []
+    held = {c["claim"].split(":")[0]: c["held"] for c in report["claims"]}
+    assert held == {"sevenths and ninths": True, "walking bass": True, "swing": True}
+    assert not musegan_by_style({"jazz": [stats(1.0, 3.0, 0.7)], "folk": [stats(1.8, 3.2, 0.9)]})["claims"][
+        0
+    ]["held"]
+
+
+def test_jam_eval_draws_a_piano_roll_per_style(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from engine.eval import style_classifier
+
+    asked = {"jazz": "a jazz tune", "swing": "a swing tune", "rock": "a rock song"}
+    monkeypatch.setattr(style_classifier, "STYLE_REQUESTS", asked)
+    assert cli.main(["eval", "--style-rolls", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jazz.png", "rock.png"]  # swing plays as jazz
+    with Image.open(tmp_path / "jazz.png") as image:
+        assert image.size == (1200, 400) and image.mode == "P"  # a palette: small in the repository
+
+
+def test_a_ballad_and_a_piano_alone_play_with_rubato_from_the_seed(tmp_path):
+    def tempi(style: str, seed: int = 0, **update) -> np.ndarray:
+        r = resolved(style=style, bars=8, tempo=100, seed=seed, **update)
+        return written(tmp_path, swung_tune(), r).get_tempo_changes()[1]
+
+    ballad = tempi("ballad")
+    assert ballad[0] == pytest.approx(100, abs=0.1) and len(ballad) > 20  # beat by beat
+    phrase = ballad[: 4 * 4 + 1]  # the first phrase (after the pickup), its beats in order
+    assert max(phrase[1:8]) > 101 and min(phrase[9:17]) < 99  # on, then back
+    assert np.array_equal(tempi("ballad"), ballad) and not np.array_equal(tempi("ballad", seed=1), ballad)
+    assert ballad[-1] < 0.7 * 100  # still the ritardando and the held chord at the end
+    assert len(tempi("folk", program=0, instrument="Acoustic Grand Piano")) > 20  # a piano alone
+    assert len(tempi("folk", program=40, instrument="Violin")) < 20  # a violin: in time to the ending
+    assert len(tempi("folk", drums=True)) < 20  # with a drummer: in time

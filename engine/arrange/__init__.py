@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.arrange.accompany import Note, figure, voice, voices_for
-from engine.arrange.bass import bass_line, final_bass, pedal
+from engine.arrange.accompany import GAP, Note, figure, voice, voices_for
+from engine.arrange.bass import BASS_LOW, bass_line, final_bass, pedal, root_pitch
 from engine.arrange.drums import drum_track
+from engine.arrange.drums import pickup as drum_pickup
 from engine.arrange.harmony import Chord, bar_symbols, fit_chords
 from engine.arrange.idioms import Idiom
 from engine.arrange.orchestrate import DRUM_KIT, instrument_name, programs
-from engine.arrange.perform import form_levels
+from engine.arrange.perform import NO_PICKUP, form_levels
 from engine.arrange.styles import Grid, family_of, idiom_of, swing_of
 from engine.data.events import to_notes
 from engine.prompt.instruments import lookup_instrument
@@ -59,6 +60,8 @@ class Arrangement:
     swing: float = 1.0  # the long-short ratio the off-beat eighths are played at (engine.arrange.perform)
     levels: list[float] = field(default_factory=list)  # each bar's dynamic level, from the form
     seed: int = 0  # the piece's: the small variations of its performance are drawn from it
+    lead_in: int = 0  # steps of pickup before bar 1 (a beat, or none)
+    pickup: dict[str, list[Note]] = field(default_factory=dict)  # role -> its notes in [0, lead_in)
 
     def tracks(self, melody_instrument: str) -> dict[str, str]:
         return {"melody": melody_instrument, **{p.role: p.name for p in self.parts}}
@@ -156,6 +159,7 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
         part.notes = [(p, s, e, shape_velocity(v, s, grid)) for p, s, e, v in part.notes]
     swing = resolved.swing if resolved.swing is not None else swing_of(resolved.style, resolved.meter)
     levels = form_levels(resolved.windows, grid.bars)
+    lead_in, pickup = _pickup(family, grid, chords[0], by_role)
     return Arrangement(
         resolved.key,
         resolved.mode,
@@ -170,7 +174,28 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
         swing,
         levels,
         resolved.seed,
+        lead_in,
+        pickup,
     )
+
+
+def _pickup(
+    family: str, grid: Grid, first: Chord, by_role: dict[str, Part]
+) -> tuple[int, dict[str, list[Note]]]:
+    """A beat that leads into bar 1, where the style has one and a part can play it: a drum fill, and
+    the bass on the first chord's fifth below (a walking bass a half step below its root)."""
+    if family in NO_PICKUP or not ({"drums", "bass"} & set(by_role)):
+        return 0, {}
+    beat = grid.beat
+    notes: dict[str, list[Note]] = {}
+    if "drums" in by_role:
+        notes["drums"] = drum_pickup(family, grid)
+    if "bass" in by_role:
+        root = root_pitch(first)
+        below = root - 1 if family == "swing" else root - 5
+        pitch = below if below >= BASS_LOW else root + 7
+        notes["bass"] = [(pitch, 0, beat - GAP, 66)]
+    return beat, notes
 
 
 def suspend(

@@ -71,6 +71,17 @@ def fill(grid: Grid) -> list[tuple[int, int, int]]:
     return [(start + i, toms[i * len(toms) // length], 60 + 24 * i // length) for i in range(length)]
 
 
+def pickup(family: str, grid: Grid) -> list[Note]:
+    """A fill one beat long that leads into bar 1 (steps 0 to a beat, before the piece): two snare
+    strokes in a swing or a bossa (the second on the off-beat), the toms down and louder elsewhere."""
+    if family in ("swing", "bossa"):
+        key = SNARE if family == "swing" else SIDE_STICK
+        return [(key, 0, HIT, 46), (key, grid.beat // 2, grid.beat // 2 + HIT, 62)]
+    length = grid.beat
+    toms = (SNARE, HIGH_TOM, MID_TOM, LOW_TOM)
+    return [(toms[i * len(toms) // length], i, i + HIT, 56 + 24 * i // length) for i in range(length)]
+
+
 def drum_track(family: str, grid: Grid) -> list[Note]:
     """Every bar's pattern, a fill in the bar before the last, a crash and kick on the final downbeat."""
     pattern = bar_pattern(family, grid)

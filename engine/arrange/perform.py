@@ -4,8 +4,15 @@ The arrangement is written on the 16th grid; the MIDI file holds it as played:
 
 - groove: a swung style plays the first eighth of each beat long and the second short (2:1 is triplet
   swing), the 16ths within each eighth spread evenly, for every part alike;
+- beginning: where the style has one, a pickup into bar 1, one beat long (a drum fill, the bass's
+  fifth or a walking approach), written as a short first bar of its own (1/4 before a 4/4 piece), so
+  bar 1 is still the tune's first bar;
 - ending: a ritardando through the bar before the last and the final bar slower still, so its chord is
-  held. Both are tempo changes in the file, so the notes stay on the file's grid of bars and beats;
+  held. Both are tempo changes in the file, so the notes stay on the file's grid of bars and beats.
+  Pop and lo-fi fade out instead, in time: the expression (CC11) of every track falls to nothing over
+  the last two bars, and the notes' velocities with it;
+- rubato: a ballad, or a piano playing alone, pushes on and holds back within each phrase, beat by beat,
+  as tempo changes drawn from the seed (`rubato_shares`);
 - dynamics: each bar's level follows the form (a contrasting section louder, the opening softer, a
   diminuendo into the last bar), on top of the phrase's swell (`engine.arrange.shape_velocity`);
 - touch: strings, ensembles, brass, reeds and pipes play legato (no air between notes), a piano is
@@ -34,6 +41,15 @@ CONTRAST = 0.08  # a section other than the opening's (B, an episode) is this mu
 OPENING = -0.04  # the first phrase a little softer
 CLOSING = -0.06  # a diminuendo into the last bar
 PEDAL_LIFT = 0.25  # steps after a chord change that the pedal goes down again (legato pedalling)
+NO_PICKUP = ("chorale", "cinematic", "lullaby", "chinese")  # families that start on the downbeat
+FADE_FAMILIES = ("pop", "halftime")  # pop and lo-fi: a fade-out instead of a ritardando
+FADE_BARS = 2
+RUBATO_FAMILIES = ("ballad",)  # ballads and nocturnes; and any piece on the piano without drums
+RUBATO_DEPTH = (0.04, 0.09)  # how far a phrase pushes ahead and holds back, drawn per phrase
+RUBATO_JITTER = 0.012  # and each beat a little on its own
+RUBATO_PHRASE_BARS = 4
+FADE_FLOOR = 0.35  # the last notes' velocity, as a share of their own (the expression does the rest)
+EXPRESSION = 11  # CC11, expression
 
 
 def swung(step: float, ratio: float, beat: int = 4) -> float:
@@ -75,6 +91,7 @@ class Performance:
     levels: tuple[float, ...] = ()
     seed: int = 0
     starts: tuple[float, ...] = (0.0,)  # the seconds at which each tempo change falls
+    origin: int = 0  # the step bar 1 starts at (after a pickup)
 
     @classmethod
     def of(
@@ -87,21 +104,35 @@ class Performance:
         levels: list[float] | None = None,
         seed: int = 0,
         ending: bool = True,
+        origin: int = 0,
+        rubato: int = 0,
     ) -> Performance:
-        """A piece of `total` steps in bars of `bar`; `ending`: a ritardando and a held final chord
-        (a live jam's phrase goes on, so it has none)."""
-        changes: list[tuple[int, float]] = [(0, 1.0)]
+        """A piece of `total` steps in bars of `bar`, bar 1 at step `origin`; `ending`: a ritardando
+        and a held final chord (a live jam's phrase goes on, and a fade-out keeps time: they have none);
+        `rubato`: the steps of a beat, to play each phrase with rubato beat by beat (see `rubato_shares`)."""
         final = total - bar
-        if ending and final >= bar:
+        slowing = ending and final >= bar + origin
+        shares = dict(rubato_shares(origin, final if slowing else total, rubato, bar, seed)) if rubato else {}
+        changes: list[tuple[int, float]] = [(0, 1.0)]
+        for step in sorted(shares):
+            changes.append((step, shares[step]))
+        if slowing:
+            # the ritardando goes on from where the rubato left the tempo (its last beat's share)
+            changes = [c for c in changes if c[0] < final - bar]
+            pace = changes[-1][1]
             changes += [
-                (s, 1 - (1 - RIT_SLOWEST) * (s - final + bar + 1) / bar) for s in range(final - bar, final)
+                (s, pace * (1 - (1 - RIT_SLOWEST) * (s - final + bar + 1) / bar))
+                for s in range(final - bar, final)
             ]
-            changes.append((final, FERMATA))
+            changes.append((final, pace * FERMATA))
+        changes = [c for i, c in enumerate(changes) if i == 0 or c[1] != changes[i - 1][1]]
         starts, elapsed = [], 0.0
         for (step, share), (following, _) in zip(changes, [*changes[1:], (0, 0.0)], strict=True):
             starts.append(elapsed)
             elapsed += (following - step) * seconds_per_step / share
-        return cls(seconds_per_step, swing, 4, bar, tuple(changes), tuple(levels or ()), seed, tuple(starts))
+        return cls(
+            seconds_per_step, swing, 4, bar, tuple(changes), tuple(levels or ()), seed, tuple(starts), origin
+        )
 
     def seconds(self, step: float) -> float:
         """When grid `step` is played: swung, then through the tempo changes."""
@@ -120,7 +151,7 @@ class Performance:
 
     def velocity(self, role: str, step: float, pitch: int, velocity: int) -> int:
         """A note's velocity at its bar's level, varied a little."""
-        bar = int(step // self.bar)
+        bar = max(0, int((step - self.origin) // self.bar))
         level = self.levels[min(bar, len(self.levels) - 1)] if self.levels else 1.0
         spread = self._draw("v", role, round(step, 3), pitch).randint(-VELOCITY_SPREAD, VELOCITY_SPREAD)
         return int(max(1, min(127, round(velocity * level) + spread)))
@@ -155,3 +186,33 @@ def pedal_steps(slots: list[tuple[int, int]]) -> list[tuple[float, int]]:
     if slots:
         events.append((float(slots[-1][1]), 0))
     return events
+
+
+def rubato_shares(origin: int, end: int, beat: int, bar: int, seed: int) -> list[tuple[int, float]]:
+    """Rubato as a pianist plays a phrase: each beat's share of the tempo from bar 1 to `end`, pressing
+    on through the first half of each four-bar phrase and holding back into its close (a sine over the
+    phrase, so the phrase takes about its written time), by a depth drawn per phrase from the seed, each
+    beat varied a little. The first beat is in tempo."""
+    phrase = RUBATO_PHRASE_BARS * bar
+    draw = random.Random(f"{seed}:rubato")
+    shares = []
+    depth = 0.0
+    for step in range(origin, end, beat):
+        within = (step - origin) % phrase
+        if within == 0:
+            depth = draw.uniform(*RUBATO_DEPTH)
+        jitter = draw.gauss(0.0, RUBATO_JITTER) if step > origin else 0.0
+        shares.append((step, round(1 + depth * math.sin(2 * math.pi * within / phrase) + jitter, 4)))
+    return shares
+
+
+def fade(step: float, start: int, end: int) -> float:
+    """How much of its level a fade-out leaves at `step`: all of it before `start`, none at `end`."""
+    if step <= start or end <= start:
+        return 1.0
+    return max(0.0, 1.0 - (step - start) / (end - start))
+
+
+def pickup_signature(beat: int, denominator: int) -> tuple[int, int]:
+    """The time signature of a one-beat pickup bar: 1/4 before 4/4 or 3/4, 3/8 before 6/8."""
+    return max(1, beat * denominator // 16), denominator

@@ -7,11 +7,18 @@ import pretty_midi
 
 from engine.arrange import Arrangement, shape_velocity
 from engine.arrange.perform import (
+    EXPRESSION,
+    FADE_BARS,
+    FADE_FAMILIES,
+    FADE_FLOOR,
     PIANO_PROGRAMS,
+    RUBATO_FAMILIES,
     STACCATO_FAMILIES,
     Performance,
     articulate,
+    fade,
     pedal_steps,
+    pickup_signature,
 )
 from engine.data.events import STEPS_PER_QUARTER, beat_steps, steps_per_bar, to_notes
 from engine.schemas import meter_fraction
@@ -64,23 +71,38 @@ def arrangement_to_midi(
 ) -> pretty_midi.PrettyMIDI:
     """The melody, dynamics shaped, then the arrangement's parts by role; drums on channel 10. Every
     part is written as played (`engine.arrange.perform`): swung where the style swings, each note's
-    touch, with a ritardando and a held final chord when `ending` (a live jam's phrase has none)."""
+    touch; when `ending` (a whole piece: a live jam's phrase has neither), the style's pickup into
+    bar 1 and its ending, a ritardando and a held final chord, or a fade-out for pop and lo-fi; and
+    rubato for a ballad, or a piano playing alone (no drums, its chords on a piano too)."""
     midi = melody_to_midi(events, tempo=tempo, meter=meter, tonic=tonic, mode=mode, program=program)
     seconds_per_step = 60.0 / tempo / beat_steps(meter)
     grid = arrangement.grid
+    lead = arrangement.lead_in if ending else 0
+    fading = ending and arrangement.family in FADE_FAMILIES
+    total = lead + grid.total
+    piano_alone = program in PIANO_PROGRAMS and not any(
+        p.is_drum or (p.role == "chords" and p.program not in PIANO_PROGRAMS) for p in arrangement.parts
+    )
+    rubato = ending and arrangement.swing == 1.0 and (arrangement.family in RUBATO_FAMILIES or piano_alone)
     play = Performance.of(
         seconds_per_step,
         grid.bar,
-        grid.total,
+        total,
         swing=arrangement.swing,
         levels=arrangement.levels,
         seed=arrangement.seed,
-        ending=ending,
+        ending=ending and not fading,
+        origin=lead,
+        rubato=grid.beat if rubato else 0,
     )
     # pretty_midi has no public way to add tempo changes: its tick scales are what it writes and reads
     qpm = tempo * beat_steps(meter) / STEPS_PER_QUARTER
     midi._tick_scales = play.tick_scales(qpm, midi.resolution, STEPS_PER_QUARTER)
-    midi._update_tick_to_time(round(2 * grid.total * midi.resolution / STEPS_PER_QUARTER) + 1)
+    midi._update_tick_to_time(round(2 * total * midi.resolution / STEPS_PER_QUARTER) + 1)
+    if lead:  # the pickup is a short bar of its own, so bar 1 is the tune's first bar
+        num, den = meter_fraction(meter)
+        short = pretty_midi.TimeSignature(*pickup_signature(lead, den), 0.0)
+        midi.time_signature_changes = [short, pretty_midi.TimeSignature(num, den, play.seconds(lead))]
     melody = midi.instruments[0]
     written = [
         (n.pitch, round(n.start / seconds_per_step, 6), round(n.end / seconds_per_step, 6), n.velocity)
@@ -90,24 +112,27 @@ def arrangement_to_midi(
         (
             "melody",
             program,
-            [(p, s, e, round((v + shape_velocity(v, s, grid)) / 2)) for p, s, e, v in written],
+            [(p, s + lead, e + lead, round((v + shape_velocity(v, s, grid)) / 2)) for p, s, e, v in written],
             melody,
         )
     ]
     for part in arrangement.parts:
         track = pretty_midi.Instrument(program=part.program, is_drum=part.is_drum, name=part.role)
         midi.instruments.append(track)
-        played.append((part.role, part.program, sorted(part.notes, key=lambda n: (n[1], n[0])), track))
+        notes = [(p, s + lead, e + lead, v) for p, s, e, v in part.notes]
+        if lead:
+            notes += arrangement.pickup.get(part.role, [])
+        played.append((part.role, part.program, sorted(notes, key=lambda n: (n[1], n[0])), track))
+    fade_from = total - FADE_BARS * grid.bar if fading else total
     for role, instrument, notes, track in played:
         track.notes = []
-        for pitch, start, end, velocity in articulate(
-            role, instrument, arrangement.family, notes, grid.total
-        ):
+        for pitch, start, end, velocity in articulate(role, instrument, arrangement.family, notes, total):
             nudge = play.nudge(role, start)
             on = max(0.0, play.seconds(start) + nudge)
+            level = FADE_FLOOR + (1 - FADE_FLOOR) * fade(start, fade_from, total)
             track.notes.append(
                 pretty_midi.Note(
-                    velocity=play.velocity(role, start, pitch, velocity),
+                    velocity=max(1, round(play.velocity(role, start, pitch, velocity) * level)),
                     pitch=pitch,
                     start=on,
                     end=max(on + 0.01, play.seconds(end) + nudge),
@@ -116,8 +141,15 @@ def arrangement_to_midi(
         _untangle(track.notes)
         if instrument in PIANO_PROGRAMS and role != "drums" and arrangement.family not in STACCATO_FAMILIES:
             track.control_changes = [
-                pretty_midi.ControlChange(64, value, play.seconds(step))
+                pretty_midi.ControlChange(64, value, play.seconds(step + lead))
                 for step, value in pedal_steps(arrangement.slots)
+            ]
+        if fading:  # the expression falls to nothing over the last bars, step by step
+            track.control_changes += [
+                pretty_midi.ControlChange(
+                    EXPRESSION, round(127 * fade(step, fade_from, total)), play.seconds(step)
+                )
+                for step in range(fade_from, total + 1)
             ]
     return midi
 

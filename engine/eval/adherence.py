@@ -57,8 +57,8 @@ def _qpm(midi: pretty_midi.PrettyMIDI) -> float:
 
 
 def _meter(midi: pretty_midi.PrettyMIDI) -> str:
-    ts = midi.time_signature_changes
-    return f"{ts[0].numerator}/{ts[0].denominator}" if ts else "4/4"
+    ts = midi.time_signature_changes  # the last: a pickup is a short bar before the piece's meter
+    return f"{ts[-1].numerator}/{ts[-1].denominator}" if ts else "4/4"
 
 
 def felt_tempo(qpm: float, meter: str) -> float:
@@ -120,7 +120,9 @@ def _bars(midi: pretty_midi.PrettyMIDI, end: float, meter: str) -> int:
     if end <= 0:
         return 0
     num, den = (int(x) for x in meter.split("/"))
-    return math.ceil(midi.time_to_tick(end) / (midi.resolution * 4 * num / den) - 0.01)
+    ts = midi.time_signature_changes
+    origin = midi.time_to_tick(ts[-1].time) if ts else 0  # bar 1, after a pickup
+    return math.ceil((midi.time_to_tick(end) - origin) / (midi.resolution * 4 * num / den) - 0.01)
 
 
 def _pentatonic_share(track: pretty_midi.Instrument) -> float:

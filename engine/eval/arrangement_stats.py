@@ -84,15 +84,25 @@ def bar_steps(meter: str) -> int:
     return num * 4 * STEPS_PER_QUARTER // den
 
 
+def meter_of(midi: pretty_midi.PrettyMIDI) -> tuple[int, int, int]:
+    """The piece's meter and the tick its bar 1 starts at: the last time signature's, so a pickup
+    written as a short bar of its own (engine.arrange.perform) is left before bar 1."""
+    ts = midi.time_signature_changes
+    if not ts:
+        return 4, 4, 0
+    return ts[-1].numerator, ts[-1].denominator, midi.time_to_tick(ts[-1].time)
+
+
 def track_notes(track: pretty_midi.Instrument, midi: pretty_midi.PrettyMIDI) -> list[tuple[int, int, int]]:
-    """(pitch, start step, end step) on the 24-per-quarter grid, through the file's tempo changes (a
-    ritardando slows the seconds, not the bars)."""
+    """(pitch, start step, end step) on the 24-per-quarter grid from bar 1 (a pickup's notes left
+    out), through the file's tempo changes (a ritardando slows the seconds, not the bars)."""
     per_tick = STEPS_PER_QUARTER / midi.resolution
+    origin = meter_of(midi)[2]
 
     def step(seconds: float) -> int:
-        return round(midi.time_to_tick(seconds) * per_tick)
+        return round((midi.time_to_tick(seconds) - origin) * per_tick)
 
-    return [(n.pitch, step(n.start), step(n.end)) for n in track.notes]
+    return [(n.pitch, step(n.start), step(n.end)) for n in track.notes if step(n.start) >= 0]
 
 
 def bar_chromas(notes: list[tuple[int, int, int]], bar: int, bars: int) -> np.ndarray:
@@ -140,8 +150,8 @@ def mean_tonal_distance(a: list[tuple[int, int, int]], b: list[tuple[int, int, i
 def piece_stats(midi_path: Path | str) -> dict[str, Any]:
     """Per role: EB, UPC, QN (and DP for drums); TD for each pair of pitched roles."""
     midi = pretty_midi.PrettyMIDI(str(midi_path))
-    ts = midi.time_signature_changes
-    meter = f"{ts[0].numerator}/{ts[0].denominator}" if ts else "4/4"
+    num, den, _ = meter_of(midi)
+    meter = f"{num}/{den}"
     bar = bar_steps(meter)
     tracks = {t.name or ("drums" if t.is_drum else f"track{i}"): t for i, t in enumerate(midi.instruments)}
     notes = {role: track_notes(t, midi) for role, t in tracks.items()}
@@ -194,12 +204,14 @@ def rich_share(track: pretty_midi.Instrument) -> float | None:
 def swing_ratio(midi: pretty_midi.PrettyMIDI) -> float | None:
     """The long-short ratio of the off-beat eighths as played, over every track (drums too), on the
     file's own beats; None in a compound meter, or where nothing falls off the beat."""
-    ts = midi.time_signature_changes
-    if ts and ts[0].denominator != 4:
+    num, den, origin = meter_of(midi)
+    if den != 4:
         return None
     quarter = midi.resolution
-    bar = quarter * (ts[0].numerator if ts else 4)
-    onsets = [midi.time_to_tick(n.start) for t in midi.instruments for n in t.notes]
+    bar = quarter * num
+    onsets = [
+        tick for t in midi.instruments for n in t.notes if (tick := midi.time_to_tick(n.start) - origin) >= 0
+    ]
     cut = max(onsets, default=0) - ENDING_BARS * bar
     off = [
         share
@@ -216,11 +228,14 @@ def voice_movement(track: pretty_midi.Instrument, midi: pretty_midi.PrettyMIDI, 
     """Mean semitones per voice between the chords track's successive chords (see the module)."""
     from engine.arrange.accompany import movement
 
-    ts = midi.time_signature_changes
-    num, den = (ts[0].numerator, ts[0].denominator) if ts else (4, 4)
+    num, den, origin = meter_of(midi)
     bar_ticks = midi.resolution * 4 * num // den
     window = bar_ticks // 2 if even else bar_ticks
-    spans = [(midi.time_to_tick(n.start) + 5, midi.time_to_tick(n.end), n.pitch) for n in track.notes]
+    spans = [
+        (midi.time_to_tick(n.start) - origin + 5, midi.time_to_tick(n.end) - origin, n.pitch)
+        for n in track.notes
+        if midi.time_to_tick(n.start) >= origin
+    ]
     chords: dict[int, set[int]] = defaultdict(set)
     for start, _, pitch in spans:  # the notes struck in each window ...
         chords[start // window].add(pitch)

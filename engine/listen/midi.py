@@ -67,7 +67,7 @@ def parse_midi(data: bytes) -> UserMelody:
         raise _corrupt()
 
     groups: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
-    meter_at: tuple[int, str] | None = None
+    meters: list[tuple[int, str]] = []
     tempo_at: tuple[int, int] | None = None
     n_on = 0
     for ti, track in enumerate(mf.tracks):
@@ -87,8 +87,8 @@ def parse_midi(data: bytes) -> UserMelody:
                 starts = open_notes.get((msg.channel, msg.note))
                 if starts:
                     groups.setdefault((ti, msg.channel), []).append((starts.pop(0), tick, msg.note))
-            elif kind == "time_signature" and (meter_at is None or tick < meter_at[0]):
-                meter_at = (tick, f"{msg.numerator}/{msg.denominator}")
+            elif kind == "time_signature":
+                meters.append((tick, f"{msg.numerator}/{msg.denominator}"))
             elif kind == "set_tempo" and (tempo_at is None or tick < tempo_at[0]):
                 tempo_at = (tick, msg.tempo)
         for (channel, pitch), starts in open_notes.items():  # never released: they last to the track's end
@@ -102,6 +102,13 @@ def parse_midi(data: bytes) -> UserMelody:
         return inside, sum(p for _, _, p in group) / len(group)
 
     melody = max(groups.values(), key=melodic)
+    # the meter the melody starts in, its bars counted from where it begins (after a pickup bar of
+    # the accompaniment's, such as Jam's own files have)
+    first = min(start for start, _, _ in melody)
+    meters.sort()
+    meter_at = ([m for m in meters if m[0] <= first + tpb // 4] or meters[:1] or [None])[-1]  # played early
+    origin = meter_at[0] if meter_at else 0
+    melody = [(start - origin, end - origin, pitch) for start, end, pitch in melody]
     meter = METER_ALIASES.get(meter_at[1], meter_at[1]) if meter_at else "4/4"
     if meter not in KNOWN_METERS:
         meter = "4/4"
