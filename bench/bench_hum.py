@@ -60,11 +60,17 @@ def melody_midi(
     step = 60 / bpm / 4
     t, clock = 0.5, 0
     drift = rng.uniform(-30, 30)
+    timed = []
     for pitch, start, end in notes:
         t += (start - clock) * step * rng.uniform(0.94, 1.06)  # rubato: each gap stretched up to 6%
-        dur = (end - start) * step * rng.uniform(0.94, 1.06)
-        inst.notes.append(pretty_midi.Note(velocity=96, pitch=pitch, start=t, end=t + dur * 0.95))
+        timed.append((pitch, t, (end - start) * step * rng.uniform(0.94, 1.06)))
         clock = start
+    for k, (pitch, t, dur) in enumerate(timed):
+        # One voice: a note ends before the next begins (an overlap would make FluidSynth's note-off of a
+        # repeated pitch silence the new note too). 5% of the note is the breath between them.
+        if k + 1 < len(timed):
+            dur = min(dur, timed[k + 1][1] - t)
+        inst.notes.append(pretty_midi.Note(velocity=96, pitch=pitch, start=t, end=t + dur * 0.95))
     end_t = inst.notes[-1].end
     depth, rate = rng.uniform(10, 40), rng.uniform(4.5, 6.5)
     for k in range(int(end_t / 0.02) + 1):
