@@ -50,6 +50,8 @@ MAX_SAMPLES_PER_S = 2 * 96_000
 MIN_SECONDS = 0.3
 SR = 16000  # pYIN's work grows with the rate; 16 kHz keeps a sung melody's fundamental and first harmonics
 HOP = 320  # 20 ms frames
+ONSET_HOP = 160  # 10 ms: onsets are placed on these frames
+ONSET_BACK = 0.3  # how far before a pitch change its note's onset is searched (s)
 FRAME = 1024
 FMIN, FMAX = 65.0, 1600.0  # C2 to G6: low hums to high whistles
 SILENT_RMS = 10 ** (-50 / 20)  # a clip whose loudest 100 ms is quieter than -50 dBFS says nothing
@@ -59,7 +61,7 @@ SPLIT_FRAMES = 3  # 60 ms
 MIN_NOTE_FRAMES = 4  # 80 ms
 MIN_STEADY = 0.5  # share of voiced time in steady notes below which the clip is not a melody
 MIN_VOICED = 0.25
-ONSET_DB = 6.0  # share of loud frames that must be pitched
+ONSET_DB = 10.0  # a re-attack inside a steady pitch: vibrato and a choir's beating rise less
 
 
 def _refuse(reason: str, message: str, zh: str) -> MelodyRejected:
@@ -265,6 +267,63 @@ def _onset_frames(audio: np.ndarray, hop: int) -> np.ndarray:
     return peaks[rise[peaks] > ONSET_DB]
 
 
+def _spectrum(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitude STFT at ONSET_HOP frames and its bin frequencies: where notes begin is read from it."""
+    import librosa
+
+    spec = np.abs(librosa.stft(audio, n_fft=FRAME, hop_length=ONSET_HOP, center=True))
+    return spec, librosa.fft_frequencies(sr=SR, n_fft=FRAME)
+
+
+def _harmonic_db(spec: np.ndarray, freqs: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """Level (dB) of the first three harmonics of f0 (Hz, per frame) in each frame of spec."""
+    import librosa
+
+    harm = librosa.f0_harmonics(spec, f0=f0, freqs=freqs, harmonics=[1, 2, 3])
+    return 10 * np.log10((harm**2).sum(axis=0) + 1e-10)
+
+
+def place_onsets(
+    notes: list[tuple[int, int, float]], spec: np.ndarray, freqs: np.ndarray, hop: int
+) -> list[tuple[float, float, float]]:
+    """Notes in seconds, each onset moved to where its own pitch's harmonics rise fastest.
+
+    The pitch track shows a new note only once it dominates; a slow attack (a choir, a soft whistle) or the
+    last note's release hides it for 50-200 ms. The note's harmonics start rising at its true onset, so the
+    steepest rise of their level, searched from ONSET_BACK before the pitch change to just after it (never
+    into the previous note's own onset), is where the note begins.
+    """
+    ratio = hop / ONSET_HOP
+    sec = ONSET_HOP / SR
+    back = round(ONSET_BACK / sec)
+    out: list[tuple[float, float, float]] = []
+    prev_start, prev_end, prev_pitch = -back, -back, -1.0
+    gap = round(MIN_NOTE_FRAMES * ratio)
+    for s, e, pitch in notes:
+        b, end = round(s * ratio), round(e * ratio)
+        lo = max(1, b - back, prev_start + gap)
+        if b - prev_end <= 1 and round(pitch) == round(prev_pitch):
+            lo = max(lo, b - 3)  # a repeated note: its onset was found at its own re-attack
+        hi = min(b + 3, end - 1, spec.shape[1] - 1)
+        onset = b
+        if hi > lo:
+            f0 = np.full(hi - lo + 2, 440.0 * 2 ** ((pitch - 69) / 12))
+            rise = np.diff(_harmonic_db(spec[:, lo - 1 : hi + 1], freqs, f0))
+            onset = lo + int(np.argmax(rise))
+        prev_start, prev_end, prev_pitch = onset, end, pitch
+        out.append((onset * sec, end * sec, pitch))
+    return out
+
+
+def _flux_onsets(audio: np.ndarray, hop: int) -> np.ndarray:
+    """Onsets (frames of `hop`) from librosa's spectral-flux detector at ONSET_HOP."""
+    import librosa
+
+    env = librosa.onset.onset_strength(y=audio, sr=SR, hop_length=ONSET_HOP)
+    peaks = librosa.onset.onset_detect(onset_envelope=env, sr=SR, hop_length=ONSET_HOP)
+    return np.unique(np.round(peaks * ONSET_HOP / hop).astype(int))
+
+
 def estimate_tempo(onsets: np.ndarray) -> float:
     """Beats per minute from note onsets (s): librosa's tempogram estimate on an impulse train of them."""
     import librosa
@@ -345,8 +404,11 @@ def transcribe(data: bytes, hop: int = HOP) -> Heard:
     steady = sum(e - s for s, e, _ in frames if e - s >= 6 and np.nanstd(midi[s:e]) < 0.45)
     if steady / voiced_frames < MIN_STEADY:
         raise _not_melody("it sounds like speech or several notes at once", "听起来像说话或和弦")
-    sec = hop / SR
-    notes = [(s * sec, e * sec, round(p)) for s, e, p in frames]
+    import librosa
+
+    tuning = float(librosa.pitch_tuning(librosa.midi_to_hz(midi[np.isfinite(midi)]), resolution=0.05))
+    spec, freqs = _spectrum(audio)
+    notes = [(s, e, round(p - tuning)) for s, e, p in place_onsets(frames, spec, freqs, hop)]
     if len(notes) < 2:
         raise too_few_notes()
     if len(notes) > MAX_NOTES:
