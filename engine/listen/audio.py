@@ -51,6 +51,7 @@ MIN_SECONDS = 0.3
 SR = 16000  # pYIN's work grows with the rate; 16 kHz keeps a sung melody's fundamental and first harmonics
 HOP = 320  # 20 ms frames
 ONSET_HOP = 160  # 10 ms: onsets are placed on these frames
+TEMPO_STAY = 0.08  # how much better (mean misfit, in 16ths) a related tempo's grid must fit to be taken
 ONSET_BACK = 0.3  # how far before a pitch change its note's onset is searched (s)
 FRAME = 1024
 FMIN, FMAX = 65.0, 1600.0  # C2 to G6: low hums to high whistles
@@ -333,6 +334,18 @@ def estimate_tempo(onsets: np.ndarray) -> float:
     env[(onsets * fps).astype(int)] = 1.0
     env = np.convolve(env, [0.25, 0.5, 1.0, 0.5, 0.25], mode="same")
     bpm = float(librosa.feature.tempo(onset_envelope=env, sr=SR, hop_length=HOP, start_bpm=100)[0])
+    # The autocorrelation confuses a beat with its 2/3 or 3/4 (dotted and compound rhythms): of those
+    # related tempi, keep the one whose 16th grid the gaps between onsets fit best.
+    gaps = np.diff(onsets)
+    gaps = gaps[(gaps > 0.05) & (gaps < 2.0)]
+    if len(gaps) >= 4:
+
+        def misfit(b: float) -> float:
+            x = gaps / (15.0 / b)
+            return float(np.mean(np.abs(x - np.round(x)))) + TEMPO_STAY * (b != bpm)
+
+        related = [bpm * r for r in (1, 2 / 3, 3 / 4, 4 / 3, 3 / 2) if TEMPO_MIN <= bpm * r <= TEMPO_MAX]
+        bpm = min(related or [bpm], key=misfit)
     return min(max(bpm, TEMPO_MIN), TEMPO_MAX)
 
 
