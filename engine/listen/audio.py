@@ -60,6 +60,7 @@ NOISE_FLATNESS = 0.2  # median spectral flatness of loud frames; hums and whistl
 SPLIT_SEMITONES = 0.6
 SPLIT_FRAMES = 3  # 60 ms
 MIN_NOTE_FRAMES = 4  # 80 ms
+REATTACK_FRAMES = 7  # a re-attack closer than 140 ms to its note's start is that note's own slow attack
 MIN_STEADY = 0.5  # share of voiced time in steady notes below which the clip is not a melody
 MIN_VOICED = 0.25
 ONSET_DB = 10.0  # a re-attack inside a steady pitch: vibrato and a choir's beating rise less
@@ -231,7 +232,7 @@ def segment(midi: np.ndarray, onsets: np.ndarray) -> list[tuple[int, int, float]
                 start, pending = cut, 0
         else:
             pending = 0
-            if i in onset_set and i - start >= MIN_NOTE_FRAMES and (not notes or notes[-1][1] != i):
+            if i in onset_set and i - start >= REATTACK_FRAMES and (not notes or notes[-1][1] != i):
                 notes.append((start, i, float(np.median(midi[start:i]))))
                 start = i
     # Merge notes too short to be meant into the neighbour they touch (glides, consonants).
