@@ -8,12 +8,17 @@ Why it is built this way:
   open is refused as unreadable (no ffmpeg fallback: that would mean decoding untrusted containers with
   a second, larger library).
 - pYIN (librosa) is the tracker: it needs no weights. torchcrepe was the alternative, but its wheel imports
-  torchaudio, which has no build for our torch (2.13). The transcription does not yet meet issue 11's
-  accuracy targets (bench/bench_hum.py has the figures): the note segmentation is the next step.
+  torchaudio, which has no build for our torch (2.13). bench/bench_hum.py has the figures; they are not
+  yet at issue 11's targets.
 - Notes are cut where the voice stops, where the pitch moves more than 0.6 semitone for 48 ms (so vibrato
-  and drift stay one note and glides do not become a run of short notes), and at energy onsets inside a
-  steady pitch (repeated notes); notes shorter than 70 ms are merged into their neighbour, and single
-  frames an octave off the local median are moved back (pYIN's octave slips).
+  and drift stay one note and glides do not become a run of short notes), and at clear re-attacks (10 dB)
+  inside a steady pitch (repeated notes); notes shorter than 70 ms are merged into their neighbour, and
+  single frames an octave off the local median are moved back (pYIN's octave slips).
+- The pitch track sees a new note only once it is the louder one, 50-200 ms late under a slow attack or
+  the last note's release. Each onset is then moved to the steepest rise of its own harmonics (librosa's
+  f0_harmonics on a 10 ms STFT), and pitches are rounded against the clip's own tuning.
+- Tempo: librosa's tempogram estimate on the onsets, or the related tempo (2/3, 3/4, 4/3, 3/2 of it)
+  whose 16th grid the onsets fit clearly better. Key: common.estimate_key (Temperley's profiles).
 - What is not a melody (speech, noise, chords) is told apart by how much of the voiced time sits in
   steady notes: sung notes hold a pitch, speech glides.
 """
