@@ -1,16 +1,29 @@
 """Hum it and Jam answers: transcription F1, key, tempo, refusals and speed on clips we render ourselves.
 
-The test set is rebuilt on every run (seeded): the first bars of held-out test-split tunes played by voice-
+The test set is rebuilt on every run (seeded): the first bars of held-out tunes (test split) played by voice-
 and whistle-like General MIDI programs through FluidSynth, with vibrato and drift (pitch bends), rubato,
 breath noise at 20 dB SNR, room reverb (pedalboard) and OGG/Opus; noise, silence and espeak-ng speech to
 refuse. F1 is mir_eval's note-level score (onset within 50 ms, pitch within 50 cents, offsets ignored) of
 the notes in seconds, before the grid. torchcrepe could not be compared: its wheel imports torchaudio,
 which has no build for torch 2.13, so the trackers side by side are pYIN at 20 ms and at 10 ms hops.
 
-Latest figures (8 tunes, seed 0, shared 2-core machine; targets in brackets) -- NOT yet at target:
-  F1 pyin-20ms clean 0.54 [0.85], noisy+Opus (32 kb/s) 0.52 [0.75]; pyin-10ms 0.50 / 0.50
-  key 4/8 [90%], tempo 2/8 [85%], melodies wrongly refused 0/8 [<=5%]
-  noise refused 8/10, silence 1/1, espeak-ng speech 1/6 [>=95%]; 15 s clip 0.75 s on one core [<=1.5 s]
+Tune on the valid split (--split valid --seed 1), report the test split (seed 0). The key counts as
+right when tonic and family match (a dorian tune is minor, a mixolydian one major): the transcription
+names only major and minor keys.
+
+Latest figures (12 tunes a split, shared 2-core machine; targets in brackets) -- NOT yet at target:
+                                   valid, seed 1   test, seed 0
+  F1 pyin-20ms clean [0.85]             0.64           0.69
+  F1 pyin-20ms noisy+Opus [0.75]        0.66           0.66
+  F1 pyin-10ms clean / noisy            0.61 / 0.63    0.67 / 0.66
+  key [90%]                             10/12          9/12
+  tempo [85%]                           10/12          11/12
+  melodies wrongly refused [<=5%]       0/12           0/12
+  noise refused [>=95%]                 6/10           6/10
+  espeak-ng speech refused [>=95%]      0/6            0/6
+  15 s clip, one core [<=1.5 s]         0.49 s         0.53 s
+Choir aahs (GM 52) hold most of the F1 left: a 210 ms attack under a release still -10 dB after 180 ms,
+so two notes sound at once for most of a quick note; whistle, ocarina and recorder clips score 0.75-0.95.
 """
 
 from __future__ import annotations
@@ -60,11 +73,17 @@ def melody_midi(
     step = 60 / bpm / 4
     t, clock = 0.5, 0
     drift = rng.uniform(-30, 30)
+    timed = []
     for pitch, start, end in notes:
         t += (start - clock) * step * rng.uniform(0.94, 1.06)  # rubato: each gap stretched up to 6%
-        dur = (end - start) * step * rng.uniform(0.94, 1.06)
-        inst.notes.append(pretty_midi.Note(velocity=96, pitch=pitch, start=t, end=t + dur * 0.95))
+        timed.append((pitch, t, (end - start) * step * rng.uniform(0.94, 1.06)))
         clock = start
+    for k, (pitch, t, dur) in enumerate(timed):
+        # One voice: a note ends before the next begins (an overlap would make FluidSynth's note-off of a
+        # repeated pitch silence the new note too). 5% of the note is the breath between them.
+        if k + 1 < len(timed):
+            dur = min(dur, timed[k + 1][1] - t)
+        inst.notes.append(pretty_midi.Note(velocity=96, pitch=pitch, start=t, end=t + dur * 0.95))
     end_t = inst.notes[-1].end
     depth, rate = rng.uniform(10, 40), rng.uniform(4.5, 6.5)
     for k in range(int(end_t / 0.02) + 1):
@@ -129,16 +148,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tunes", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--split", default="test", choices=("valid", "test"), help="tune on valid, report on test"
+    )
     parser.add_argument("--corpus", help="corpus cache (default: engine.paths.corpus_cache())")
     args = parser.parse_args()
 
-    from engine.data.corpus import load_corpus
+    from engine.data.corpus import MINOR_MODES, load_corpus
     from engine.data.windows import split_tunes
     from engine.paths import corpus_cache
     from engine.render.synth import Renderer
 
     rng, nrng = random.Random(args.seed), np.random.default_rng(args.seed)
-    tunes = split_tunes(load_corpus(Path(args.corpus) if args.corpus else corpus_cache()).tunes)["test"]
+    tunes = split_tunes(load_corpus(Path(args.corpus) if args.corpus else corpus_cache()).tunes)[args.split]
     rng.shuffle(tunes)
     renderer = Renderer()
     trackers = {"pyin-20ms": 320, "pyin-10ms": 160}
@@ -169,7 +191,9 @@ def main() -> None:
                     scores[f"{tracker} {cond}"].append(f1(ref, heard.notes))
                     if tracker == "pyin-20ms" and cond == "noisy+opus":
                         m = heard.melody
-                        key_ok += (m.tonic, m.mode) == (tune.tonic, tune.mode)
+                        # The transcription names a major or minor key; a modal tune counts as its family.
+                        minor = tune.mode in MINOR_MODES
+                        key_ok += (m.tonic, m.mode) == (tune.tonic, "minor" if minor else "major")
                         ratio = heard.tempo / bpm
                         tempo_ok += any(abs(ratio / r - 1) <= 0.08 for r in (0.5, 1, 2))
 

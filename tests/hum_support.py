@@ -17,17 +17,30 @@ BPM = 100
 TUNE = [(62, 1), (64, 1), (66, 1), (69, 1), (67, 2), (66, 1), (64, 1), (62, 2), (64, 1), (62, 1)]
 
 
-def sung(tune: list[tuple[int, float]], bpm: float = BPM, vibrato_cents: float = 30.0) -> np.ndarray:
-    """A voice-like tone per note (two harmonics, 5.5 Hz vibrato, soft attack and release)."""
-    out = []
-    for pitch, beats in tune:
-        n = int(beats * 60 / bpm * SR)
-        t = np.arange(n) / SR
+def sung(
+    tune: list[tuple[int, float]],
+    bpm: float = BPM,
+    vibrato_cents: float = 30.0,
+    attack: float = 0.02,
+    release: float = 0.0,
+) -> np.ndarray:
+    """A voice-like tone per note (two harmonics, 5.5 Hz vibrato, an attack of `attack` s).
+
+    With `release` > 0 each note fades over that many seconds into the next one, as a choir pad does.
+    """
+    hold = [int(beats * 60 / bpm * SR) for _, beats in tune]
+    out = np.zeros(sum(hold) + int(release * SR), np.float32)
+    at = 0
+    for (pitch, _), n in zip(tune, hold, strict=True):
+        m = n + int(release * SR)
+        t = np.arange(m) / SR
         f = 440 * 2 ** ((pitch - 69) / 12) * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * 5.5 * t))
         phase = 2 * np.pi * np.cumsum(f) / SR
-        env = np.minimum(1.0, np.minimum(t / 0.02, (n / SR - t) / 0.05))
-        out.append(0.3 * env * (np.sin(phase) + 0.3 * np.sin(2 * phase)))
-    return np.concatenate(out).astype(np.float32)
+        fade = (n / SR - t) / 0.05 if release == 0 else 1.0 - (t - n / SR) / release
+        env = np.clip(np.minimum(t / attack, fade), 0.0, 1.0)
+        out[at : at + m] += 0.3 * env * (np.sin(phase) + 0.3 * np.sin(2 * phase))
+        at += n
+    return out[: sum(hold)]
 
 
 def encode(audio: np.ndarray, fmt: str = "OGG", subtype: str | None = "OPUS", rate: int = SR) -> bytes:

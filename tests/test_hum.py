@@ -11,8 +11,8 @@ import pytest
 from hum_support import BPM, SR, TUNE, encode, noise, sung
 
 from engine.data.events import to_notes
-from engine.listen.audio import MAX_AUDIO_BYTES, parse_audio, transcribe
-from engine.listen.common import MelodyRejected
+from engine.listen.audio import MAX_AUDIO_BYTES, estimate_tempo, parse_audio, transcribe
+from engine.listen.common import MelodyRejected, estimate_key
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,47 @@ def test_opus_clip_transcribes_to_the_tune(opus_clip: bytes) -> None:
     # Rhythm: durations on the grid in proportion to the tune's (quarter = 4 steps at the heard tempo).
     per_beat = 4 * heard.tempo / BPM
     assert [round((e - s) / per_beat, 1) for _, s, e in notes[:-1]] == [float(b) for _, b in TUNE[:-1]]
+
+
+def test_slow_attacks_under_the_last_notes_release_keep_their_onsets() -> None:
+    """A choir-like pad: each note swells in over 120 ms while the last one fades over 120 ms under it.
+
+    The pitch track shows the new note only once it is the louder; the onset is its harmonics' rise.
+    """
+    heard = transcribe(encode(sung(TUNE, attack=0.12, release=0.12)))
+    assert [p for _, _, p in heard.notes] == [p for p, _ in TUNE]
+    truth = np.cumsum([0.0] + [beats * 60 / BPM for _, beats in TUNE[:-1]])
+    late = [round(on - t, 2) for (on, _, _), t in zip(heard.notes, truth, strict=True) if abs(on - t) > 0.05]
+    assert len(late) <= 1, late
+
+
+def test_tempo_of_a_long_short_rhythm_is_not_taken_for_its_two_thirds() -> None:
+    """Quarter, eighth, quarter, eighth, dotted, dotted at 120 bpm: the autocorrelation alone heard 81."""
+    gaps = [0.5, 0.25, 0.5, 0.25, 0.75, 0.75] * 4
+    bpm = estimate_tempo(0.3 + np.concatenate([[0.0], np.cumsum(gaps)]))
+    assert any(abs(bpm / 120 / r - 1) <= 0.08 for r in (0.5, 1, 2)), bpm
+
+
+G_AIR = [67, 69, 71, 74, 76, 74, 71, 67, 69, 71, 69, 67, 64, 62, 62]
+D_JIG = [62, 66, 69, 66, 62, 66, 69, 71, 69, 67, 66, 64, 66, 67, 69, 74, 73, 71, 69]
+
+
+@pytest.mark.parametrize(
+    ("notes", "key"),
+    [
+        (list(zip(G_AIR, [2] * 14 + [4], strict=True)), (7, "major")),
+        (
+            list(zip(D_JIG, [2, 1, 2, 1, 2, 1, 3, 2, 1, 2, 1, 2, 1, 3, 2, 1, 2, 1, 6], strict=True)),
+            (2, "major"),
+        ),
+    ],
+    ids=["G-major-air", "D-major-jig"],
+)
+def test_folk_phrases_are_not_read_in_their_dominant(
+    notes: list[tuple[int, int]], key: tuple[int, str]
+) -> None:
+    """Krumhansl-Kessler's profiles read these in D and A major; Temperley's read them as written."""
+    assert estimate_key(notes) == key
 
 
 @pytest.mark.parametrize(("fmt", "subtype"), [("WAV", "PCM_16"), ("FLAC", None), ("OGG", "VORBIS")])

