@@ -24,7 +24,10 @@ class EngineSettings(BaseSettings):
     )
     queue_size: int = Field(16, ge=1, le=10_000, description="requests admitted at once (waiting or running)")
     max_backlog_s: float = Field(
-        3.0, gt=0, le=600, description="refuse new work while the work admitted should take longer than this"
+        3.0,
+        gt=0,
+        le=600,
+        description="refuse a piece that would not be done within this, after the work admitted before it",
     )
     deadline_s: float = Field(30.0, gt=0, le=600, description="longest a request may take, queue included")
     workers: int = Field(
