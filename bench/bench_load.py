@@ -60,7 +60,7 @@ import soundfile as sf
 
 from bot.engine_client import EngineBusy, EngineClient, EngineError, Piece
 from bot.supervisor import EngineSupervisor
-from engine.render.audio import write_ogg
+from engine.render.opus import write_opus
 from engine.render.soundfont import find_soundfont
 from engine.schemas import ComposeRequest
 
@@ -110,7 +110,8 @@ async def client_loop(client: EngineClient, until: float, tally: Tally, seeds: I
         tally.latencies.append(time.monotonic() - started)
 
 
-async def load(engine: EngineSupervisor, client: EngineClient, clients: int, seconds: float) -> None:
+async def load(engine: EngineSupervisor, client: EngineClient, clients: int, seconds: float) -> float:
+    """Pieces a second under `clients` concurrent clients."""
     tally, seeds, peak = Tally(), itertools.count(), 0.0
     assert engine.pid is not None
     started, cpu_before = time.monotonic(), cpu_s(engine.pid)
@@ -141,13 +142,15 @@ async def load(engine: EngineSupervisor, client: EngineClient, clients: int, sec
         f"  engine CPU: {cpu / elapsed:.2f} cores busy, {cpu * 1000 / max(1, len(lat)):.0f} ms per piece "
         "(refusals included)"
     )
+    return len(lat) / elapsed
 
 
-async def render_cost(client: EngineClient, pieces: int) -> None:
+async def render_cost(client: EngineClient, pieces: int) -> float:
     """The engine's render against `fluidsynth -F`, and the CPU floor of a piece's audio: FluidSynth's
-    own render plus libvorbis encoding the result, the two library calls no engine can skip."""
+    own render plus libopus encoding the result as the engine does, the two library calls no engine can
+    skip. Returns the most pieces a second the floor allows on this machine's cores."""
     soundfont = find_soundfont(None)
-    engine_ms, floor_ms, synth_cpu, vorbis_cpu = [], [], [], []
+    engine_ms, floor_ms, synth_cpu, opus_cpu = [], [], [], []
     with tempfile.TemporaryDirectory() as out:
         for seed in range(pieces):
             piece: Piece = await client.compose(request(10_000 + seed))
@@ -157,19 +160,20 @@ async def render_cost(client: EngineClient, pieces: int) -> None:
             wall, cpu = fluidsynth_ms(soundfont, midi, Path(out))
             floor_ms.append(wall)
             synth_cpu.append(cpu)
-            vorbis_cpu.append(vorbis_cpu_ms(Path(out) / "floor.wav"))
+            opus_cpu.append(opus_cpu_ms(Path(out) / "floor.wav"))
     ratios = [e / f for e, f in zip(engine_ms, floor_ms, strict=True)]
     print(
         f"render: engine p50 {statistics.median(engine_ms):.0f} ms per piece, fluidsynth -F "
         f"{statistics.median(floor_ms):.0f} ms (its start-up excluded): ratio {statistics.median(ratios):.2f}"
     )
-    floor = statistics.median(synth_cpu) + statistics.median(vorbis_cpu)
+    floor = statistics.median(synth_cpu) + statistics.median(opus_cpu)
     cores = os.cpu_count() or 1
     print(
-        f"audio floor: fluidsynth -F {statistics.median(synth_cpu):.0f} ms + libvorbis "
-        f"{statistics.median(vorbis_cpu):.0f} ms of CPU per piece = {floor:.0f} ms: at most "
+        f"audio floor: fluidsynth -F {statistics.median(synth_cpu):.0f} ms + libopus "
+        f"{statistics.median(opus_cpu):.0f} ms of CPU per piece = {floor:.0f} ms: at most "
         f"{cores * 1000 / floor:.1f} pieces/s on {cores} cores with nothing else done"
     )
+    return cores * 1000 / floor
 
 
 def fluidsynth_ms(soundfont: Path, midi: Path, out: Path) -> tuple[float, float]:
@@ -191,13 +195,13 @@ def fluidsynth_ms(soundfont: Path, midi: Path, out: Path) -> tuple[float, float]
     )
 
 
-def vorbis_cpu_ms(wav: Path) -> float:
-    """CPU ms for libsndfile's Vorbis encoder (the engine's) on a rendered file, best of 2."""
+def opus_cpu_ms(wav: Path) -> float:
+    """CPU ms for the engine's Ogg Opus encoder (libopus) on a rendered file, best of 2."""
     audio, rate = sf.read(wav, dtype="float32")
     costs = []
     for _ in range(2):
         started = time.thread_time()
-        write_ogg(audio, wav.with_suffix(".ogg"), rate)
+        write_opus(audio, wav.with_suffix(".ogg"), rate)
         costs.append((time.thread_time() - started) * 1000)
     return min(costs)
 
@@ -244,8 +248,9 @@ async def main() -> None:
         )
         for seed in range(3):  # the first pieces pay for lazy imports and thread start-up
             await client.compose(request(seed))
-        await load(engine, client, args.clients, args.seconds)
-        await render_cost(client, args.render_pieces)
+        served = await load(engine, client, args.clients, args.seconds)
+        floor = await render_cost(client, args.render_pieces)
+        print(f"throughput: {served:.2f} pieces/s, {served / floor:.0%} of the audio floor's {floor:.2f}/s")
         if args.kill:
             await faults(engine, client, args.clients)
 
