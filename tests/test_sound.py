@@ -99,7 +99,7 @@ def test_the_chip_is_crushed_and_the_hall_rings_on_then_fades(renderer: Renderer
     held = np.mean(np.diff(chip[:, 0]) == 0)  # a zero-order hold at 12 kHz repeats each sample ~4 times
     assert held > 0.5 > np.mean(np.diff(plain[:, 0]) == 0)
     hall = render_audio(renderer, midi, tmp_path / "hall", [], sound=Sound("hall")).audio
-    assert len(hall) >= len(plain) + 2.9 * RATE
+    assert len(hall) >= len(plain) + 1.9 * RATE
     tail = hall[len(plain) : len(plain) + RATE]  # the second after the plain render ends
     assert np.sqrt(np.mean(tail**2)) > 1e-3 and np.abs(hall[-100:]).max() < 1e-4
 

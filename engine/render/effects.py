@@ -30,14 +30,14 @@ WOBBLE_DEPTH = 0.15  # of Chorus's range: the delay swings around 5 ms, a drift 
 CRACKLES_PER_S = 6.0
 CRACKLE_LEVEL = (0.002, 0.02)  # a click's peak at FluidSynth's raw level (music peaks near 0.1), log-uniform
 CRACKLE_SAMPLES = 24  # a click's length (0.5 ms), decaying
-CRACKLE_FRAME = 4800  # clicks are drawn 0.1 s at a time, each stretch from the seed and its index
+CRACKLE_FRAME = 48_000  # clicks are drawn a second at a time, each stretch from the seed and its index
 # 8-bit: a chip's coarse samples and few bits; the music is raised into the crusher's range and back
 CHIP_RATE = 12_000
 CHIP_BITS = 8
 CHIP_DRIVE_DB = 18.0
 # cinematic: a bigger hall than FluidSynth's own reverb, left to ring after the music, then faded out
 HALL = {"room_size": 0.92, "damping": 0.35, "wet_level": 0.28, "dry_level": 0.8, "width": 1.0}
-TAILS_S = {"hall": 3.0}
+TAILS_S = {"hall": 2.0}
 TAIL_FADE_S = 1.0  # the end of a tail, faded to nothing
 QUIET = 1e-5  # FluidSynth's raw level under which the music counts as silent (engine.render.synth.SILENCE)
 
@@ -73,6 +73,7 @@ class Effects:
         self._tail = int(sound.tail_s * sample_rate)
         self._fade = int(min(TAIL_FADE_S, sound.tail_s) * sample_rate)
         self._crackle = sound.name == "lofi"
+        self._mono = sound.name == "lofi"  # a tape in mono: half the work, and as old records sound
         self._clicks: tuple[int, np.ndarray] | None = None  # the last stretch of clicks drawn
         music: list[pb.Plugin] = []  # before the crackle is mixed in
         after: list[pb.Plugin] = []
@@ -95,23 +96,32 @@ class Effects:
     def process(self, block: np.ndarray) -> np.ndarray:
         """The next `block` (frames, 2) of raw audio, processed: float32, as many frames."""
         frames = len(block)
-        out = self._same_length(self._music.process(block, self.sample_rate, reset=False), frames)
+        music = ((block[:, 0] + block[:, 1]) * 0.5)[:, None] if self._mono else block
+        out = self._same_length(self._music.process(music, self.sample_rate, reset=False), frames)
         if self._crackle:
             out = out + self._crackles(self._frames, frames)[:, None]
         if len(self._after):
             out = self._same_length(self._after.process(out, self.sample_rate, reset=False), frames)
-        out = np.ascontiguousarray(out, dtype=np.float32)
-        if self._tail:
-            out *= self._tail_gain(block)[:, None]
+        out = np.array(np.broadcast_to(out, block.shape), dtype=np.float32)  # writable, C order
+        gain = self._tail_gain(block) if self._tail else None
+        if gain is not None:
+            out *= gain[:, None]
         self._frames += frames
         return out
 
-    def _tail_gain(self, block: np.ndarray) -> np.ndarray:
-        """1, falling to 0 over the last `_fade` frames of the tail once the music has fallen silent."""
-        loud = np.flatnonzero(np.abs(block).max(axis=1) >= QUIET)
-        quiet = np.arange(1, len(block) + 1) + (self._quiet if not len(loud) else -loud[-1] - 1)
-        quiet[: (loud[-1] + 1) if len(loud) else 0] = 0
+    def _tail_gain(self, block: np.ndarray) -> np.ndarray | None:
+        """1 (None: all of it), falling to 0 over the last `_fade` frames of the tail once the music has
+        fallen silent."""
+        frames = len(block)
+        if np.abs(block[-1]).max() >= QUIET:  # heard to the block's end: the usual case, and cheap
+            self._quiet = 0
+            return None
+        loud = np.flatnonzero(np.abs(block.reshape(-1)) >= QUIET)  # C order: frame i is samples 2i, 2i + 1
+        last = int(loud[-1]) // block.shape[1] if len(loud) else -1 - self._quiet
+        quiet = np.arange(frames) - last  # frames since the music was last heard
         self._quiet = int(quiet[-1])
+        if self._quiet <= self._tail - self._fade:
+            return None
         return np.clip((self._tail - quiet) / max(self._fade, 1), 0.0, 1.0).astype(np.float32)
 
     def _crackles(self, start: int, frames: int) -> np.ndarray:
