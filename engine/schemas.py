@@ -216,7 +216,8 @@ Trait = Literal[
     "dominant sevenths", "walking bass", "comping", "I–V–vi–IV", "sus chords", "power chords",
     "straight eighths", "modal mixture", "pedal points", "suspensions", "slow harmony", "held strings",
     "open fifths", "drones", "few leading tones", "zither arpeggios", "bossa groove", "skank", "one drop",
-    "half-time", "triads",
+    "half-time", "triads", "square and triangle waves", "arpeggiated chords", "noise-channel drums",
+    "bit-crushed", "low-pass", "tape wobble", "vinyl crackle", "big hall",
 ]  # fmt: skip
 TRAITS: tuple[Trait, ...] = get_args(Trait)
 STYLE_NAME_MAX = 20

@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from engine.render import synth
+from engine.render.effects import Sound
 from engine.render.formats import FORMATS, Sources, file_path, fit
 from engine.render.opus import OggOpusWriter, ogg_crc, write_opus
 from engine.render.stream import render_audio
@@ -184,7 +185,10 @@ def test_encoded_while_rendering_sounds_as_encoded_after(renderer: Renderer, tmp
 
 
 @needs_font
-def test_a_stopped_render_stops_the_encoder_and_leaves_no_file(renderer: Renderer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sound", [None, Sound("hall", 1)])  # the effects run on the encoder's thread
+def test_a_stopped_render_stops_the_encoder_and_leaves_no_file(
+    renderer: Renderer, tmp_path: Path, sound: Sound | None
+) -> None:
     midi = _piece(tmp_path / "piano.mid", bars=8)
     out = tmp_path / "out"
     out.mkdir()
@@ -197,7 +201,7 @@ def test_a_stopped_render_stops_the_encoder_and_leaves_no_file(renderer: Rendere
             raise TimeoutError("nobody waits any more")
 
     with pytest.raises(TimeoutError):
-        render_audio(renderer, midi, out / "piece", ["ogg"], checkpoint)
+        render_audio(renderer, midi, out / "piece", ["ogg"], checkpoint, sound)
     assert calls == 20 and not _encoder_threads()
     assert list(out.iterdir()) == []
 

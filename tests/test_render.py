@@ -8,11 +8,12 @@ import numpy as np
 import pretty_midi
 import pytest
 import soundfile as sf
+from matplotlib.collections import LineCollection
 
 from engine.render import soundfont
 from engine.render.audio import write_ogg, write_wav
 from engine.render.formats import FORMATS, Sources, file_path, fit, format_of
-from engine.render.pianoroll import draw_piano_roll
+from engine.render.pianoroll import draw_piano_roll, piano_roll
 from engine.render.soundfont import SoundfontNotFound, find_soundfont
 from engine.render.synth import BLOCK, PEAK, TAIL_SECONDS, Renderer
 
@@ -268,3 +269,24 @@ def test_the_audio_is_encoded_smaller_to_fit(tmp_path: Path) -> None:
     assert sizes["full"] > sizes["smaller"] > sizes["halved"] + 1_000 > 3_000
     assert (info["smaller"].channels, info["smaller"].samplerate) == (1, 48_000)
     assert (info["halved"].channels, info["halved"].samplerate) == (1, 24_000)
+
+
+def test_piano_roll_numbers_bars_from_bar_1_and_draws_the_pickup_a_beat_wide() -> None:
+    """A one-beat pickup (1/4 before 4/4) sits left of bar 1 at a quarter of a bar, unlabelled; a note held
+    a few milliseconds past the last bar line opens no empty bar."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)  # a beat is 0.5 s, a bar 2 s
+    midi.time_signature_changes = [pretty_midi.TimeSignature(1, 4, 0.0), pretty_midi.TimeSignature(4, 4, 0.5)]
+    melody = pretty_midi.Instrument(program=0)
+    melody.notes.append(pretty_midi.Note(80, 55, 0.0, 0.5))  # the pickup
+    melody.notes += [pretty_midi.Note(80, 60 + i, 0.5 + 2 * i, 2.5 + 2 * i) for i in range(3)]
+    melody.notes.append(pretty_midi.Note(80, 72, 6.5, 8.503))  # bar 4, held 3 ms past its end
+    midi.instruments.append(melody)
+    (ax,) = piano_roll(midi).axes
+    assert ax.get_xlim() == pytest.approx((-0.25, 4.0))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4"]
+    assert [t for t in ax.get_xticks()] == pytest.approx([0.5, 1.5, 2.5, 3.5])
+    lines = next(c for c in ax.collections if isinstance(c, LineCollection) and c.get_linewidth()[0] == 0.8)
+    assert sorted({round(float(s[0][0]), 3) for s in lines.get_segments()}) == [-0.25, 0, 1, 2, 3, 4]
+    notes = next(c for c in ax.collections if not isinstance(c, LineCollection))
+    pickup = notes.get_paths()[0].vertices[:, 0]
+    assert pickup.min() == pytest.approx(-0.25) and pickup.max() == pytest.approx(0.0)

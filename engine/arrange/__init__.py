@@ -18,7 +18,7 @@ from engine.arrange.drums import drum_track
 from engine.arrange.drums import pickup as drum_pickup
 from engine.arrange.harmony import Chord, bar_symbols, fit_chords
 from engine.arrange.idioms import Idiom
-from engine.arrange.orchestrate import DRUM_KIT, instrument_name, programs
+from engine.arrange.orchestrate import drum_kit, instrument_name, programs
 from engine.arrange.perform import NO_PICKUP, form_levels
 from engine.arrange.styles import Grid, family_of, idiom_of, swing_of
 from engine.data.events import to_notes
@@ -123,7 +123,7 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
     parts = []
     for role in _roles(resolved):
         if role == "drums":
-            part = Part(role, 0, DRUM_KIT, drum_track(family, grid))
+            part = Part(role, *drum_kit(family), drum_track(family, grid))
         else:
             program = _program(resolved, role, defaults[role])
             part = Part(role, program, instrument_name(program))

@@ -148,6 +148,8 @@ def figure(family: str, grid: Grid, chord_voicing: list[int], start: int, end: i
         return [n for b in beats for n in _block(v, b, b + grid.beat - GAP, 58, STRUM)]
     if family in ("chorale", "halftime", "cinematic"):  # held block chords
         return _block(v, start, end - GAP, {"chorale": 60, "halftime": 50}.get(family, 54))
+    if family == "chiptune":  # a chip plays a chord as a fast arpeggio: 16ths up its tones, round again
+        return _broken(v, start, end, list(range(len(v))), 1, 1, 54)
     if family == "chinese":  # a zither's rolling arpeggio up the open voicing, left to ring
         return _broken([*v, v[0] + 12], start, end, [0, 1, 2, 3], eighth, 4, 52)
     # folk: simple chords on the strong beats, held to the next one

@@ -77,6 +77,9 @@ def bass_line(
                 notes.append((pitch, t, min(end, t + length) - GAP, 76))
         if following is not None and notes and (a := approach(following, chord)) is not None:
             notes[-1] = (a, *notes[-1][1:])
+    elif family == "chiptune":  # a chip's triangle bass bouncing by octaves in eighths
+        for t in range(start, end, 2):
+            notes.append((root + 12 * ((t - bar_start) // 2 % 2), t, min(end, t + 2) - GAP, 76))
     elif family == "chinese":  # a drone: the open fifth held
         notes += [(root, start, end - GAP, 66), (fifth, start, end - GAP, 58)]
     else:  # ballad, lullaby, chorale, half-time, alberti, cinematic: the root held

@@ -8,6 +8,8 @@ from engine.arrange.styles import Grid
 KICK, SIDE_STICK, SNARE, CLOSED_HAT, PEDAL_HAT, OPEN_HAT, CRASH, RIDE = 36, 37, 38, 42, 44, 46, 49, 51
 LOW_TOM, MID_TOM, HIGH_TOM = 45, 47, 50
 HIT = 1.0  # steps a drum note lasts (drums ignore note length, the file needs one)
+# 8-bit's drums are a chip's noise channel: one sound at a time, from these (on the electronic kit)
+NOISE_KIT = (KICK, SNARE, CLOSED_HAT, CRASH)
 
 
 def bar_pattern(family: str, grid: Grid) -> list[tuple[int, int, int]]:
@@ -49,6 +51,9 @@ def bar_pattern(family: str, grid: Grid) -> list[tuple[int, int, int]]:
         back = beats[n // 2] if n > 1 else grid.bar // 2
         hits += [(back, KICK, 78), (back, SIDE_STICK, 70)]
         hits += [(t, CLOSED_HAT, 50 + 8 * (t % grid.beat != 0)) for t in range(0, grid.bar, 2)]
+    elif family == "chiptune":  # the noise channel, one hit at a time: kick and snare by turns, a hat between
+        hits += [(b, KICK if i % 2 == 0 else SNARE, 84 if i % 2 == 0 else 74) for i, b in enumerate(beats)]
+        hits += [(b + grid.beat // 2, CLOSED_HAT, 52) for b in beats]
     elif family == "chorale":  # a soft pulse
         hits += [(0, KICK, 56)] + [(b, RIDE, 40) for b in beats]
     else:  # pop, rock, folk, alberti: kick on the strong beats, snare on the backbeats, hat eighths
@@ -63,11 +68,11 @@ def bar_pattern(family: str, grid: Grid) -> list[tuple[int, int, int]]:
     return sorted(h for h in hits if 0 <= h[0] < grid.bar)
 
 
-def fill(grid: Grid) -> list[tuple[int, int, int]]:
-    """The last beat (at least four 16ths) down the toms, louder each hit."""
+def fill(grid: Grid, family: str = "") -> list[tuple[int, int, int]]:
+    """The last beat (at least four 16ths) down the toms, louder each hit (on a noise channel, the snare)."""
     length = max(4, grid.beat)
     start = grid.bar - length
-    toms = (SNARE, HIGH_TOM, MID_TOM, LOW_TOM)
+    toms = (SNARE,) if family == "chiptune" else (SNARE, HIGH_TOM, MID_TOM, LOW_TOM)
     return [(start + i, toms[i * len(toms) // length], 60 + 24 * i // length) for i in range(length)]
 
 
@@ -78,12 +83,14 @@ def pickup(family: str, grid: Grid) -> list[Note]:
         key = SNARE if family == "swing" else SIDE_STICK
         return [(key, 0, HIT, 46), (key, grid.beat // 2, grid.beat // 2 + HIT, 62)]
     length = grid.beat
-    toms = (SNARE, HIGH_TOM, MID_TOM, LOW_TOM)
+    toms = (SNARE,) if family == "chiptune" else (SNARE, HIGH_TOM, MID_TOM, LOW_TOM)
     return [(toms[i * len(toms) // length], i, i + HIT, 56 + 24 * i // length) for i in range(length)]
 
 
 def drum_track(family: str, grid: Grid) -> list[Note]:
-    """Every bar's pattern, a fill in the bar before the last, a crash and kick on the final downbeat."""
+    """Every bar's pattern, a fill in the bar before the last, a crash and kick on the final downbeat (a
+    noise channel's crash alone: it plays one sound at a time)."""
+    alone = family == "chiptune"
     pattern = bar_pattern(family, grid)
     notes: list[Note] = []
     last = grid.bars - 1
@@ -91,11 +98,11 @@ def drum_track(family: str, grid: Grid) -> list[Note]:
         hits = pattern
         if bar == last - 1:
             start = grid.bar - max(4, grid.beat)
-            hits = [h for h in pattern if h[0] < start] + fill(grid)
+            hits = [h for h in pattern if h[0] < start] + fill(grid, family)
         elif bar == 0:
-            hits = [h for h in pattern if h[0] != 0 or h[1] == KICK] + [(0, CRASH, 70)]
+            hits = [h for h in pattern if h[0] != 0 or (h[1] == KICK and not alone)] + [(0, CRASH, 70)]
         origin = bar * grid.bar
         notes += [(key, origin + t, origin + t + HIT, velocity) for t, key, velocity in hits]
     end = last * grid.bar
-    notes += [(CRASH, end, end + grid.bar, 100), (KICK, end, end + HIT, 96)]
+    notes += [(CRASH, end, end + grid.bar, 100), *([] if alone else [(KICK, end, end + HIT, 96)])]
     return notes

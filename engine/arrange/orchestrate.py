@@ -10,6 +10,10 @@ PIANO, ELECTRIC_PIANO, CHURCH_ORGAN, NYLON, STEEL, CLEAN_GUITAR = 0, 4, 19, 24, 
 ACOUSTIC_BASS, FINGER_BASS, CONTRABASS, CELLO, HARP = 32, 33, 43, 42, 46
 STRINGS, BRASS_SECTION, TUBA, WARM_PAD, SYNTH_BASS = 48, 61, 58, 89, 38
 DRAWBAR_ORGAN, KOTO = 16, 107
+SQUARE, SAW, TRIANGLE = 80, 81, 79  # GM has no triangle wave: the ocarina, a near sine, stands in for it
+ELECTRONIC_KIT = 24  # on the drum channel
+# family -> its drum kit (GM drum program, name); the others play the standard kit
+DRUM_KITS = {"chiptune": (ELECTRONIC_KIT, "Electronic Drum Kit")}
 
 BY_FAMILY = {  # melody program // 8 -> (chords, bass)
     0: (PIANO, ACOUSTIC_BASS),  # pianos
@@ -37,6 +41,7 @@ BY_STYLE = {  # family -> (chords, bass) that define the style's sound; None kee
     "reggae": (DRAWBAR_ORGAN, FINGER_BASS),
     "cinematic": (STRINGS, CONTRABASS),
     "chinese": (KOTO, CELLO),
+    "chiptune": (SQUARE, TRIANGLE),
 }
 STRING_LIKE = {5, 6}
 
@@ -54,6 +59,11 @@ def programs(melody_program: int, family: str) -> dict[str, int]:
         chords = style_chords
         bass = bass if style_bass is None else style_bass
     return {"chords": chords, "bass": bass}
+
+
+def drum_kit(family: str) -> tuple[int, str]:
+    """The GM drum program and its name a family's drums play on."""
+    return DRUM_KITS.get(family, (0, DRUM_KIT))
 
 
 def instrument_name(program: int) -> str:

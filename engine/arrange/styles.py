@@ -58,6 +58,7 @@ FAMILIES = {
     "ambient": "cinematic",
     "requiem": "cinematic",
     "elegy": "cinematic",
+    "chiptune": "chiptune",
 }
 # style word -> its harmony (engine.arrange.idioms); every other style plays folk's triads
 HARMONY = {
@@ -85,6 +86,17 @@ HARMONY = {
     "requiem": "cinematic",
     "elegy": "cinematic",
     "fanfare": "cinematic",
+    "chiptune": "pop",
+}
+# style word -> the sound it is heard in, on top of FluidSynth (engine.render.effects)
+SOUNDS = {
+    "lofi": "lofi",
+    "hip hop": "lofi",
+    "chiptune": "chiptune",
+    "cinematic": "hall",
+    "ambient": "hall",
+    "requiem": "hall",
+    "elegy": "hall",
 }
 COMPOUND = ("6/8", "9/8", "12/8")
 # style word -> the long-short ratio its off-beat eighths are played at (2: triplet swing; lo-fi lazier);
@@ -96,6 +108,11 @@ SWING_METERS = ("2/4", "3/4", "4/4")
 def swing_of(style: str, meter: str) -> float:
     """The long-short ratio of a style's off-beat eighths in `meter`; 1.0 is straight."""
     return SWING.get(style.strip().lower(), 1.0) if meter in SWING_METERS else 1.0
+
+
+def sound_of(style: str) -> str | None:
+    """The sound a style is heard in (engine.render.effects.SOUNDS), None for FluidSynth's as it is."""
+    return SOUNDS.get(style.strip().lower())
 
 
 def idiom_of(style: str, tradition: str | None = None) -> Idiom:
@@ -132,8 +149,14 @@ FAMILY_TRAITS: dict[str, tuple[Trait, ...]] = {
     "rock": ("straight eighths",),
     "cinematic": ("held strings",),
     "chinese": ("zither arpeggios",),
+    "chiptune": ("square and triangle waves", "arpeggiated chords", "noise-channel drums"),
 }
-DRUM_TRAITS = ("one drop",)  # heard only with the drums
+SOUND_TRAITS: dict[str, tuple[Trait, ...]] = {
+    "lofi": ("low-pass", "tape wobble", "vinyl crackle"),
+    "chiptune": ("bit-crushed",),
+    "hall": ("big hall",),
+}
+DRUM_TRAITS = ("one drop", "noise-channel drums")  # heard only with the drums
 
 
 def style_heard(style: str, meter: str, tradition: str | None = None, drums: bool = False) -> StyleHeard:
@@ -141,7 +164,8 @@ def style_heard(style: str, meter: str, tradition: str | None = None, drums: boo
     idiom = idiom_of(style, tradition)
     family = family_of(style, meter, tradition)
     swing: tuple[Trait, ...] = ("swing",) if swing_of(style, meter) > 1 else ()
-    traits = [*swing, *idiom.traits, *FAMILY_TRAITS.get(family, ())]
+    sound = SOUND_TRAITS.get(sound_of(style) or "", ())
+    traits = [*swing, *idiom.traits, *FAMILY_TRAITS.get(family, ()), *sound]
     traits = [t for t in dict.fromkeys(traits) if drums or t not in DRUM_TRAITS]
     return StyleHeard(style="chinese" if idiom.name == "chinese" else style, traits=traits)  # type: ignore[arg-type]
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from engine import paths
 from engine.arrange import arrange
+from engine.arrange.styles import sound_of
 from engine.compose.melody import (
     LatentTaste,
     Melody,
@@ -42,6 +43,7 @@ from engine.data.events import HOLD, REST, meter_index, steps_per_bar
 from engine.data.windows import Batch, open_window
 from engine.listen import UserMelody
 from engine.models.vae import load_vae
+from engine.render.effects import Sound
 from engine.render.formats import FORMATS, Sources, file_path, fit
 from engine.render.stream import render_audio
 from engine.render.synth import Renderer
@@ -427,7 +429,15 @@ class Composer:
         if audio:
             check_stop("render")
             # the OGG is encoded while FluidSynth renders, on another thread; the others from the audio after
-            rendered = render_audio(self.renderer, midi_path, stem, audio, lambda: check_stop("render"))
+            sound = sound_of(resolved.style)  # the style's effects, on every audio format alike
+            rendered = render_audio(
+                self.renderer,
+                midi_path,
+                stem,
+                audio,
+                lambda: check_stop("render"),
+                Sound(sound, resolved.seed) if sound else None,
+            )
             piece.audio = rendered.audio
             timer.ms.update(rendered.ms)  # render, and the wait for what was encoded beside it
             for fmt in audio:

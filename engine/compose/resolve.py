@@ -47,6 +47,8 @@ TRADITION_INSTRUMENTS = {
     "chinese": ("guzheng", "dizi", "erhu", "pipa", "yangqin"),
     "celtic": ("fiddle", "flute", "whistle", "accordion"),
 }
+# what a style is played on when nothing names an instrument
+STYLE_INSTRUMENTS = {"chiptune": "square lead"}
 MAJOR_KEYS = ("C", "G", "D", "F", "A", "Bb", "Eb")
 MINOR_KEYS = ("A", "E", "D", "G", "C", "B", "F#")
 
@@ -248,6 +250,8 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         program, instrument = instrument_program(request.instrument)
     elif reading.instrument is not None:
         program, instrument = reading.instrument, reading.instrument.name
+    elif style in STYLE_INSTRUMENTS:  # 8-bit leads on a chip's square wave, whatever one's habit
+        program, instrument = instrument_program(STYLE_INSTRUMENTS[style])
     elif mine.instrument:
         program, instrument = instrument_program(mine.instrument)
     elif tradition in TRADITION_INSTRUMENTS:

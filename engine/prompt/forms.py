@@ -71,6 +71,7 @@ _FORMS: dict[str, tuple[str | None, tuple[str, ...]]] = {  # style: (meter, word
     "ambient": (None, ("ambient", "氛围音乐")),
     "cinematic": (None, ("cinematic", "film score", "soundtrack", "movie soundtrack", "电影配乐", "配乐")),
     "electronic": (None, ("electronic", "电子", "电子音乐")),
+    "chiptune": ("4/4", ("chiptune", "chip tune", "8 bit", "8bit", "8 bit music", "芯片音乐", "8位", "八位")),
 }
 
 WORDS: dict[str, Style] = {

@@ -24,19 +24,33 @@ TICK_PITCH_CLASSES = (0, 4, 7)  # label C, E and G
 DRUM_GAP = 2.0  # semitone rows between the pitched notes and the drum band
 DRUM_SHARE = 0.25  # the drum band takes at least this share of the pitch range, so its labels fit
 MAX_BAR_LABELS = 32
+END_SLACK = 0.02  # of a bar
 NAME_LENGTH = 22
 
 
-def _bar_grid(midi: pretty_midi.PrettyMIDI, end: float) -> tuple[np.ndarray, np.ndarray]:
-    """Bar start times through one past `end`, and beat times, from the time signatures and tempi."""
+def _length(signature: pretty_midi.TimeSignature) -> float:
+    """A bar of `signature` in whole notes: 4/4 is 1, a 1/4 pickup 0.25, 6/8 0.75."""
+    return signature.numerator / signature.denominator
+
+
+def _bar_grid(midi: pretty_midi.PrettyMIDI, end: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bar start times through one past `end`, where each is drawn (in bars, bar 1 at 0: the last time
+    signature's first bar, so a pickup before it sits left of 0 at its true width), and beat times."""
     beats = midi.get_beats()
-    bars = list(midi.get_downbeats()) or [0.0]
-    signature = midi.time_signature_changes[-1] if midi.time_signature_changes else None
-    per_bar = beats_per_bar(f"{signature.numerator}/{signature.denominator}") if signature else 4
+    downbeats = list(midi.get_downbeats()) or [0.0]
+    signatures = midi.time_signature_changes
+    one = signatures[-1].time if signatures else 0.0
+    main = _length(signatures[-1]) if signatures else 1.0
+    bars = [t for t in downbeats if t >= one - 1e-9] or [one]
+    before = [t for t in downbeats if t < one - 1e-9]
+    widths = [_length(next(s for s in reversed(signatures) if s.time <= t + 1e-9)) / main for t in before]
+    xs = list(-np.cumsum(widths[::-1])[::-1]) + list(range(len(bars)))
+    per_bar = beats_per_bar(f"{signatures[-1].numerator}/{signatures[-1].denominator}") if signatures else 4
     beat = beats[-1] - beats[-2] if len(beats) > 1 else 60.0 / midi.get_tempo_changes()[1][-1]
     while len(bars) < 2 or bars[-1] <= end:
         bars.append(bars[-1] + per_bar * beat)
-    return np.array(bars), beats
+        xs.append(xs[-1] + 1)
+    return np.array(before + bars), np.array(xs, dtype=float), beats
 
 
 def _label(instrument: pretty_midi.Instrument) -> str:
@@ -58,14 +72,21 @@ def draw_piano_roll(
     midi: pretty_midi.PrettyMIDI, path: Path, title: str = "", steps_per_bar: int | None = None
 ) -> None:
     """Save a 1200x400 PNG piano roll; steps_per_bar draws a faint step grid, else beats are drawn."""
+    piano_roll(midi, title, steps_per_bar).savefig(path, dpi=DPI)
+
+
+def piano_roll(midi: pretty_midi.PrettyMIDI, title: str = "", steps_per_bar: int | None = None) -> Figure:
+    """The piano roll's figure, as `draw_piano_roll` saves it."""
     end = midi.get_end_time()
-    bar_times, beat_times = _bar_grid(midi, end)
+    bar_times, bar_xs, beat_times = _bar_grid(midi, end)
 
     def to_bars(t: np.ndarray) -> np.ndarray:
         """Seconds to bars, piecewise linear so that tempo and metre changes keep bar lines evenly spaced."""
-        return np.interp(t, bar_times, np.arange(len(bar_times)))
+        return np.interp(t, bar_times, bar_xs)
 
-    n_bars = max(1, int(np.ceil(to_bars(np.array(end)) - 1e-6)))
+    # a note held a few milliseconds past the last bar line (the performance's timing) opens no new bar
+    n_bars = max(1, int(np.ceil(to_bars(np.array(end)) - END_SLACK)))
+    first = min(0.0, float(bar_xs[0]))  # a pickup's left edge
 
     fig = Figure(figsize=FIGSIZE, dpi=DPI)
     FigureCanvasAgg(fig)
@@ -99,13 +120,13 @@ def draw_piano_roll(
 
     bottom = min(drum_row.values()) - drum_height / 2 if drum_keys else low - 0.5
     top = high + 0.5 if pitches else drum_height / 2
-    ax.set_xlim(0, n_bars)
+    ax.set_xlim(first, n_bars)
     ax.set_ylim(bottom, top)
-    minor = np.arange(0, n_bars, 1 / steps_per_bar) if steps_per_bar else to_bars(beat_times)
+    minor = np.arange(first, n_bars, 1 / steps_per_bar) if steps_per_bar else to_bars(beat_times)
     ax.vlines(minor, bottom, top, colors="0.9", linewidths=0.5, zorder=0)
-    ax.vlines(np.arange(n_bars + 1), bottom, top, colors="0.55", linewidths=0.8, zorder=0)
+    ax.vlines(bar_xs[bar_xs <= n_bars], bottom, top, colors="0.55", linewidths=0.8, zorder=0)
     octaves = [p for p in range(low, high + 1) if p % 12 == 0]
-    ax.hlines(octaves, 0, n_bars, colors="0.85", linewidths=0.5, zorder=0)
+    ax.hlines(octaves, first, n_bars, colors="0.85", linewidths=0.5, zorder=0)
     if pitches and drum_keys:
         ax.axhline(low - DRUM_GAP / 2, color="0.4", linewidth=0.8)
 
@@ -126,4 +147,4 @@ def draw_piano_roll(
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     else:
         ax.text(0.5, 0.5, "no notes", transform=ax.transAxes, ha="center", va="center", color="0.5")
-    fig.savefig(path, dpi=DPI)
+    return fig

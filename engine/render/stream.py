@@ -7,6 +7,10 @@ how well). The formats written this way are those with an `encoder` in `FORMATS`
 header takes the normalising gain once the piece's peak is known. The others are written afterwards from
 the finished audio, as before. A stopped or failed render stops the encoder thread, waits for it and
 leaves no file.
+
+A style's sound (engine.render.effects) is applied on the encoder thread too, before the encoders, so it
+runs beside FluidSynth instead of after it; the audio returned (for the WAV, and what `fit` shrinks) is the
+processed audio, and the normalising gain is taken from it.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.render.formats import FORMATS, BlockEncoder, file_path
 from engine.render.synth import Renderer, normalize
+
+if TYPE_CHECKING:
+    from engine.render.effects import Effects, Sound
 from engine.schemas import Format
 
 # Blocks (~0.7 s of audio, ~5 ms of rendering) handed over at once: each hand-over wakes the encoder thread,
@@ -43,8 +51,10 @@ def render_audio(
     stem: Path,
     formats: list[Format],
     checkpoint: Callable[[], None] | None = None,
+    sound: Sound | None = None,
 ) -> Rendered:
-    """Render `midi_path`, writing those of `formats` that can be encoded on the way (to `stem`'s files)."""
+    """Render `midi_path`, writing those of `formats` that can be encoded on the way (to `stem`'s files);
+    `sound`: a style's effects, in the audio returned and the files encoded alike."""
     streamed = [fmt for fmt in formats if FORMATS[fmt].encoder is not None]
     encoders: dict[Format, BlockEncoder] = {}
     try:
@@ -57,16 +67,19 @@ def render_audio(
             encoder.abort()
         raise
     started = time.perf_counter()
+    pad_s = sound.tail_s if sound is not None else 0.0
+    effects = sound.start(renderer.sample_rate) if sound is not None else None
     if not encoders:
-        audio = renderer.render(midi_path, checkpoint)
+        audio = renderer.render_raw(midi_path, checkpoint, pad_s=pad_s)
+        audio = effects.process(audio) if effects is not None else audio
+        normalize(audio)
         return Rendered(audio, {"render": _ms(started)}, [])
-    encoding = Encoding(list(encoders.values()))
+    encoding = Encoding(list(encoders.values()), effects)
     try:
-        audio = renderer.render_raw(midi_path, checkpoint, encoding.put)
-        gain = normalize(audio)
+        audio = renderer.render_raw(midi_path, checkpoint, encoding.put, pad_s)
         ms = {"render": _ms(started)}
         rendered = time.perf_counter()
-        encoding.finish(gain)
+        audio = encoding.finish(audio)
     except BaseException:
         encoding.abort()
         raise
@@ -75,10 +88,13 @@ def render_audio(
 
 
 class Encoding:
-    """One thread feeding blocks, in order, to encoders; `finish` or `abort` ends it, and waits for it."""
+    """One thread feeding blocks, in order, to encoders (through `effects` first, where given); `finish` or
+    `abort` ends it, and waits for it."""
 
-    def __init__(self, encoders: list[BlockEncoder]) -> None:
+    def __init__(self, encoders: list[BlockEncoder], effects: Effects | None = None) -> None:
         self.encoders = encoders
+        self.effects = effects
+        self._processed: list[np.ndarray] = []  # the blocks as the effects give them back
         self.cpu_s = 0.0  # the thread's CPU time, once it has ended
         self._batch: list[np.ndarray] = []
         self._batches: queue.SimpleQueue[list[np.ndarray] | None] = queue.SimpleQueue()
@@ -96,13 +112,17 @@ class Encoding:
             self._batches.put(self._batch)
             self._batch = []
 
-    def finish(self, gain: float) -> None:
-        """Wait for the queued blocks to be encoded, then have each encoder write its file."""
+    def finish(self, raw: np.ndarray) -> np.ndarray:
+        """Wait for the queued blocks to be encoded, then have each encoder write its file; `raw`: the blocks
+        put, together. Returns the audio normalised: the effects' blocks, or `raw` (normalised in place)."""
         self._end()
         if self._error is not None:
             raise self._error
+        audio = np.concatenate(self._processed) if self.effects is not None else raw
+        gain = normalize(audio)
         for encoder in self.encoders:
             encoder.finish(gain)
+        return audio
 
     def abort(self) -> None:
         """Stop at the next batch, wait for the thread, and drop every encoder's work."""
@@ -124,6 +144,9 @@ class Encoding:
                 continue  # drain to the end marker
             try:
                 for block in batch:
+                    if self.effects is not None:
+                        block = self.effects.process(block)
+                        self._processed.append(block)
                     for encoder in self.encoders:
                         encoder.write(block)
             except BaseException as error:

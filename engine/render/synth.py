@@ -125,11 +125,13 @@ class Renderer:
         midi_path: Path,
         checkpoint: Callable[[], None] | None = None,
         on_block: Callable[[np.ndarray], None] | None = None,
+        pad_s: float = 0.0,
     ) -> np.ndarray:
         """The audio before `normalize`: FluidSynth's own level, peaks near -20 dBFS.
 
         `on_block` (if given) is called with each block of the audio as soon as it is final, in order: the
         blocks it is given make up the audio returned. It must not change them; it may raise to stop.
+        `pad_s`: seconds of silence (whole blocks) after the tail, for effects that ring on (a hall).
         """
         midi_path = Path(midi_path)
         if not midi_path.is_file():
@@ -145,7 +147,7 @@ class Renderer:
         try:
             fluidsynth.fluid_player_add(player, os.fsencode(midi_path))
             fluidsynth.fluid_player_play(player)
-            audio = self._play(synth.synth, player, checkpoint, on_block)
+            audio = self._play(synth.synth, player, checkpoint, on_block, pad_s)
         finally:
             _thread_errors.messages = None
             fluidsynth.delete_fluid_player(player)
@@ -168,8 +170,10 @@ class Renderer:
         player: int,
         checkpoint: Callable[[], None] | None = None,
         on_block: Callable[[np.ndarray], None] | None = None,
+        pad_s: float = 0.0,
     ) -> np.ndarray:
-        """Run the player to the MIDI's end, then keep the tail until a block is silent or TAIL_SECONDS."""
+        """Run the player to the MIDI's end, then keep the tail until a block is silent or TAIL_SECONDS;
+        then `pad_s` of silence."""
         blocks: list[np.ndarray] = []
         end: int | None = None  # frames rendered when the player passed the last event
         max_tail = int(TAIL_SECONDS * self.sample_rate)
@@ -195,9 +199,11 @@ class Renderer:
             silent = np.abs(block).max() < SILENCE
             if not silent and frames - end < max_tail:
                 continue
-            audio = np.concatenate(blocks)
+            cut = len(blocks) * BLOCK
+            pads = -(-int(pad_s * self.sample_rate) // BLOCK)
+            audio = np.concatenate([*blocks, np.zeros((pads * BLOCK, 2), np.float32)])
             if not silent:  # the tail is cut at TAIL_SECONDS
-                audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+                audio[cut - fade : cut] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
             if on_block is not None:
                 for start in range(max(0, len(blocks) - held) * BLOCK, len(audio), BLOCK):
                     on_block(audio[start : start + BLOCK].copy())  # `audio` is normalised in place next
