@@ -17,7 +17,7 @@ from engine.arrange import arrange
 from engine.arrange.accompany import movement
 from engine.arrange.harmony import key_chords
 from engine.arrange.idioms import IDIOMS, parse_numeral
-from engine.arrange.perform import swung
+from engine.arrange.perform import Performance, swung
 from engine.arrange.styles import idiom_of, swing_of
 from engine.compose.resolve import resolve
 from engine.eval.arrangement_stats import (
@@ -514,3 +514,12 @@ def test_a_ballad_and_a_piano_alone_play_with_rubato_from_the_seed(tmp_path):
     assert len(tempi("folk", program=0, instrument="Acoustic Grand Piano")) > 20  # a piano alone
     assert len(tempi("folk", program=40, instrument="Violin")) < 20  # a violin: in time to the ending
     assert len(tempi("folk", drums=True)) < 20  # with a drummer: in time
+
+
+@pytest.mark.parametrize("rubato", [0, 4])
+def test_the_shortest_piece_still_slows_into_its_held_final_chord(rubato: int) -> None:
+    """A 2-bar piece (the shortest there is) has its ritardando from its first step: no tempo before it."""
+    play = Performance.of(0.125, 16, 32, rubato=rubato, seed=3)
+    times = [play.seconds(step) for step in range(33)]
+    assert all(a < b for a, b in itertools.pairwise(times))
+    assert times[32] - times[16] > times[16] - times[0]  # the last bar is played slower than the first

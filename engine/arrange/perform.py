@@ -119,7 +119,7 @@ class Performance:
         if slowing:
             # the ritardando goes on from where the rubato left the tempo (its last beat's share)
             changes = [c for c in changes if c[0] < final - bar]
-            pace = changes[-1][1]
+            pace = changes[-1][1] if changes else 1.0  # a 2-bar piece slows from its first step
             changes += [
                 (s, pace * (1 - (1 - RIT_SLOWEST) * (s - final + bar + 1) / bar))
                 for s in range(final - bar, final)
