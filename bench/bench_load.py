@@ -10,33 +10,33 @@ Run: `.venv/bin/python bench/bench_load.py [--clients 50] [--seconds 30] [--kill
 3. Faults (`--kill`): under the same load, SIGKILL the engine; count how requests ended, how long
    until the supervisor has a new engine ready, and whether the requests after that succeed.
 
-Latest figures (2026-11-28, 2 CPU cores, otherwise idle (load average ~1.3 before the run); FluidR3_GM;
-defaults: ENGINE_WORKERS=2, ENGINE_QUEUE_SIZE=16, ENGINE_MAX_BACKLOG_S=3, ENGINE_BATCH_MAX=4;
-`--clients 50 --seconds 20 --kill`). This machine renders ~2.3x slower than the one of the earlier
-figures (2.68 pieces/s, p99 3.9 s there, where `fluidsynth -F` took 132 ms a piece against 301 here):
+Latest figures (2026-12-06, 2 CPU cores, otherwise idle; FluidR3_GM; defaults: ENGINE_WORKERS=2,
+ENGINE_QUEUE_SIZE=16, ENGINE_MAX_BACKLOG_S=2, ENGINE_BATCH_MAX=4; `--clients 50 --seconds 20
+--render-pieces 4`):
 
-    engine ready in 3.4 s (pid 31973, RSS 525 MB)
-    load: 50 clients, 23.2 s: 39 pieces (1.68/s), 224 busy answers, errors 0
-      latency of pieces: p50 3.21 s, p95 5.09 s, p99 5.12 s, max 5.12 s
-      engine RSS: peak 680 MB (high-water mark 680 MB)
-      engine CPU: 1.67 cores busy, 994 ms per piece (refusals included)
-    render: engine p50 386 ms per piece, fluidsynth -F 301 ms (its start-up excluded): ratio 1.24
-    audio floor: fluidsynth -F 315 ms + libvorbis 375 ms of CPU per piece = 690 ms: at most 2.9 pieces/s
+    engine ready in 2.3 s (pid 22285, RSS 388 MB)
+    load: 50 clients, 21.8 s: 40 pieces (1.83/s), 466 busy answers, errors 0
+      latency of pieces: p50 1.69 s, p95 2.70 s, p99 2.80 s, max 2.80 s
+      engine RSS: peak 555 MB (high-water mark 557 MB), 427 MB idle 2 s after
+      engine CPU: 1.59 cores busy, 869 ms per piece (refusals included)
+    render: engine p50 534 ms per piece, fluidsynth -F 484 ms (its start-up excluded): ratio 1.09
+    audio floor: fluidsynth -F 493 ms + libopus 206 ms of CPU per piece = 699 ms: at most 2.9 pieces/s
       on 2 cores with nothing else done
-    faults: SIGKILL under 50 clients; engine ready again after 2.8 s (restarts: 1)
-      before the kill: 8 pieces, 87 busy, 0 errors; errors since: {'EngineUnavailable': 12};
-      pieces in the 5 s after ready: 8
+    throughput: 1.83 pieces/s, 64% of the audio floor's 2.86/s
 
-Six runs in the same hour: 1.4-1.9 pieces/s, p99 4.1-5.3 s (ENGINE_BATCH_MAX 8 gave 1.57-1.60/s with
-p99 4.9-5.3 s; 4 gave 1.68-1.92/s with p99 4.3-5.1 s; ENGINE_MAX_BACKLOG_S=2 gave p99 4.1 s at 1.40/s).
+Faults (`--kill`, last run 2026-11-28): SIGKILL under 50 clients; the engine ready again after 2.8 s
+(restarts: 1); 12 requests in flight ended as EngineUnavailable, 8 pieces in the 5 s after ready.
 
-Against the targets: nothing lost (every request got a piece or an explicit 429) and the engine back
-within 10 s. Four pieces a second is out of reach on 2 cores at this audio quality: the audio floor
-alone (FluidSynth's own render plus libvorbis encoding the result, the two library calls any engine
-must make for a 48 kHz OGG) is 0.66-0.73 s of CPU per 16-bar piece on this machine, so 2 cores could
-make at most 2.7-3.0 pieces a second doing nothing else. The
-engine's own work on top (melody ~60 ms, picture ~120 ms, arrangement, MIDI, HTTP) brings it to
-~1.0 s of CPU a piece, while the load generator itself takes the rest of the 2 cores.
+The same run at ENGINE_MAX_BACKLOG_S=3 (the default before): 1.64 pieces/s (57% of the floor), p99 3.84 s,
+RSS peak 550 MB. Before this session's memory work the engine was 525 MB idle and 680 MB at peak: FluidR3
+was loaded whole in each render thread (now only the samples a piece selects) and the allocator kept what
+the load freed (now two arenas and a trim when idle).
+
+Against issue 10's targets: p99 2.8 s (< 3 s) with everything beyond told busy at once; RSS 555 MB
+(<= 600 MB); throughput 64% of the floor, not 90%. The 90% cannot be reached while a piece also needs its
+melody and its picture: on this machine the melody is ~150 ms and the piano roll ~95 ms of CPU a piece
+beside the ~700 ms floor, so even with no other overhead the engine makes at most ~74% of the floor's
+pieces; the rest is arrangement, MIDI, HTTP and base64 (~100 ms), and the load generator on the same cores.
 """
 
 from __future__ import annotations

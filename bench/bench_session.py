@@ -26,52 +26,30 @@ and is counted apart; any other last answer counts as failed; no last answer wit
 The bot, the stand-in and this driver share one event loop (as in the tests), on the same 2 cores as
 the engine, so the times include the stand-in's own work (it parses every upload).
 
-Latest figures (2 CPU cores shared with other jobs, load average ~2.7 before the run; FluidR3_GM; engine
-defaults, 2 workers; `.venv/bin/python bench/bench_session.py --users 20 --interactions 100`; the child
-engine's uvicorn INFO lines left out, long lines cut):
+Since issue 10 each piece is one streamed engine call (compose, vary, extend, reroll, re-orchestrate,
+answer), so the report also gives, per posted piece, the engine's own time for it (`timings_ms["engine"]`,
+from its arrival, queueing included) and the bot's share: the posted time less the engine's.
 
-    stand-in on http://127.0.0.1:36205; bot ready in 0.2 s
-    engine ready in 2.0 s (SOUNDFONT=/usr/share/sounds/sf2/FluidR3_GM.sf2)
-    warm-up /compose: piece in 0.7 s (not counted)
-    session: 20 people, 100 interactions, seed 1 …
+Latest figures (2026-12-06, 2 CPU cores otherwise idle; FluidR3_GM; engine defaults, 2 workers,
+ENGINE_MAX_BACKLOG_S=2):
 
-    kind           n  piece  rated  busy  failed  unanswered   ack p50      p95   final p50      p95
-    compose       52     31      0    21       0           0      0.02     0.07      4.67     6.26
-    mention        6      5      0     1       0           0      0.01     0.03      3.71     5.43
-    dm             9      8      0     1       0           0      0.01     0.05      4.48     6.11
-    vary           6      5      0     1       0           0      0.03     0.06      3.57     5.71
-    extend         3      2      0     1       0           0      0.03     0.05      4.55     6.01
-    reroll         8      6      0     2       0           0      0.02     0.06      4.92     6.32
-    up             4      0      4     0       0           0      0.05     0.05      0.05     0.05
-    down           7      0      7     0       0           0      0.04     0.12      0.04     0.12
-    orchestrate    5      3      0     2       0           0      0.03     0.04      3.18     4.63
-    all          100     60     11    29       0           0      0.02     0.07      3.93     6.25
+    --users 5 --interactions 40 (below capacity):
+      all 40: 33 pieces, 4 rated, 3 busy, 0 failed, 0 unanswered
+      time to the final message with audio (33 pieces): p50 1.28 s, p95 2.13 s, max 2.20 s
+      engine's own time per piece (33): p50 1.17 s, p95 1.88 s; the bot's share (33): p50 0.06 s, p95 0.28 s
+      engine calls: 36 for 36 pieces asked for (each piece one call, queued once)
+    --users 20 --interactions 100 (the engine saturated):
+      all 100: 25 pieces, 12 rated, 63 busy, 0 failed, 0 unanswered; acknowledged p50 0.01 s, max 0.12 s
+      time to the final message with audio (25 pieces): p50 1.63 s, p95 3.45 s, max 3.48 s
+      engine's own time per piece (25): p50 1.54 s, p95 2.77 s; the bot's share (25): p50 0.08 s, p95 0.68 s
+      engine calls: 88 for 88 pieces asked for (each piece one call, queued once)
+      tracebacks in what the bot sent: 0
 
-    100 interactions in 30.6 s
-    time to acknowledge: p50 0.02 s, p95 0.07 s, max 0.31 s; over Discord's 3 s: 0
-    time to the final message with audio (60 pieces): p50 4.48 s, p95 6.26 s, max 6.58 s
-    time to the rating's answer (11): p50 0.04 s, p95 0.12 s
-    busy: 29
-      17 × I'm composing for a lot of people right now. Try again in N s. (after composing) [compose 15, …]
-      8 × 我现在正在为很多人作曲，请 N 秒后再试。 (after composing) [compose 6, dm 1, reroll 1]
-      2 × I'm composing for a lot of people right now. Try again in N s. (after orchestrating) [orchestrate 2]
-      1 × I'm composing for a lot of people right now. Try again in N s. (after varying) [vary 1]
-      1 × I'm composing for a lot of people right now. Try again in N s. (after extending) [extend 1]
-    failed: 0
-    unanswered: 0
-    bot requests the stand-in refused: 0
-    tracebacks in what the bot sent: 0
-    bot log: 31 warnings and errors
-      29 × WARNING jam.bot, the first: engine: the engine is busy (14 requests, about 3 s of work) (retry …
-      2 × WARNING discord.client, the first: PyNaCl is not installed, voice will NOT be supported
-
-All answered, all acknowledged well inside Discord's 3 s. The busy answers vary with the load from
-other jobs: 29, 27, 25, 24 and 22 over five default runs (seeds 1 and 2), and 0 in a sixth (then 88
-pieces, p50 2.92 s, p95 3.98 s). Every one was the engine's 429 (ENGINE_MAX_BACKLOG_S=3; it counted
-~3 s of work for 10-14 requests), at the first engine call, so no notes were thrown away. With
-ENGINE_MAX_BACKLOG_S=30 ENGINE_QUEUE_SIZE=32 (same command) the engine queued instead: 88 pieces, 0
-busy, pieces p50 3.29 s, p95 4.91 s, max 5.27 s, in 28.4 s. So the default backlog limit refuses about
-a quarter of this session's requests that the engine would have served in under 5 s.
+Against issue 10's targets: below capacity posted p50 1.28 s (<= 1.5 s); at 20 users the bot adds 0.08 s
+p50 to the engine's own time (<= 0.3 s), no piece queues twice, every interaction is answered. Before
+(two or three calls a piece, ENGINE_MAX_BACKLOG_S=3) the same 20-user session posted p50 4.5 s, p95
+6.3 s, with 29 busy: the engine now says "busy" at once where a piece would wait past 2 s (63 busy at 20
+people on 2 cores, 3 at 5), so the pieces it takes are posted in a third of the time.
 """
 
 from __future__ import annotations
