@@ -34,7 +34,10 @@ def composer() -> FakeComposer:
 
 @pytest.fixture
 def settings() -> EngineSettings:
-    return EngineSettings(workers=1, queue_size=4, deadline_s=30, batch_wait_ms=1, max_body_bytes=20_000)
+    """A queue of 4 and a backlog limit far past it: these tests fill the queue (see the backlog's own)."""
+    return EngineSettings(
+        workers=1, queue_size=4, max_backlog_s=600, deadline_s=30, batch_wait_ms=1, max_body_bytes=20_000
+    )
 
 
 @pytest.fixture
