@@ -253,7 +253,7 @@ STYLE_REQUESTS = {  # a style heard -> the words that ask for it
     "jazz": "a jazz tune", "swing": "a swing tune", "shuffle": "a shuffle", "blues": "a blues",
     "lofi": "lo-fi hip hop for studying", "bossa": "a bossa nova", "pop": "a pop song", "rock": "a rock song",
     "reggae": "a reggae tune", "cinematic": "a film score", "chinese": "中国风", "folk": "a folk song",
-    "waltz": "a waltz", "hymn": "a hymn",
+    "waltz": "a waltz", "hymn": "a hymn", "chiptune": "an 8-bit game tune",
 }  # fmt: skip
 RICH_STYLES = ("jazz", "lofi", "bossa")  # issue 12: >= 60% of their chord sonorities of 4+ pitch classes
 SWING_STYLES = ("jazz", "lofi", "swing", "shuffle")  # issue 12: swung 1.5-2.2:1 in >= 3 of 4 pieces
