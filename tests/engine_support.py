@@ -49,7 +49,7 @@ class FakeComposer:
     ) -> list[ComposeResult]:
         self.batches.append(list(requests))
         for index, request in enumerate(requests):
-            report(index, Understood(resolved=self._resolved(request)))
+            report(index, lambda request=request: Understood(resolved=self._resolved(request)))
         self._enter("compose_batch")
         names = names or [None] * len(requests)
         failures = {
@@ -69,7 +69,7 @@ class FakeComposer:
         return outcomes  # type: ignore[return-value]
 
     def vary(self, parent: ComposeResult, out_dir: Path, seed: int) -> ComposeResult:
-        report(0, Understood(resolved=parent.resolved))
+        report(0, lambda: Understood(resolved=parent.resolved))
         self._enter("vary")
         return self._piece(parent.request.model_copy(update={"seed": seed}), out_dir, f"{parent.name}-var")
 

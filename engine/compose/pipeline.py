@@ -102,7 +102,8 @@ class PiecesFailed(Exception):
         self.outcomes = outcomes
 
 
-Progress = Callable[[int, BaseModel], None]  # (the piece's place in its batch, what it has reached)
+# (the piece's place in its batch, what makes the stage it has reached: made only if someone listens)
+Progress = Callable[[int, Callable[[], BaseModel]], None]
 _progress: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("progress", default=None)
 
 
@@ -117,7 +118,7 @@ def report_to(progress: Progress) -> Iterator[None]:
         _progress.reset(token)
 
 
-def report(index: int, stage: BaseModel) -> None:
+def report(index: int, stage: Callable[[], BaseModel]) -> None:
     progress = _progress.get()
     if progress is not None:
         progress(index, stage)
@@ -351,7 +352,7 @@ class Composer:
     ) -> list[ComposeResult]:
         started = started or time.perf_counter()
         for index, r in enumerate(resolved):
-            report(index, Understood(resolved=r))
+            report(index, lambda r=r: Understood(resolved=r))
         check_stop("melody")
         melody_started = time.perf_counter()
         melodies = self.writer.write_batch(specs)
@@ -418,7 +419,9 @@ class Composer:
             piece = Sources(midi, melody.events, resolved, SAMPLE_RATE)
             FORMATS["mid"].write(piece, midi_path)  # whatever the formats: the audio is rendered from it
         duration_s = round(midi.get_end_time(), 3)
-        report(index, Sketch(result=self._result(stem, request, resolved, [], duration_s, melody, timer)))
+        report(
+            index, lambda: Sketch(result=self._result(stem, request, resolved, [], duration_s, melody, timer))
+        )
         formats = set(request.formats)
         pictures = [
             _submit(self.picture_pool, self._write, piece, fmt, stem, timer)

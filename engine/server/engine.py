@@ -131,9 +131,11 @@ class Ticket:
         """Seconds until the deadline."""
         return self.deadline - time.monotonic()
 
-    def tell(self, stage: BaseModel) -> None:
+    def tell(self, stage: Callable[[], BaseModel]) -> None:
+        """Send the stage `stage()` makes, if this ticket's caller streams and still waits (else it is
+        never made: a sketch copies the whole melody)."""
         if self.lines is not None and self.wanted():
-            self.lines(stage.model_dump_json().encode())
+            self.lines(stage().model_dump_json().encode())
 
 
 def piece_cost(bars: int, formats: Iterable[Format]) -> float:
@@ -209,9 +211,8 @@ class Engine:
         self.load_error: str | None = None
         self.admitted = 0
         self.admitted_cost = 0.0
-        self.seconds_per_unit = (
-            0.01  # of one worker's time; a running estimate, for admission and Retry-After
-        )
+        # of one worker's time; a running estimate, for admission and Retry-After
+        self.seconds_per_unit = 0.01
         self.scratch: Path | None = None  # this engine's folder for pieces being written (`start`)
         self.closing = False
         self._busy: dict[object, float] = {}  # worker call -> time.monotonic() it started
@@ -430,40 +431,41 @@ class Engine:
             )
         self.admitted += 1
         self.admitted_cost += cost
-        admission = Admission(self, endpoint, cost, Ticket(time.monotonic() + deadline))
+        admission = Admission(self, endpoint, cost, deadline)
         try:
             if STREAM_TYPE in request.headers.get("accept", ""):
                 return await self._stream(request, work, admission)
-            body = await self._answer(_race(work(admission.ticket), request, deadline), endpoint)
+            body = await self._answer(_race(work(admission.ticket), request, deadline), admission)
         except BaseException:
             admission.close()
             raise
-        admission.close(ok=True)
+        admission.ok = True
+        admission.close()
         return Response(body, media_type="application/json")
 
-    async def _answer(self, work: Awaitable[bytes], endpoint: str) -> bytes:
+    async def _answer(self, work: Awaitable[bytes], admission: Admission) -> bytes:
         """The work's body, or its failure as the `Refused` to answer with."""
         try:
             return await work
         except (Refused, CallerGone):
             raise
         except Exception as error:
-            raise self.refusal(error, endpoint) from None
+            raise self.refusal(error, admission) from None
 
-    def refusal(self, error: Exception, endpoint: str) -> Refused:
+    def refusal(self, error: Exception, admission: Admission) -> Refused:
         """What to answer when making a piece failed, without the exception's text where it was unforeseen."""
         if isinstance(error, Refused):
             return error
         if isinstance(error, (TimeoutError, Stopped)):  # Stopped: the worker saw the deadline pass first
             if isinstance(error, Stopped) and self.closing:
                 return Refused(503, "unavailable", "the engine is stopping")
-            return Refused(504, "timeout", "not done within the deadline")
+            return Refused(504, "timeout", f"not done within the deadline of {admission.deadline_s:g} s")
         if isinstance(error, ValueError):  # what the composer cannot do with these values
             return Refused(422, "rejected", _without_paths(str(error)))
         if isinstance(error, BatcherStopped):
             return Refused(503, "unavailable", "the engine is stopping")
         incident = secrets.token_hex(4)
-        log.error("%s failed (incident %s)", endpoint, incident, exc_info=error)
+        log.error("%s failed (incident %s)", admission.endpoint, incident, exc_info=error)
         return Refused(500, "failed", f"the engine failed on this request (incident {incident})")
 
     async def _stream(
@@ -475,10 +477,9 @@ class Engine:
         lines: asyncio.Queue[bytes] = asyncio.Queue()
         ticket = admission.ticket
         ticket.lines = lambda line: loop.call_soon_threadsafe(lines.put_nowait, line)
-        job = work(ticket)
-        admission.on_close(job.cancel)
+        job = admission.job = work(ticket)
         waiting = asyncio.ensure_future(_next_line(job, lines))
-        first = await self._answer(_race(waiting, request, ticket.left()), admission.endpoint)
+        first = await self._answer(_race(waiting, request, ticket.left()), admission)
         return PieceStream(self._lines(first, job, lines, admission), admission.close)
 
     async def _lines(
@@ -494,7 +495,7 @@ class Engine:
             try:
                 line = await asyncio.wait_for(_next_line(job, lines), max(0.0, admission.ticket.left()))
             except Exception as error:
-                refused = self.refusal(error, admission.endpoint)
+                refused = self.refusal(error, admission)
                 self.metrics.requests.labels(admission.endpoint, refused.error).inc()
                 yield refused.line() + b"\n"
                 return
@@ -506,28 +507,26 @@ class Admission:
     """One admitted request, released once however its answer ends: a body, the end of a stream, a
     refusal, or a caller gone. Its ticket is dropped then, so that work nobody waits for stops."""
 
-    def __init__(self, engine: Engine, endpoint: str, cost: float, ticket: Ticket) -> None:
-        self.engine, self.endpoint, self.cost, self.ticket = engine, endpoint, cost, ticket
+    def __init__(self, engine: Engine, endpoint: str, cost: float, deadline_s: float) -> None:
+        self.engine, self.endpoint, self.cost, self.deadline_s = engine, endpoint, cost, deadline_s
+        self.ticket = Ticket(time.monotonic() + deadline_s)
         self.started = time.perf_counter()
+        self.job: asyncio.Future[bytes] | None = None  # a streamed piece's work, cancelled if still queued
         self.ok = False  # the piece went out whole
         self.closed = False
-        self._then: list[Callable[[], object]] = []
 
-    def on_close(self, then: Callable[[], object]) -> None:
-        self._then.append(then)
-
-    def close(self, ok: bool = False) -> None:
+    def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         self.ticket.dropped.set()  # whatever the answer, no one waits for this work any more
-        for then in self._then:
-            then()
+        if self.job is not None:
+            self.job.cancel()
         self.engine.admitted -= 1
         self.engine.admitted_cost -= self.cost
         if self.engine.admitted == 0:  # idle: what the burst freed goes back to the system
             asyncio.get_running_loop().run_in_executor(None, give_back)
-        if ok or self.ok:
+        if self.ok:
             metrics = self.engine.metrics
             metrics.request_seconds.labels(self.endpoint).observe(time.perf_counter() - self.started)
             metrics.requests.labels(self.endpoint, "ok").inc()
