@@ -111,6 +111,11 @@ def decode_piece(body: bytes) -> Piece:
         response = PieceResponse.model_validate_json(body)
     except ValidationError as error:
         raise EngineFailed(f"the engine's answer is not a piece: {error}") from None
+    return piece_of(response)
+
+
+def piece_of(response: PieceResponse) -> Piece:
+    """The piece a response (or a stream's last line) holds, its files' bytes decoded."""
     return Piece(response.result, {f.format: base64.b64decode(f.data) for f in response.files})
 
 
@@ -308,7 +313,7 @@ class EngineClient:
                 except ValidationError as error:
                     raise EngineFailed(f"the engine's stream has a line that is no stage: {error}") from None
                 if isinstance(stage, PieceResponse):
-                    return Piece(stage.result, {f.format: base64.b64decode(f.data) for f in stage.files})
+                    return piece_of(stage)
                 if isinstance(stage, StreamError):
                     raise _error(stage.status, stage.reason, float(stage.retry_after or 1))
                 tell(stage)
