@@ -17,7 +17,7 @@ batching several requests together does not change any of them.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -49,6 +49,7 @@ MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 # Chinese folk melody lives on the pentatonic: gong (major family) and yu (minor family) modes
 PENTATONIC = {"major": (0, 2, 4, 7, 9), "minor": (0, 3, 5, 7, 10)}
 CANDIDATES = 10
+KEY_ATTEMPTS = 3  # a fresh tune heard in another key than the asked one is written again, at most this often
 VARIATION_NOISE = 0.6
 TEMPERATURE = 0.5
 PRIOR_BANDWIDTH = 0.2  # kernel width, in standard deviations of the bank
@@ -271,6 +272,16 @@ class MelodySpec:
     taste: LatentTaste | None = None  # where new windows lean, from a person's ratings
     tradition: str | None = None  # engine.data.corpus.TRADITIONS, None = any
     tune_type: str | None = None  # engine.data.corpus.TUNE_TYPES, None = any
+    attempt: int = 0  # a fresh tune written again because the first was heard in another key
+
+    def generator(self, *parts: str) -> torch.Generator:
+        """The seeded generator for one use; a later attempt draws afresh from the same seed."""
+        return generator_for(self.seed, *parts, *((f"attempt{self.attempt}",) if self.attempt else ()))
+
+    @property
+    def fresh(self) -> bool:
+        """Written from nothing: no window kept, varied or continued from an earlier piece."""
+        return not (self.fixed or self.around or len(self.prefix))
 
 
 @dataclass
@@ -440,6 +451,17 @@ def fitness(
     return score
 
 
+def melody_clarity(melody: Melody, spec: MelodySpec) -> float:
+    """`key_clarity` of a whole melody in its spec's key: above 0 when that key is the one heard."""
+    notes = to_notes(melody.events)
+    if not notes:
+        return 0.0
+    pitches = np.array([pitch for pitch, _, _ in notes], dtype=float)
+    return key_clarity(
+        pitches, np.array([end - start for _, start, end in notes], dtype=float), spec.tonic, spec.mode
+    )
+
+
 def cadence_tokens(length: int, bar: int, tonic: int, previous_pitch: int) -> torch.Tensor:
     """Force the last bar to one long tonic, in the octave nearest the melody's last note."""
     forced = torch.full((length,), -1, dtype=torch.long)
@@ -541,7 +563,7 @@ class MelodyWriter:
     def _noise(self, spec: MelodySpec, label: str) -> torch.Tensor:
         """Gumbel noise for one label: sampling as argmax(logits / T + noise), batch-independent."""
         length = 2 * steps_per_bar(spec.meter)
-        uniform = torch.rand(length, N_TOKENS, generator=generator_for(spec.seed, label, "noise"))
+        uniform = torch.rand(length, N_TOKENS, generator=spec.generator(label, "noise"))
         return -torch.log(-torch.log(uniform.clamp(1e-9, 1 - 1e-9)))
 
     def _decode(self, rows: list[_Row]) -> list[np.ndarray]:
@@ -586,7 +608,7 @@ class MelodyWriter:
         spec, base = writing.spec, label.rstrip("*")
         if base in writing.codes:
             return writing.codes[base][None]
-        generator = generator_for(spec.seed, base, "latent")
+        generator = spec.generator(base, "latent")
         latent = self.model.vae.config.latent
         origin = spec.around.get(base)
         if origin is None and self._origin(spec, base) in writing.codes:
@@ -603,6 +625,30 @@ class MelodyWriter:
         return self.model.sample_prior(spec.mode, CANDIDATES, generator, attributes=spec.shape, draw=draw)
 
     def write_batch(self, specs: list[MelodySpec]) -> list[Melody]:
+        """Melodies for every spec, each heard in its asked key where a few attempts can manage it.
+
+        Windows are ranked by how clearly the piece so far is in the key, yet a tune can still end up
+        heard in its dominant or its parallel major (a minor-bank code that decodes major): about one
+        fresh tune in seven. Such a tune is written again from the same seed, and the attempt heard most
+        clearly in the key is kept; re-ranking windows harder instead made the tunes leap more and
+        repeat less (`jam eval`'s two-sample test went from 0.57 to 0.67). Kept, varied and continued
+        windows are never rewritten, nor pentatonic tunes, which the diatonic key profiles do not fit."""
+        melodies = self._write(specs)
+        for attempt in range(1, KEY_ATTEMPTS):
+            again = [
+                i
+                for i, (spec, melody) in enumerate(zip(specs, melodies, strict=True))
+                if spec.fresh and spec.tradition != "chinese" and melody_clarity(melody, spec) <= 0
+            ]
+            if not again:
+                break
+            retried = self._write([replace(specs[i], attempt=attempt) for i in again])
+            for i, melody in zip(again, retried, strict=True):
+                if melody_clarity(melody, specs[i]) > melody_clarity(melodies[i], specs[i]):
+                    melodies[i] = melody
+        return melodies
+
+    def _write(self, specs: list[MelodySpec]) -> list[Melody]:
         """Windows are written in the plan's order, each decoded from the note the one before ended on;
         every spec's next window is decoded in one batch. A label decoded once is reused (the opening
         returns as it was); a cadence ('*') has its last bar forced onto the tonic. Raises `Stopped`
