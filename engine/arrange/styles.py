@@ -87,6 +87,8 @@ HARMONY = {
     "elegy": "cinematic",
     "fanfare": "cinematic",
     "chiptune": "pop",
+    "chorale": "chorale",
+    "hymn": "chorale",
 }
 # style word -> the sound it is heard in, on top of FluidSynth (engine.render.effects)
 SOUNDS = {
