@@ -170,7 +170,7 @@ def _counts(training: list[Chorale], mode: str) -> dict[str, Any]:
     transitions: defaultdict[str, Counter] = defaultdict(Counter)
     soprano: defaultdict[str, Counter] = defaultdict(Counter)
     inversions: defaultdict[str, Counter] = defaultdict(Counter)
-    start, final, phrase_end, before_end = Counter(), Counter(), Counter(), Counter()
+    start, final, phrase_end, before_end, cadences = Counter(), Counter(), Counter(), Counter(), Counter()
     for c in pieces:
         labels = c.labels
         kept = [(i, label) for i, label in enumerate(labels) if label in known]
@@ -189,6 +189,7 @@ def _counts(training: list[Chorale], mode: str) -> dict[str, Any]:
                 phrase_end[label] += 1
                 if i > 0 and labels[i - 1] in known and labels[i - 1] != label:
                     before_end[labels[i - 1]] += 1
+                    cadences[f"{labels[i - 1]} {label}"] += 1
     return {
         "chorales": len(pieces),
         "beats": sum(len(c.beats) for c in pieces),
@@ -200,6 +201,7 @@ def _counts(training: list[Chorale], mode: str) -> dict[str, Any]:
         "inversions": {a: dict(row) for a, row in inversions.items()},
         "phrase_end": dict(phrase_end),
         "before_end": dict(before_end),
+        "cadences": dict(cadences.most_common()),  # "7:maj 0:maj": the chords into a fermata
     }
 
 

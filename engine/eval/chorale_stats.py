@@ -16,7 +16,7 @@ melody), read from the arranged MIDI a 32nd into each beat; Bach's held-out chor
 `jam eval --chorale` composes hymns and reports these for them, for the same melodies arranged as
 before (held block chords on the chorale family, the folk triads: today's "gospel"), and for Bach:
 
-| 8 hymns (seeds 0-7), `jam eval --chorale` | parallels / 100 changes | movement | root position | log-lik / change | known |
+| 8 hymns, `jam eval --chorale` | parallels / 100 | movement | root position | log-lik | known |
 | --- | --- | --- | --- | --- | --- |
 | Bach, 36 held-out chorales | 1.5 | 1.36 | 0.68 | -2.19 | 0.83 |
 | Jam, four-part (learnt) | 0.0 | 1.46 | 0.74 | -1.41 | 1.00 |
