@@ -201,7 +201,9 @@ def _four_parts(
 ) -> tuple[list[tuple[int, int]], list[Chord], list[list[int]]]:
     """Alto and tenor on the chords track, the bass on the bass track, under the tune as a soprano
     (engine.arrange.chorale); a voice that keeps its pitch from beat to beat holds it."""
-    slots, chords, satb = harmonise(notes, grid.total, grid.bar, grid.beat, resolved.key, resolved.mode)
+    slots, chords, satb = harmonise(
+        notes, grid.total, grid.bar, grid.beat, resolved.key, resolved.mode, resolved.seed
+    )
     for role, voices in (("chords", (1, 2)), ("bass", (0,))):
         if role in by_role:
             by_role[role].notes += [n for v in voices for n in held_line([b[v] for b in satb], slots, 60)]

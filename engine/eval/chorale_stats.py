@@ -8,6 +8,7 @@ melody), read from the arranged MIDI a 32nd into each beat; Bach's held-out chor
   chord changes (beats where any voice moves);
 - movement: mean semitones each voice moves per chord change (issue 12: at most 2.5 in every style);
 - root position: the share of chords with their root in the bass (the rest are inverted);
+- harmonic rhythm: the share of beats whose chord differs from the beat before's;
 - ranges: each voice's lowest and highest pitch;
 - harmony: the mean log-likelihood of each chord change (a beat whose chord differs from the one
   before) under the learnt transitions (`engine.arrange.chorale`), with the share of changes whose two
@@ -16,11 +17,16 @@ melody), read from the arranged MIDI a 32nd into each beat; Bach's held-out chor
 `jam eval --chorale` composes hymns and reports these for them, for the same melodies arranged as
 before (held block chords on the chorale family, the folk triads: today's "gospel"), and for Bach:
 
-| 8 hymns, `jam eval --chorale` | parallels / 100 | movement | root position | log-lik | known |
-| --- | --- | --- | --- | --- | --- |
-| Bach, 36 held-out chorales | 1.5 | 1.36 | 0.68 | -2.19 | 0.83 |
-| Jam, four-part (learnt) | 0.0 | 1.46 | 0.74 | -1.41 | 1.00 |
-| Jam, block chords (before) | 132.6 | 1.47 | 1.00 | -3.52 | 0.92 |
+| 8 hymns ("a hymn", seeds 0-7) | parallels/100 | movement | root position | chord a beat | log-lik | known |
+| --- | --- | --- | --- | --- | --- | --- |
+| Bach, 36 held-out chorales | 2.5 | 2.33 | 0.67 | 0.78 | -2.12 | 0.98 |
+| Jam, four parts learnt from Bach | 0.0 | 1.70 | 0.65 | 0.53 | -1.70 | 1.00 |
+| Jam, block chords (before) | 30.6 | 1.16 | 0.98 | 0.22 | -1.99 | 1.00 |
+
+(`jam eval --chorale --json`. The measure counts what the beat shows: a passing note caught on it, or a
+voice leaping an octave, counts in Bach's too. The block chords' movement averages six voices, most of
+them still; `jam eval --arrangement`'s movement of the chords track is 1.11 for these hymns, 1.10 as
+block chords.)
 """
 
 from __future__ import annotations
@@ -78,12 +84,14 @@ def harmony_measures(beats: list[list[int] | None], tonic: int, mode: str) -> di
         if found is not None and b:
             roots.append(min(b) % 12 == found[0])
     index = {label: i for i, label in enumerate(m.labels)}
-    changes = [(a, b) for a, b in itertools.pairwise(labels) if a and b and a != b]
+    pairs = [(a, b) for a, b in itertools.pairwise(labels) if a and b]
+    changes = [(a, b) for a, b in pairs if a != b]
     known = [(index[a], index[b]) for a, b in changes if a in index and b in index]
     stay = np.exp(np.diag(m.transition))
     logs = [m.transition[a, b] - math.log(1 - stay[a]) for a, b in known]
     return {
         "root_position": round(float(np.mean(roots)), 2) if roots else None,
+        "chord_per_beat": round(len(changes) / len(pairs), 2) if pairs else None,
         "loglik_per_change": round(float(np.mean(logs)), 2) if logs else None,
         "known": round(len(known) / len(changes), 2) if changes else None,
     }
@@ -126,7 +134,7 @@ def mean_of(found: list[dict[str, Any]]) -> dict[str, Any]:
     out["parallels_per_100"] = round(
         sum((f["parallels_per_100"] or 0) * f["changes"] for f in found) / max(changes, 1), 1
     )
-    for key in ("movement", "root_position", "loglik_per_change", "known"):
+    for key in ("movement", "root_position", "chord_per_beat", "loglik_per_change", "known"):
         kept = [f[key] for f in found if f[key] is not None]
         out[key] = round(float(np.mean(kept)), 2) if kept else None
     out["ranges"] = [
