@@ -253,7 +253,7 @@ def cmd_chorales(args: argparse.Namespace) -> int:
     """`jam chorales`: Bach's chorales from music21's corpus into the harmoniser's table."""
     from engine.data.chorales import make_table
 
-    table = make_table(Path(args.table), limit=args.limit)
+    table, seconds = make_table(Path(args.table), limit=args.limit)
     counts = {mode: len(table[mode]["chords"]) for mode in ("major", "minor")}
     print(
         json.dumps(
@@ -262,7 +262,7 @@ def cmd_chorales(args: argparse.Namespace) -> int:
                 "parsed": table["parsed"],
                 "training": table["training"],
                 "held_out": len(table["held_out"]),
-                "parse_seconds": table["parse_seconds"],
+                "parse_seconds": round(seconds, 1),
                 "chords": counts,
             },
             indent=2,
