@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.arrange.accompany import GAP, Note, figure, voice, voices_for
+from engine.arrange.accompany import GAP, Note, figure, glissandi, voice, voices_for
 from engine.arrange.bass import BASS_LOW, bass_line, final_bass, pedal, root_pitch
 from engine.arrange.chorale import harmonise, held_line
 from engine.arrange.drums import drum_track
@@ -193,6 +193,9 @@ def _accompany(
             else:
                 line = bass_line(family, grid, chord, following, start, end)
             by_role["bass"].notes += line
+    if family == "chinese" and "chords" in by_role:
+        tonic = key_pitch_class(resolved.key)
+        by_role["chords"].notes += glissandi(grid, slots, voicings, tonic, resolved.mode, resolved.seed)
     return slots, chords, voicings
 
 

@@ -150,7 +150,7 @@ FAMILY_TRAITS: dict[str, tuple[Trait, ...]] = {
     "halftime": ("half-time",),
     "rock": ("straight eighths",),
     "cinematic": ("held strings",),
-    "chinese": ("zither arpeggios",),
+    "chinese": ("zither arpeggios", "guzheng glissandi"),
     "chiptune": ("square and triangle waves", "arpeggiated chords", "noise-channel drums"),
 }
 SOUND_TRAITS: dict[str, tuple[Trait, ...]] = {
