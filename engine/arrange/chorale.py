@@ -47,6 +47,11 @@ FINAL_INVERTED = 100.0  # Bach's last chord has its root in the bass
 RELAXED = 5  # semitones the ranges widen by where nothing fits (a tune far out of a soprano's range)
 # semitones above the tonic -> the scale degree (0-6) its root is named on
 DEGREE = (0, 1, 1, 2, 2, 3, 3, 4, 5, 5, 6, 6)
+LEADING_DEGREE = {
+    1: 0,
+    6: 3,
+    8: 4,
+}  # a diminished chord a semitone under a degree leads to it: #i°, #iv°, #v°
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
 SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
 NUMERAL_SUFFIX = {"maj": "", "min": "", "dim": "o", "aug": "+", "7": "7", "maj7": "maj7", "m7": "7"}
@@ -110,6 +115,8 @@ def to_chord(label: str, key: str, mode: str) -> Chord:
     offset, quality = label.split(":")
     semitones = int(offset)
     degree = DEGREE[semitones]
+    if quality in ("dim", "dim7"):
+        degree = LEADING_DEGREE.get(semitones, degree)
     root = (key_pitch_class(key) + semitones) % 12
     shift = semitones - SCALES[mode][degree]
     numeral = ROMAN[degree] if TEMPLATES[quality][1] == 4 else ROMAN[degree].lower()
