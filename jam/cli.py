@@ -308,7 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
         "chorales", help="learn four-part harmony from Bach's chorales (music21's corpus)"
     )
     chorales.add_argument("--table", default=str(paths.chorale_table()))
-    chorales.add_argument("--limit", type=int, help="parse only the first N chorales (for trying things out)")
+    chorales.add_argument(
+        "--limit",
+        type=int,
+        help="parse only the first N chorales (with --table elsewhere: trying things out)",
+    )
     chorales.set_defaults(func=cmd_chorales)
 
     train = sub.add_parser("train", help="train a model")
