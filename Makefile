@@ -46,6 +46,7 @@ lint: setup
 
 data: setup
 	$(JAM) data
+	$(JAM) chorales
 
 train-vae: setup
 	$(JAM) train vae

@@ -29,5 +29,10 @@ def prompt_table() -> Path:
     return Path(__file__).resolve().parent / "eval" / "prompts.tsv"
 
 
+def chorale_table() -> Path:
+    """Four-part harmony counted from Bach's chorales (`jam chorales`, engine/data/chorales.py)."""
+    return WEIGHTS_DIR / "chorale_table.json"
+
+
 def conductor_weights() -> Path:
     return Path(os.environ.get("JAM_CONDUCTOR_WEIGHTS", WEIGHTS_DIR / "conductor.pt"))

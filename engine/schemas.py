@@ -217,7 +217,8 @@ Trait = Literal[
     "straight eighths", "modal mixture", "pedal points", "suspensions", "slow harmony", "held strings",
     "open fifths", "drones", "few leading tones", "zither arpeggios", "bossa groove", "skank", "one drop",
     "half-time", "triads", "square and triangle waves", "arpeggiated chords", "noise-channel drums",
-    "bit-crushed", "low-pass", "tape wobble", "vinyl crackle", "big hall",
+    "bit-crushed", "low-pass", "tape wobble", "vinyl crackle", "big hall", "four-part voice leading",
+    "Bach chorale harmony", "guzheng glissandi",
 ]  # fmt: skip
 TRAITS: tuple[Trait, ...] = get_args(Trait)
 STYLE_NAME_MAX = 20

@@ -181,7 +181,7 @@ def cmd_answer(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    if args.adherence or args.arrangement or args.style_rolls:
+    if args.adherence or args.arrangement or args.style_rolls or args.chorale:
         return cmd_eval_music(args)
     from engine.compose.melody import MelodyModel
     from engine.data.corpus import build_cache
@@ -227,7 +227,11 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="jam-eval-") as scratch:
         out = Path(args.out or scratch)
-        if args.adherence:
+        if args.chorale:
+            from engine.eval.chorale_stats import hymn_report
+
+            report = {"chorale": hymn_report(composer, out / "chorale", pieces=args.limit or 8)}
+        elif args.adherence:
             from engine.eval.adherence import run_table
 
             report = {"adherence": run_table(composer, Path(args.table), out / "adherence", limit=args.limit)}
@@ -242,6 +246,28 @@ def cmd_eval_music(args: argparse.Namespace) -> int:
 
                 report["arrangement"]["by_style"] = styles_report(composer, out / "styles")
     print(json.dumps(report, indent=None if args.json else 2))
+    return 0
+
+
+def cmd_chorales(args: argparse.Namespace) -> int:
+    """`jam chorales`: Bach's chorales from music21's corpus into the harmoniser's table."""
+    from engine.data.chorales import make_table
+
+    table, seconds = make_table(Path(args.table), limit=args.limit)
+    counts = {mode: len(table[mode]["chords"]) for mode in ("major", "minor")}
+    print(
+        json.dumps(
+            {
+                "table": args.table,
+                "parsed": table["parsed"],
+                "training": table["training"],
+                "held_out": len(table["held_out"]),
+                "parse_seconds": round(seconds, 1),
+                "chords": counts,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -277,6 +303,17 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--workers", type=int)
     data.add_argument("--rebuild", action="store_true")
     data.set_defaults(func=cmd_data)
+
+    chorales = sub.add_parser(
+        "chorales", help="learn four-part harmony from Bach's chorales (music21's corpus)"
+    )
+    chorales.add_argument("--table", default=str(paths.chorale_table()))
+    chorales.add_argument(
+        "--limit",
+        type=int,
+        help="parse only the first N chorales (with --table elsewhere: trying things out)",
+    )
+    chorales.set_defaults(func=cmd_chorales)
 
     train = sub.add_parser("train", help="train a model")
     train.add_argument("which", choices=["vae", "gan", "conductor"], help="which model")
@@ -329,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--arrangement",
         action="store_true",
         help="instead: MuseGAN arrangement statistics of composed pieces",
+    )
+    evaluate.add_argument(
+        "--chorale",
+        action="store_true",
+        help="instead: four-part hymns beside Bach's held-out chorales and block chords (--limit pieces)",
     )
     evaluate.add_argument(
         "--style-rolls",

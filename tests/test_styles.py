@@ -14,11 +14,11 @@ from bot.cogs.help import help_embed
 from bot.present import piece_embed, style_text
 from bot.texts import STYLE_HEARD_ZH
 from engine.arrange import arrange
-from engine.arrange.accompany import movement
+from engine.arrange.accompany import glissandi, movement
 from engine.arrange.harmony import key_chords
 from engine.arrange.idioms import IDIOMS, parse_numeral
 from engine.arrange.perform import Performance, swung
-from engine.arrange.styles import idiom_of, swing_of
+from engine.arrange.styles import idiom_of, style_heard, swing_of
 from engine.compose.resolve import resolve
 from engine.eval.arrangement_stats import (
     meter_of,
@@ -125,6 +125,37 @@ def test_chinese_style_is_open_and_avoids_the_leading_tone():
     bass = part(a, "bass")
     assert any(n[1] == m[1] and n[0] != m[0] for n in bass for m in bass)  # a drone: two notes at once
     assert idiom_of("folk", "chinese").name == "chinese" and idiom_of("jazz", "chinese").name == "jazz"
+
+
+def runs_of(notes: list) -> list[list]:
+    """Glissandi, one run per chord they lead into (the notes of one ring to the same step)."""
+    runs: dict[float, list] = {}
+    for n in sorted(notes, key=lambda n: n[1]):
+        runs.setdefault(n[2], []).append(n)
+    return list(runs.values())
+
+
+@pytest.mark.parametrize("mode", ["major", "minor"])
+def test_a_chinese_tune_has_seeded_pentatonic_guzheng_glissandi_into_its_phrases(mode):
+    r = resolved(style="folk", tradition="chinese", bars=16, mode=mode, key="D", seed=3)
+    melody = random_melody(5, minor=mode == "minor")
+    a = arrange(melody, r)
+    chords = {p.role: p for p in a.parts}["chords"]
+    assert chords.program == 107  # the koto
+    found = glissandi(a.grid, a.slots, a.voicings, 2, mode, seed=3)
+    assert {n[:3] for n in found} <= {n[:3] for n in chords.notes}  # played on the koto
+    runs = runs_of(found)
+    pentatonic = {(2 + i) % 12 for i in ((0, 3, 5, 7, 10) if mode == "minor" else (0, 2, 4, 7, 9))}
+    for run, phrase_start in zip(runs, (64, 128, 192, 240), strict=True):  # bars 5, 9, 13, the end
+        pitches = [n[0] for n in run]
+        assert len(pitches) >= 5 and {p % 12 for p in pitches} <= pentatonic
+        assert pitches in (sorted(pitches), sorted(pitches, reverse=True)) and len(set(pitches)) == len(
+            pitches
+        )
+        assert phrase_start - 3 <= run[0][1] and run[-1][1] < phrase_start  # a quick run into the chord
+    assert glissandi(a.grid, a.slots, a.voicings, 2, mode, seed=3) == found
+    assert glissandi(a.grid, a.slots, a.voicings, 2, mode, seed=4) != found
+    assert "guzheng glissandi" in style_heard("folk", "4/4", "chinese").traits
 
 
 @pytest.mark.parametrize("mode", ["major", "minor"])

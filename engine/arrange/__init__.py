@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.arrange.accompany import GAP, Note, figure, voice, voices_for
+from engine.arrange.accompany import GAP, Note, figure, glissandi, voice, voices_for
 from engine.arrange.bass import BASS_LOW, bass_line, final_bass, pedal, root_pitch
+from engine.arrange.chorale import harmonise, held_line
 from engine.arrange.drums import drum_track
 from engine.arrange.drums import pickup as drum_pickup
 from engine.arrange.harmony import Chord, bar_symbols, fit_chords
@@ -116,9 +117,6 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
     family = family_of(resolved.style, resolved.meter, resolved.tradition)
     idiom = idiom_of(resolved.style, resolved.tradition)
     notes = to_notes(events)
-    slots = harmonic_slots(notes, grid, idiom)
-    chords = fit_chords(notes, slots, resolved.key, resolved.mode, grid.beat, idiom=idiom)
-    symbols = bar_symbols(chords, slots, grid.bar, grid.bars)
     defaults = programs(resolved.program, family)
     parts = []
     for role in _roles(resolved):
@@ -129,6 +127,46 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
             part = Part(role, program, instrument_name(program))
         parts.append(part)
     by_role = {p.role: p for p in parts}
+    if idiom.four_part:
+        slots, chords, voicings = _four_parts(notes, grid, resolved, by_role)
+    else:
+        slots, chords, voicings = _accompany(notes, grid, resolved, family, idiom, by_role)
+    symbols = bar_symbols(chords, slots, grid.bar, grid.bars)
+    for part in parts:
+        part.notes = [(p, s, e, shape_velocity(v, s, grid)) for p, s, e, v in part.notes]
+    swing = resolved.swing if resolved.swing is not None else swing_of(resolved.style, resolved.meter)
+    levels = form_levels(resolved.windows, grid.bars)
+    lead_in, pickup = _pickup(family, grid, chords[0], by_role)
+    return Arrangement(
+        resolved.key,
+        resolved.mode,
+        family,
+        grid,
+        slots,
+        chords,
+        symbols,
+        parts,
+        idiom,
+        voicings,
+        swing,
+        levels,
+        resolved.seed,
+        lead_in,
+        pickup,
+    )
+
+
+def _accompany(
+    notes: list[tuple[int, int, int]],
+    grid: Grid,
+    resolved: Resolved,
+    family: str,
+    idiom: Idiom,
+    by_role: dict[str, Part],
+) -> tuple[list[tuple[int, int]], list[Chord], list[list[int]]]:
+    """The style's chords fitted to the tune, voiced, played in the family's figures and bass line."""
+    slots = harmonic_slots(notes, grid, idiom)
+    chords = fit_chords(notes, slots, resolved.key, resolved.mode, grid.beat, idiom=idiom)
     last = len(slots) - 1
     voices = voices_for(family, idiom)
     pedal_end = min(PHRASE_BARS, grid.bars - 2) * grid.bar if idiom.pedal else 0
@@ -155,28 +193,24 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
             else:
                 line = bass_line(family, grid, chord, following, start, end)
             by_role["bass"].notes += line
-    for part in parts:
-        part.notes = [(p, s, e, shape_velocity(v, s, grid)) for p, s, e, v in part.notes]
-    swing = resolved.swing if resolved.swing is not None else swing_of(resolved.style, resolved.meter)
-    levels = form_levels(resolved.windows, grid.bars)
-    lead_in, pickup = _pickup(family, grid, chords[0], by_role)
-    return Arrangement(
-        resolved.key,
-        resolved.mode,
-        family,
-        grid,
-        slots,
-        chords,
-        symbols,
-        parts,
-        idiom,
-        voicings,
-        swing,
-        levels,
-        resolved.seed,
-        lead_in,
-        pickup,
+    if family == "chinese" and "chords" in by_role:
+        tonic = key_pitch_class(resolved.key)
+        by_role["chords"].notes += glissandi(grid, slots, voicings, tonic, resolved.mode, resolved.seed)
+    return slots, chords, voicings
+
+
+def _four_parts(
+    notes: list[tuple[int, int, int]], grid: Grid, resolved: Resolved, by_role: dict[str, Part]
+) -> tuple[list[tuple[int, int]], list[Chord], list[list[int]]]:
+    """Alto and tenor on the chords track, the bass on the bass track, under the tune as a soprano
+    (engine.arrange.chorale); a voice that keeps its pitch from beat to beat holds it."""
+    slots, chords, satb = harmonise(
+        notes, grid.total, grid.bar, grid.beat, resolved.key, resolved.mode, resolved.seed
     )
+    for role, voices in (("chords", (1, 2)), ("bass", (0,))):
+        if role in by_role:
+            by_role[role].notes += [n for v in voices for n in held_line([b[v] for b in satb], slots, 60)]
+    return slots, chords, [b[1:3] for b in satb]
 
 
 def _pickup(

@@ -6,6 +6,8 @@ chord by a fraction of a step). Voicings move to the nearest inversion, so the c
 
 from __future__ import annotations
 
+import random
+
 from engine.arrange.harmony import Chord
 from engine.arrange.idioms import Idiom
 from engine.arrange.styles import Grid
@@ -157,6 +159,54 @@ def figure(family: str, grid: Grid, chord_voicing: list[int], start: int, end: i
     strong = strong or beats[:1] or [start]
     bounds = [*strong[1:], end]
     return [n for a, b in zip(strong, bounds, strict=True) for n in _block(v, a, b - GAP, 56)]
+
+
+# a guzheng's open strings: the pentatonic of the key (in minor, its relative major's: the same strings)
+PENTATONIC = {"major": (0, 2, 4, 7, 9), "minor": (0, 3, 5, 7, 10)}
+GLISS_NOTES = (5, 9)  # strings a glissando sweeps, fewest and most
+GLISS_STEPS = (2, 3)  # how long it takes, in 16ths: an eighth or a dotted sixteenth
+GLISS_UP = 0.75  # the share of glissandi swept upward into the chord (the rest fall onto it)
+GLISS_RING = 2  # 16ths each string rings past the landing
+PHRASE_BARS = 4
+
+
+def open_strings(tonic: int, mode: str, low: int = 48, high: int = 96) -> list[int]:
+    """The pitches of a guzheng's open strings from `low` to `high`: the key's pentatonic."""
+    pcs = {(tonic + i) % 12 for i in PENTATONIC["minor" if mode == "minor" else "major"]}
+    return [p for p in range(low, high + 1) if p % 12 in pcs]
+
+
+def glissando(strings: list[int], target: int, at: int, rng: random.Random) -> list[Note]:
+    """A quick run along the open strings toward the string nearest `target`, swept up to it (or down
+    onto it) over an eighth or so, so that the chord struck at step `at` completes it; each string is
+    left to ring a moment."""
+    count = rng.randint(*GLISS_NOTES)
+    steps = rng.choice(GLISS_STEPS)
+    land = min(range(len(strings)), key=lambda i: abs(strings[i] - target))
+    if rng.random() < GLISS_UP:
+        run = strings[max(0, land - count) : land]
+    else:
+        run = strings[land + 1 : land + 1 + count][::-1]
+    width = steps / max(len(run), 1)
+    return [
+        (pitch, at - steps + i * width, at + GLISS_RING, 40 + round(20 * i / max(len(run) - 1, 1)))
+        for i, pitch in enumerate(run)
+    ]
+
+
+def glissandi(
+    grid: Grid, slots: list[tuple[int, int]], voicings: list[list[int]], tonic: int, mode: str, seed: int
+) -> list[Note]:
+    """Guzheng glissandi into each four-bar phrase after the first and into the final chord, each
+    landing on the chord's top note an octave up (where the arpeggio climbs to), drawn from `seed`."""
+    rng = random.Random(f"{seed}:glissando")
+    strings = open_strings(tonic, mode)
+    phrase = PHRASE_BARS * grid.bar
+    notes: list[Note] = []
+    for index, ((start, _), voicing) in enumerate(zip(slots, voicings, strict=True)):
+        if start > 0 and (start % phrase == 0 or index == len(slots) - 1):
+            notes += glissando(strings, voicing[0] + 12, start, rng)
+    return notes
 
 
 def voices_for(family: str, idiom: Idiom) -> int:

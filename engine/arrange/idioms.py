@@ -51,6 +51,9 @@ class Idiom:
     approach: tuple[str, ...] = ()  # numerals for the first half of the penultimate bar, before its dominant
     pedal: bool = False  # the bass holds the tonic through the first phrase, whatever the chords
     suspensions: bool = False  # a chord's third, prepared a step above in the chord before, resolves late
+    four_part: bool = (
+        False  # the tune as a soprano over alto, tenor and bass learnt from Bach (engine.arrange.chorale)
+    )
     traits: tuple[Trait, ...] = ()  # what it changes, in words
 
 
@@ -220,7 +223,16 @@ CHINESE = Idiom(  # pentatonic-friendly: sus2/sus4, open fifths, drones, few lea
     traits=("open fifths", "sus chords", "drones", "few leading tones"),
 )
 
-IDIOMS = {i.name: i for i in (FOLK, JAZZ, BOSSA, LOFI, BLUES, POP, ROCK, CINEMATIC, CHINESE)}
+CHORALE = Idiom(  # a chord a beat and four voices, learnt from Bach's chorales: the tables are not used
+    "chorale",
+    major=FOLK.major,
+    minor=FOLK.minor,
+    voices=4,
+    four_part=True,
+    traits=("four-part voice leading", "Bach chorale harmony"),
+)
+
+IDIOMS = {i.name: i for i in (FOLK, JAZZ, BOSSA, LOFI, BLUES, POP, ROCK, CINEMATIC, CHINESE, CHORALE)}
 
 
 def parse_numeral(numeral: str) -> tuple[int, int, str]:

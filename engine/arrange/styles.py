@@ -87,6 +87,8 @@ HARMONY = {
     "elegy": "cinematic",
     "fanfare": "cinematic",
     "chiptune": "pop",
+    "chorale": "chorale",
+    "hymn": "chorale",
 }
 # style word -> the sound it is heard in, on top of FluidSynth (engine.render.effects)
 SOUNDS = {
@@ -148,7 +150,7 @@ FAMILY_TRAITS: dict[str, tuple[Trait, ...]] = {
     "halftime": ("half-time",),
     "rock": ("straight eighths",),
     "cinematic": ("held strings",),
-    "chinese": ("zither arpeggios",),
+    "chinese": ("zither arpeggios", "guzheng glissandi"),
     "chiptune": ("square and triangle waves", "arpeggiated chords", "noise-channel drums"),
 }
 SOUND_TRAITS: dict[str, tuple[Trait, ...]] = {

@@ -17,6 +17,9 @@ class Style(NamedTuple):
     meter: str | None
 
 
+# the words that ask for four-part writing (engine.arrange.chorale), in both languages
+FOUR_PARTS = ("四部和声", "四声部", "四声部合唱", "satb", "bach chorale", "four part harmony", "four part",
+              "four parts", "four voice harmony")  # fmt: skip
 _FORMS: dict[str, tuple[str | None, tuple[str, ...]]] = {  # style: (meter, words)
     "waltz": ("3/4", ("waltz", "valse", "华尔兹", "圆舞曲")),
     "minuet": ("3/4", ("minuet", "menuet", "小步舞曲")),
@@ -39,7 +42,7 @@ _FORMS: dict[str, tuple[str | None, tuple[str, ...]]] = {  # style: (meter, word
     "ragtime": ("2/4", ("ragtime", "拉格泰姆")),
     "samba": ("2/4", ("samba", "桑巴")),
     "ballad": ("4/4", ("ballad", "power ballad", "民谣", "抒情", "抒情歌", "情歌")),
-    "chorale": ("4/4", ("chorale", "圣咏", "众赞歌")),
+    "chorale": ("4/4", ("chorale", "圣咏", "众赞歌", *FOUR_PARTS)),
     "hymn": ("4/4", ("hymn", "赞美诗", "圣歌")),
     "pop": ("4/4", ("pop", "pop song", "流行", "流行歌", "流行音乐")),
     "rock": ("4/4", ("rock", "rock and roll", "rock n roll", "摇滚")),

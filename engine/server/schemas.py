@@ -76,7 +76,7 @@ class ParentResolved(Resolved):
     instrument: Short
     program: int = Field(ge=0, le=127, strict=True)
     style: str = Field("folk", max_length=20)
-    chords: list[Annotated[str, Field(max_length=20)]] = Field(default_factory=list, max_length=2 * BARS_MAX)
+    chords: list[Short] = Field(default_factory=list, max_length=2 * BARS_MAX)  # a chorale bar: 4 chords
     tracks: dict[Short, Short] = Field(default_factory=dict, max_length=8)
     shape: dict[Short, Short] = Field(default_factory=dict, max_length=8)
     seed: Annotated[int, *_SEED]
