@@ -219,7 +219,7 @@ def test_minor_keeps_the_major_dominant_for_its_cadence() -> None:
 
 
 def test_a_minor_window_on_the_dominant_triad_is_less_clearly_minor() -> None:
-    from engine.compose.melody import key_clarity
+    from engine.arrange.hearing import key_clarity
 
     tonic = np.array([60, 63, 67, 62, 60], dtype=float)  # C Eb G D C: C minor
     dominant = np.array([67, 71, 74, 71, 67], dtype=float)  # G B D: G major within C harmonic minor

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from engine.arrange.hearing import key_clarity
 from engine.compose.stopping import check_stop
 from engine.data.attributes import DENSITY_EDGES, REGISTER_EDGES, bucket
 from engine.data.corpus import TRADITIONS
@@ -58,11 +59,6 @@ SCALE_WEIGHT = 3.0  # how much a window's time in the key's scale counts when ra
 PENTATONIC_WEIGHT = 12.0  # the same for a Chinese melody's pentatonic (real han songs: 0.98 on it)
 TONIC_WEIGHT = 1.5  # how much a window's time on the tonic triad counts when ranking candidates
 KEY_WEIGHT = 4.0  # how much a window's clarity in the asked key and mode counts when ranking candidates
-# Krumhansl-Kessler key profiles (tonic first): how strongly listeners hear each degree as belonging to a key
-KEY_PROFILES = {
-    "major": np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]),
-    "minor": np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]),
-}
 SHAPE_WEIGHT = 1.0  # how much matching each density or register a taste drew counts when ranking windows
 TASTE_PULL = 0.8  # how far a new draw moves toward a liked code, at a taste's full weight
 TASTE_DRAWS = 3  # draws per candidate when a taste chooses among them
@@ -372,31 +368,6 @@ class Opening:
     def of(cls, events: np.ndarray, bar: int, tonic: int) -> Opening:
         lengths = {end - start for _, start, end in to_notes(events)}
         return cls(mean_pitch(events) or 60.0 + tonic, set(rhythms(events, bar)), lengths)
-
-
-def key_clarity(pitches: np.ndarray, weights: np.ndarray, tonic: int, mode: str) -> float:
-    """How much more these notes sound in the asked key and mode than in any other: the correlation of
-    their duration-weighted pitch classes with the asked key's profile, less the best other key's.
-
-    Being in the scale is not enough: a minor window that dwells on the dominant and its leading tone
-    (E G# B in A minor) is all in the harmonic minor yet is heard as E major, and one on the relative
-    major's triad as C major; this is what makes the asked mode the one that is heard."""
-    histogram = np.bincount(pitches.astype(int) % 12, weights=weights, minlength=12)
-    if np.count_nonzero(histogram) < 2:
-        return 0.0
-    centred = histogram - histogram.mean()
-    scores = _KEYS @ (centred / np.linalg.norm(centred))  # the correlation with every key's profile at once
-    asked = _KEY_INDEX[(tonic, mode)]
-    return float(scores[asked] - np.delete(scores, asked).max())
-
-
-# Every key's profile (24: each mode's profile rolled to each tonic), centred and of unit length, so that
-# one product gives a histogram's Pearson correlation with all of them (key_clarity runs per candidate).
-_KEY_ORDER = [(key, name) for name in KEY_PROFILES for key in range(12)]
-_KEY_INDEX = {key: i for i, key in enumerate(_KEY_ORDER)}
-_KEYS = np.stack([np.roll(KEY_PROFILES[name], key) for key, name in _KEY_ORDER]).astype(float)
-_KEYS -= _KEYS.mean(axis=1, keepdims=True)
-_KEYS /= np.linalg.norm(_KEYS, axis=1, keepdims=True)
 
 
 def fitness(
