@@ -225,3 +225,22 @@ def test_a_minor_window_on_the_dominant_triad_is_less_clearly_minor() -> None:
     dominant = np.array([67, 71, 74, 71, 67], dtype=float)  # G B D: G major within C harmonic minor
     weights = np.ones(5)
     assert key_clarity(tonic, weights, 0, "minor") > 0 > key_clarity(dominant, weights, 0, "minor")
+
+
+def test_harmony_heard_in_another_key_is_fitted_again_toward_the_tonic() -> None:
+    """A C major tune that dwells on G, B and D: the best-fitting chords hold G so long the piece is heard
+    in G; fitted again, it is heard in C, and a tune already heard in its key keeps its first fit."""
+    from engine.arrange.harmony import fit_chords, fit_heard_chords, heard_clarity
+
+    line = [67, 71, 74, 71, 67, 69, 71, 74, 72, 71, 69, 67, 66, 67, 69, 71]
+    line += [74, 72, 71, 69, 67, 71, 74, 67, 69, 71, 72, 71, 69, 67, 62, 67]
+    notes = [(pitch, 4 * i, 4 * i + 4) for i, pitch in enumerate(line)]
+    slots = [(16 * b, 16 * b + 16) for b in range(8)]
+    plain = fit_chords(notes, slots, "C", "major", 4)
+    heard = fit_heard_chords(notes, slots, "C", "major", 4)
+    assert heard_clarity(notes, slots, plain, "C", "major") < 0
+    assert heard_clarity(notes, slots, heard, "C", "major") > 0
+    assert sum(c.symbol == "C" for c in heard) > sum(c.symbol == "C" for c in plain)
+    in_key = [(60, 0, 16), (64, 16, 32), (67, 32, 48), (65, 48, 56), (62, 56, 64), (60, 64, 80)]
+    slots = slots[:5]
+    assert fit_heard_chords(in_key, slots, "C", "major", 4) == fit_chords(in_key, slots, "C", "major", 4)

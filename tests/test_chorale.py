@@ -114,3 +114,20 @@ def test_the_harmoniser_keeps_a_tune_too_low_for_a_soprano():
     notes = [(55, 0, 16), (53, 16, 32), (55, 32, 64)]
     slots, chords, voicings = harmonise(notes, 64, 16, 4, "C", "major")
     assert len(slots) == len(chords) == len(voicings) and all(v[3] in (53, 55) for v in voicings)
+
+
+def test_a_chord_path_heard_in_another_key_is_drawn_again():
+    """Seed 10's minor tune: its first drawn path is heard in another key, so another is drawn; paths
+    already heard in the key are kept as drawn."""
+    from engine.arrange.chorale import choose_chords, soprano_at, to_chord
+    from engine.arrange.harmony import heard_clarity
+
+    for seed, first_heard in ((10, False), (3, True)):
+        notes = to_notes(random_melody(seed, minor=True))
+        slots, chords, _ = harmonise(notes, 256, 16, 4, "C", "minor", seed)
+        sopranos = [soprano_at(notes, start) for start, _ in slots]
+        ends = [start % 64 == 48 for start, _ in slots[:-1]] + [True]
+        first = [to_chord(label, "C", "minor") for label in choose_chords(sopranos, ends, 0, "minor", seed)]
+        assert (heard_clarity(notes, slots, first, "C", "minor") > 0) == first_heard
+        assert heard_clarity(notes, slots, chords, "C", "minor") > 0
+        assert (chords == first) == first_heard

@@ -17,7 +17,7 @@ from engine.arrange.bass import BASS_LOW, bass_line, final_bass, pedal, root_pit
 from engine.arrange.chorale import harmonise, held_line
 from engine.arrange.drums import drum_track
 from engine.arrange.drums import pickup as drum_pickup
-from engine.arrange.harmony import Chord, bar_symbols, fit_chords
+from engine.arrange.harmony import Chord, bar_symbols, fit_chords, fit_heard_chords
 from engine.arrange.idioms import Idiom
 from engine.arrange.orchestrate import drum_kit, instrument_name, programs
 from engine.arrange.perform import NO_PICKUP, form_levels
@@ -166,7 +166,10 @@ def _accompany(
 ) -> tuple[list[tuple[int, int]], list[Chord], list[list[int]]]:
     """The style's chords fitted to the tune, voiced, played in the family's figures and bass line."""
     slots = harmonic_slots(notes, grid, idiom)
-    chords = fit_chords(notes, slots, resolved.key, resolved.mode, grid.beat, idiom=idiom)
+    if resolved.tradition == "chinese":  # the diatonic key profiles do not fit a pentatonic tune
+        chords = fit_chords(notes, slots, resolved.key, resolved.mode, grid.beat, idiom=idiom)
+    else:
+        chords = fit_heard_chords(notes, slots, resolved.key, resolved.mode, grid.beat, idiom=idiom)
     last = len(slots) - 1
     voices = voices_for(family, idiom)
     pedal_end = min(PHRASE_BARS, grid.bars - 2) * grid.bar if idiom.pedal else 0

@@ -27,10 +27,11 @@ from functools import cache
 
 import numpy as np
 
-from engine.arrange.harmony import Chord, spell
+from engine.arrange.harmony import Chord, heard_clarity, spell
 from engine.data.chorales import TABLE_PATH, TEMPLATES, load_table
 from engine.schemas import key_pitch_class
 
+KEY_DRAWS = 4  # chord paths drawn at most, until one is heard in the asked key
 SMOOTH = 0.5  # add-half smoothing of every count
 SHARPEN = 1.5  # a drawn chord path: the posterior to this power (renormalised), a little nearer the likeliest
 SLACK = 2  # semitones a voice may go past Bach's range (the 1st-99th percentile of his pitches)
@@ -308,12 +309,20 @@ def harmonise(
 ) -> tuple[list[tuple[int, int]], list[Chord], list[list[int]]]:
     """The slots (a beat each, the final bar held), their chords and their voicings [B, T, A, S] for the
     melody `notes` (pitch, start, end on the 16th grid); the chords drawn with `seed` (see
-    `choose_chords`)."""
+    `choose_chords`). A drawn path heard in another key than the asked one, with the tune (a minor
+    chorale drawn onto its relative major's chords, or one dwelling on the dominant), is drawn again."""
     slots = beat_slots(total, bar, beat)
     tonic = key_pitch_class(key)
     sopranos = [soprano_at(notes, start) for start, _ in slots]
     ends = [start % (PHRASE_BARS * bar) == (PHRASE_BARS - 1) * bar for start, _ in slots[:-1]] + [True]
-    labels = choose_chords(sopranos, ends, tonic, mode, seed)
+    labels, clarity = [], -np.inf
+    for attempt in range(KEY_DRAWS if seed is not None else 1):  # heard in the asked key, if a draw can
+        drawn = choose_chords(sopranos, ends, tonic, mode, None if seed is None else seed + 7919 * attempt)
+        heard = heard_clarity(notes, slots, [to_chord(label, key, mode) for label in drawn], key, mode)
+        if heard > clarity:
+            labels, clarity = drawn, heard
+        if clarity > 0:
+            break
     sung = [s if s is not None else 72 for s in sopranos]
     voicings = voice_chords(labels, sung, tonic, mode)
     return slots, [to_chord(label, key, mode) for label in labels], voicings

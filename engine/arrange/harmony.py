@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from engine.arrange.hearing import key_clarity
 from engine.arrange.idioms import FOLK, Idiom, parse_numeral
 from engine.schemas import key_pitch_class
 
@@ -53,6 +54,7 @@ TRANSITIONS = {  # (from degree, to degree): bonus
 }  # fmt: skip
 SAME_CHORD = 0.08
 START_ON_TONIC = 0.3
+HOMES = (0.2, 0.4, 0.8)  # tonic-chord bonuses tried in turn where a fit is heard in another key
 OUT_WEIGHT = 0.6  # non-chord tones count against a chord
 CADENCE_BONUS = 1.0
 CADENCE_SLACK = 0.35  # the dominant is forced if it fits within this of the best chord
@@ -176,12 +178,15 @@ def fit_chords(
     beat: int,
     cadence: bool = True,
     idiom: Idiom = FOLK,
+    home: float = 0.0,
 ) -> list[Chord]:
-    """One chord per slot: the best path by melody fit plus progression bonuses (Viterbi), coloured."""
+    """One chord per slot: the best path by melody fit plus progression bonuses (Viterbi), coloured;
+    `home` is a bonus for the tonic chord in every slot."""
     chords = key_chords(key, mode, idiom)
     n = len(chords)
     weights = [slot_weights(notes, a, b, beat) for a, b in slots]
     scores = np.array([[fit(c, w, idiom.cost.get(c.numeral, 0.0)) for c in chords] for w in weights])
+    scores[:, [i for i, c in enumerate(chords) if c.degree == 0 and not secondary(c, chords[0])]] += home
     pen = pen_slot(slots) if cadence else None
     if cadence and len(slots) >= 1:
         tonic = key_pitch_class(key)
@@ -215,6 +220,45 @@ def fit_chords(
     for s in range(len(slots) - 1, 0, -1):
         path.append(int(back[s, path[-1]]))
     return [colour(chords[i], w, idiom) for i, w in zip(reversed(path), weights, strict=True)]
+
+
+def fit_heard_chords(
+    notes: list[tuple[int, int, int]],
+    slots: list[tuple[int, int]],
+    key: str,
+    mode: str,
+    beat: int,
+    idiom: Idiom = FOLK,
+) -> list[Chord]:
+    """`fit_chords`, made to keep the asked key the one heard.
+
+    Chords that fit the tune best can still hold the dominant so long that the whole piece is heard a
+    fifth up (a tune on G, B and D in C major, set to G chords). Where the tune and its chords are
+    heard in another key, the harmony is fitted again with a growing bonus for the tonic chord, and the
+    fit heard most clearly in the key is kept."""
+    chords = fit_chords(notes, slots, key, mode, beat, idiom=idiom)
+    clarity = heard_clarity(notes, slots, chords, key, mode)
+    for home in HOMES:
+        if clarity > 0:
+            break
+        again = fit_chords(notes, slots, key, mode, beat, idiom=idiom, home=home)
+        if (again_clarity := heard_clarity(notes, slots, again, key, mode)) > clarity:
+            chords, clarity = again, again_clarity
+    return chords
+
+
+def heard_clarity(
+    notes: list[tuple[int, int, int]], slots: list[tuple[int, int]], chords: list[Chord], key: str, mode: str
+) -> float:
+    """`key_clarity` of the tune with its chords as an arrangement sounds them: every chord tone held
+    through its slot, and the root once more for the bass."""
+    pitches = [pitch for pitch, _, _ in notes]
+    weights = [float(end - start) for _, start, end in notes]
+    for chord, (start, end) in zip(chords, slots, strict=True):
+        for pitch_class in (*chord.pitch_classes, chord.root):
+            pitches.append(pitch_class)
+            weights.append(float(end - start))
+    return key_clarity(np.array(pitches), np.array(weights), key_pitch_class(key), mode)
 
 
 def _same_bar(slots: list[tuple[int, int]], a: int, b: int) -> bool:
