@@ -37,7 +37,7 @@ CHIP_BITS = 8
 CHIP_DRIVE_DB = 18.0
 # cinematic: a bigger hall than FluidSynth's own reverb, left to ring after the music, then faded out
 HALL = {"room_size": 0.92, "damping": 0.35, "wet_level": 0.28, "dry_level": 0.8, "width": 1.0}
-TAILS_S = {"hall": 2.0}
+TAILS_S = {"hall": 1.5}  # with the release FluidSynth keeps before it, about synth.TAIL_SECONDS
 TAIL_FADE_S = 1.0  # the end of a tail, faded to nothing
 QUIET = 1e-5  # FluidSynth's raw level under which the music counts as silent (engine.render.synth.SILENCE)
 

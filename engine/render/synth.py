@@ -41,6 +41,7 @@ GAIN = 0.2  # FluidSynth's default; the output is normalised afterwards anyway
 PEAK = 10 ** (-1 / 20)  # normalise to -1 dBFS: loud, with headroom for lossy encoding
 SILENCE = 1e-5  # raw level (-100 dBFS, ~80 dB under a typical raw peak) that counts as silent
 TAIL_SECONDS = 2.0  # longest release/reverb tail kept after the MIDI's last event
+PADDED_RELEASE_SECONDS = 0.5  # the least release kept before a hall's own tail (the hall carries it on)
 FADE_SECONDS = 0.05  # fade applied when the tail is cut at TAIL_SECONDS, so the cut does not click
 
 
@@ -173,10 +174,12 @@ class Renderer:
         pad_s: float = 0.0,
     ) -> np.ndarray:
         """Run the player to the MIDI's end, then keep the tail until a block is silent or TAIL_SECONDS;
-        then `pad_s` of silence."""
+        then `pad_s` of silence. A padded render (a hall that rings on) cuts its own release sooner, so the
+        piece still ends about TAIL_SECONDS after its last event: a 45-second piece stays 45 seconds."""
         blocks: list[np.ndarray] = []
         end: int | None = None  # frames rendered when the player passed the last event
-        max_tail = int(TAIL_SECONDS * self.sample_rate)
+        release_s = max(TAIL_SECONDS - pad_s, PADDED_RELEASE_SECONDS) if pad_s else TAIL_SECONDS
+        max_tail = int(release_s * self.sample_rate)
         fade = int(FADE_SECONDS * self.sample_rate)
         held = -(-fade // BLOCK)  # the last blocks, which the fade may reach, go to `on_block` at the end
         while True:
