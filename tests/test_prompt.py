@@ -256,3 +256,19 @@ def test_any_text_parses_in_range() -> None:
 def test_text_without_words_reads_as_nothing(text: str) -> None:
     reading = parse_prompt(text)
     assert reading == PromptReading(language=reading.language)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "bars"),
+    [
+        ("45 seconds, oboe, at 66 bpm in 6/8", 24),
+        ("a 30 second waltz at 120 bpm", 20),
+        ("1 minute, 4/4, 90 bpm", 22),
+    ],
+)
+def test_a_length_in_seconds_is_the_nearest_whole_number_of_windows(prompt, bars):
+    """24.75 bars of 6/8 at 66 is 24, not 26: rounded to a bar and then up to a 2-bar window, a
+    45-second piece ran to 50 seconds with its ritardando."""
+    from engine.compose.resolve import resolve
+
+    assert resolve(ComposeRequest(prompt=prompt), 0).bars == bars

@@ -238,7 +238,9 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
     elif reading.bars is not None:
         bars = reading.bars
     elif reading.seconds is not None:
-        bars = max(BARS_MIN, min(BARS_MAX, round(reading.seconds * tempo / 60 / beats_per_bar(meter))))
+        # the nearest whole number of 2-bar windows: rounding to a bar and then up to a window ran long
+        windows = round(reading.seconds * tempo / 60 / beats_per_bar(meter) / 2)
+        bars = max(BARS_MIN, min(BARS_MAX, 2 * windows))
     else:
         bars = 16
     bars += bars % 2  # the model writes whole 2-bar windows
