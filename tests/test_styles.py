@@ -97,8 +97,13 @@ def test_folk_keeps_its_triads():
 
 def test_rock_plays_power_chords_and_pop_suspends_where_the_tune_sings_the_fourth():
     rock = arrange(random_melody(4), resolved(style="rock", bars=16))
-    assert all(s.endswith("5") for bar in rock.symbols for s in bar.split())
-    assert all(len(pcs) == 2 for pcs in onset_pitch_classes(part(rock, "chords")))
+    symbols = [s for bar in rock.symbols for s in bar.split()]
+    minor = [c for c in rock.chords if c.quality == "min"]
+    assert minor and all(c.symbol.endswith("m") for c in minor)  # vi as a minor barre chord
+    assert all(s.endswith("5") or s.endswith("m") for s in symbols)  # every other chord a power chord
+    assert sum(s.endswith("5") for s in symbols) > len(symbols) / 2
+    widths = {len(pcs) for pcs in onset_pitch_classes(part(rock, "chords"))}
+    assert widths == {2, 3}
     # G with the tune on C and D, never B: Gsus4
     tune = events_of([[60, 64, 67, 64], [67, 72, 74, 72], [60]])
     pop = arrange(tune, resolved(style="pop", bars=3))
@@ -554,3 +559,21 @@ def test_the_shortest_piece_still_slows_into_its_held_final_chord(rubato: int) -
     times = [play.seconds(step) for step in range(33)]
     assert all(a < b for a, b in itertools.pairwise(times))
     assert times[32] - times[16] > times[16] - times[0]  # the last bar is played slower than the first
+
+
+def test_a_pop_bass_pushes_its_roots_and_steps_only_into_a_new_chord():
+    """1, the and of 2, 3 and 4 on the root; a step on 4 only where a whole-bar chord changes: about
+    1.7 pitch classes a bar, as MuseGAN's real basses (the old root-fifth-approach line used 3.0)."""
+    a = arrange(random_melody(2), resolved(style="pop", bars=16))
+    bass = part(a, "bass")
+
+    def root_at(step: int) -> int:
+        return next(c.root for c, (s, e) in zip(a.chords, a.slots, strict=True) if s <= step < e)
+
+    for bar in range(14):  # the last two bars close the piece
+        notes = [n for n in bass if 16 * bar <= n[1] < 16 * (bar + 1)]
+        assert [n[1] - 16 * bar for n in notes] == [0, 6, 8, 12]
+        assert all(n[0] % 12 == root_at(n[1]) for n in notes[:3])
+        if root_at(16 * bar + 16) == root_at(16 * bar):
+            assert notes[3][0] % 12 == root_at(16 * bar)
+    assert np.mean([len({n[0] % 12 for n in bass if 16 * b <= n[1] < 16 * (b + 1)}) for b in range(16)]) < 2

@@ -30,8 +30,10 @@ DROPPED = (7, 14)  # a chord richer than the voices allow leaves out its fifth, 
 
 def chord_tones(chord: Chord, voicing: str = "close", most: int = 4) -> list[int]:
     """The pitch classes a voicing plays, in chord order (root, third, fifth, seventh, ...): a power chord
-    its root and fifth; a rootless one leaves the root to the bass when the chord has more than `most`."""
-    intervals = [0, chord.fifth] if voicing == "power" else list(chord.intervals)
+    its root and fifth (a minor chord keeps its third: rock guitar plays vi as a minor barre chord); a
+    rootless one leaves the root to the bass when the chord has more than `most`."""
+    minor = 3 in chord.intervals
+    intervals = [0, chord.fifth] if voicing == "power" and not minor else list(chord.intervals)
     if voicing == "rootless" and len(intervals) > most:
         intervals.remove(0)
     for interval in DROPPED:

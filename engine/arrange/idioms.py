@@ -158,12 +158,12 @@ POP = Idiom(  # I-V-vi-IV families, sus chords and add9 where the melody sings t
     },
     colour={"maj": ("sus4", "sus2", "add9"), "min": ("madd9",)},
     sung_colour=True,
-    rhythm="busy",
+    rhythm="bar",
     approach=("Vsus4",),
     traits=("I–V–vi–IV", "sus chords"),
 )
 
-ROCK = Idiom(  # power chords on the pop progressions, the mixolydian bVII
+ROCK = Idiom(  # power chords on the pop progressions, the mixolydian bVII; minor chords as barre chords
     "rock",
     major="I IV V vi ii bVII bIII",
     minor="i iv v VI III VII V",
@@ -179,7 +179,7 @@ ROCK = Idiom(  # power chords on the pop progressions, the mixolydian bVII
         "VII VI": 0.12,
         "VI VII": 0.12,
     },
-    colour={"maj": ("5",), "min": ("5",)},
+    colour={"maj": ("5",)},  # minor chords keep their third (vi as a minor barre chord)
     voicing="power",
     rhythm="busy",
     traits=("power chords", "I–V–vi–IV"),
