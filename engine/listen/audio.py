@@ -71,6 +71,7 @@ NOISE_FLATNESS = 0.2  # median spectral flatness of loud frames; hums and whistl
 SPLIT_SEMITONES = 0.6
 SPLIT_FRAMES = 3  # 60 ms
 MIN_NOTE_FRAMES = 4  # 80 ms
+PITCH_SKIP = 0.3  # share of a note's frames left out of its pitch, at its start
 REATTACK_FRAMES = 7  # a re-attack closer than 140 ms to its note's start is that note's own slow attack
 MIN_STEADY = 0.5  # share of voiced time in steady notes below which the clip is not a melody
 MIN_VOICED = 0.25
@@ -273,7 +274,9 @@ def segment(midi: np.ndarray, onsets: np.ndarray) -> list[tuple[int, int, float]
             merged[-1] = (merged[-1][0], e, merged[-1][2])
             continue
         merged.append((s, e, p))
-    return merged
+    # A note's first frames still carry the last one's release (a choir's lasts 200 ms): its pitch is read
+    # after them (valid split: F1 +0.004 clean, +0.013 noisy).
+    return [(s, e, float(np.nanmedian(midi[s + int((e - s) * PITCH_SKIP) : e]))) for s, e, _ in merged]
 
 
 def _onset_frames(audio: np.ndarray, hop: int) -> np.ndarray:
