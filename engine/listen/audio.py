@@ -181,10 +181,11 @@ def _gate(audio: np.ndarray) -> np.ndarray:
     if loud_level < SILENT_RMS:
         raise _not_melody("it is silent", "几乎无声")
     loud = rms > max(SILENT_RMS, loud_level * 10 ** (-30 / 20))
-    flatness = librosa.feature.spectral_flatness(y=audio, n_fft=FRAME, hop_length=HOP, center=True)[0]
-    if np.median(flatness[loud]) > NOISE_FLATNESS:
+    spec = np.abs(librosa.stft(audio, n_fft=FRAME, hop_length=HOP, center=True))
+    if np.median(librosa.feature.spectral_flatness(S=spec)[0][loud]) > NOISE_FLATNESS:
         raise _not_melody("it sounds like noise", "听起来像噪声")
-    mfcc = librosa.feature.mfcc(y=audio, sr=SR, n_mfcc=13, n_fft=FRAME, hop_length=HOP, center=True)[1:]
+    mel = librosa.power_to_db(librosa.feature.melspectrogram(S=spec**2, sr=SR))
+    mfcc = librosa.feature.mfcc(S=mel, n_mfcc=13)[1:]
     lag = round(0.04 * SR / HOP)
     both = loud[lag:] & loud[:-lag]
     if both.any():
