@@ -3,9 +3,9 @@
 Why it is built this way:
 - Every limit is checked before the work it protects: bytes (10 MiB), then the header's duration via
   `soundfile.info` (a file that claims an hour is refused without decoding), then a decode capped at 60 s,
-  then silence and noise (spectral flatness) before any pitch tracking. libsndfile 1.2 reads WAV, FLAC,
-  OGG/Vorbis, OGG/Opus and MP3 itself, so one bounded reader covers what Discord sends; anything it cannot
-  open is refused as unreadable (no ffmpeg fallback: that would mean decoding untrusted containers with
+  then silence, noise (spectral flatness) and speech before any pitch tracking. libsndfile 1.2 reads WAV,
+  FLAC, OGG/Vorbis, OGG/Opus and MP3 itself, so one bounded reader covers what Discord sends; anything it
+  cannot open is refused as unreadable (no ffmpeg fallback: that would mean decoding untrusted containers with
   a second, larger library).
 - pYIN (librosa) is the tracker: it needs no weights. torchcrepe was the alternative, but its wheel imports
   torchaudio, which has no build for our torch (2.13). bench/bench_hum.py has the figures; they are not
@@ -16,7 +16,8 @@ Why it is built this way:
   single frames an octave off the local median are moved back (pYIN's octave slips).
 - The pitch track sees a new note only once it is the louder one, 50-200 ms late under a slow attack or
   the last note's release. Each onset is then moved to the steepest rise of its own harmonics (librosa's
-  f0_harmonics on a 10 ms STFT), and pitches are rounded against the clip's own tuning.
+  f0_harmonics on a 10 ms STFT). A note's pitch is the median of its frames after the first 30%, which
+  still carry the last note's release, rounded against the clip's own tuning.
 - Tempo: librosa's tempogram estimate on the onsets, or the related tempo (2/3, 3/4, 4/3, 3/2 of it)
   whose 16th grid the onsets fit clearly better. Key: common.estimate_key (Temperley's profiles).
 - What is not a melody is refused by documented signs, each with a wide margin on bench_hum's valid split:
