@@ -1,29 +1,46 @@
 """Hum it and Jam answers: transcription F1, key, tempo, refusals and speed on clips we render ourselves.
 
-The test set is rebuilt on every run (seeded): the first bars of held-out tunes (test split) played by voice-
-and whistle-like General MIDI programs through FluidSynth, with vibrato and drift (pitch bends), rubato,
-breath noise at 20 dB SNR, room reverb (pedalboard) and OGG/Opus; noise, silence and espeak-ng speech to
-refuse. F1 is mir_eval's note-level score (onset within 50 ms, pitch within 50 cents, offsets ignored) of
-the notes in seconds, before the grid. torchcrepe could not be compared: its wheel imports torchaudio,
-which has no build for torch 2.13, so the trackers side by side are pYIN at 20 ms and at 10 ms hops.
+The test set is rebuilt on every run (seeded): the first bars of held-out tunes played by voice- and
+whistle-like General MIDI programs through FluidSynth, with vibrato and drift (pitch bends), rubato,
+breath noise at 20 dB SNR, room reverb (pedalboard) and OGG/Opus. To refuse: espeak-ng sentences in
+English and Chinese (two of several voices each, 130-220 words a minute, varied pitch; the valid and test
+splits speak different sentences), white, pink, brown and band-passed noise at -40 to -6 dBFS (half as
+Opus), and silence. F1 is mir_eval's note-level score (onset within 50 ms, pitch within 50 cents, offsets
+ignored) of the notes in seconds, before the grid. torchcrepe could not be compared: its wheel imports
+torchaudio, which has no build for torch 2.13, so the trackers side by side are pYIN at 20 ms and 10 ms hops.
 
 Tune on the valid split (--split valid --seed 1), report the test split (seed 0). The key counts as
 right when tonic and family match (a dorian tune is minor, a mixolydian one major): the transcription
 names only major and minor keys.
 
-Latest figures (12 tunes a split, shared 2-core machine; targets in brackets) -- NOT yet at target:
+Latest figures (12 tunes a split, shared 2-core machine; targets in brackets) -- F1, key and tempo NOT
+yet at target:
                                    valid, seed 1   test, seed 0
-  F1 pyin-20ms clean [0.85]             0.64           0.69
-  F1 pyin-20ms noisy+Opus [0.75]        0.66           0.66
-  F1 pyin-10ms clean / noisy            0.61 / 0.63    0.67 / 0.66
-  key [90%]                             10/12          9/12
-  tempo [85%]                           10/12          11/12
-  melodies wrongly refused [<=5%]       0/12           0/12
-  noise refused [>=95%]                 6/10           6/10
-  espeak-ng speech refused [>=95%]      0/6            0/6
-  15 s clip, one core [<=1.5 s]         0.49 s         0.53 s
-Choir aahs (GM 52) hold most of the F1 left: a 210 ms attack under a release still -10 dB after 180 ms,
-so two notes sound at once for most of a quick note; whistle, ocarina and recorder clips score 0.75-0.95.
+  F1 pyin-20ms clean [0.85]             0.66           0.72
+  F1 pyin-20ms noisy+Opus [0.75]        0.67           0.69
+  F1 pyin-10ms clean / noisy            0.66 / 0.63    0.70 / 0.69
+  key [90%]                             10/12          8/12
+  tempo [85%]                           12/12          10/12
+  melodies wrongly refused [<=5%]       0/24           0/24   (clean and noisy clips)
+  noise refused [>=95%]                 12/12          12/12
+  espeak-ng speech refused [>=95%]      16/16          16/16
+  15 s clip, one core [<=1.5 s]         0.53 s CPU     0.63 s CPU
+Before this round (test): F1 0.69 / 0.66, key 9/12, tempo 11/12, noise 6/10, speech 0/6.
+On a larger valid set (40 tunes, seed 1) F1 is 0.70 clean / 0.70 noisy, by sound: choir aahs 0.44,
+synth voice 0.57, voice oohs 0.69, whistle 0.88, recorder 0.88, ocarina 0.91. What is left:
+- Choir aahs (GM 52): a 210 ms attack under a release still -10 dB after 180 ms, so for a quick note the
+  last one stays the louder and pYIN follows it (the pitch track shows the new note late, or a pitch
+  between the two, or not at all). Splitting a note where another pitch's harmonics rise to its level
+  was tried: valid F1 0.70 -> 0.60-0.69 over the thresholds tried, never a gain.
+- Key: on those 40 valid tunes common.estimate_key names the key right in 29 from the transcription and
+  in 29 from the true notes too: what is short is the estimate on a 15 s opening, not the transcription.
+- The speech rule is measured on espeak-ng only; real speech, and singing with words (whose vowels
+  change at each syllable), are not in this set.
+- Repeated notes (14% of notes, every sound): the performance leaves 5% of a note silent before the next,
+  6-20 ms, which most releases fill. At true onsets a 16 ms level dips by a median 4-5 dB for choir,
+  voices and whistle, no more than it moves inside their held notes (4-7 dB; the whistle's tremolo up to
+  17 dB); recorder and ocarina dip clearly (7-9 dB against 1-3 dB). A 16 ms re-attack detector gained
+  on recorder (0.88 -> 0.92) and lost more on whistle (0.88 -> 0.70): valid F1 0.70 -> 0.68, not kept.
 """
 
 from __future__ import annotations
@@ -53,14 +70,28 @@ PROGRAMS = {
     79: "ocarina",
     74: "recorder",
 }
-SENTENCES = [
+# Spoken sentences to refuse: the valid split speaks the first half of each list, the test split the second.
+ENGLISH = [
     "I would like a cheerful tune for the weekend, please.",
     "Can you play something slow and sad in a minor key?",
     "The weather today is cold and grey, but the bus was on time.",
     "Hello everyone, welcome back to the stream, let us get started.",
     "Please remind me to buy milk, bread and coffee tomorrow morning.",
     "This is a test of the voice message feature in our server.",
+    "My cat knocked a glass off the table again this morning.",
+    "We should meet at the station at half past seven tonight.",
 ]
+CHINESE = [
+    "今天天气很好，我们去公园散步吧。",
+    "请给我写一首欢快的歌曲。",
+    "明天早上八点在学校门口见面。",
+    "这个周末你有空一起吃饭吗？",
+    "我刚才听到一个很有意思的故事。",
+    "请把窗户关上，外面太冷了。",
+    "火车晚点了，我们可能要等一个小时。",
+    "谢谢大家来参加今天的聚会。",
+]
+VOICES = {"en": ("en", "en-us", "en+f3", "en+m3", "en-us+f4"), "zh": ("cmn", "cmn+f3", "cmn+m3")}
 CENT = 8192 / 200  # pitch-bend units per cent (the GM default bend range is two semitones)
 
 
@@ -125,10 +156,49 @@ def wav(audio: np.ndarray, rate: int) -> bytes:
     return buf.getvalue()
 
 
-def speech(text: str) -> bytes | None:
+def speech(text: str, voice: str, speed: int, pitch: int) -> bytes | None:
+    """A sentence spoken by espeak-ng (22.05 kHz WAV), or None where espeak-ng is not installed."""
     if shutil.which("espeak-ng") is None:
         return None
-    return subprocess.run(["espeak-ng", "--stdout", text], capture_output=True, check=True).stdout
+    cmd = ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text]
+    return subprocess.run(cmd, capture_output=True, check=True).stdout
+
+
+def speech_set(split: str, rng: random.Random) -> list[bytes]:
+    """Each of the split's sentences in two voices, at speeds of 130-220 words a minute and varied pitch."""
+    half = slice(0, 4) if split == "valid" else slice(4, 8)
+    clips = []
+    for lang, texts in (("en", ENGLISH[half]), ("zh", CHINESE[half])):
+        for text in texts:
+            for voice in rng.sample(VOICES[lang], 2):
+                data = speech(text, voice, rng.randint(130, 220), rng.randint(25, 75))
+                if data is not None:
+                    clips.append(data)
+    return clips
+
+
+def noise_set(rng: np.random.Generator, n: int = 12) -> list[bytes]:
+    """White, pink, brown and band-passed (a fan, a crowd's hiss) noise at -40 to -6 dBFS, half as Opus."""
+    from scipy.signal import butter, sosfilt
+
+    clips = []
+    for k in range(n):
+        white = rng.normal(size=5 * SR)
+        spectrum = np.fft.rfft(white)
+        f = np.maximum(np.fft.rfftfreq(len(white), 1 / SR), 1.0)
+        colour = ("white", "pink", "brown", "band")[k % 4]
+        if colour == "pink":
+            x = np.fft.irfft(spectrum / np.sqrt(f), len(white))
+        elif colour == "brown":
+            x = np.fft.irfft(spectrum / f, len(white))
+        elif colour == "band":
+            lo = rng.uniform(100, 600)
+            x = sosfilt(butter(2, [lo, lo * rng.uniform(3, 10)], btype="band", fs=SR, output="sos"), white)
+        else:
+            x = white
+        x = (x / np.abs(x).max() * 10 ** (rng.uniform(-40, -6) / 20)).astype(np.float32)
+        clips.append(opus(x, SR) if k % 2 else wav(x, SR))
+    return clips
 
 
 def f1(ref: list[tuple[float, float, int]], est: list[tuple[float, float, int]]) -> float:
@@ -165,6 +235,7 @@ def main() -> None:
     renderer = Renderer()
     trackers = {"pyin-20ms": 320, "pyin-10ms": 160}
     scores: dict[str, list[float]] = {f"{t} {c}": [] for t in trackers for c in ("clean", "noisy+opus")}
+    by_program: dict[str, list[float]] = {}
     wrong_refusals, key_ok, tempo_ok, n = 0, 0, 0, 0
     kbps: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,10 +256,14 @@ def main() -> None:
                     try:
                         heard = transcribe(data, hop=hop)
                     except MelodyRejected:
-                        scores[f"{tracker} {cond}"].append(0.0)
-                        wrong_refusals += tracker == "pyin-20ms" and cond == "noisy+opus"
+                        heard = None
+                        wrong_refusals += tracker == "pyin-20ms"
+                    score = f1(ref, heard.notes) if heard else 0.0
+                    scores[f"{tracker} {cond}"].append(score)
+                    if tracker == "pyin-20ms":
+                        by_program.setdefault(PROGRAMS[program], []).append(score)
+                    if heard is None:
                         continue
-                    scores[f"{tracker} {cond}"].append(f1(ref, heard.notes))
                     if tracker == "pyin-20ms" and cond == "noisy+opus":
                         m = heard.melody
                         # The transcription names a major or minor key; a modal tune counts as its family.
@@ -197,42 +272,35 @@ def main() -> None:
                         ratio = heard.tempo / bpm
                         tempo_ok += any(abs(ratio / r - 1) <= 0.08 for r in (0.5, 1, 2))
 
-    # Non-melodies: white and pink noise, silence, speech.
+    # Non-melodies: noise of several colours and levels, silence, speech in English and Chinese.
     refuse: dict[str, list[bytes]] = {
-        "noise": [],
+        "noise": noise_set(nrng),
         "silence": [wav(np.zeros(5 * SR, np.float32), SR)],
-        "speech": [],
+        "speech": speech_set(args.split, rng),
     }
-    for _ in range(5):
-        white = nrng.normal(0, 0.1, 5 * SR)
-        pink = np.cumsum(white) * 0.02
-        refuse["noise"] += [
-            wav(white.astype(np.float32), SR),
-            wav((pink / np.abs(pink).max() * 0.5).astype(np.float32), SR),
-        ]
-    for text in SENTENCES:
-        data = speech(text)
-        if data is not None:
-            refuse["speech"].append(data)
     refused = {k: sum(_is_refused(d) for d in v) for k, v in refuse.items()}
 
     # Speed: a 15-second clip (the first tune, looped) on one core, warm.
     clip = wav(np.tile(audio, int(np.ceil(15 * 48000 / len(audio))))[: 15 * 48000], 48000)
     transcribe(clip)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     transcribe(clip)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
 
     print(f"{n} tunes, Opus at {np.mean(kbps):.0f} kb/s")
     for name, vals in scores.items():
         print(f"F1 {name:22s} {np.mean(vals):.3f}")
     print(
         f"key match {key_ok}/{n}   tempo within 8% (or x2, /2) {tempo_ok}/{n}   "
-        f"melodies refused {wrong_refusals}/{n}"
+        f"melodies refused {wrong_refusals}/{2 * n} (clean and noisy)"
+    )
+    print(
+        "F1 pyin-20ms by sound: " + ", ".join(f"{k} {np.mean(v):.2f}" for k, v in sorted(by_program.items()))
     )
     for k, v in refuse.items():
         print(f"{k:8s} refused {refused[k]}/{len(v)}")
-    print(f"15 s clip: {seconds:.2f} s on one core")
+    # CPU time is what one core spends, whatever else shares the machine; wall time shows the sharing too.
+    print(f"15 s clip: {cpu:.2f} s CPU on one core ({seconds:.2f} s wall)")
 
 
 def _is_refused(data: bytes) -> bool:

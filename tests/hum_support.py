@@ -7,6 +7,8 @@ The benchmark's larger, rendered set is bench/bench_hum.py's.
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 
 import numpy as np
 import soundfile as sf
@@ -52,3 +54,19 @@ def encode(audio: np.ndarray, fmt: str = "OGG", subtype: str | None = "OPUS", ra
 def noise(seconds: float = 3.0, seed: int = 0) -> np.ndarray:
     """White noise: no melody in it."""
     return np.random.default_rng(seed).normal(0, 0.2, int(seconds * SR)).astype(np.float32)
+
+
+def brown_noise(seconds: float = 5.0, seed: int = 0) -> np.ndarray:
+    """A random walk (power falling 6 dB an octave): a rumble far from flat, in which pYIN finds "voiced"
+    frames, none clearly periodic."""
+    walk = np.cumsum(np.random.default_rng(seed).normal(size=int(seconds * SR)))
+    return (walk / np.abs(walk).max() * 0.5).astype(np.float32)
+
+
+HAVE_ESPEAK = shutil.which("espeak-ng") is not None
+
+
+def spoken(text: str, voice: str = "en", speed: int = 175) -> bytes:
+    """A sentence spoken by espeak-ng, as a WAV file."""
+    cmd = ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text]
+    return subprocess.run(cmd, capture_output=True, check=True).stdout

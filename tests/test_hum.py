@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hum_support import BPM, SR, TUNE, encode, noise, sung
+from hum_support import BPM, HAVE_ESPEAK, SR, TUNE, brown_noise, encode, noise, spoken, sung
 
 from engine.data.events import to_notes
 from engine.listen.audio import MAX_AUDIO_BYTES, estimate_tempo, parse_audio, transcribe
@@ -91,6 +91,43 @@ def test_other_containers(fmt: str, subtype: str | None) -> None:
 def test_silence_and_noise_are_refused() -> None:
     assert refused(encode(np.zeros(3 * SR, np.float32))).reason == "not_melody"
     assert refused(encode(noise())).reason == "not_melody"
+
+
+def test_brown_noise_is_refused_as_noise() -> None:
+    """Far from flat, so the flatness check passes it; pYIN's voiced probability in it is near 0 (it was
+    transcribed as a melody of a few notes before)."""
+    error = refused(encode(brown_noise(), "WAV", "PCM_16"))
+    assert error.reason == "not_melody" and "noise" in str(error)
+
+
+@pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng is not installed")
+@pytest.mark.parametrize(
+    ("text", "voice"),
+    [
+        ("Can you play something slow and sad in a minor key?", "en"),
+        ("Please remind me to buy milk, bread and coffee tomorrow morning.", "en-us+f3"),
+        ("今天天气很好，我们去公园散步吧。", "cmn"),
+    ],
+    ids=["english", "english-female", "chinese"],
+)
+def test_speech_is_refused_in_one_line(text: str, voice: str) -> None:
+    error = refused(spoken(text, voice))
+    assert error.reason == "not_melody"
+    assert str(error) == (
+        "I couldn't hear a melody in that clip (it sounds like speech); "
+        "hum, sing or whistle one tune, one note at a time."
+    )
+
+
+def test_staccato_and_choir_like_tunes_are_not_taken_for_speech() -> None:
+    """Quick detached notes and a slow-attack pad keep one timbre: melodies, however speechlike the rhythm."""
+    quick = [(p, 1) for p, _ in TUNE] * 2  # 3.3 notes a second, each sung for 60% of its beat
+    detached = sung(quick, bpm=200, vibrato_cents=0)
+    hold = int(60 / 200 * SR)
+    for k in range(len(quick)):
+        detached[k * hold + int(0.6 * hold) : (k + 1) * hold] = 0
+    assert [p for _, _, p in transcribe(encode(detached)).notes] == [p for p, _ in quick]
+    assert len(transcribe(encode(sung(TUNE, attack=0.12, release=0.12))).notes) == len(TUNE)
 
 
 def test_chord_is_refused() -> None:
