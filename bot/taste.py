@@ -5,8 +5,16 @@ piece, so it is read as a noisy AND: a piece is liked when each of its fields (t
 instrument family, melody density and register) is to the person's taste, each value with its own
 acceptance rate. A 👍 says every field was accepted; a 👎 that at least one was not, the blame shared by
 expectation-maximisation (`acceptance`): a 👎 of a fast minor piece from someone who keeps liking minor
-is put on the tempo. Ratings age, each counting half as much `HALF_LIFE` ratings later, so that a
-taste that moves is followed within about ten ratings.
+is put on the tempo. Ratings age (`ages`), so that a taste that moves is followed within about ten
+ratings: a 👎 counts half as much `HALF_LIFE` ratings later, a 👍 `LIKE_HALF_LIFE` ratings later and,
+per field, `NEWER_LIKE` as much for each newer 👍 of another value. What someone likes now is what they
+liked last, however many 👎 came between. When likes aged as every rating does, a taste that flipped
+kept its old likes: one new 👍 followed by eight 👎 weighed less than the twenty old ratings together,
+so the 👎 of the new taste's pieces were blamed on its new values (bench/bench_taste_bot.py's weakest
+person, 20% to their new taste); and someone who seldom likes lost each like under `SEEN` six ratings
+later. The price: a single odd 👍 (of a piece that only sounded to taste) moves the taste more than it
+did, until the next 👍, and someone who rates at random leans to whatever they liked last
+(bench/bench_taste.py's random raters). Chosen across seeds with bench/bench_taste_seeds.py.
 
 What is sent is, per field, the chance of drawing each value: its chance of having the best acceptance
 rate under the Beta posteriors (Thompson sampling, counted over posterior draws), tempered toward the
@@ -47,7 +55,9 @@ from engine.schemas import (
 log = logging.getLogger("jam.bot")
 
 RECENT = 40  # ratings learnt from, newest first
-HALF_LIFE = 3.0  # ratings after which a rating counts half as much
+HALF_LIFE = 3.0  # ratings after which a 👎 counts half as much
+LIKE_HALF_LIFE = 6.0  # ratings after which a 👍 counts half as much
+NEWER_LIKE = 0.25  # what a 👍 counts for once a newer one of another value comes (its weight times it)
 PRIOR = 2.0  # pseudo-ratings per value, at PRIOR_RATE
 PRIOR_RATE = 0.1  # how often a value is assumed accepted before its ratings say (and as they age away)
 ROUNDS = 20  # of expectation-maximisation, sharing the blame of each 👎 among its fields
@@ -61,9 +71,20 @@ TEMPO_SPREAD = 6.0  # bpm: a rating of one tempo says something of the bands nex
 SURPRISE_LEVELS = (0, 5, 10, 20, 35, 50)  # percent of pieces that try something new, /prefs surprise
 
 
-def ages(count: int) -> np.ndarray:
-    """Each rating's weight, newest first: 1, then halving every `HALF_LIFE` ratings."""
-    return 0.5 ** (np.arange(count) / HALF_LIFE)
+def ages(labels: Sequence[str | None], liked: np.ndarray) -> np.ndarray:
+    """Each rating's weight for one field (its values `labels`), newest first: 1, then a 👎 halving every
+    `HALF_LIFE` ratings and a 👍 every `LIKE_HALF_LIFE` ratings and by `NEWER_LIKE` for each newer 👍 of
+    another value. Someone who keeps liking slow pieces keeps all of them; someone who likes a fast one
+    after them has their slow ones count for less, however many pieces they dislike after it."""
+    newer: Counter[str] = Counter()
+    other = []
+    for label, like in zip(labels, liked, strict=True):
+        other.append(sum(newer.values()) - newer[label] if label is not None else 0)
+        if like and label is not None:
+            newer[label] += 1
+    age = np.arange(len(liked), dtype=float)
+    kept = 0.5 ** (age / LIKE_HALF_LIFE) * NEWER_LIKE ** np.array(other, dtype=float)
+    return np.where(liked, kept, 0.5 ** (age / HALF_LIFE))
 
 
 def one_hot(labels: Sequence[str | None], options: Sequence[str]) -> np.ndarray:
@@ -74,7 +95,7 @@ def one_hot(labels: Sequence[str | None], options: Sequence[str]) -> np.ndarray:
 
 
 def acceptance(
-    members: dict[str, np.ndarray], liked: np.ndarray, weight: np.ndarray
+    members: dict[str, np.ndarray], liked: np.ndarray, weight: dict[str, np.ndarray]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per field, the aged counts of its values' acceptances and refusals (one per column of its `members`
     matrix), under the noisy AND: a 👍 accepts every field; a 👎 refuses field f with the chance
@@ -87,7 +108,7 @@ def acceptance(
         all_accepted = np.prod(list(rate.values()), axis=0)
         for name, m in members.items():
             refused = np.where(liked, 0.0, (1 - rate[name]) / np.maximum(1e-9, 1 - all_accepted))
-            counts[name] = ((weight * (1 - refused)) @ m, (weight * refused) @ m)
+            counts[name] = ((weight[name] * (1 - refused)) @ m, (weight[name] * refused) @ m)
             accepted, refusals = counts[name]
             rates[name] = (accepted + PRIOR * PRIOR_RATE) / (accepted + refusals + PRIOR)
     return counts
@@ -188,7 +209,6 @@ def learn(rated: Sequence[RatedPiece], surprise: float = SURPRISE) -> Taste | No
     if not rated:
         return None
     liked = np.array([r.value > 0 for r in rated])
-    weight = ages(len(rated))
     labels: dict[str, list[str | None]] = {
         "tempo": [tempo_class(int(r.resolved["tempo"])) for r in rated],
         "mode": [str(r.resolved["mode"]) for r in rated],
@@ -200,10 +220,11 @@ def learn(rated: Sequence[RatedPiece], surprise: float = SURPRISE) -> Taste | No
     }
     options = {name: [v for v in dict.fromkeys(values) if v is not None] for name, values in labels.items()}
     members = {name: one_hot(labels[name], options[name]) for name in labels}
+    weight = {name: ages(values, liked) for name, values in labels.items()}
     drawn: dict[str, dict[str, float]] = {}
     for name, (accepted, refused) in acceptance(members, liked, weight).items():
         near = SHAPE_NEAR if name in ("density", "register") else None
-        shares = chances(accepted, refused, (weight * liked) @ members[name], near)
+        shares = chances(accepted, refused, (weight[name] * liked) @ members[name], near)
         drawn[name] = {v: round(float(p), 3) for v, p in zip(options[name], shares, strict=True) if p >= 0.01}
     # the melody leans to recent pieces only: codes do not age in k-means, so older ones are left out
     recent = rated[: int(4 * HALF_LIFE)]
@@ -212,9 +233,9 @@ def learn(rated: Sequence[RatedPiece], surprise: float = SURPRISE) -> Taste | No
     widths = {len(code) for r in rated for code in r.latents}
     same_model = len(widths) == 1  # codes of one model only; otherwise the melody is left alone
     return Taste(
-        tempo=_tempo([int(r.resolved["tempo"]) for r in rated], liked, weight, drawn["tempo"]),
+        tempo=_tempo([int(r.resolved["tempo"]) for r in rated], liked, weight["tempo"], drawn["tempo"]),
         mode=drawn["mode"],
-        instrument=_instruments(rated, liked, weight, drawn["instrument"]),
+        instrument=_instruments(rated, liked, weight["instrument"], drawn["instrument"]),
         shape={name: drawn[name] for name in ("density", "register") if drawn[name]},
         liked=centroids(_codes(liked_pieces)) if same_model else [],
         disliked=centroids(_codes(disliked_pieces)) if same_model else [],
