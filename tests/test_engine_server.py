@@ -221,7 +221,7 @@ async def test_past_the_backlog_the_answer_is_busy_even_with_room_in_the_queue(
             assert (await long_piece).status_code == 200
 
 
-def test_a_piece_costs_more_with_more_bars_and_more_files() -> None:
+async def test_a_piece_costs_more_with_more_bars_and_more_files() -> None:  # async, as the module marks it
     notes = piece_cost(16, ["mid"])
     assert piece_cost(32, ["mid"]) == 2 * notes
     assert piece_cost(16, ["mid", "ogg"]) > 3 * notes  # the audio is most of a piece's work
