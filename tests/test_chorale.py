@@ -131,3 +131,15 @@ def test_a_chord_path_heard_in_another_key_is_drawn_again():
         assert (heard_clarity(notes, slots, first, "C", "minor") > 0) == first_heard
         assert heard_clarity(notes, slots, chords, "C", "minor") > 0
         assert (chords == first) == first_heard
+
+
+@pytest.mark.parametrize(("low", "key", "mode"), [(90, "C", "major"), (104, "Ab", "minor")])
+def test_a_tune_far_above_a_sopranos_range_is_still_set_in_four_parts(low, key, mode):
+    """A tune around 90 left no room under it for a seventh chord's alto, tenor and bass (a crash, 4 in
+    900 high hymns): the others are set as if it were an octave or more away, the tune kept on top."""
+    tune = [(low + (i % 3) * 2, 4 * i, 4 * i + 4) for i in range(32)]
+    slots, chords, voicings = harmonise(tune, 128, 16, 4, key, mode, 5)
+    assert len(voicings) == len(slots) == len(chords) == 29  # a beat each, the last bar held
+    for (start, _), voicing in zip(slots, voicings, strict=True):
+        assert voicing[3] == next(p for p, s, e in tune if s <= start < e)  # the tune stays the top voice
+        assert voicing == sorted(voicing)

@@ -261,10 +261,12 @@ def voice_chords(labels: list[str], sopranos: list[int], tonic: int, mode: str) 
     layers = []
     for label, soprano in zip(labels, sopranos, strict=True):
         found, costs = candidates(label, tonic, soprano, mode)
-        if not len(found):
-            found, costs = candidates(label, tonic, soprano, mode, widen=RELAXED)
-        if not len(found):  # a tune too low for four voices under it: the three others below it anyway
-            found, costs = candidates(label, tonic, soprano + 12, mode, widen=RELAXED)
+        # a tune too low or too high for a soprano: the ranges widened, then the three other voices set
+        # under the tune as if it were an octave (or more) away, the tune kept on top where it is
+        for shift in (0, 12, -12, 24, -24, 36, -36, 48, -48):
+            if len(found):
+                break
+            found, costs = candidates(label, tonic, soprano + shift, mode, widen=RELAXED)
             found[:, 3] = soprano
         layers.append((found, costs))
     found, costs = layers[-1]
