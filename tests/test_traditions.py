@@ -202,6 +202,9 @@ def test_a_tune_heard_in_another_key_is_written_again(tiny_models):
         chinese = MelodySpec(5, "minor", "4/4", phrase_plan(8), seed, tradition="chinese")
         assert np.array_equal(writer.write(chinese).events, writer._write([chinese])[0].events)
     assert retried >= 2  # an untrained model misses the key often: the retries must have done something
+    specs = [MelodySpec(5, "minor", "4/4", phrase_plan(8), seed) for seed in range(12)]
+    together = writer.write_batch(specs)  # retried and first-time tunes in one batch, as each alone
+    assert all(np.array_equal(t.events, writer.write(s).events) for t, s in zip(together, specs, strict=True))
 
 
 def test_chinese_melodies_keep_to_the_pentatonic(tiny_models):

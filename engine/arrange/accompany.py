@@ -200,7 +200,7 @@ def glissandi(
     grid: Grid, slots: list[tuple[int, int]], voicings: list[list[int]], tonic: int, mode: str, seed: int
 ) -> list[Note]:
     """Guzheng glissandi into each four-bar phrase after the first and into the final chord, each
-    landing on the chord's top note an octave up (where the arpeggio climbs to), drawn from `seed`."""
+    landing on the chord's lowest note an octave up (where the arpeggio climbs to), drawn from `seed`."""
     rng = random.Random(f"{seed}:glissando")
     strings = open_strings(tonic, mode)
     phrase = PHRASE_BARS * grid.bar

@@ -59,8 +59,8 @@ def bass_line(
     elif family == "rock":  # driving root eighths, the last a step into a new chord every other barline
         for t in range(start, end, 2):
             notes.append((root, t, t + 2 - GAP, 80 if (t - bar_start) % grid.beat == 0 else 70))
-        into = following is not None and end % (2 * grid.bar) == 0
-        if into and notes and (a := approach(following, chord)) is not None:
+        seam = end % (2 * grid.bar) == 0
+        if following is not None and seam and notes and (a := approach(following, chord)) is not None:
             notes[-1] = (a, *notes[-1][1:])
     elif family == "pop" and grid.bar == 16:  # the root pushed on 1, the and of 2, 3 and 4: a new chord's
         # approach on 4 only (a pop bass stays on its roots: 1.7 pitch classes a bar in MuseGAN's real music)
@@ -68,8 +68,8 @@ def bass_line(
             t = bar_start + offset
             if start <= t < end:
                 notes.append((root, t, min(end, t + length) - GAP, 80 if offset in (0, 8) else 68))
-        changing = following is not None and end - start == grid.bar and end % grid.bar == 0
-        if changing and notes and (a := approach(following, chord)) is not None:
+        whole_bar = end - start == grid.bar and end % grid.bar == 0
+        if following is not None and whole_bar and notes and (a := approach(following, chord)) is not None:
             notes[-1] = (a, *notes[-1][1:])
     elif family in ("pop", "folk"):  # root on 1, fifth on the middle beat, an approach into a new chord
         half = [b for b in beats if (b - bar_start) == grid.bar // 2]

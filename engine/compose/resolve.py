@@ -9,6 +9,7 @@ seed from `FEELS`, `OPEN_MODES` and `OPEN_INSTRUMENTS`, so that pieces vary befo
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -239,7 +240,7 @@ def resolve(request: ComposeRequest, seed: int) -> Resolved:
         bars = reading.bars
     elif reading.seconds is not None:
         # the nearest whole number of 2-bar windows: rounding to a bar and then up to a window ran long
-        windows = round(reading.seconds * tempo / 60 / beats_per_bar(meter) / 2)
+        windows = math.floor(reading.seconds * tempo / 60 / beats_per_bar(meter) / 2 + 0.5)  # halves up
         bars = max(BARS_MIN, min(BARS_MAX, 2 * windows))
     else:
         bars = 16

@@ -10,7 +10,7 @@ chorale in ten (by its place in the corpus's list) is held out, beat by beat, fo
 `engine.eval.chorale_stats`.
 
 Parsing takes about 40 s here (music21 caches its parses), so the table ships as
-`engine/weights/chorale_table.json` (`jam chorales` makes it again) and the tests never parse.
+`engine/weights/chorale_table.json` (`jam chorales` makes it again) and the tests parse only two.
 """
 
 from __future__ import annotations
@@ -170,7 +170,11 @@ def _counts(training: list[Chorale], mode: str) -> dict[str, Any]:
     transitions: defaultdict[str, Counter] = defaultdict(Counter)
     soprano: defaultdict[str, Counter] = defaultdict(Counter)
     inversions: defaultdict[str, Counter] = defaultdict(Counter)
-    start, final, phrase_end, before_end, cadences = Counter(), Counter(), Counter(), Counter(), Counter()
+    start: Counter[str] = Counter()
+    final: Counter[str] = Counter()
+    phrase_end: Counter[str] = Counter()
+    before_end: Counter[str] = Counter()
+    cadences: Counter[str] = Counter()
     for c in pieces:
         labels = c.labels
         kept = [(i, label) for i, label in enumerate(labels) if label in known]
@@ -209,7 +213,7 @@ def _ranges(training: list[Chorale]) -> dict[str, list[int]]:
     """Each voice's range: the 1st and 99th percentile of its pitches over the training beats."""
     out = {}
     for index, voice in enumerate(VOICES):
-        pitches = sorted(b[index] for c in training for b in c.beats if b[index] is not None)
+        pitches = sorted(p for c in training for b in c.beats if (p := b[index]) is not None)
         out[voice] = [pitches[len(pitches) // 100], pitches[len(pitches) * 99 // 100]]
     return out
 

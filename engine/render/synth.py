@@ -205,7 +205,7 @@ class Renderer:
             cut = len(blocks) * BLOCK
             pads = -(-int(pad_s * self.sample_rate) // BLOCK)
             audio = np.concatenate([*blocks, np.zeros((pads * BLOCK, 2), np.float32)])
-            if not silent:  # the tail is cut at TAIL_SECONDS
+            if not silent:  # the tail is cut at release_s
                 audio[cut - fade : cut] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
             if on_block is not None:
                 for start in range(max(0, len(blocks) - held) * BLOCK, len(audio), BLOCK):
