@@ -599,11 +599,14 @@ class MelodyWriter:
         """Melodies for every spec, each heard in its asked key where a few attempts can manage it.
 
         Windows are ranked by how clearly the piece so far is in the key, yet a tune can still end up
-        heard in its dominant or its parallel major (a minor-bank code that decodes major): about one
-        fresh tune in seven. Such a tune is written again from the same seed, and the attempt heard most
-        clearly in the key is kept; re-ranking windows harder instead made the tunes leap more and
-        repeat less (`jam eval`'s two-sample test went from 0.57 to 0.67). Kept, varied and continued
-        windows are never rewritten, nor pentatonic tunes, which the diatonic key profiles do not fit."""
+        heard in another key or mode (its dominant, its relative or parallel major: a minor-bank code
+        that decodes major), about one fresh tune in three. Such a tune is written again from the same
+        seed, and the attempt heard most clearly in the key is kept: 0.57 more attempts a tune on
+        average (150 prompts), each the melody's time again, for keys heard as asked in 99% of pieces
+        rather than 97% with 2 attempts and 86% with one. Re-ranking windows harder instead made the
+        tunes leap more and repeat less (`jam eval`'s two-sample test went from 0.57 to 0.67). Kept,
+        varied and continued windows are never rewritten, nor pentatonic tunes, which the diatonic key
+        profiles do not fit."""
         melodies = self._write(specs)
         for attempt in range(1, KEY_ATTEMPTS):
             again = [
