@@ -9,34 +9,37 @@ overlapped, with the calling thread's CPU time, its wait for a core (Linux's sch
 load) and how often it was preempted. `wall - queued` is what the render thread would take with a core of
 its own. Issue 10's targets: p50 <= 0.5 s, and overlapped <= 1.15x the longer of render and Opus alone.
 
-Latest figures (2026-12-06, FluidR3_GM, arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1
-.venv/bin/python bench/bench_compose.py --pieces 16`, both cores otherwise idle, load 0.1 at the start):
+Latest figures (2026-12-06, after a fresh tune heard in another key began to be written again, FluidR3_GM,
+arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py
+--pieces 16`, both cores otherwise idle, load 0.3 at the start):
 
     16 pieces of 16 bars at 100 bpm (about 41 s of music each)
-    request -> OGG+MIDI+PNG, before: p50 990 ms, p95 1242 ms
-    request -> OGG+MIDI+PNG, after: p50 705 ms, p95 807 ms
+    request -> OGG+MIDI+PNG, before: p50 1055 ms, p95 1387 ms
+    request -> OGG+MIDI+PNG, after: p50 741 ms, p95 990 ms
     after, by stage (render: with the OGG encoded beside it; ogg: the wait for it after):
       understand p50     0.4 ms
-      melody     p50   151.3 ms
-      arrange    p50     2.7 ms
-      midi       p50    13.5 ms
-      png        p50    95.6 ms
-      render     p50   495.5 ms
-      ogg        p50     7.7 ms
-      total      p50   701.7 ms
-    rendering: 83x real time (median)
+      melody     p50   179.3 ms
+      arrange    p50     3.6 ms
+      midi       p50    19.5 ms
+      png        p50   109.2 ms
+      render     p50   476.8 ms
+      ogg        p50    10.2 ms
+      total      p50   738.7 ms
+    rendering: 86x real time (median)
     the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued; preemptions
-      render alone              373.6  371.9    0.0  373.5     1
-      opus alone                185.9  184.0    0.0  183.2     0
-      vorbis alone              343.8  344.8    0.0  343.8     1
-      render+opus overlapped    375.5  372.4    0.0  375.5     1
-    overlapped / max(render alone, opus alone), wall: 1.01
-    render then vorbis (before): p50 712.2 ms wall
+      render alone              425.2  425.9    0.0  425.2     2
+      opus alone                197.9  198.0    0.0  197.9     1
+      vorbis alone              363.0  364.7    0.0  363.0     1
+      render+opus overlapped    424.0  413.1    0.0  424.0     2
+    overlapped / max(render alone, opus alone), wall: 1.00
+    overlapped / max(render alone, opus alone), wall - queued: 1.00
+    render then vorbis (before): p50 791.8 ms wall
 
-Against issue 10's targets: the overlap holds (1.01x the longer part, target <= 1.15x). The p50 of 705 ms
-is not the 0.5 s asked for on this machine: FluidSynth alone takes 374 ms here for these pieces (232 ms
-on the machine of the earlier figures) and the melody 151 ms, 525 ms before any file is written; in the
-pipeline the render also shares the second core with the encoder and the piano roll (render 496 ms).
+Against issue 10's targets: the overlap holds (1.00x the longer part, target <= 1.15x). The p50 of 741 ms
+is not the 0.5 s asked for on this machine: FluidSynth alone takes 425 ms here for these pieces and the
+melody 179 ms, about 600 ms before any file is written. The melody cost 151 ms (p50, p95 piece 807 ms)
+before the key retry: a third of fresh tunes are now written again until they are heard in the asked
+key (engine.compose.melody.MelodyWriter.write_batch), which took the p95 piece to 990 ms.
 """
 
 from __future__ import annotations
