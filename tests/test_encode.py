@@ -10,6 +10,7 @@ import numpy as np
 import pretty_midi
 import pytest
 import soundfile as sf
+from test_render import arpeggio
 
 from engine.render import synth
 from engine.render.effects import Sound
@@ -36,17 +37,6 @@ def _snr_db(reference: np.ndarray, other: np.ndarray) -> float:
 
 def _level_db(audio: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(audio**2)))
-
-
-def _piece(path: Path, program: int = 0, bars: int = 4) -> Path:
-    """An arpeggio of quarter notes at 120 bpm, written to `path`."""
-    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
-    instrument = pretty_midi.Instrument(program=program)
-    for i in range(bars * 4):
-        instrument.notes.append(pretty_midi.Note(90, 60 + (0, 4, 7, 12)[i % 4], i * 0.5, i * 0.5 + 0.45))
-    midi.instruments.append(instrument)
-    midi.write(str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +141,8 @@ def test_blocks_handed_on_make_up_the_raw_render(
     renderer: Renderer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In order and final: also when the tail is cut and faded at the end (TAIL_SECONDS made short)."""
-    midi = _piece(tmp_path / "strings.mid", program=48, bars=1)  # long release and reverb tail
+    midi = tmp_path / "strings.mid"
+    arpeggio(midi, program=48, bars=1)  # long release and reverb tail
     for tail in (synth.TAIL_SECONDS, 0.05):
         monkeypatch.setattr(synth, "TAIL_SECONDS", tail)
         blocks: list[np.ndarray] = []
@@ -165,7 +156,8 @@ def test_blocks_handed_on_make_up_the_raw_render(
 
 @needs_font
 def test_encoded_while_rendering_sounds_as_encoded_after(renderer: Renderer, tmp_path: Path) -> None:
-    midi = _piece(tmp_path / "piano.mid")
+    midi = tmp_path / "piano.mid"
+    arpeggio(midi)
     rendered = render_audio(renderer, midi, tmp_path / "piece", ["ogg", "wav"])
     assert rendered.written == ["ogg"] and set(rendered.ms) == {"render", "ogg"}
     assert np.array_equal(rendered.audio, renderer.render(midi))  # the same audio for the other formats
@@ -189,7 +181,8 @@ def test_encoded_while_rendering_sounds_as_encoded_after(renderer: Renderer, tmp
 def test_a_stopped_render_stops_the_encoder_and_leaves_no_file(
     renderer: Renderer, tmp_path: Path, sound: Sound | None
 ) -> None:
-    midi = _piece(tmp_path / "piano.mid", bars=8)
+    midi = tmp_path / "piano.mid"
+    arpeggio(midi, bars=8)
     out = tmp_path / "out"
     out.mkdir()
     calls = 0
@@ -222,7 +215,8 @@ def test_an_encoder_failure_stops_the_render(
 
     failing = dataclasses.replace(FORMATS["ogg"], encoder=lambda path, rate: Failing(path, 2, rate))
     monkeypatch.setitem(FORMATS, "ogg", failing)
-    midi = _piece(tmp_path / "piano.mid", bars=16)
+    midi = tmp_path / "piano.mid"
+    arpeggio(midi, bars=16)
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(OSError, match="disk full"):
@@ -232,7 +226,8 @@ def test_an_encoder_failure_stops_the_render(
 
 @needs_font
 def test_an_ogg_encoded_while_rendering_still_shrinks_to_fit(renderer: Renderer, tmp_path: Path) -> None:
-    midi = _piece(tmp_path / "piano.mid", bars=8)
+    midi = tmp_path / "piano.mid"
+    arpeggio(midi, bars=8)
     stem = tmp_path / "piece"
     rendered = render_audio(renderer, midi, stem, ["ogg"])
     piece = Sources(pretty_midi.PrettyMIDI(str(midi)), np.zeros(0, np.uint8), None, RATE, rendered.audio)  # type: ignore[arg-type]

@@ -91,8 +91,8 @@ def test_nothing_found_says_where_it_looked_in_one_line(places: tuple[Path, Path
     assert "sudo apt-get install fluid-soundfont-gm" in message
 
 
-def _piece(path: Path, program: int = 0, bars: int = 4, bpm: float = 120.0) -> pretty_midi.PrettyMIDI:
-    """A one-instrument arpeggio of quarter notes, written to `path`."""
+def arpeggio(path: Path, program: int = 0, bars: int = 4, bpm: float = 120.0) -> pretty_midi.PrettyMIDI:
+    """A one-instrument arpeggio of quarter notes, written to `path` (test_encode renders it too)."""
     midi = pretty_midi.PrettyMIDI(initial_tempo=bpm)
     midi.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
     instrument = pretty_midi.Instrument(program=program, name=pretty_midi.program_to_instrument_name(program))
@@ -113,7 +113,7 @@ def renderer() -> Renderer:
 @pytest.fixture(scope="module")
 def piano(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
     path = tmp_path_factory.mktemp("midi") / "piano.mid"
-    return path, _piece(path).get_end_time()
+    return path, arpeggio(path).get_end_time()
 
 
 @needs_font
@@ -137,7 +137,7 @@ def test_renders_do_not_leak_into_the_next(
     renderer: Renderer, piano: tuple[Path, float], tmp_path: Path
 ) -> None:
     first = renderer.render(piano[0])
-    _piece(tmp_path / "strings.mid", program=48, bars=2)  # long release and reverb tail
+    arpeggio(tmp_path / "strings.mid", program=48, bars=2)  # long release and reverb tail
     renderer.render(tmp_path / "strings.mid")
     again = renderer.render(piano[0])
     assert np.array_equal(first, again)
@@ -158,7 +158,7 @@ def test_threads_render_the_same_audio(renderer: Renderer, piano: tuple[Path, fl
 
 @needs_font
 def test_programs_sound_different(renderer: Renderer, piano: tuple[Path, float], tmp_path: Path) -> None:
-    _piece(tmp_path / "organ.mid", program=19)
+    arpeggio(tmp_path / "organ.mid", program=19)
     piano_audio, organ_audio = renderer.render(piano[0]), renderer.render(tmp_path / "organ.mid")
     n = min(len(piano_audio), len(organ_audio))
     assert np.abs(piano_audio[:n] - organ_audio[:n]).max() > 0.1
@@ -221,7 +221,7 @@ def test_wav_clips_instead_of_wrapping(tmp_path: Path) -> None:
 
 
 def test_piano_roll_png(tmp_path: Path) -> None:
-    midi = _piece(tmp_path / "piece.mid", program=0, bars=8)
+    midi = arpeggio(tmp_path / "piece.mid", program=0, bars=8)
     drums = pretty_midi.Instrument(program=0, is_drum=True, name="Kit")
     drums.notes += [pretty_midi.Note(100, 36 + 2 * (i % 2), i * 0.5, i * 0.5 + 0.1) for i in range(32)]
     midi.instruments.append(drums)
