@@ -317,14 +317,16 @@ def harmonise(
     tonic = key_pitch_class(key)
     sopranos = [soprano_at(notes, start) for start, _ in slots]
     ends = [start % (PHRASE_BARS * bar) == (PHRASE_BARS - 1) * bar for start, _ in slots[:-1]] + [True]
-    labels, clarity = [], -np.inf
+    labels: list[str] = []
+    chords: list[Chord] = []
+    clarity = -np.inf
     for attempt in range(KEY_DRAWS if seed is not None else 1):  # heard in the asked key, if a draw can
         drawn = choose_chords(sopranos, ends, tonic, mode, None if seed is None else seed + 7919 * attempt)
-        heard = heard_clarity(notes, slots, [to_chord(label, key, mode) for label in drawn], key, mode)
+        spelled = [to_chord(label, key, mode) for label in drawn]
+        heard = heard_clarity(notes, slots, spelled, key, mode)
         if heard > clarity:
-            labels, clarity = drawn, heard
+            labels, chords, clarity = drawn, spelled, heard
         if clarity > 0:
             break
     sung = [s if s is not None else 72 for s in sopranos]
-    voicings = voice_chords(labels, sung, tonic, mode)
-    return slots, [to_chord(label, key, mode) for label in labels], voicings
+    return slots, chords, voice_chords(labels, sung, tonic, mode)

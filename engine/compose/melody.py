@@ -608,18 +608,19 @@ class MelodyWriter:
         varied and continued windows are never rewritten, nor pentatonic tunes, which the diatonic key
         profiles do not fit."""
         melodies = self._write(specs)
+        clarity = [melody_clarity(melody, spec) for melody, spec in zip(melodies, specs, strict=True)]
         for attempt in range(1, KEY_ATTEMPTS):
             again = [
                 i
-                for i, (spec, melody) in enumerate(zip(specs, melodies, strict=True))
-                if spec.fresh and spec.tradition != "chinese" and melody_clarity(melody, spec) <= 0
+                for i, spec in enumerate(specs)
+                if spec.fresh and spec.tradition != "chinese" and clarity[i] <= 0
             ]
             if not again:
                 break
             retried = self._write([replace(specs[i], attempt=attempt) for i in again])
             for i, melody in zip(again, retried, strict=True):
-                if melody_clarity(melody, specs[i]) > melody_clarity(melodies[i], specs[i]):
-                    melodies[i] = melody
+                if (heard := melody_clarity(melody, specs[i])) > clarity[i]:
+                    melodies[i], clarity[i] = melody, heard
         return melodies
 
     def _write(self, specs: list[MelodySpec]) -> list[Melody]:
