@@ -1,7 +1,7 @@
 """Clips to hum at Jam in tests: a voice-like tone per note, encoded the way Discord sends voice messages.
 
 Shared by the transcription tests (test_hum), the engine's /v1/answer tests and the bot's end to end.
-The benchmark's larger, rendered set is bench/bench_hum.py's.
+The benchmark's larger, rendered set is engine/listen/hum_clips.py's (bench/bench_hum.py).
 """
 
 from __future__ import annotations

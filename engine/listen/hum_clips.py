@@ -1,0 +1,89 @@
+"""Voice-like clips of known melodies: how bench_hum's test set and the note model's training set are made.
+
+A melody of the corpus is performed the way a person hums or whistles it (rubato, vibrato, a drift of the
+whole tune, a breath between notes) as pitch bends and timing on a General MIDI voice- or whistle-like
+program, rendered by FluidSynth, and optionally put in a room with breath noise and sent as OGG/Opus at
+about 32 kb/s, as Discord voice messages are.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+
+import numpy as np
+import pretty_midi
+import soundfile as sf
+
+from engine.data.events import to_notes
+
+PROGRAMS = {
+    52: "choir aahs",
+    53: "voice oohs",
+    54: "synth voice",
+    78: "whistle",
+    79: "ocarina",
+    74: "recorder",
+}
+CENT = 8192 / 200  # pitch-bend units per cent (the GM default bend range is two semitones)
+
+
+def melody_midi(
+    notes: list[tuple[int, int, int]], bpm: float, program: int, rng: random.Random
+) -> pretty_midi.PrettyMIDI:
+    """A performance of (pitch, start, end) 16th-grid notes: rubato, vibrato and a drift as pitch bends."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=bpm)
+    inst = pretty_midi.Instrument(program=program)
+    step = 60 / bpm / 4
+    t, clock = 0.5, 0
+    drift = rng.uniform(-30, 30)
+    timed = []
+    for pitch, start, end in notes:
+        t += (start - clock) * step * rng.uniform(0.94, 1.06)  # rubato: each gap stretched up to 6%
+        timed.append((pitch, t, (end - start) * step * rng.uniform(0.94, 1.06)))
+        clock = start
+    for k, (pitch, t, dur) in enumerate(timed):
+        # One voice: a note ends before the next begins (an overlap would make FluidSynth's note-off of a
+        # repeated pitch silence the new note too). 5% of the note is the breath between them.
+        if k + 1 < len(timed):
+            dur = min(dur, timed[k + 1][1] - t)
+        inst.notes.append(pretty_midi.Note(velocity=96, pitch=pitch, start=t, end=t + dur * 0.95))
+    end_t = inst.notes[-1].end
+    depth, rate = rng.uniform(10, 40), rng.uniform(4.5, 6.5)
+    for k in range(int(end_t / 0.02) + 1):
+        x = k * 0.02
+        cents = drift + depth * np.sin(2 * np.pi * rate * x) * min(1.0, x % 1.0 * 3)
+        inst.pitch_bends.append(pretty_midi.PitchBend(int(np.clip(cents * CENT, -8191, 8191)), x))
+    midi.instruments.append(inst)
+    return midi
+
+
+def first_bars(events: np.ndarray, bar: int, bpm: float, seconds: float = 15.0) -> list[tuple[int, int, int]]:
+    limit = min(len(events), max(bar, int(seconds / (60 / bpm / 4)) // bar * bar))
+    return [n for n in to_notes(events[:limit]) if n[1] < limit]
+
+
+def degrade(audio: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Room reverb, then breath noise (band-passed white noise) at 20 dB SNR."""
+    from pedalboard import Pedalboard, Reverb
+    from scipy.signal import butter, sosfilt
+
+    wet = Pedalboard([Reverb(room_size=0.3, wet_level=0.15, dry_level=0.9)])(audio[None, :], rate)[0]
+    noise = sosfilt(butter(2, [300, 4000], btype="band", fs=rate, output="sos"), rng.normal(size=len(wet)))
+    noise *= np.sqrt(np.mean(wet**2) / np.mean(noise**2)) / 10
+    out = wet + noise
+    return (out / np.abs(out).max() * 0.9).astype(np.float32)
+
+
+def opus(audio: np.ndarray, rate: int) -> bytes:
+    buf = io.BytesIO()
+    # libsndfile maps compression_level to the Opus bitrate; 0.9 gives about 32 kb/s at 48 kHz mono.
+    with sf.SoundFile(buf, "w", rate, 1, "OPUS", format="OGG", compression_level=0.9) as out:
+        out.write(audio)
+    return buf.getvalue()
+
+
+def wav(audio: np.ndarray, rate: int) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, audio, rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
