@@ -11,6 +11,7 @@ from engine.arrange.styles import Grid
 BASS_LOW = 28  # E1
 BASS_HIGH = 48  # C3
 POP_FIGURE = ((0, 6), (6, 2), (8, 4), (12, 4))  # (16th, length) in a 4/4 bar: 1, the and of 2, 3, 4
+PUSH = 2  # 16ths: a pop bass anticipates the next bar's chord by an eighth
 
 
 def root_pitch(chord: Chord) -> int:
@@ -62,15 +63,17 @@ def bass_line(
         seam = end % (2 * grid.bar) == 0
         if following is not None and seam and notes and (a := approach(following, chord)) is not None:
             notes[-1] = (a, *notes[-1][1:])
-    elif family == "pop" and grid.bar == 16:  # the root pushed on 1, the and of 2, 3 and 4: a new chord's
-        # approach on 4 only (a pop bass stays on its roots: 1.7 pitch classes a bar in MuseGAN's real music)
+    elif family == "pop" and grid.bar == 16:  # the root pushed on 1, the and of 2, 3 and 4; a new whole-bar
+        # chord's root anticipated on the and of 4, as pop bassists push the change (and strike it again on 1)
         for offset, length in POP_FIGURE:
             t = bar_start + offset
             if start <= t < end:
                 notes.append((root, t, min(end, t + length) - GAP, 80 if offset in (0, 8) else 68))
         whole_bar = end - start == grid.bar and end % grid.bar == 0
-        if following is not None and whole_bar and notes and (a := approach(following, chord)) is not None:
-            notes[-1] = (a, *notes[-1][1:])
+        if following is not None and whole_bar and notes and following.root != chord.root:
+            pitch, at, _, velocity = notes[-1]
+            notes[-1] = (pitch, at, end - PUSH - GAP, velocity)
+            notes.append((root_pitch(following), end - PUSH, end - GAP, 74))
     elif family in ("pop", "folk"):  # root on 1, fifth on the middle beat, an approach into a new chord
         half = [b for b in beats if (b - bar_start) == grid.bar // 2]
         bounds = [start, *half, end]
