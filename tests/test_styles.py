@@ -104,6 +104,13 @@ def test_rock_plays_power_chords_and_pop_suspends_where_the_tune_sings_the_fourt
     assert sum(s.endswith("5") for s in symbols) > len(symbols) / 2
     widths = {len(pcs) for pcs in onset_pitch_classes(part(rock, "chords"))}
     assert widths == {2, 3}
+    # a power chord on four strings: root, fifth, octave, fifth (or from the fifth: the inverted shape)
+    strums: dict[int, list[int]] = {}
+    for pitch, start, _, _ in part(rock, "chords"):
+        strums.setdefault(round(start), []).append(pitch)
+    power = [sorted(p) for p in strums.values() if len({x % 12 for x in p}) == 2]
+    assert power and all(len(p) == 4 and 40 <= p[0] < p[-1] <= 67 for p in power)
+    assert all([b - a for a, b in itertools.pairwise(p)] in ([7, 5, 7], [5, 7, 5]) for p in power)
     # G with the tune on C and D, never B: Gsus4
     tune = events_of([[60, 64, 67, 64], [67, 72, 74, 72], [60]])
     pop = arrange(tune, resolved(style="pop", bars=3))
