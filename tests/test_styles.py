@@ -15,6 +15,7 @@ from bot.present import piece_embed, style_text
 from bot.texts import STYLE_HEARD_ZH
 from engine.arrange import arrange
 from engine.arrange.accompany import glissandi, movement
+from engine.arrange.bass import BASS_HIGH, BASS_LOW
 from engine.arrange.harmony import key_chords
 from engine.arrange.idioms import IDIOMS, parse_numeral
 from engine.arrange.perform import Performance, swung
@@ -566,6 +567,24 @@ def test_the_shortest_piece_still_slows_into_its_held_final_chord(rubato: int) -
     times = [play.seconds(step) for step in range(33)]
     assert all(a < b for a, b in itertools.pairwise(times))
     assert times[32] - times[16] > times[16] - times[0]  # the last bar is played slower than the first
+
+
+def test_a_rock_bass_drives_roots_and_fills_the_phrase_end_with_octaves():
+    """Root eighths; in the last bar of each four-bar phrase the off-beats jump the octave (up under C3,
+    else down over E1), the last eighth still free to step into a new chord."""
+    a = arrange(random_melody(5), resolved(style="rock", bars=16))
+    bass = part(a, "bass")
+    filled = 0
+    for bar in range(14):
+        notes = sorted((n for n in bass if 16 * bar <= n[1] < 16 * (bar + 1)), key=lambda n: n[1])
+        assert [n[1] - 16 * bar for n in notes] == list(range(0, 16, 2))
+        on, off = notes[0::2], notes[1:-1:2]  # the last eighth may be the approach
+        assert len({n[0] for n in on}) <= 2 and all(BASS_LOW <= n[0] <= BASS_HIGH for n in notes)
+        if bar % 4 == 3:
+            filled += all(abs(o[0] - b[0]) == 12 for o, b in zip(off, on, strict=False))
+        else:
+            assert all(o[0] == b[0] for o, b in zip(off, on, strict=False))
+    assert filled == 3
 
 
 def test_a_pop_bass_pushes_its_roots_and_anticipates_a_new_chord():

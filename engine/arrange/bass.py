@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from engine.arrange.accompany import GAP, Note
+from engine.arrange.accompany import GAP, PHRASE_BARS, Note
 from engine.arrange.harmony import Chord
 from engine.arrange.styles import Grid
 
@@ -24,6 +24,13 @@ def fifth_pitch(chord: Chord) -> int:
     """The chord's fifth, above the root when it fits under C3, else below."""
     fifth = root_pitch(chord) + chord.fifth
     return fifth if fifth <= BASS_HIGH else fifth - 12
+
+
+def octave(pitch: int) -> int:
+    """The pitch an octave up where that fits under C3, else down where it fits over E1, else itself."""
+    if pitch + 12 <= BASS_HIGH:
+        return pitch + 12
+    return pitch - 12 if pitch - 12 >= BASS_LOW else pitch
 
 
 def approach(target: Chord, current: Chord) -> int | None:
@@ -57,9 +64,14 @@ def bass_line(
                 notes.append((pitch, t, min(end, t + round(length * grid.bar)) - GAP, 72))
         if following is not None and notes and (a := approach(following, chord)) is not None:
             notes[-1] = (a, *notes[-1][1:])
-    elif family == "rock":  # driving root eighths, the last a step into a new chord every other barline
+    elif family == "rock":  # driving root eighths, the last a step into a new chord every other barline;
+        # the phrase's last bar fills with the octave on its off-beats (the rock bassist's octave fill)
+        fill = octave(root)
         for t in range(start, end, 2):
-            notes.append((root, t, t + 2 - GAP, 80 if (t - bar_start) % grid.beat == 0 else 70))
+            off_beat = (t - bar_start) % grid.beat != 0
+            phrase_end = t // grid.bar % PHRASE_BARS == PHRASE_BARS - 1
+            pitch = fill if off_beat and phrase_end else root
+            notes.append((pitch, t, t + 2 - GAP, 70 if off_beat else 80))
         seam = end % (2 * grid.bar) == 0
         if following is not None and seam and notes and (a := approach(following, chord)) is not None:
             notes[-1] = (a, *notes[-1][1:])
