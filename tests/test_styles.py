@@ -15,6 +15,7 @@ from bot.present import piece_embed, style_text
 from bot.texts import STYLE_HEARD_ZH
 from engine.arrange import arrange
 from engine.arrange.accompany import glissandi, movement
+from engine.arrange.bass import BASS_HIGH, BASS_LOW
 from engine.arrange.harmony import key_chords
 from engine.arrange.idioms import IDIOMS, parse_numeral
 from engine.arrange.perform import Performance, swung
@@ -104,6 +105,13 @@ def test_rock_plays_power_chords_and_pop_suspends_where_the_tune_sings_the_fourt
     assert sum(s.endswith("5") for s in symbols) > len(symbols) / 2
     widths = {len(pcs) for pcs in onset_pitch_classes(part(rock, "chords"))}
     assert widths == {2, 3}
+    # a power chord on four strings: root, fifth, octave, fifth (or from the fifth: the inverted shape)
+    strums: dict[int, list[int]] = {}
+    for pitch, start, _, _ in part(rock, "chords"):
+        strums.setdefault(round(start), []).append(pitch)
+    power = [sorted(p) for p in strums.values() if len({x % 12 for x in p}) == 2]
+    assert power and all(len(p) == 4 and 40 <= p[0] < p[-1] <= 67 for p in power)
+    assert all([b - a for a, b in itertools.pairwise(p)] in ([7, 5, 7], [5, 7, 5]) for p in power)
     # G with the tune on C and D, never B: Gsus4
     tune = events_of([[60, 64, 67, 64], [67, 72, 74, 72], [60]])
     pop = arrange(tune, resolved(style="pop", bars=3))
@@ -561,19 +569,45 @@ def test_the_shortest_piece_still_slows_into_its_held_final_chord(rubato: int) -
     assert times[32] - times[16] > times[16] - times[0]  # the last bar is played slower than the first
 
 
-def test_a_pop_bass_pushes_its_roots_and_steps_only_into_a_new_chord():
-    """1, the and of 2, 3 and 4 on the root; a step on 4 only where a whole-bar chord changes: about
-    1.7 pitch classes a bar, as MuseGAN's real basses (the old root-fifth-approach line used 3.0)."""
+def test_a_rock_bass_drives_roots_and_fills_the_phrase_end_with_octaves():
+    """Root eighths; in the last bar of each four-bar phrase the off-beats jump the octave (up under C3,
+    else down over E1), the last eighth still free to step into a new chord."""
+    a = arrange(random_melody(5), resolved(style="rock", bars=16))
+    bass = part(a, "bass")
+    filled = 0
+    for bar in range(14):
+        notes = sorted((n for n in bass if 16 * bar <= n[1] < 16 * (bar + 1)), key=lambda n: n[1])
+        assert [n[1] - 16 * bar for n in notes] == list(range(0, 16, 2))
+        on, off = notes[0::2], notes[1:-1:2]  # the last eighth may be the approach
+        assert len({n[0] for n in on}) <= 2 and all(BASS_LOW <= n[0] <= BASS_HIGH for n in notes)
+        if bar % 4 == 3:
+            filled += all(abs(o[0] - b[0]) == 12 for o, b in zip(off, on, strict=False))
+        else:
+            assert all(o[0] == b[0] for o, b in zip(off, on, strict=False))
+    assert filled == 3
+
+
+def test_a_pop_bass_pushes_its_roots_and_anticipates_a_new_chord():
+    """1, the and of 2, 3 and 4 on the root; where a whole-bar chord changes, 4 is cut to an eighth and
+    the next chord's root (the pitch struck on the next 1) is anticipated on the and of 4. Under 2
+    pitch classes a bar, as MuseGAN's real basses (the old root-fifth-approach line used 3.0)."""
     a = arrange(random_melody(2), resolved(style="pop", bars=16))
     bass = part(a, "bass")
 
     def root_at(step: int) -> int:
         return next(c.root for c, (s, e) in zip(a.chords, a.slots, strict=True) if s <= step < e)
 
+    pushed = 0
     for bar in range(14):  # the last two bars close the piece
         notes = [n for n in bass if 16 * bar <= n[1] < 16 * (bar + 1)]
-        assert [n[1] - 16 * bar for n in notes] == [0, 6, 8, 12]
-        assert all(n[0] % 12 == root_at(n[1]) for n in notes[:3])
+        following = [n for n in bass if n[1] == 16 * (bar + 1)]
+        assert all(n[0] % 12 == root_at(n[1]) for n in notes[:4])
         if root_at(16 * bar + 16) == root_at(16 * bar):
-            assert notes[3][0] % 12 == root_at(16 * bar)
+            assert [n[1] - 16 * bar for n in notes] == [0, 6, 8, 12]
+        else:
+            pushed += 1
+            assert [n[1] - 16 * bar for n in notes] == [0, 6, 8, 12, 14]
+            assert notes[3][2] <= 16 * bar + 14 and notes[4][0] == following[0][0]
+            assert notes[4][0] % 12 == root_at(16 * bar + 16) != root_at(16 * bar)
+    assert pushed >= 7  # pop changes chord about once a bar
     assert np.mean([len({n[0] % 12 for n in bass if 16 * b <= n[1] < 16 * (b + 1)}) for b in range(16)]) < 2

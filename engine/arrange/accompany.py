@@ -17,6 +17,7 @@ VOICING_LOW = 52  # E3: the lowest note of a close chord voicing
 VOICING_CENTRE = 60.0
 GAP = 0.25  # steps of air before the next attack
 STRUM = 0.15  # steps between a strummed chord's strings
+STRUM_SPAN = 0.15  # steps a rock downstroke takes across all its strings: tight, palm-muted eighths
 # per voicing style: the lowest and highest note a chord may take, and the middle it keeps near
 RANGES = {
     "close": (52, 79, 60.0),
@@ -142,11 +143,12 @@ def figure(family: str, grid: Grid, chord_voicing: list[int], start: int, end: i
         ]
     if family == "reggae":  # the skank: short chords on every off-beat eighth
         return [n for b in beats for n in _block(v, b + grid.beat / 2, b + grid.beat / 2 + 1, 58)]
-    if family == "rock":  # eighth-note strumming, beats accented
+    if family == "rock":  # eighth-note downstrokes, beats accented
+        strum = STRUM_SPAN / max(len(v) - 1, 1)
         return [
             n
             for t in range(start, end, eighth)
-            for n in _block(v, t, t + eighth - GAP, 62 if (t - bar_start) % grid.beat == 0 else 52, STRUM)
+            for n in _block(v, t, t + eighth - GAP, 62 if (t - bar_start) % grid.beat == 0 else 52, strum)
         ]
     if family == "pop":  # strummed block chords on the beats
         return [n for b in beats for n in _block(v, b, b + grid.beat - GAP, 58, STRUM)]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 
-from engine.arrange.accompany import GAP, Note
+from engine.arrange.accompany import GAP, PHRASE_BARS, Note
 from engine.arrange.harmony import Chord
 from engine.arrange.styles import Grid
 
 BASS_LOW = 28  # E1
 BASS_HIGH = 48  # C3
 POP_FIGURE = ((0, 6), (6, 2), (8, 4), (12, 4))  # (16th, length) in a 4/4 bar: 1, the and of 2, 3, 4
+PUSH = 2  # 16ths: a pop bass anticipates the next bar's chord by an eighth
 
 
 def root_pitch(chord: Chord) -> int:
@@ -23,6 +24,13 @@ def fifth_pitch(chord: Chord) -> int:
     """The chord's fifth, above the root when it fits under C3, else below."""
     fifth = root_pitch(chord) + chord.fifth
     return fifth if fifth <= BASS_HIGH else fifth - 12
+
+
+def octave(pitch: int) -> int:
+    """The pitch an octave up where that fits under C3, else down where it fits over E1, else itself."""
+    if pitch + 12 <= BASS_HIGH:
+        return pitch + 12
+    return pitch - 12 if pitch - 12 >= BASS_LOW else pitch
 
 
 def approach(target: Chord, current: Chord) -> int | None:
@@ -56,21 +64,28 @@ def bass_line(
                 notes.append((pitch, t, min(end, t + round(length * grid.bar)) - GAP, 72))
         if following is not None and notes and (a := approach(following, chord)) is not None:
             notes[-1] = (a, *notes[-1][1:])
-    elif family == "rock":  # driving root eighths, the last a step into a new chord every other barline
+    elif family == "rock":  # driving root eighths, the last a step into a new chord every other barline;
+        # the phrase's last bar fills with the octave on its off-beats (the rock bassist's octave fill)
+        fill = octave(root)
         for t in range(start, end, 2):
-            notes.append((root, t, t + 2 - GAP, 80 if (t - bar_start) % grid.beat == 0 else 70))
+            off_beat = (t - bar_start) % grid.beat != 0
+            phrase_end = t // grid.bar % PHRASE_BARS == PHRASE_BARS - 1
+            pitch = fill if off_beat and phrase_end else root
+            notes.append((pitch, t, t + 2 - GAP, 70 if off_beat else 80))
         seam = end % (2 * grid.bar) == 0
         if following is not None and seam and notes and (a := approach(following, chord)) is not None:
             notes[-1] = (a, *notes[-1][1:])
-    elif family == "pop" and grid.bar == 16:  # the root pushed on 1, the and of 2, 3 and 4: a new chord's
-        # approach on 4 only (a pop bass stays on its roots: 1.7 pitch classes a bar in MuseGAN's real music)
+    elif family == "pop" and grid.bar == 16:  # the root pushed on 1, the and of 2, 3 and 4; a new whole-bar
+        # chord's root anticipated on the and of 4, as pop bassists push the change (and strike it again on 1)
         for offset, length in POP_FIGURE:
             t = bar_start + offset
             if start <= t < end:
                 notes.append((root, t, min(end, t + length) - GAP, 80 if offset in (0, 8) else 68))
         whole_bar = end - start == grid.bar and end % grid.bar == 0
-        if following is not None and whole_bar and notes and (a := approach(following, chord)) is not None:
-            notes[-1] = (a, *notes[-1][1:])
+        if following is not None and whole_bar and notes and following.root != chord.root:
+            pitch, at, _, velocity = notes[-1]
+            notes[-1] = (pitch, at, end - PUSH - GAP, velocity)
+            notes.append((root_pitch(following), end - PUSH, end - GAP, 74))
     elif family in ("pop", "folk"):  # root on 1, fifth on the middle beat, an approach into a new chord
         half = [b for b in beats if (b - bar_start) == grid.bar // 2]
         bounds = [start, *half, end]

@@ -163,7 +163,9 @@ POP = Idiom(  # I-V-vi-IV families, sus chords and add9 where the melody sings t
     traits=("I–V–vi–IV", "sus chords"),
 )
 
-ROCK = Idiom(  # power chords on the pop progressions, the mixolydian bVII; minor chords as barre chords
+ROCK = Idiom(  # power chords on the pop progressions, the mixolydian bVII; minor chords as barre chords.
+    # Four strings: root, fifth, octave and the fifth above (the A5 shape x0225x), not a keyboard's
+    # close triad; the doubled notes spread the chord over the guitar's range, not its pitch classes
     "rock",
     major="I IV V vi ii bVII bIII",
     minor="i iv v VI III VII V",
@@ -181,6 +183,7 @@ ROCK = Idiom(  # power chords on the pop progressions, the mixolydian bVII; mino
     },
     colour={"maj": ("5",)},  # minor chords keep their third (vi as a minor barre chord)
     voicing="power",
+    voices=4,
     rhythm="busy",
     traits=("power chords", "I–V–vi–IV"),
 )

@@ -7,9 +7,19 @@ Each track is put on the paper's grid, 24 steps per quarter (96 per 4/4 bar), ba
 - QN, qualified notes: the share of notes at least 3 steps long (a 32nd of a 4/4 bar);
 - DP, drum pattern: how much of the drums' onsets fall on a 16th-note grid, scored as the paper's
   code does (1 on the grid, 0.3 one step either side, 0 elsewhere);
-- TD, tonal distance between two tracks: per bar where both play, the Euclidean distance between their
-  tonal centroids (Harte, Sandler & Gasser 2006: the chroma, L1-normalised, projected onto the circles
-  of fifths, minor thirds and major thirds), averaged over bars.
+- TD, tonal distance between two tracks, as the paper's code computes it (salu133445/musegan, v1
+  `Metrics.metrics_harmonicity`, the same in v2 and later): beat by beat (24 steps), the Euclidean
+  distance between the two tracks' tonal centroids (Harte, Sandler & Gasser 2006: the chroma summed
+  over the beat's steps, L1-normalised, projected onto the circles of fifths, minor thirds and major
+  thirds, radii 1, 1, 0.5), averaged over the bar's beats and then over the bars in which both tracks
+  sound on every beat (a silent beat makes the bar's mean NaN there, and `nanmean` drops it). Its
+  "chroma" is not pitch classes: `to_chroma` reshapes the 84 pitches C1-B7 to (12, 7) and sums the 7,
+  so each bin is a band of 7 adjacent semitones (the slip pypianoroll fixed in its own copy, PR #9).
+  The paper's figures for real music (bass-piano 1.51, guitar-piano 1.02) are of that quantity, so
+  `TD` reproduces it to be compared with them; it measures register as much as harmony.
+- TD_pc, the same beat by beat over pitch classes (the tonal distance the paper describes): what the
+  tracks' harmony does. The paper gives no value for real music; Bach's chorales give bass against alto
+  and tenor 1.25, soprano against them 1.47 (60 chorales in 4/4 from music21's corpus).
 
 And what makes a style (issue 12), read from the file as played:
 
@@ -37,6 +47,7 @@ from engine.schemas import ComposeRequest, meter_fraction
 
 STEPS_PER_QUARTER = 24  # MuseGAN's resolution: 96 steps in a 4/4 bar
 QUALIFIED_STEPS = 3
+MUSEGAN_LOW, MUSEGAN_BAND = 24, 7  # the paper's pitches start at C1; its chroma bins span 7 of them
 ROLES = ("melody", "chords", "bass", "drums")
 
 # Dong et al. 2018 (MuseGAN), the values reported for real music (their training data)
@@ -45,7 +56,7 @@ REFERENCE = {
     "UPC": {"bass": 1.71, "guitar": 3.08, "piano": 3.28, "strings": 3.38},
     "QN": {"range": [0.82, 0.90]},
     "DP": {"drums": 0.886},
-    "TD": {"bass-piano": 1.51, "guitar-piano": 1.02},
+    "TD": {"bass-piano": 1.51, "guitar-piano": 1.02},  # over 7-semitone bands (see the module)
     "ours_compared_as": {
         "UPC bass": "bass",
         "UPC piano": "chords",
@@ -138,17 +149,42 @@ def drum_pattern(notes: list[tuple[int, int, int]]) -> float | None:
     return float(np.mean([weights.get(start % (STEPS_PER_QUARTER // 4), 0.0) for _, start, _ in notes]))
 
 
-def mean_tonal_distance(a: list[tuple[int, int, int]], b: list[tuple[int, int, int]], bar: int, bars: int):
-    """Mean per-bar tonal distance over the bars where both tracks play; None if there are none."""
-    chroma_a, chroma_b = bar_chromas(a, bar, bars), bar_chromas(b, bar, bars)
-    both = (chroma_a.sum(axis=1) > 0) & (chroma_b.sum(axis=1) > 0)
+def beat_chromas(notes: list[tuple[int, int, int]], bar: int, bars: int, bands: bool) -> np.ndarray:
+    """bars x beats x 12: the steps each bin sounds in each quarter-note beat of a binarized piano roll;
+    bins are pitch classes, or with `bands` MuseGAN's 7-semitone bands from C1 (pitches outside C1-B7,
+    which the paper's rolls leave out, are dropped)."""
+    beats = bar // STEPS_PER_QUARTER
+    roll = np.zeros((bars * bar, 128), dtype=bool)
+    for pitch, start, end in notes:
+        roll[max(start, 0) : max(end, start + 1), pitch] = True
+    if bands:
+        chroma = (
+            roll[:, MUSEGAN_LOW : MUSEGAN_LOW + 12 * MUSEGAN_BAND].reshape(-1, 12, MUSEGAN_BAND).sum(axis=2)
+        )
+    else:
+        chroma = np.pad(roll, ((0, 0), (0, 4))).reshape(len(roll), -1, 12).sum(axis=1)
+    per_bar = chroma.reshape(bars, bar, 12)[:, : beats * STEPS_PER_QUARTER]
+    return per_bar.reshape(bars, beats, STEPS_PER_QUARTER, 12).sum(axis=2).astype(float)
+
+
+def mean_tonal_distance(
+    a: list[tuple[int, int, int]], b: list[tuple[int, int, int]], bar: int, bars: int, bands: bool = True
+) -> float | None:
+    """MuseGAN's TD (see the module): the beat-by-beat distance averaged over the bars where both tracks
+    sound on every beat; over pitch classes instead of its bands with `bands=False`. None if no bar
+    qualifies."""
+    chroma_a, chroma_b = beat_chromas(a, bar, bars, bands), beat_chromas(b, bar, bars, bands)
+    sums_a, sums_b = chroma_a.sum(axis=2), chroma_b.sum(axis=2)
+    both = (sums_a > 0).all(axis=1) & (sums_b > 0).all(axis=1) & (sums_a.shape[1] > 0)
     if not both.any():
         return None
-    return float(np.mean([tonal_distance(x, y) for x, y in zip(chroma_a[both], chroma_b[both], strict=True)]))
+    centroid_a = chroma_a[both] / sums_a[both][..., None] @ TONAL_BASIS.T
+    centroid_b = chroma_b[both] / sums_b[both][..., None] @ TONAL_BASIS.T
+    return float(np.mean(np.linalg.norm(centroid_a - centroid_b, axis=2)))
 
 
 def piece_stats(midi_path: Path | str) -> dict[str, Any]:
-    """Per role: EB, UPC, QN (and DP for drums); TD for each pair of pitched roles."""
+    """Per role: EB, UPC, QN (and DP for drums); TD and TD_pc for each pair of pitched roles."""
     midi = pretty_midi.PrettyMIDI(str(midi_path))
     num, den, _ = meter_of(midi)
     meter = f"{num}/{den}"
@@ -157,7 +193,7 @@ def piece_stats(midi_path: Path | str) -> dict[str, Any]:
     notes = {role: track_notes(t, midi) for role, t in tracks.items()}
     end = max((e for ns in notes.values() for _, _, e in ns), default=0)
     bars = max(1, math.ceil(end / bar - 0.01))
-    stats: dict[str, Any] = {"meter": meter, "bars": bars, "tracks": {}, "TD": {}}
+    stats: dict[str, Any] = {"meter": meter, "bars": bars, "tracks": {}, "TD": {}, "TD_pc": {}}
     for role, ns in notes.items():
         entry = {"EB": empty_bar_rate(ns, bar, bars), "QN": qualified_notes(ns)}
         if tracks[role].is_drum:
@@ -168,6 +204,7 @@ def piece_stats(midi_path: Path | str) -> dict[str, Any]:
     pitched = [role for role in notes if not tracks[role].is_drum]
     for a, b in itertools.combinations(pitched, 2):
         stats["TD"][f"{a}-{b}"] = mean_tonal_distance(notes[a], notes[b], bar, bars)
+        stats["TD_pc"][f"{a}-{b}"] = mean_tonal_distance(notes[a], notes[b], bar, bars, bands=False)
     chords = tracks.get("chords")
     even = meter in ("2/4", "4/4")
     stats["style"] = {
@@ -363,21 +400,24 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def summarise(pieces: list[dict[str, Any]]) -> dict[str, Any]:
-    """Means over pieces, per role and per track pair."""
+    """Means over pieces, per role and per track pair (TD and TD_pc)."""
     per_role: defaultdict[str, defaultdict[str, list]] = defaultdict(lambda: defaultdict(list))
-    per_pair: defaultdict[str, list] = defaultdict(list)
+    per_pair: defaultdict[str, defaultdict[str, list]] = defaultdict(lambda: defaultdict(list))
     for piece in pieces:
         for role, entry in piece["tracks"].items():
             for metric, value in entry.items():
                 per_role[role][metric].append(value)
-        for pair, value in piece["TD"].items():
-            a, b = pair.split("-")
-            per_pair["-".join(sorted((a, b)))].append(value)
+        for measure in ("TD", "TD_pc"):
+            for pair, value in piece.get(measure, {}).items():
+                per_pair[measure]["-".join(sorted(pair.split("-")))].append(value)
     tracks = {
         role: {"pieces": len(metrics["EB"]), **{m: _mean(v) for m, v in metrics.items()}}
         for role, metrics in per_role.items()
     }
-    return {"tracks": tracks, "TD": {pair: _mean(v) for pair, v in per_pair.items()}}
+    pairs = {
+        measure: {pair: _mean(v) for pair, v in per_pair[measure].items()} for measure in ("TD", "TD_pc")
+    }
+    return {"tracks": tracks, **pairs}
 
 
 def arrangement_report(
@@ -427,6 +467,8 @@ def arrangement_report(
             "ours": td.get("chords-melody"),
             "paper": REFERENCE["TD"]["guitar-piano"],
         },
+        "TD_pc bass-chords": {"ours": summary["TD_pc"].get("bass-chords"), "paper": None},
+        "TD_pc melody-chords": {"ours": summary["TD_pc"].get("chords-melody"), "paper": None},
     }
     return {
         "pieces": len(pieces),

@@ -295,6 +295,8 @@ def musegan_row(pieces: list[dict[str, Any]]) -> dict[str, float | None]:
         "DP": tracks.get("drums", {}).get("DP"),
         "TD bass-chords~bass-piano": td.get("bass-chords"),
         "TD melody-chords~guitar-piano": td.get("chords-melody"),
+        "TD_pc bass-chords": summary["TD_pc"].get("bass-chords"),
+        "TD_pc melody-chords": summary["TD_pc"].get("chords-melody"),
     }
 
 
@@ -311,7 +313,7 @@ CLAIMS: tuple[tuple[str, str, tuple[str, ...], str, tuple[str, ...]], ...] = (
      ("cinematic",), "<", ("pop", "rock", "folk", "jazz", "blues", "bossa", "reggae")),
     ("swing: swung drum hits fall off the straight 16th grid", "DP",
      ("jazz", "blues", "lofi"), "<", ("pop", "rock", "folk", "bossa", "reggae")),
-    ("a pedal under moving chords: cinematic's bass further from its chords", "TD bass-chords~bass-piano",
+    ("a pedal under moving chords: cinematic's bass further from its chords", "TD_pc bass-chords",
      ("cinematic",), ">", ("pop", "rock", "folk", "reggae")),
     ("Chinese: open fifths and sus chords, fewer pitch classes than pop's", "UPC chords~piano",
      ("chinese",), "<", ("pop",)),
@@ -326,7 +328,7 @@ def musegan_by_style(stats: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         style: [
             name
             for name, value in row.items()
-            if value is not None and abs(value - PAPER[name]) <= WITHIN * PAPER[name]
+            if value is not None and name in PAPER and abs(value - PAPER[name]) <= WITHIN * PAPER[name]
         ]
         for style, row in rows.items()
     }
