@@ -8,6 +8,7 @@ refused with a clear line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -67,9 +68,16 @@ async def bot(settings: BotSettings, discord_standin: DiscordStandIn) -> AsyncIt
 
 
 @pytest_asyncio.fixture
-async def cdn() -> AsyncIterator[dict[str, bytes]]:
+async def cdn() -> AsyncIterator[dict[str, Any]]:
+    """Files by name, served as Discord's CDN would (see `served_files`)."""
+    async with served_files() as files:
+        yield files
+
+
+@contextlib.asynccontextmanager
+async def served_files() -> AsyncIterator[dict[str, Any]]:
     """Files by name, served at http://127.0.0.1:<port>/<name> (the port is under the key 'url', the names
-    asked for under 'got')."""
+    asked for under 'got'). Shared with bench/bench_hum_answer.py."""
     files: dict[str, Any] = {"got": []}
 
     async def get(request: web.Request) -> web.Response:
@@ -84,8 +92,10 @@ async def cdn() -> AsyncIterator[dict[str, bytes]]:
     listener.bind(("127.0.0.1", 0))
     await web.SockSite(runner, listener).start()
     files["url"] = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    yield files
-    await runner.cleanup()
+    try:
+        yield files
+    finally:
+        await runner.cleanup()
 
 
 def attachment(cdn: dict[str, Any], name: str, data: bytes, size: int | None = None) -> dict[str, Any]:
