@@ -33,7 +33,33 @@ Per answer, seconds from the moment the stand-in sent the interaction (or the re
 The bot, the stand-in and this driver share one event loop; the engine is its own process on the same
 cores.
 
-Latest figures: see the end of this docstring once measured.
+Latest figures (2026-12-06, main's pYIN transcriber; 2 CPU cores shared with a model in training and
+another engineer's bench, load average 7 throughout; FluidR3_GM; engine defaults, 2 workers), from
+`PYTHONPATH=$PWD OMP_NUM_THREADS=1 .venv/bin/python bench/bench_hum_answer.py` (20 answers after one
+warm-up, seed 0, clips of 8.2-14.1 s; answers of 14 bars, 30 s of audio, p50):
+
+    20 of 20 voice messages answered with a piece (10 by Apps, 10 by a reply)
+    whole answer: p50 2.32 s, p95 2.95 s  [<= 4 s p50: met]     (Apps 2.24 s, reply 2.37 s p50)
+      acknowledged               p50   0.01 s   p95   0.04 s
+      to the engine              p50   0.01 s   p95   0.04 s   (clip downloaded from the CDN)
+      transcription              p50   0.69 s   p95   1.24 s
+      heard shown                p50   0.71 s   p95   1.28 s   ("🎤 I heard: …" posted)
+      composing and rendering    p50   1.46 s   p95   1.93 s
+        engine melody 0.15 s, midi 0.03 s, render (OGG encoded beside it) 1.13 s, beside the render
+        the piano roll 0.53 s and the score 0.67 s (p50)
+      posting                    p50   0.02 s   p95   0.08 s
+    warm-up (the engine's first clip, not counted): whole 6.69 s, of it transcription 3.66 s
+
+The same command just before, under the same load: p50 2.93 s, p95 4.30 s (transcription 1.05 s, composing
+and rendering 1.80 s p50): the cores' other work moves these figures by a quarter. What it shows:
+- The first clip an engine hears costs 3.7-5.1 s of transcription (pYIN's kernels load from numba's
+  cache; the engine's warm-up does not load them, to spare the memory), so the first person to hum
+  after a (re)start waits 6.7-7.6 s, over the target; every later clip is warm.
+- The engine's `timings_ms` for /v1/answer leave the transcription out (`understand` is 0, `engine` and
+  `total` start after it): the clip is read before admission, outside `engine.serve`, so the engine's
+  metrics do not show it; here it is read as the time to the first streamed stage.
+- Rendering is the longest part (1.1 s for 30 s of audio, with the two pictures drawn beside it on the
+  same 2 busy cores); the bot's own share (acknowledging, downloading, posting) is under 0.1 s.
 """
 
 from __future__ import annotations
@@ -154,6 +180,8 @@ class EngineCall:
     ended: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     heard: str = ""
+    bars: int = 0  # of the piece: the phrase heard and the answer
+    duration_s: float = 0.0  # of its audio
 
 
 class EngineCalls:
@@ -175,6 +203,7 @@ class EngineCalls:
             call.ended = time.monotonic()
             call.timings_ms = dict(piece.result.timings_ms)
             call.heard = str(piece.result.resolved.understood.get("heard", ""))
+            call.bars, call.duration_s = piece.result.resolved.bars, piece.result.duration_s
             return piece
 
         engine._piece = timed  # type: ignore[method-assign]
@@ -195,7 +224,7 @@ class Answered:
         """Seconds of each part of the whole answer (those that could be read)."""
         out: dict[str, float] = {}
         if self.record.final_s is not None:
-            out["whole"] = self.record.final_s
+            out["whole"] = out[f"whole ({self.way})"] = self.record.final_s
         if self.record.ack_s is not None:
             out["acknowledged"] = self.record.ack_s
         if self.heard_s is not None:
@@ -283,6 +312,7 @@ def figures(answered: list[Answered]) -> dict[str, Any]:
     """p50 and p95 of the whole answer and of each part, over the answers that were pieces."""
     pieces = [a for a in answered if a.record.outcome == "piece"]
     lengths = [a.clip.seconds for a in answered]
+    made = [a.call for a in pieces if a.call is not None]
     parts: dict[str, list[float]] = {}
     for a in pieces:
         for name, seconds in a.split().items():
@@ -302,6 +332,10 @@ def figures(answered: list[Answered]) -> dict[str, Any]:
             if a.record.outcome != "piece"
         ],
         "clip_s": {"min": min(lengths), "max": max(lengths)},
+        "piece": {  # what was made: the phrase heard and its answer
+            "bars_p50": float(np.percentile([c.bars for c in made], 50)) if made else 0.0,
+            "audio_s_p50": float(np.percentile([c.duration_s for c in made], 50)) if made else 0.0,
+        },
         "seconds": {
             name: {
                 "p50": float(np.percentile(values, 50)),
@@ -313,8 +347,8 @@ def figures(answered: list[Answered]) -> dict[str, Any]:
     }
 
 
-ORDER = ("whole", "acknowledged", "to the engine", "transcription", "heard shown", "composing and rendering",
-         "posting")  # fmt: skip
+ORDER = ("whole", "whole (apps)", "whole (reply)", "acknowledged", "to the engine", "transcription",
+         "heard shown", "composing and rendering", "posting")  # fmt: skip
 
 
 def report(found: dict[str, Any], source: str) -> str:
@@ -323,6 +357,9 @@ def report(found: dict[str, Any], source: str) -> str:
     lines = [
         f"{found['pieces']} of {found['answers']} voice messages answered with a piece ({ways}); "
         f"clips {found['clip_s']['min']:.1f}-{found['clip_s']['max']:.1f} s, {source}",
+        f"pieces p50 {found['piece']['bars_p50']:.0f} bars, {found['piece']['audio_s_p50']:.1f} s of audio; "
+        f"load average {found['load'][0]:.1f} before, {found['load'][1]:.1f} after "
+        f"({os.cpu_count()} cores)",
     ]
     if "whole" in seconds:
         whole = seconds["whole"]
@@ -360,8 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         source = f"NO CORPUS at {corpus}: tests/hum_support.py's synthetic sung tune (seed {args.seed})"
         print(f"note: {source}", file=sys.stderr)
     print(f"{count} clips made in {time.monotonic() - began:.1f} s", file=sys.stderr)
+    load = os.getloadavg()[0]
     answered = asyncio.run(session(clips, args.wait))
     found = figures(answered[1:])
+    found["load"] = [load, os.getloadavg()[0]]  # other work on these cores: the times are wall-clock
     found["warm-up"] = answered[0].split()
     found["source"] = source
     if args.json:
