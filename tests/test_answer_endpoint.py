@@ -55,11 +55,13 @@ class AnsweringComposer(FakeComposer):
     def __init__(self) -> None:
         super().__init__()
         self.melodies: list[UserMelody] = []
+        self.answered: list[Answering] = []
 
     def answer(self, melody: UserMelody, out_dir: Path, how: Answering | None = None) -> ComposeResult:
         self.melodies.append(melody)
         self._enter("answer")
         how = how or Answering()
+        self.answered.append(how)
         request = ComposeRequest(
             formats=["mid", "ogg", "png", "score"], seed=how.seed, max_bytes=how.max_bytes
         )
@@ -115,6 +117,8 @@ async def test_an_audio_clip_is_transcribed_and_answered(
     assert response.status_code == 200, response.text
     melody = composer.melodies[0]
     assert melody.source == "audio" and melody.spelled() == "D4 E4 F#4 A4 G4 F#4"
+    # The transcription, done before admission, is the piece's "understand" time.
+    assert composer.answered[0].understand_ms > 20
 
 
 HOSTILE = {

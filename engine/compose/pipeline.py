@@ -90,6 +90,7 @@ class Answering:
     bars: int = 8
     seed: int = 0
     max_bytes: int | None = None
+    understand_ms: float = 0.0  # reading the melody (a clip's transcription), done before admission
 
 
 class PiecesFailed(Exception):
@@ -321,7 +322,7 @@ class Composer:
         spec = MelodySpec(melody.tonic, melody.mode, melody.meter, plan, seed, fixed=codes, prefix=events)
         request = ComposeRequest(prompt="", formats=ANSWER_FORMATS, max_bytes=how.max_bytes)
         name = f"answer-{'harmonized' if harmonize else 'continued'}-s{seed}"
-        return self._finish([request], [r], [spec], out_dir, [name])[0]
+        return self._finish([request], [r], [spec], out_dir, [name], understand_ms=how.understand_ms)[0]
 
     def _encode(self, events: np.ndarray, tonic: int, meter: str) -> torch.Tensor:
         """Latent codes (posterior means) of a melody's 2-bar windows."""

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -242,6 +243,7 @@ def create_app(
         if parsing.locked():
             raise Refused(429, "busy", "busy reading other melodies; try again in a moment", retry_after=1)
         async with parsing:
+            started = time.perf_counter()
             try:
                 melody = await asyncio.to_thread(body.parse)
             except MelodyRejected as error:
@@ -249,7 +251,8 @@ def create_app(
         bars = -(-melody.n_bars // 2) * 2 + (0 if body.harmonize else body.bars)
         if body.max_bars is not None and bars > body.max_bars:
             raise Refused(422, "rejected", too_long(bars, body.max_bars, body.language))
-        how = Answering(body.harmonize, body.bars, body.seed, body.max_bytes)
+        understood_ms = (time.perf_counter() - started) * 1000
+        how = Answering(body.harmonize, body.bars, body.seed, body.max_bytes, understood_ms)
         cost = piece_cost(bars, ANSWER_FORMATS)
         return await engine.serve(request, "answer", cost, single(lambda c, out: c.answer(melody, out, how)))
 
