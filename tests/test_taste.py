@@ -174,6 +174,20 @@ def test_likes_age_by_newer_likes_of_another_value_and_dislikes_by_ratings() -> 
     assert weight[5] == pytest.approx(0.5 ** (5 / LIKE_HALF_LIFE) * NEWER_LIKE**2)
 
 
+def test_likes_age_from_the_latest_like_not_by_the_dislikes_after_it() -> None:
+    """Fifteen 👎 after someone's latest 👍 leave it whole, and the 👍 before it age from it; a seldom
+    liker whose one 👍 is sixteen ratings old still leans to all of it (aged by every rating, it counted
+    0.16, under `SEEN`: the taste drew no instrument at all, and moderate and minor 96% of the time)."""
+    liked = np.array([False] * 15 + [True, False, True])
+    weight = ages(["slow"] * 18, liked)
+    assert weight[15] == 1.0 and weight[17] == pytest.approx(0.5 ** (2 / LIKE_HALF_LIFE))
+    assert weight[14] == pytest.approx(0.5 ** (14 / HALF_LIFE))  # a 👎 still ages by ratings
+    disliked = [piece(-1, 150, "major", 0, "Acoustic Grand Piano"), piece(-1, 110, "minor", 40, "Violin")]
+    taste = learn([*disliked * 8, piece(1, 100, "minor", 24, "Acoustic Guitar (nylon)")])
+    assert taste is not None and drawn_tempo(taste)["moderate"] > 0.99 and taste.mode["minor"] > 0.99
+    assert taste.instrument == {"Acoustic Guitar (nylon)": pytest.approx(1.0, abs=0.01)}
+
+
 @pytest.mark.asyncio
 async def test_a_malformed_rating_means_no_taste_not_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     """Taste is a hint: a row it cannot read (here one without a tempo) leaves the person's pieces without
