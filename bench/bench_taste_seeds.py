@@ -12,19 +12,20 @@ the same way, and a change to it can be judged on 80 people per kind instead of 
 
 Run: `python bench/bench_taste_seeds.py [--seeds 20] [--users 4] [--json]` (bench_taste_bot's people,
 `--users` of each kind per seed, seeds 1 to `--seeds`; bench_taste's users, 10 per taste per seed set).
-Latest figures (2026-12-06, defaults: 80 people of each kind, 120 users; about 50 s), before and after
-likes aged by newer likes of another value (`bot.taste.ages`):
+Latest figures (2026-12-06, defaults: 80 people of each kind, 120 users; about 45 s): before likes aged
+by newer likes of another value (`bot.taste.ages`), after, and since they age from the newest like on,
+not by the dislikes after it:
 
-                                   before (likes aged as every rating)    after
-    slow minor: to taste           83% (p10 75%, lowest 60%)              82% (p10 70%, lowest 40%)
-      seeds with >= 70%            20 of 20 (per seed 76-91%)             19 of 20 (64-91%)
-      lowest person of a seed      76% on average                         70% on average
-      tempos, keys, tempo sd       15.8, 8.9, 14.9 bpm                    15.9, 9.0, 15.0 bpm
-    never rated: tempos, sd        18.2, 23.4 bpm                         the same
-    flip: to taste                 74% (p10 40%, lowest 0%)               81% (p10 60%, lowest 0%)
-      seeds with >= 60%            18 of 20 (per seed 30-92%)             20 of 20 (60-95%)
-      lowest person of a seed      48% on average                         62% on average
-    bench_taste users: match       74.4% (per set 71-77%)                 76.7% (74-80%)
+                               likes aged by every rating   by newer likes            from the newest like
+    slow minor: to taste       83% (p10 75%, lowest 60%)    82% (p10 70%, low 40%)    82% (p10 70%, low 45%)
+      seeds with >= 70%        20 of 20 (per seed 76-91%)   19 of 20 (64-91%)         19 of 20 (65-91%)
+      lowest person of a seed  76% on average               70% on average            70% on average
+      tempos, keys, tempo sd   15.8, 8.9, 14.9 bpm          15.9, 9.0, 15.0 bpm       15.9, 9.0, 15.1 bpm
+    never rated: tempos, sd    18.2, 23.4 bpm               the same                  the same
+    flip: to taste             74% (p10 40%, lowest 0%)     80.6% (p10 60%, low 0%)   80.7% (p10 60%, low 0%)
+      seeds with >= 60%        18 of 20 (per seed 30-92%)   20 of 20 (60-95%)         20 of 20 (60-95%)
+      lowest person of a seed  48% on average               62% on average            62% on average
+    bench_taste users: match   74.4% (per set 71-77%)       76.7% (74-80%)            77.6% (75-81%)
 
 A flipped person whose lowest is 0% liked none or one of their 10 pieces after the flip: nothing, or
 one piece, to learn the new taste from.

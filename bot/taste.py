@@ -6,15 +6,16 @@ instrument family, melody density and register) is to the person's taste, each v
 acceptance rate. A 👍 says every field was accepted; a 👎 that at least one was not, the blame shared by
 expectation-maximisation (`acceptance`): a 👎 of a fast minor piece from someone who keeps liking minor
 is put on the tempo. Ratings age (`ages`), so that a taste that moves is followed within about ten
-ratings: a 👎 counts half as much `HALF_LIFE` ratings later, a 👍 `LIKE_HALF_LIFE` ratings later and,
-per field, `NEWER_LIKE` as much for each newer 👍 of another value. What someone likes now is what they
-liked last, however many 👎 came between. When likes aged as every rating does, a taste that flipped
-kept its old likes: one new 👍 followed by eight 👎 weighed less than the twenty old ratings together,
-so the 👎 of the new taste's pieces were blamed on its new values (bench/bench_taste_bot.py's weakest
-person, 20% to their new taste); and someone who seldom likes lost each like under `SEEN` six ratings
-later. The price: a single odd 👍 (of a piece that only sounded to taste) moves the taste more than it
-did, until the next 👍, and someone who rates at random leans to whatever they liked last
-(bench/bench_taste.py's random raters). Chosen across seeds with bench/bench_taste_seeds.py.
+ratings: a 👎 counts half as much `HALF_LIFE` ratings later, a 👍 `LIKE_HALF_LIFE` ratings after the
+newest 👍 and, per field, `NEWER_LIKE` as much for each newer 👍 of another value. What someone likes
+now is what they liked last, however many 👎 came between. When likes aged as every rating does, a
+taste that flipped kept its old likes: one new 👍 followed by eight 👎 weighed less than the twenty old
+ratings together, so the 👎 of the new taste's pieces were blamed on its new values
+(bench/bench_taste_bot.py's weakest person, 20% to their new taste); and someone who seldom likes lost
+each like under `SEEN` six ratings later. The price: a single odd 👍 (of a piece that only sounded to
+taste) moves the taste more than it did, until the next 👍, and someone who rates at random leans to
+whatever they liked last (bench/bench_taste.py's random raters). Chosen across seeds with
+bench/bench_taste_seeds.py.
 
 What is sent is, per field, the chance of drawing each value: its chance of having the best acceptance
 rate under the Beta posteriors (Thompson sampling, counted over posterior draws), tempered toward the
@@ -73,9 +74,12 @@ SURPRISE_LEVELS = (0, 5, 10, 20, 35, 50)  # percent of pieces that try something
 
 def ages(labels: Sequence[str | None], liked: np.ndarray) -> np.ndarray:
     """Each rating's weight for one field (its values `labels`), newest first: 1, then a 👎 halving every
-    `HALF_LIFE` ratings and a 👍 every `LIKE_HALF_LIFE` ratings and by `NEWER_LIKE` for each newer 👍 of
-    another value. Someone who keeps liking slow pieces keeps all of them; someone who likes a fast one
-    after them has their slow ones count for less, however many pieces they dislike after it."""
+    `HALF_LIFE` ratings, and a 👍 every `LIKE_HALF_LIFE` ratings from the newest 👍 on and by `NEWER_LIKE`
+    for each newer 👍 of another value. Someone who keeps liking slow pieces keeps all of them; someone
+    who likes a fast one after them has their slow ones count for less, however many pieces they dislike
+    after it; and the 👎 after someone's latest 👍 do not age it, since for someone who seldom likes it is
+    all there is to lean to (aged by them, 180 resolve-only tuning users of bench/bench_taste.py matched
+    74.9% rather than 75.4%)."""
     newer: Counter[str] = Counter()
     other = []
     for label, like in zip(labels, liked, strict=True):
@@ -83,7 +87,8 @@ def ages(labels: Sequence[str | None], liked: np.ndarray) -> np.ndarray:
         if like and label is not None:
             newer[label] += 1
     age = np.arange(len(liked), dtype=float)
-    kept = 0.5 ** (age / LIKE_HALF_LIFE) * NEWER_LIKE ** np.array(other, dtype=float)
+    since_latest = np.maximum(0.0, age - np.argmax(liked)) if liked.any() else age
+    kept = 0.5 ** (since_latest / LIKE_HALF_LIFE) * NEWER_LIKE ** np.array(other, dtype=float)
     return np.where(liked, kept, 0.5 ** (age / HALF_LIFE))
 
 

@@ -60,6 +60,8 @@ PENTATONIC_WEIGHT = 12.0  # the same for a Chinese melody's pentatonic (real han
 TONIC_WEIGHT = 1.5  # how much a window's time on the tonic triad counts when ranking candidates
 KEY_WEIGHT = 4.0  # how much a window's clarity in the asked key and mode counts when ranking candidates
 SHAPE_WEIGHT = 1.0  # how much matching each density or register a taste drew counts when ranking windows
+# what of a taste's drawn shape is asked of the latent GAN as a prompt's is (the register is only ranked)
+TASTE_STEERED = ("density",)
 TASTE_PULL = 0.8  # how far a new draw moves toward a liked code, at a taste's full weight
 TASTE_DRAWS = 3  # draws per candidate when a taste chooses among them
 RHYTHM_WEIGHT = 2.5  # how much reusing the opening's bar rhythms counts (folk tunes repeat them)
@@ -199,10 +201,12 @@ class LatentTaste:
     Kept apart from the sampling itself: the prior (bank or GAN) draws as it would, then `lean` moves
     each draw part of the way to a liked code and keeps the draws furthest from the disliked ones, so
     the melodies stay ones the model would write; with nothing liked, it only keeps the draws furthest
-    from the disliked. The shape is not asked of the latent GAN as a prompt's is: steered to a taste's
-    sparse low windows, minor melodies were heard major twice as often. Without a taste nothing
-    changes, draws included. What a piece leans to is `engine.compose.resolve`'s to say
-    (`Resolved.leant`): no codes or shape when the prompt asked for a melody shape, no codes on a surprise.
+    from the disliked. The shape's density is asked of the latent GAN as a prompt's is (`steered`):
+    ranked alone, three in ten melodies drawn sparse came out denser (bench/bench_taste.py's sparse
+    users). Its register is only ranked: steered to a taste's sparse low windows, minor melodies were
+    heard major twice as often. Without a taste nothing changes, draws included. What a piece leans to
+    is `engine.compose.resolve`'s to say (`Resolved.leant`): no codes or shape when the prompt asked for
+    a melody shape, no codes on a surprise.
     """
 
     liked: torch.Tensor  # (k, latent), k >= 0
@@ -224,6 +228,11 @@ class LatentTaste:
             return torch.tensor(rows, dtype=torch.float32) if rows else torch.zeros(0, width)
 
         return cls(codes(taste.liked), codes(taste.disliked), taste.melody_weight, dict(shape or {}))
+
+    @property
+    def steered(self) -> dict[str, str]:
+        """What of the drawn shape new windows are drawn with, as the attributes a prompt asks for."""
+        return {name: value for name, value in self.shape.items() if name in TASTE_STEERED}
 
     def matches(self, events: np.ndarray, steps_per_bar: int) -> int:
         """How many of the shape's attributes a decoded window has."""
@@ -588,12 +597,14 @@ class MelodyWriter:
             return origin[None] + VARIATION_NOISE * torch.randn(CANDIDATES, latent, generator=generator)
         history = torch.stack(writing.history) if writing.history else torch.zeros(0, latent)
         draw = TuneDraw(spec.mode, spec.meter, spec.tradition, spec.tune_type, history)
+        # the words' shape, else the taste's (words beat taste: resolve leaves the taste's out then)
+        asked = spec.shape or (spec.taste.steered if spec.taste is not None else {})
         if spec.taste is not None and spec.taste.fits(latent):
             draws = self.model.sample_prior(
-                spec.mode, TASTE_DRAWS * CANDIDATES, generator, attributes=spec.shape, draw=draw
+                spec.mode, TASTE_DRAWS * CANDIDATES, generator, attributes=asked, draw=draw
             )
             return spec.taste.lean(draws, CANDIDATES, generator)
-        return self.model.sample_prior(spec.mode, CANDIDATES, generator, attributes=spec.shape, draw=draw)
+        return self.model.sample_prior(spec.mode, CANDIDATES, generator, attributes=asked, draw=draw)
 
     def write_batch(self, specs: list[MelodySpec]) -> list[Melody]:
         """Melodies for every spec, each heard in its asked key where a few attempts can manage it.
