@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := libfluidsynth3 fluidsynth fluid-soundfont-gm timgm6mb-soundfo
 TEST_PACKAGES := postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system demo test lint data train train-vae eval bench clean
+.PHONY: setup system demo test lint data train train-vae train-hum eval bench clean
 
 setup: system $(STAMP)
 
@@ -63,6 +63,13 @@ train: setup
 	$(JAM) train conductor --out-dir runs/conductor
 	$(JAM) train gan --out-dir runs/gan2
 	$(JAM) eval --json > runs/eval.json
+	$(MAKE) train-hum
+
+# The note model that transcribes hummed clips (engine/weights/HUM_MODEL_CARD.md): it performs and renders
+# its clips first (data/hum_*.pt), then trains; one thread: its convolutions are too small to split.
+train-hum: setup
+	$(JAM) data
+	OMP_NUM_THREADS=1 $(JAM) train hum --out-dir runs/hum
 
 eval: setup
 	$(JAM) eval --json

@@ -36,3 +36,8 @@ def chorale_table() -> Path:
 
 def conductor_weights() -> Path:
     return Path(os.environ.get("JAM_CONDUCTOR_WEIGHTS", WEIGHTS_DIR / "conductor.pt"))
+
+
+def hum_weights() -> Path:
+    """The note model that transcribes hummed clips (engine/models/hum.py, `jam train hum`)."""
+    return Path(os.environ.get("JAM_HUM_WEIGHTS", WEIGHTS_DIR / "hum_notes.pt"))

@@ -47,6 +47,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return cmd_train_gan(args)
     if args.which == "conductor":
         return cmd_train_conductor(args)
+    if args.which == "hum":
+        return cmd_train_hum(args)
     from engine.train.vae import TrainConfig, export_weights, train
 
     if args.export is None:
@@ -75,6 +77,30 @@ def cmd_train_conductor(args: argparse.Namespace) -> int:
     from engine.train.conductor import ConductorTrainConfig, run
 
     return _train_on_vae(args, ConductorTrainConfig, run, paths.conductor_weights())
+
+
+def cmd_train_hum(args: argparse.Namespace) -> int:
+    """`jam train hum`: the note model that transcribes hummed clips, on clips of training tunes that it
+    performs and renders first (engine/train/hum.py)."""
+    from dataclasses import fields
+
+    from engine.data.corpus import build_cache
+    from engine.train.hum import HumTrainConfig, run
+
+    overrides = {
+        f.name: getattr(args, f.name)
+        for f in fields(HumTrainConfig)
+        if f.name != "model" and getattr(args, f.name, None) is not None
+    }
+    config = HumTrainConfig(**overrides)
+    export = str(paths.hum_weights()) if args.export is None else args.export
+    corpus = build_cache(Path(args.cache), limit=args.limit)
+    best = run(corpus, config, paths.data_dir(), Path(export) if export else None)
+    print(
+        f"best valid note F1 {best['f1']:.3f} at step {best['step']}"
+        + (f"; wrote {export}" if export else "")
+    )
+    return 0
 
 
 def _train_on_vae(args: argparse.Namespace, config_class: type, run, default_export: Path) -> int:
@@ -316,10 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     chorales.set_defaults(func=cmd_chorales)
 
     train = sub.add_parser("train", help="train a model")
-    train.add_argument("which", choices=["vae", "gan", "conductor"], help="which model")
+    train.add_argument("which", choices=["vae", "gan", "conductor", "hum"], help="which model")
     train.add_argument("--cache", default=str(paths.corpus_cache()))
     train.add_argument("--limit", type=int, help="train on a subset of tunes (for trying things out)")
-    train.add_argument("--out-dir", dest="out_dir", help="runs/vae, runs/gan or runs/conductor")
+    train.add_argument("--out-dir", dest="out_dir", help="runs/vae, runs/gan, runs/conductor or runs/hum")
     train.add_argument("--steps", type=int)
     train.add_argument("--batch-size", dest="batch_size", type=int)
     train.add_argument("--device")
@@ -332,6 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--export", help="write shipped weights here ('' to skip; default: the shipped path)")
     train.add_argument("--vae-weights", dest="vae_weights", help="gan, conductor: the VAE it learns on")
     train.add_argument("--latents", help="gan: cache of the VAE's encodings")
+    train.add_argument(
+        "--train-clips", dest="train_clips", type=int, help="hum: clips to perform and train on"
+    )
+    train.add_argument("--workers", type=int, help="hum: processes that perform the clips")
+    train.add_argument("--voice-share", dest="voice_share", type=float, help="hum: share of voice-like clips")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="score the shipped model on the test split")

@@ -32,12 +32,14 @@ Why it is built this way:
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
 
+from engine import paths
 from engine.data.events import steps_per_bar
 from engine.listen.common import (
     MAX_AUDIO_BYTES,
@@ -53,6 +55,7 @@ from engine.listen.common import (
     too_few_notes,
     too_many_notes,
 )
+from engine.models.hum import HumNet, load_hum_net, transcribe_notes
 
 MAX_SECONDS = MAX_AUDIO_SECONDS
 # Samples a second over all channels (96 kHz stereo, 192 kHz mono): a decoded minute is at most 46 MB of
@@ -429,15 +432,30 @@ def quantize(
     return out, meter, out[-1][2]
 
 
-def transcribe(data: bytes, hop: int = HOP) -> Heard:
-    """The clip's melody, or MelodyRejected with one line for the person."""
+TRACKERS = ("note model", "pyin")  # bench_hum reports both side by side
+
+
+@functools.cache
+def _note_model() -> HumNet:
+    """Loaded once a process, on the CPU: a 15 s clip is a few hundred million operations."""
+    return load_hum_net(paths.hum_weights())[0]
+
+
+def _pyin_notes(
+    audio: np.ndarray, midi: np.ndarray, frames: list[tuple[int, int, float]], tuning: float
+) -> list[tuple[float, float, int]]:
+    """The notes from pYIN's track alone (`segment`'s), each onset moved to its harmonics' rise."""
+    spec, freqs = _spectrum(audio)
+    return [(s, e, round(p - tuning)) for s, e, p in place_onsets(frames, spec, freqs, HOP)]
+
+
+def transcribe(data: bytes, tracker: str = "note model") -> Heard:
+    """The clip's melody, or MelodyRejected with one line for the person. The refusals read pYIN's track;
+    the notes come from the note model (or, to compare, from pYIN's track)."""
     audio = decode(data)
     loud = _gate(audio)
-    midi, prob = track(audio, hop)
+    midi, prob = track(audio)
     n = min(len(midi), len(loud))
-    if hop != HOP:  # the loudness mask is on HOP frames; map it
-        loud = np.interp(np.arange(len(midi)) * hop / HOP, np.arange(len(loud)), loud) > 0.5
-        n = len(midi)
     midi = midi[:n]
     midi[~loud[:n]] = np.nan
     voiced_share = np.isfinite(midi).sum() / max(int(loud[:n].sum()), 1)
@@ -446,7 +464,7 @@ def transcribe(data: bytes, hop: int = HOP) -> Heard:
     if float(prob[:n][np.isfinite(midi)].mean()) < NOISE_PERIODICITY:
         raise _not_melody("it sounds like noise", "听起来像噪声")
     midi = _repair_octaves(midi)
-    onset = _onset_frames(audio, hop)
+    onset = _onset_frames(audio, HOP)
     frames = segment(midi, onset)
     voiced_frames = max(int(np.isfinite(midi).sum()), 1)
     steady = sum(e - s for s, e, _ in frames if e - s >= 6 and np.nanstd(midi[s:e]) < 0.45)
@@ -454,9 +472,12 @@ def transcribe(data: bytes, hop: int = HOP) -> Heard:
         raise _not_melody("it sounds like speech or several notes at once", "听起来像说话或和弦")
     import librosa
 
+    # The clip's tuning from pYIN's track (within 5 cents): the note model's spectrum is centred on it.
     tuning = float(librosa.pitch_tuning(librosa.midi_to_hz(midi[np.isfinite(midi)]), resolution=0.05))
-    spec, freqs = _spectrum(audio)
-    notes = [(s, e, round(p - tuning)) for s, e, p in place_onsets(frames, spec, freqs, hop)]
+    if tracker == "pyin":
+        notes = _pyin_notes(audio, midi, frames, tuning)
+    else:
+        notes = transcribe_notes(_note_model(), audio, tuning)
     if len(notes) < 2:
         raise too_few_notes()
     if len(notes) > MAX_NOTES:

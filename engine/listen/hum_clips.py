@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+from dataclasses import dataclass
 
 import numpy as np
 import pretty_midi
@@ -28,28 +29,45 @@ PROGRAMS = {
 CENT = 8192 / 200  # pitch-bend units per cent (the GM default bend range is two semitones)
 
 
+@dataclass(frozen=True)
+class Manner:
+    """How a person performs: the benchmark's defaults, or wider ranges for training data."""
+
+    rubato: float = 0.06  # each gap and length stretched by up to this share
+    drift: float = 30.0  # the whole tune off pitch by up to this many cents
+    vibrato: tuple[float, float] = (10.0, 40.0)  # depth range, cents
+    breath: float = 0.05  # share of a note left silent before the next
+
+
 def melody_midi(
-    notes: list[tuple[int, int, int]], bpm: float, program: int, rng: random.Random
+    notes: list[tuple[int, int, int]],
+    bpm: float,
+    program: int,
+    rng: random.Random,
+    manner: Manner = Manner(),
 ) -> pretty_midi.PrettyMIDI:
     """A performance of (pitch, start, end) 16th-grid notes: rubato, vibrato and a drift as pitch bends."""
     midi = pretty_midi.PrettyMIDI(initial_tempo=bpm)
     inst = pretty_midi.Instrument(program=program)
     step = 60 / bpm / 4
     t, clock = 0.5, 0
-    drift = rng.uniform(-30, 30)
+    drift = rng.uniform(-manner.drift, manner.drift)
     timed = []
     for pitch, start, end in notes:
-        t += (start - clock) * step * rng.uniform(0.94, 1.06)  # rubato: each gap stretched up to 6%
-        timed.append((pitch, t, (end - start) * step * rng.uniform(0.94, 1.06)))
+        lo, hi = 1 - manner.rubato, 1 + manner.rubato
+        t += (start - clock) * step * rng.uniform(lo, hi)  # rubato: each gap stretched
+        timed.append((pitch, t, (end - start) * step * rng.uniform(lo, hi)))
         clock = start
     for k, (pitch, t, dur) in enumerate(timed):
         # One voice: a note ends before the next begins (an overlap would make FluidSynth's note-off of a
-        # repeated pitch silence the new note too). 5% of the note is the breath between them.
+        # repeated pitch silence the new note too). The breath between them is a share of the note.
         if k + 1 < len(timed):
             dur = min(dur, timed[k + 1][1] - t)
-        inst.notes.append(pretty_midi.Note(velocity=96, pitch=pitch, start=t, end=t + dur * 0.95))
+        inst.notes.append(
+            pretty_midi.Note(velocity=96, pitch=pitch, start=t, end=t + dur * (1 - manner.breath))
+        )
     end_t = inst.notes[-1].end
-    depth, rate = rng.uniform(10, 40), rng.uniform(4.5, 6.5)
+    depth, rate = rng.uniform(*manner.vibrato), rng.uniform(4.5, 6.5)
     for k in range(int(end_t / 0.02) + 1):
         x = k * 0.02
         cents = drift + depth * np.sin(2 * np.pi * rate * x) * min(1.0, x % 1.0 * 3)
@@ -63,14 +81,16 @@ def first_bars(events: np.ndarray, bar: int, bpm: float, seconds: float = 15.0) 
     return [n for n in to_notes(events[:limit]) if n[1] < limit]
 
 
-def degrade(audio: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
-    """Room reverb, then breath noise (band-passed white noise) at 20 dB SNR."""
+def degrade(
+    audio: np.ndarray, rate: int, rng: np.random.Generator, snr_db: float = 20.0, room: float = 0.3
+) -> np.ndarray:
+    """Room reverb, then breath noise (band-passed white noise) at `snr_db`."""
     from pedalboard import Pedalboard, Reverb
     from scipy.signal import butter, sosfilt
 
-    wet = Pedalboard([Reverb(room_size=0.3, wet_level=0.15, dry_level=0.9)])(audio[None, :], rate)[0]
+    wet = Pedalboard([Reverb(room_size=room, wet_level=0.15, dry_level=0.9)])(audio[None, :], rate)[0]
     noise = sosfilt(butter(2, [300, 4000], btype="band", fs=rate, output="sos"), rng.normal(size=len(wet)))
-    noise *= np.sqrt(np.mean(wet**2) / np.mean(noise**2)) / 10
+    noise *= np.sqrt(np.mean(wet**2) / np.mean(noise**2)) * 10 ** (-snr_db / 20)
     out = wet + noise
     return (out / np.abs(out).max() * 0.9).astype(np.float32)
 
