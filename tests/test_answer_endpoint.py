@@ -25,6 +25,7 @@ from hum_support import encode, noise, sung
 from engine.compose.pipeline import Answering
 from engine.listen import MAX_AUDIO_BYTES, MAX_MIDI_BYTES, UserMelody
 from engine.schemas import ComposeRequest, ComposeResult
+from engine.server import app as app_module
 from engine.server.app import create_app
 from engine.server.schemas import AUDIO_BODY_BYTES, AnswerRequest
 from engine.server.settings import EngineSettings
@@ -167,14 +168,14 @@ async def two_held(
     """Two /v1/answer requests of `body` whose parses are held inside the block (as a worst-case file would
     hold them)."""
     release, started = threading.Event(), threading.Semaphore(0)
-    parse = AnswerRequest.parse
+    parse = app_module.read_melody
 
-    def held(self: AnswerRequest) -> UserMelody:
+    def held(request: AnswerRequest) -> UserMelody:
         started.release()
         release.wait(10)
-        return parse(self)
+        return parse(request)
 
-    monkeypatch.setattr(AnswerRequest, "parse", held)
+    monkeypatch.setattr(app_module, "read_melody", held)
     requests = [asyncio.ensure_future(http.post("/v1/answer", json=body)) for _ in range(2)]
     try:
         for _ in range(2):

@@ -13,8 +13,6 @@ under `files` - so the bot needs no shared disk and no multipart parser. Errors 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from typing import Annotated, Literal
 
@@ -26,9 +24,6 @@ from engine.listen import (
     MAX_AUDIO_SECONDS,
     MAX_MIDI_BYTES,
     MAX_TEXT_CHARS,
-    UserMelody,
-    parse_midi,
-    parse_text,
 )
 from engine.schemas import (
     BARS_MAX,
@@ -239,22 +234,6 @@ class AnswerRequest(BaseModel):
                 "one of them"
             )
         return self
-
-    def parse(self) -> UserMelody:
-        """The melody, or `MelodyRejected` saying why not (bounded: ~1 ms for text, <0.5 s for MIDI, about
-        a second for a minute of audio once pYIN is warm)."""
-        if self.melody is not None:
-            return parse_text(self.melody, key=self.key, meter=self.meter)
-        encoded = self.midi if self.midi is not None else self.audio
-        try:
-            data = base64.b64decode(encoded or "", validate=True)
-        except (binascii.Error, ValueError):
-            data = b""  # not base64: read as a file that is not music
-        if self.midi is not None:
-            return parse_midi(data)
-        from engine.listen.audio import parse_audio  # librosa loads on first use
-
-        return parse_audio(data)
 
 
 class WireFile(BaseModel):
