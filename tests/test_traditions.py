@@ -3,17 +3,22 @@ and requests that name a tradition."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from engine.compose.melody import (
+    Melody,
     MelodyModel,
     MelodySpec,
     MelodyWriter,
+    _Writing,
     fitness,
     key_bias,
     melody_clarity,
+    offenders,
     phrase_plan,
     scale_of,
 )
@@ -191,20 +196,65 @@ def test_a_tune_heard_in_another_key_is_written_again(tiny_models):
     retried = 0
     for seed in range(12):
         spec = MelodySpec(5, "minor", "4/4", phrase_plan(8), seed)
-        first = writer._write([spec])[0]  # the one attempt a tune had before
+        first = writer._write([_Writing(spec)])[0]  # the one attempt a tune had before
         kept = writer.write(spec)
         assert melody_clarity(kept, spec) >= melody_clarity(first, spec)
         assert np.array_equal(kept.events, writer.write(spec).events)  # still one piece per seed
         if melody_clarity(first, spec) <= 0:
             retried += not np.array_equal(kept.events, first.events)
+            # a mending writes again only the windows of the codes that pulled the tune off key
+            dropped = offenders(first, spec)
+            mended = writer._write([_Writing.mending(replace(spec, attempt=1), first, dropped)])[0]
+            for w, label in enumerate(spec.plan):
+                if label.rstrip("*") not in dropped:
+                    assert np.array_equal(
+                        mended.events[w * 32 : (w + 1) * 32], first.events[w * 32 : (w + 1) * 32]
+                    )
         else:
             assert np.array_equal(kept.events, first.events)  # heard in its key: left as it was
         chinese = MelodySpec(5, "minor", "4/4", phrase_plan(8), seed, tradition="chinese")
-        assert np.array_equal(writer.write(chinese).events, writer._write([chinese])[0].events)
+        assert np.array_equal(writer.write(chinese).events, writer._write([_Writing(chinese)])[0].events)
     assert retried >= 2  # an untrained model misses the key often: the retries must have done something
     specs = [MelodySpec(5, "minor", "4/4", phrase_plan(8), seed) for seed in range(12)]
     together = writer.write_batch(specs)  # retried and first-time tunes in one batch, as each alone
     assert all(np.array_equal(t.events, writer.write(s).events) for t, s in zip(together, specs, strict=True))
+
+
+def test_the_code_pulling_a_tune_off_key_is_found_and_only_its_windows_rewritten(tiny_models):
+    bar = 16  # 4/4
+    # C D E G, F# major's triad, C major's triad in its first inversion
+    notes = {"A1": [60, 62, 64, 67], "A2": [66, 70, 73, 78], "A'2": [64, 67, 72, 76]}
+
+    def window(pitches: list[int]) -> np.ndarray:
+        events = np.full(2 * bar, HOLD, dtype=np.uint8)
+        for n, pitch in enumerate(pitches * 2):
+            events[n * bar // 4] = note_token(pitch)
+        return events
+
+    plan = phrase_plan(8)  # A1 A2 A1 A'2*
+    codes = {label: torch.randn(16) for label in notes}
+    spec = MelodySpec(0, "major", "4/4", plan, 3)
+    tune = Melody(
+        np.concatenate([window(notes[label.rstrip("*")]) for label in plan]),
+        plan,
+        torch.stack([codes[label.rstrip("*")] for label in plan]),
+        bar,
+    )
+    assert melody_clarity(tune, spec) <= 0 and offenders(tune, spec) == {"A2"}
+    writer = _writer(tiny_models[0])
+    mended = writer._write([_Writing.mending(replace(spec, attempt=1), tune, {"A2"})])[0]
+    for w, label in enumerate(plan):  # every other window keeps its code and notes
+        same = np.array_equal(
+            mended.events[w * 2 * bar : (w + 1) * 2 * bar], tune.events[w * 2 * bar : (w + 1) * 2 * bar]
+        )
+        assert same == (label != "A2") and torch.equal(mended.latents[w], tune.latents[w]) == (label != "A2")
+    assert melody_clarity(mended, spec) > melody_clarity(tune, spec)
+    # heard further off key, the codes are taken worst first until the rest is heard in the key
+    far_notes = {**notes, "A'2": notes["A2"]}
+    far = Melody(
+        np.concatenate([window(far_notes[label.rstrip("*")]) for label in plan]), plan, tune.latents, bar
+    )
+    assert offenders(far, spec) == {"A2", "A'2"}
 
 
 def test_chinese_melodies_keep_to_the_pentatonic(tiny_models):
