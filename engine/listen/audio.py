@@ -1,4 +1,5 @@
-"""Melodies from a sung, hummed or whistled clip: pYIN pitch track -> notes -> tempo, meter, key -> 16th grid.
+"""Melodies from a sung, hummed or whistled clip: refusals on pYIN's track -> the note model's notes -> tempo,
+meter, key -> 16th grid.
 
 Why it is built this way:
 - Every limit is checked before the work it protects: bytes (10 MiB), then the header's duration via
@@ -7,26 +8,24 @@ Why it is built this way:
   FLAC, OGG/Vorbis, OGG/Opus and MP3 itself, so one bounded reader covers what Discord sends; anything it
   cannot open is refused as unreadable (no ffmpeg fallback: that would mean decoding untrusted containers with
   a second, larger library).
-- pYIN (librosa) is the tracker: it needs no weights. torchcrepe was the alternative, but its wheel imports
-  torchaudio, which has no build for our torch (2.13). bench/bench_hum.py has the figures; they are not
-  yet at issue 11's targets.
-- Notes are cut where the voice stops, where the pitch moves more than 0.6 semitone for 48 ms (so vibrato
-  and drift stay one note and glides do not become a run of short notes), and at clear re-attacks (10 dB)
-  inside a steady pitch (repeated notes); notes shorter than 70 ms are merged into their neighbour, and
-  single frames an octave off the local median are moved back (pYIN's octave slips).
-- The pitch track sees a new note only once it is the louder one, 50-200 ms late under a slow attack or
-  the last note's release. Each onset is then moved to the steepest rise of its own harmonics (librosa's
-  f0_harmonics on a 10 ms STFT). A note's pitch is the median of its frames after the first 30%, which
-  still carry the last note's release, rounded against the clip's own tuning.
+- pYIN (librosa) tracks the pitch for the refusals and the clip's tuning: it needs no weights. torchcrepe
+  was the alternative, but its wheel imports torchaudio, which has no build for our torch (2.13).
+- The notes come from the note model (engine/models/hum.py, HUM_MODEL_CARD.md): pYIN follows the louder
+  of two overlapping notes, so under a slow attack or the last note's release it heard new notes late or
+  not at all, and repeated notes as one (bench_hum: F1 0.75 against the model's 0.92). pYIN's own notes
+  (`tracker="pyin"`) are kept for bench/bench_hum.py to compare side by side. They are cut where the
+  voice stops, where the pitch moves more than 0.6 semitone for 48 ms (so vibrato and drift stay one
+  note), and at clear re-attacks (10 dB) inside a steady pitch; notes shorter than 70 ms are merged into
+  their neighbour, and single frames an octave off the local median are moved back (octave slips). Each
+  onset is moved to the steepest rise of its own harmonics (librosa's f0_harmonics on a 10 ms STFT,
+  within 30 dB of their level); a note's pitch is the median of its frames after the first 30%.
 - Tempo: librosa's tempogram estimate on the onsets, or the related tempo (2/3, 3/4, 4/3, 3/2 of it)
   whose 16th grid the onsets fit clearly better. Key: common.estimate_key (Temperley's profiles).
 - What is not a melody is refused by documented signs, each with a wide margin on bench_hum's valid split:
   speech by how fast its timbre moves (MFCC distance 40 ms apart: a tune keeps one vowel or tone, speech
   changes phoneme every few tens of ms), before any pitch tracking; noise by its spectral flatness, or,
   coloured noise, by pYIN's low voiced probability; chords by how little of the voiced time sits in steady
-  notes.
-- The onset of a note is read within 30 dB of its harmonics' level: in a clean clip, the steepest rise
-  deep in the silence floor (-100 to -80 dB) came well before the note.
+  notes of pYIN's track.
 """
 
 from __future__ import annotations
