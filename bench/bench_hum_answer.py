@@ -33,32 +33,34 @@ Per answer, seconds from the moment the stand-in sent the interaction (or the re
 The bot, the stand-in and this driver share one event loop; the engine is its own process on the same
 cores.
 
-Latest figures (2026-12-06, the note model's transcriber; 2 CPU cores shared with a model in training,
-load average 2.9-3.8; FluidR3_GM; engine defaults, 2 workers), from
+Latest figures (2026-12-06, the note model's transcriber, warmed in the background at engine start;
+an idle 2-core machine, load average 0.8-1.0; FluidR3_GM; engine defaults, 2 workers), from
 `PYTHONPATH=$PWD OMP_NUM_THREADS=1 .venv/bin/python bench/bench_hum_answer.py` (20 answers after one
 warm-up, seed 0, clips of 8.2-14.1 s; answers of 14 bars, 29 s of audio, p50):
 
     20 of 20 voice messages answered with a piece (10 by Apps, 10 by a reply)
-    whole answer: p50 2.29 s, p95 2.95 s  [<= 4 s p50: met]     (Apps 2.38 s, reply 2.19 s p50)
-      acknowledged               p50   0.02 s   p95   0.02 s
-      to the engine              p50   0.02 s   p95   0.02 s   (clip downloaded from the CDN)
-      transcription              p50   0.86 s   p95   1.15 s   (the engine's `understand`: 0.83 s)
-      heard shown                p50   0.88 s   p95   1.18 s   ("🎤 I heard: …" posted)
-      composing and rendering    p50   1.30 s   p95   1.95 s
-        engine melody 0.19 s, midi 0.03 s, render (OGG encoded beside it) 0.98 s, beside the render
-        the piano roll 0.41 s and the score 0.57 s (p50)
-      posting                    p50   0.02 s   p95   0.04 s
-    warm-up (the engine's first clip, not counted): whole 7.11 s, of it transcription 4.50 s
+    whole answer: p50 1.15 s, p95 1.38 s  [<= 4 s p50: met]     (Apps 1.16 s, reply 1.11 s p50)
+      acknowledged               p50   0.01 s   p95   0.01 s
+      to the engine              p50   0.01 s   p95   0.01 s   (clip downloaded from the CDN)
+      transcription              p50   0.45 s   p95   0.54 s   (the engine's `understand`: 0.43 s)
+      heard shown                p50   0.46 s   p95   0.56 s   ("🎤 I heard: …" posted)
+      composing and rendering    p50   0.64 s   p95   0.93 s
+        engine melody 0.08 s, midi 0.01 s, render (OGG encoded beside it) 0.49 s, beside the render
+        the piano roll 0.26 s and the score 0.34 s (p50)
+      posting                    p50   0.01 s   p95   0.01 s
+    warm-up (the engine's first clip, sent as soon as it is ready, while the transcriber still warms
+    in the background; not counted): whole 3.61 s, of it transcription 2.29 s
 
-With pYIN's notes (the commit before the note model, load average 7): p50 2.32 s, p95 2.95 s
-(transcription 0.69 s); a run just before that, 2.93 s and 4.30 s: the cores' other work moves these
-figures by a quarter. What it shows:
-- The first clip an engine hears costs 3.7-5.1 s of transcription (pYIN's kernels load from numba's
-  cache, librosa and the note model load; the engine's warm-up does not load them, to spare the
-  memory), so the first person to hum after a (re)start waits about 7 s, over the target; every later
-  clip is warm.
-- Rendering is the longest part (1 s for 29 s of audio, with the two pictures drawn beside it on the
-  same 2 busy cores); the bot's own share (acknowledging, downloading, posting) is under 0.1 s.
+Before, on a machine shared with a model in training (load average 3-4): p50 2.29 s, p95 2.95 s with the
+note model and its first clip at 7.11 s (the transcriber not warmed at start: `ENGINE_WARM_HUM=false`
+behaves so); with pYIN's notes (load average 7) 2.32 s and 2.95 s. The cores' other work moves these
+figures by half or more. What it shows:
+- The first clip an engine hears used to cost 3.7-5.1 s of transcription (pYIN's kernels load from
+  numba's cache, librosa and the note model load); the engine now loads them in the background once it
+  is ready (`ENGINE_WARM_HUM`, on by default, about 200 MB), so even a clip sent the moment it is ready
+  is answered in under 4 s.
+- Rendering is the longest part (0.5 s for 29 s of audio, with the two pictures drawn beside it); the
+  bot's own share (acknowledging, downloading, posting) is a few hundredths of a second.
 """
 
 from __future__ import annotations

@@ -69,3 +69,16 @@ def test_each_harmonic_channel_lines_up_a_bin_with_its_harmonic() -> None:
     stacked = stack_harmonics(spec)
     assert stacked[0, 1, 0, 40] == 1.0 and stacked[0, 0, 0, 64] == 1.0
     assert stacked[0, 1].sum() == 1.0
+
+
+def test_an_engine_warms_the_transcriber_so_the_first_clip_finds_it_loaded() -> None:
+    """`ENGINE_WARM_HUM` (on by default): the engine transcribes a tiny clip at start-up, which loads
+    the note model that a person's first clip would otherwise wait for."""
+    from engine.listen import audio
+    from engine.server.engine import warm_hum
+    from engine.server.settings import EngineSettings
+
+    assert EngineSettings().warm_hum
+    audio._note_model.cache_clear()
+    warm_hum()
+    assert audio._note_model.cache_info().currsize == 1

@@ -173,14 +173,25 @@ def sweep_scratch() -> None:
 
 def default_composer(settings: EngineSettings) -> ComposerLike:
     """The real Composer, warmed up: the first piece pays for lazy set-up (seconds), so no request should.
-    The transcription of hummed clips is not warmed here: pYIN's kernels hold ~200 MB once loaded, which
-    an engine that is never sent a clip should not carry. `make setup` compiles them into numba's cache,
-    so the first clip an engine hears loads them in about 2 s."""
+    The transcription of hummed clips warms in the background when `settings.warm_hum` (the default):
+    pYIN's kernels and the note model hold about 200 MB once loaded, and without them the first clip an
+    engine hears waits about 4 s (bench_hum_answer: 7 s for its whole answer, 2.3 s warm)."""
     weights = Path(settings.weights) if settings.weights else None
     composer = Composer(weights, settings.soundfont, settings.device)
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-warm-up-") as out:
         composer.compose(ComposeRequest(prompt="a warm-up tune", bars=4, seed=0), Path(out))
+    if settings.warm_hum:
+        threading.Thread(target=warm_hum, name="jam-warm-hum", daemon=True).start()
     return composer
+
+
+def warm_hum() -> None:
+    """Transcribe a tiny clip once, so that a person's first clip finds the transcriber loaded."""
+    from engine.listen.audio import warm_up
+
+    started = time.perf_counter()
+    warm_up()
+    log.info("hum transcriber warm in %.1f s", time.perf_counter() - started)
 
 
 def pack(result: ComposeResult) -> bytes:

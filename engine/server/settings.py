@@ -57,3 +57,9 @@ class EngineSettings(BaseSettings):
     device: str = Field(
         "auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="where the models run; auto: a GPU if any"
     )
+    warm_hum: bool = Field(
+        True,
+        description="load the hum transcriber (pYIN's kernels, the note model) in the background at "
+        "start-up, so that the first hummed clip is answered warm (about 200 MB more memory; off: the "
+        "first clip waits about 4 s for it)",
+    )
