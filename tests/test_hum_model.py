@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from engine.models.hum import HOP, LOWEST, SEMITONES, SR, decode, stack_harmonics
@@ -82,3 +83,44 @@ def test_an_engine_warms_the_transcriber_so_the_first_clip_finds_it_loaded() -> 
     audio._note_model.cache_clear()
     warm_hum()
     assert audio._note_model.cache_info().currsize == 1
+
+
+def test_training_performs_its_clips_exports_the_best_step_and_resumes(
+    small_corpus, tmp_path, monkeypatch
+) -> None:
+    """`jam train hum` in miniature: clips of real tunes performed, rendered and cached; a run stopped
+    after its second step resumes from its checkpoint and does only the third; the best step is exported
+    with its curves, and the exported model reads a clip."""
+    from engine.models.hum import load_hum_net
+    from engine.train import hum as train_hum
+
+    config = train_hum.HumTrainConfig(
+        steps=3, eval_every=1, train_clips=2, valid_clips=1, workers=1, out_dir=str(tmp_path / "run")
+    )
+    drawn: list[int] = []
+    batch = train_hum.batch
+
+    def stopping(clips, size, frames, rng):  # type: ignore[no-untyped-def]
+        if size == config.batch_size:
+            drawn.append(size)
+            if len(drawn) == 3:
+                raise KeyboardInterrupt  # the first run is stopped during its third step
+        return batch(clips, size, frames, rng)
+
+    monkeypatch.setattr(train_hum, "batch", stopping)
+    export = tmp_path / "weights" / "hum_notes.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train_hum.run(small_corpus, config, tmp_path / "data", export)
+    best = train_hum.run(small_corpus, config, tmp_path / "data", export)
+    assert len(drawn) == 4  # 2 steps, the stopped one, and only the third again
+    history = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=False)["extra"]["history"]
+    assert [h["step"] for h in history if h["split"] == "valid"] == [1, 2, 3]
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
+        "hum_train-voice50.pt",
+        "hum_valid-voice50.pt",
+    ]
+    model, facts = load_hum_net(export)
+    assert facts["step"] == best["step"] and (tmp_path / "weights" / "hum_loss.png").exists()
+    clip = torch.load(tmp_path / "data" / "hum_valid-voice50.pt", weights_only=False)["clips"][0]
+    pitch, onset = model(torch.from_numpy(clip.spec.astype(np.float32))[None])
+    assert pitch.shape[1] == onset.shape[1] == len(clip.spec) and len(clip.notes) >= 2

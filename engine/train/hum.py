@@ -264,7 +264,7 @@ def run(corpus: Corpus, config: HumTrainConfig, data_dir: Path, export: Path | N
         loss.backward()
         opt.step()
         sched.step()
-        return {k: float(v) for k, v in parts.items()}
+        return {k: float(v.detach()) for k, v in parts.items()}
 
     def validate() -> dict[str, float]:
         vrng = np.random.default_rng(0)
