@@ -60,7 +60,7 @@ import numpy as np
 
 from engine.listen.audio import SR, TRACKERS, transcribe
 from engine.listen.common import MelodyRejected, estimate_key
-from engine.listen.hum_clips import PROGRAMS, degrade, first_bars, melody_midi, opus, wav
+from engine.listen.hum_clips import PROGRAMS, degrade, first_bars, melody_midi, note_f1, opus, wav
 
 # Spoken sentences to refuse: the valid split speaks the first half of each list, the test split the second.
 ENGLISH = [
@@ -131,19 +131,6 @@ def noise_set(rng: np.random.Generator, n: int = 12) -> list[bytes]:
     return clips
 
 
-def f1(ref: list[tuple[float, float, int]], est: list[tuple[float, float, int]]) -> float:
-    import mir_eval
-
-    def arrays(notes: list[tuple[float, float, int]]) -> tuple[np.ndarray, np.ndarray]:
-        iv = np.array([[a, max(b, a + 0.01)] for a, b, _ in notes]).reshape(-1, 2)
-        return iv, np.array([440 * 2 ** ((p - 69) / 12) for _, _, p in notes])
-
-    (ri, rp), (ei, ep) = arrays(ref), arrays(est)
-    if not len(ei):
-        return 0.0
-    return mir_eval.transcription.precision_recall_f1_overlap(ri, rp, ei, ep, offset_ratio=None)[2]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tunes", type=int, default=12)
@@ -187,7 +174,7 @@ def main() -> None:
                     except MelodyRejected:
                         heard = None
                         wrong_refusals += tracker == TRACKERS[0]
-                    score = f1(ref, heard.notes) if heard else 0.0
+                    score = note_f1(ref, heard.notes) if heard else 0.0
                     scores[f"{tracker} {cond}"].append(score)
                     by_program.setdefault((PROGRAMS[program], tracker), []).append(score)
                     if heard is None:

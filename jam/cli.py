@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from engine import paths
 
@@ -38,9 +38,17 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _config_from(args: argparse.Namespace, config_class: type) -> Any:
+    """A training config: its defaults, and the fields given on the command line."""
     from dataclasses import fields
 
+    given = {
+        f.name: getattr(args, f.name) for f in fields(config_class) if getattr(args, f.name, None) is not None
+    }
+    return config_class(**given)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
     from engine.data.corpus import build_cache
 
     if args.which == "gan":
@@ -53,10 +61,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.export is None:
         args.export = str(paths.vae_weights())
-    overrides = {
-        f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None
-    }
-    config = TrainConfig(**overrides)
+    config = _config_from(args, TrainConfig)
     corpus = build_cache(Path(args.cache), limit=args.limit)
     checkpoint = train(corpus, config)
     if args.export:
@@ -82,17 +87,10 @@ def cmd_train_conductor(args: argparse.Namespace) -> int:
 def cmd_train_hum(args: argparse.Namespace) -> int:
     """`jam train hum`: the note model that transcribes hummed clips, on clips of training tunes that it
     performs and renders first (engine/train/hum.py)."""
-    from dataclasses import fields
-
     from engine.data.corpus import build_cache
     from engine.train.hum import HumTrainConfig, run
 
-    overrides = {
-        f.name: getattr(args, f.name)
-        for f in fields(HumTrainConfig)
-        if f.name != "model" and getattr(args, f.name, None) is not None
-    }
-    config = HumTrainConfig(**overrides)
+    config = _config_from(args, HumTrainConfig)
     export = str(paths.hum_weights()) if args.export is None else args.export
     corpus = build_cache(Path(args.cache), limit=args.limit)
     best = run(corpus, config, paths.data_dir(), Path(export) if export else None)
@@ -106,16 +104,9 @@ def cmd_train_hum(args: argparse.Namespace) -> int:
 def _train_on_vae(args: argparse.Namespace, config_class: type, run, default_export: Path) -> int:
     """Train a model that learns in a VAE's latent space (`run(vae_weights, corpus, config, export)`),
     its config from the options given, and export it (default: its shipped path; '' to skip)."""
-    from dataclasses import fields
-
     from engine.data.corpus import build_cache
 
-    overrides = {
-        f.name: getattr(args, f.name)
-        for f in fields(config_class)
-        if f.name != "model" and getattr(args, f.name, None) is not None
-    }
-    config = config_class(**overrides)
+    config = _config_from(args, config_class)
     export = str(default_export) if args.export is None else args.export
     corpus = build_cache(Path(args.cache), limit=args.limit)
     facts = run(

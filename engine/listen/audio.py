@@ -441,7 +441,7 @@ def _note_model() -> HumNet:
 
 
 def _pyin_notes(
-    audio: np.ndarray, midi: np.ndarray, frames: list[tuple[int, int, float]], tuning: float
+    audio: np.ndarray, frames: list[tuple[int, int, float]], tuning: float
 ) -> list[tuple[float, float, int]]:
     """The notes from pYIN's track alone (`segment`'s), each onset moved to its harmonics' rise."""
     spec, freqs = _spectrum(audio)
@@ -474,7 +474,7 @@ def transcribe(data: bytes, tracker: str = "note model") -> Heard:
     # The clip's tuning from pYIN's track (within 5 cents): the note model's spectrum is centred on it.
     tuning = float(librosa.pitch_tuning(librosa.midi_to_hz(midi[np.isfinite(midi)]), resolution=0.05))
     if tracker == "pyin":
-        notes = _pyin_notes(audio, midi, frames, tuning)
+        notes = _pyin_notes(audio, frames, tuning)
     else:
         notes = transcribe_notes(_note_model(), audio, tuning)
     if len(notes) < 2:

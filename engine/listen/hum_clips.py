@@ -107,3 +107,20 @@ def wav(audio: np.ndarray, rate: int) -> bytes:
     buf = io.BytesIO()
     sf.write(buf, audio, rate, format="WAV", subtype="PCM_16")
     return buf.getvalue()
+
+
+def note_f1(ref: list[tuple[float, float, int]], est: list[tuple[float, float, int]]) -> float:
+    """mir_eval's note-level F1 of (onset s, offset s, MIDI pitch) notes: onset within 50 ms, pitch within
+    50 cents, offsets ignored (issue 11's measure); 0 for no notes heard."""
+    import mir_eval
+    from librosa import midi_to_hz
+
+    if not est:
+        return 0.0
+
+    def arrays(notes: list[tuple[float, float, int]]) -> tuple[np.ndarray, np.ndarray]:
+        intervals = np.array([[a, max(b, a + 0.01)] for a, b, _ in notes]).reshape(-1, 2)
+        return intervals, midi_to_hz(np.array([p for _, _, p in notes], dtype=float))
+
+    (ri, rp), (ei, ep) = arrays(ref), arrays(est)
+    return mir_eval.transcription.precision_recall_f1_overlap(ri, rp, ei, ep, offset_ratio=None)[2]

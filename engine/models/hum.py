@@ -165,11 +165,12 @@ def note_starts(strength: np.ndarray, best: np.ndarray) -> list[int]:
 def decode(pitch_logits: np.ndarray, onset_logits: np.ndarray) -> list[tuple[float, float, int]]:
     """(onset s, offset s, MIDI pitch) notes of one clip from the model's logits, (frames, 73) and
     (frames, 72)."""
-    prob = np.exp(pitch_logits - pitch_logits.max(axis=1, keepdims=True))
-    prob /= prob.sum(axis=1, keepdims=True)
-    onset = 1 / (1 + np.exp(-onset_logits))
-    rest = prob.argmax(axis=1) == SEMITONES
-    starts = note_starts(onset.max(axis=1), prob.argmax(axis=1))
+    from scipy.special import expit, softmax
+
+    prob, onset = softmax(pitch_logits, axis=1), expit(onset_logits)
+    best = prob.argmax(axis=1)
+    rest = best == SEMITONES
+    starts = note_starts(onset.max(axis=1), best)
     notes: list[tuple[float, float, int]] = []
     for k, s in enumerate(starts):
         limit = starts[k + 1] if k + 1 < len(starts) else len(prob)
@@ -187,7 +188,7 @@ def decode(pitch_logits: np.ndarray, onset_logits: np.ndarray) -> list[tuple[flo
         pitch = int(votes.argmax())
         # The onset output peaks up to 40 ms early where the last note fades out just before this one
         # (it learnt that a breath comes before a note); the note begins where its pitch takes over.
-        takes_over = np.flatnonzero(prob[s : min(end, s + SNAP_FRAMES)].argmax(axis=1) == pitch)
+        takes_over = np.flatnonzero(best[s : min(end, s + SNAP_FRAMES)] == pitch)
         begin = s + int(takes_over[0]) if len(takes_over) else s
         notes.append((begin * HOP / SR, end * HOP / SR, LOWEST + pitch))
     return notes

@@ -20,7 +20,7 @@ import logging
 import random
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from tqdm import tqdm
 from engine.data.corpus import Corpus, Tune
 from engine.data.events import to_notes
 from engine.data.windows import split_tunes
-from engine.listen.hum_clips import PROGRAMS, Manner, degrade, melody_midi, opus, wav
+from engine.listen.hum_clips import PROGRAMS, Manner, degrade, melody_midi, note_f1, opus, wav
 from engine.models.hum import (
     FEATURES_VERSION,
     HOP,
@@ -79,7 +79,7 @@ OTHER_PROGRAMS = (
     22,
     21,
 )
-TRAINING_MANNER = Manner(rubato=0.1, drift=45.0, vibrato=(0.0, 60.0), breath=0.05)
+TRAINING_MANNER = Manner(rubato=0.1, drift=45.0, vibrato=(0.0, 60.0))  # and a breath drawn per clip
 CLIP_SECONDS = 12.0
 
 
@@ -130,9 +130,7 @@ def perform_clip(tune: Tune, seed: int, voice_share: float = 0.5) -> Clip:
     notes = [(p + shift, s, e) for p, s, e in notes]
     voice = rng.random() < voice_share
     program = rng.choice(list(PROGRAMS)) if voice else rng.choice(OTHER_PROGRAMS)
-    manner = Manner(
-        TRAINING_MANNER.rubato, TRAINING_MANNER.drift, TRAINING_MANNER.vibrato, rng.uniform(0.02, 0.3)
-    )
+    manner = replace(TRAINING_MANNER, breath=rng.uniform(0.02, 0.3))
     perf = melody_midi(notes, bpm, program, rng, manner)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.mid"
@@ -210,25 +208,13 @@ def losses(
 
 
 @torch.no_grad()
-def note_f1(model: HumNet, clips: list[Clip], device: str) -> float:
-    import mir_eval
-
+def valid_f1(model: HumNet, clips: list[Clip], device: str) -> float:
+    """Mean note F1 of the model's notes on the clips (bench_hum's measure)."""
     model.eval()
     scores = []
     for clip in clips:
         p, o = model(torch.from_numpy(clip.spec.astype(np.float32))[None].to(device))
-        est = decode(p[0].cpu().numpy(), o[0].cpu().numpy())
-        if not est:
-            scores.append(0.0)
-            continue
-        ref_iv = np.array([[s, max(e, s + 0.01)] for s, e, _ in clip.notes])
-        est_iv = np.array([[s, max(e, s + 0.01)] for s, e, _ in est])
-        hz = [np.array([440 * 2 ** ((n[2] - 69) / 12) for n in x]) for x in (clip.notes, est)]
-        scores.append(
-            mir_eval.transcription.precision_recall_f1_overlap(
-                ref_iv, hz[0], est_iv, hz[1], offset_ratio=None
-            )[2]
-        )
+        scores.append(note_f1(clip.notes, decode(p[0].cpu().numpy(), o[0].cpu().numpy())))
     model.train()
     return float(np.mean(scores))
 
@@ -274,7 +260,7 @@ def run(corpus: Corpus, config: HumTrainConfig, data_dir: Path, export: Path | N
                 model, *(t.to(config.device) for t in batch(valid_clips, 64, config.crop_frames, vrng))
             )
         model.train()
-        return {**{k: float(v) for k, v in parts.items()}, "f1": note_f1(model, valid_clips, config.device)}
+        return {**{k: float(v) for k, v in parts.items()}, "f1": valid_f1(model, valid_clips, config.device)}
 
     def save(p: Progress) -> None:
         valid = p.history[-1]
