@@ -153,10 +153,14 @@ def test_a_chinese_tune_has_seeded_pentatonic_guzheng_glissandi_into_its_phrases
     r = resolved(style="folk", tradition="chinese", bars=16, mode=mode, key="D", seed=3)
     melody = random_melody(5, minor=mode == "minor")
     a = arrange(melody, r)
-    chords = {p.role: p for p in a.parts}["chords"]
-    assert chords.program == 107  # the koto
+    parts = {p.role: p for p in a.parts}
+    chords, ornaments = parts["chords"], parts["ornaments"]
+    assert chords.program == ornaments.program == 107  # the koto plays both
     found = glissandi(a.grid, a.slots, a.voicings, 2, mode, seed=3)
-    assert {n[:3] for n in found} <= {n[:3] for n in chords.notes}  # played on the koto
+    assert {n[:3] for n in found} == {n[:3] for n in ornaments.notes}  # a part of their own
+    assert not {n[:3] for n in found} & {n[:3] for n in chords.notes}  # the chords track: the harmony alone
+    bars = [{n[0] % 12 for n in chords.notes if bar * 16 <= n[1] < bar * 16 + 16} for bar in range(16)]
+    assert max(len(pcs) for pcs in bars) <= 3  # a sus chord or an open fifth a bar, no pentatonic runs
     runs = runs_of(found)
     pentatonic = {(2 + i) % 12 for i in ((0, 3, 5, 7, 10) if mode == "minor" else (0, 2, 4, 7, 9))}
     for run, phrase_start in zip(runs, (64, 128, 192, 240), strict=True):  # bars 5, 9, 13, the end

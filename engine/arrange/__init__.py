@@ -2,7 +2,9 @@
 
 `arrange(events, resolved)` is deterministic: the same melody and parameters give the same parts.
 Which parts play follows the request: chords and bass by default (or the roles named in
-`resolved.tracks`), drums only when `resolved.drums` is set.
+`resolved.tracks`), drums only when `resolved.drums` is set. A Chinese tune's guzheng glissandi are a
+part of their own (`ornaments`), on the chords' instrument, as an arranger writes an ornament apart
+from the harmony: the chords track holds the chords.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from engine.data.events import to_notes
 from engine.prompt.instruments import lookup_instrument
 from engine.schemas import Resolved, key_pitch_class
 
-ROLES = ("melody", "chords", "bass", "drums")
+ROLES = ("melody", "chords", "ornaments", "bass", "drums")
 BUSY_ONSETS = 6  # melody onsets in a 4/4 bar that make it busy
 PHRASE_BARS = 4
 SWELL = 0.08  # crescendo/diminuendo over a phrase and over the piece, as a share of the velocity
@@ -131,6 +133,10 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
         slots, chords, voicings = _four_parts(notes, grid, resolved, by_role)
     else:
         slots, chords, voicings = _accompany(notes, grid, resolved, family, idiom, by_role)
+    if family == "chinese" and "chords" in by_role:
+        zither = by_role["chords"]
+        runs = glissandi(grid, slots, voicings, key_pitch_class(resolved.key), resolved.mode, resolved.seed)
+        parts.insert(parts.index(zither) + 1, Part("ornaments", zither.program, zither.name, runs))
     symbols = bar_symbols(chords, slots, grid.bar, grid.bars)
     for part in parts:
         part.notes = [(p, s, e, shape_velocity(v, s, grid)) for p, s, e, v in part.notes]
@@ -196,9 +202,6 @@ def _accompany(
             else:
                 line = bass_line(family, grid, chord, following, start, end)
             by_role["bass"].notes += line
-    if family == "chinese" and "chords" in by_role:
-        tonic = key_pitch_class(resolved.key)
-        by_role["chords"].notes += glissandi(grid, slots, voicings, tonic, resolved.mode, resolved.seed)
     return slots, chords, voicings
 
 

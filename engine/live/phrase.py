@@ -30,7 +30,7 @@ from engine.schemas import key_pitch_class
 
 WALK = 0.35  # share of the way from the last phrase's codes towards fresh prior samples
 DRUM_CHANNEL = 9
-ROLE_CHANNELS = {"melody": 0, "chords": 1, "bass": 2}  # every pitched role the arranger writes
+ROLE_CHANNELS = {"melody": 0, "chords": 1, "bass": 2, "ornaments": 3}  # every pitched role arranged
 
 
 @dataclass
