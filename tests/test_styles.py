@@ -22,6 +22,7 @@ from engine.arrange.perform import Performance, swung
 from engine.arrange.styles import idiom_of, style_heard, swing_of
 from engine.compose.resolve import resolve
 from engine.eval.arrangement_stats import (
+    held_bass,
     meter_of,
     piece_stats,
     rich_share,
@@ -128,6 +129,35 @@ def test_cinematic_borrows_moves_slowly_and_holds_a_pedal():
     first_phrase = [n for n in part(a, "bass") if n[1] < 4 * 16]
     assert {n[0] % 12 for n in first_phrase} == {0}  # the tonic held under the Ab
     assert a.symbols[2] == "Ab"
+
+
+def test_a_film_score_holds_its_tonic_pedal_under_the_opening_and_closing_phrases():
+    # 16 bars: C, Ab, Bb, F and back, two bars a chord
+    chords = [[60, 64, 67, 64], [68, 72, 75, 72], [70, 74, 77, 74], [65, 69, 72, 69]]
+    tune = [chords[b // 2 % 4] for b in range(15)] + [[72]]
+    a = arrange(events_of(tune), resolved(style="cinematic", bars=16))
+    bass = part(a, "bass")
+    pcs = [{n[0] % 12 for n in bass if 16 * b <= n[1] < 16 * b + 16} for b in range(16)]
+    pedal = [0, 1, 2, 3, 12, 13, 14]  # bars 1-4 and 13-15: the tonic under whatever the chords do
+    assert all(pcs[b] == {0} for b in pedal)
+    assert {a.symbols[b] for b in pedal} - {"C"}  # chords other than the tonic's above it
+    assert any(pcs[b] != {0} for b in range(4, 12))  # the bass moves with the chords between
+    assert pcs[15] == {0}  # the final chord's root
+
+
+def test_the_held_bass_counts_the_chord_changes_a_pedal_holds_under():
+    c, f, g = (
+        [(p, 0, 96) for p in (60, 64, 67)],
+        [(p, 0, 96) for p in (65, 69, 72)],
+        [(p, 0, 96) for p in (67, 71, 74)],
+    )
+    chords = [(p, s + 96 * b, e + 96 * b) for b, chord in enumerate((c, f, g, c)) for p, s, e in chord]
+    pedal = [(36, 96 * b, 96 * b + 96) for b in range(4)]
+    roots = [(p, 96 * b, 96 * b + 96) for b, p in enumerate((36, 41, 43, 36))]
+    assert held_bass(pedal, chords, 96, 4) == 1.0
+    assert held_bass(roots, chords, 96, 4) == 0.0
+    assert held_bass(pedal[:2] + roots[2:], chords, 96, 4) == pytest.approx(1 / 3)
+    assert held_bass(pedal, [n for n in chords if n[1] < 96], 96, 4) is None  # no chord change
 
 
 def test_chinese_style_is_open_and_avoids_the_leading_tone():

@@ -162,6 +162,17 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
     )
 
 
+def pedal_spans(grid: Grid) -> list[tuple[int, int]]:
+    """Where a film score holds its tonic pedal, in steps: under the opening phrase, and under the closing
+    phrase up to the final chord where a phrase at least lies between them for the bass to move in
+    (the pedal that comes back to close a cue); the final bar is its chord's root."""
+    phrase = PHRASE_BARS * grid.bar
+    spans = [(0, min(phrase, grid.total - 2 * grid.bar))]
+    if grid.total - phrase >= 2 * phrase:
+        spans.append((grid.total - phrase, grid.total - grid.bar))
+    return spans
+
+
 def _accompany(
     notes: list[tuple[int, int, int]],
     grid: Grid,
@@ -178,7 +189,7 @@ def _accompany(
         chords = fit_heard_chords(notes, slots, resolved.key, resolved.mode, grid.beat, idiom=idiom)
     last = len(slots) - 1
     voices = voices_for(family, idiom)
-    pedal_end = min(PHRASE_BARS, grid.bars - 2) * grid.bar if idiom.pedal else 0
+    pedals = pedal_spans(grid) if idiom.pedal else []
     voicings: list[list[int]] = []
     for index, (chord, (start, end)) in enumerate(zip(chords, slots, strict=True)):
         following = chords[index + 1] if index < last else None
@@ -197,7 +208,7 @@ def _accompany(
         if "bass" in by_role:
             if final:
                 line = final_bass(chord, start, end)
-            elif end <= pedal_end:
+            elif any(a <= start and end <= b for a, b in pedals):
                 line = pedal(key_pitch_class(resolved.key), start, end, grid.bar)
             else:
                 line = bass_line(family, grid, chord, following, start, end)

@@ -49,7 +49,7 @@ class Idiom:
     most_voices: int = 4  # at most: richer chords drop the root (rootless), then the fifth
     rhythm: str = "bar"  # bar: a chord a bar; busy: busy 4/4 bars split in two; slow: two bars a chord
     approach: tuple[str, ...] = ()  # numerals for the first half of the penultimate bar, before its dominant
-    pedal: bool = False  # the bass holds the tonic through the first phrase, whatever the chords
+    pedal: bool = False  # the bass holds the tonic under the opening and closing phrases, whatever the chords
     suspensions: bool = False  # a chord's third, prepared a step above in the chord before, resolves late
     four_part: bool = (
         False  # the tune as a soprano over alto, tenor and bass learnt from Bach (engine.arrange.chorale)

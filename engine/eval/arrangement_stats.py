@@ -17,6 +17,8 @@ Each track is put on the paper's grid, 24 steps per quarter (96 per 4/4 bar), ba
   so each bin is a band of 7 adjacent semitones (the slip pypianoroll fixed in its own copy, PR #9).
   The paper's figures for real music (bass-piano 1.51, guitar-piano 1.02) are of that quantity, so
   `TD` reproduces it to be compared with them; it measures register as much as harmony.
+- held bass, a pedal point (not MuseGAN's): of the bars in which the chords track's pitch classes change
+  from the bar before's, the share in which the bass keeps its own (both tracks sounding in both bars);
 - TD_pc, the same beat by beat over pitch classes (the tonal distance the paper describes): what the
   tracks' harmony does. The paper gives no value for real music; Bach's chorales give bass against alto
   and tenor 1.25, soprano against them 1.47 (60 chorales in 4/4 from music21's corpus).
@@ -149,6 +151,21 @@ def drum_pattern(notes: list[tuple[int, int, int]]) -> float | None:
     return float(np.mean([weights.get(start % (STEPS_PER_QUARTER // 4), 0.0) for _, start, _ in notes]))
 
 
+def held_bass(
+    bass: list[tuple[int, int, int]], chords: list[tuple[int, int, int]], bar: int, bars: int
+) -> float | None:
+    """A pedal under moving chords: of the bars whose chords use other pitch classes than the bar
+    before's, the share in which the bass uses the same ones as before. None if the chords never move."""
+    bass_pcs, chord_pcs = (bar_chromas(ns, bar, bars) > 0 for ns in (bass, chords))
+    held = [
+        (bass_pcs[b] == bass_pcs[b - 1]).all()
+        for b in range(1, bars)
+        if (chord_pcs[b] != chord_pcs[b - 1]).any()
+        and all(x.any() for x in (bass_pcs[b], bass_pcs[b - 1], chord_pcs[b], chord_pcs[b - 1]))
+    ]
+    return float(np.mean(held)) if held else None
+
+
 def beat_chromas(notes: list[tuple[int, int, int]], bar: int, bars: int, bands: bool) -> np.ndarray:
     """bars x beats x 12: the steps each bin sounds in each quarter-note beat of a binarized piano roll;
     bins are pitch classes, or with `bands` MuseGAN's 7-semitone bands from C1 (pitches outside C1-B7,
@@ -184,7 +201,8 @@ def mean_tonal_distance(
 
 
 def piece_stats(midi_path: Path | str) -> dict[str, Any]:
-    """Per role: EB, UPC, QN (and DP for drums); TD and TD_pc for each pair of pitched roles."""
+    """Per role: EB, UPC, QN (and DP for drums); TD and TD_pc for each pair of pitched roles; the held
+    bass."""
     midi = pretty_midi.PrettyMIDI(str(midi_path))
     num, den, _ = meter_of(midi)
     meter = f"{num}/{den}"
@@ -205,6 +223,8 @@ def piece_stats(midi_path: Path | str) -> dict[str, Any]:
     for a, b in itertools.combinations(pitched, 2):
         stats["TD"][f"{a}-{b}"] = mean_tonal_distance(notes[a], notes[b], bar, bars)
         stats["TD_pc"][f"{a}-{b}"] = mean_tonal_distance(notes[a], notes[b], bar, bars, bands=False)
+    if "bass" in notes and "chords" in notes:
+        stats["held bass"] = held_bass(notes["bass"], notes["chords"], bar, bars)
     chords = tracks.get("chords")
     even = meter in ("2/4", "4/4")
     stats["style"] = {
@@ -400,9 +420,10 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def summarise(pieces: list[dict[str, Any]]) -> dict[str, Any]:
-    """Means over pieces, per role and per track pair (TD and TD_pc)."""
+    """Means over pieces, per role, per track pair (TD and TD_pc) and of the held bass."""
     per_role: defaultdict[str, defaultdict[str, list]] = defaultdict(lambda: defaultdict(list))
     per_pair: defaultdict[str, defaultdict[str, list]] = defaultdict(lambda: defaultdict(list))
+    held = [piece.get("held bass") for piece in pieces]
     for piece in pieces:
         for role, entry in piece["tracks"].items():
             for metric, value in entry.items():
@@ -417,7 +438,7 @@ def summarise(pieces: list[dict[str, Any]]) -> dict[str, Any]:
     pairs = {
         measure: {pair: _mean(v) for pair, v in per_pair[measure].items()} for measure in ("TD", "TD_pc")
     }
-    return {"tracks": tracks, **pairs}
+    return {"tracks": tracks, **pairs, "held bass": _mean(held)}
 
 
 def arrangement_report(
