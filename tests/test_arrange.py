@@ -140,7 +140,7 @@ def test_fill_before_the_last_bar_and_a_crash_on_the_final_downbeat():
     drums = {p.role: p for p in a.parts}["drums"].notes
     assert any(n[0] == 49 and n[1] == 48 for n in drums)
     assert not any(n[1] > 48 for n in drums)
-    assert {n[0] for n in drums if 44 <= n[1] < 48} & {45, 47, 50}
+    assert len([n for n in drums if 44 <= n[1] < 48 and n[0] in (38, 45, 47, 50)]) >= 4  # snare or toms
 
 
 @pytest.mark.parametrize("key", ["C", "E", "Ab", "B"])

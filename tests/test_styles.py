@@ -16,10 +16,11 @@ from bot.texts import STYLE_HEARD_ZH
 from engine.arrange import arrange
 from engine.arrange.accompany import glissandi, movement
 from engine.arrange.bass import BASS_HIGH, BASS_LOW
+from engine.arrange.drums import CRASH, DRAG, FLAM, drum_track
 from engine.arrange.harmony import key_chords
 from engine.arrange.idioms import IDIOMS, parse_numeral
-from engine.arrange.perform import Performance, swung
-from engine.arrange.styles import idiom_of, style_heard, swing_of
+from engine.arrange.perform import GRACE, Performance, ornament, swung
+from engine.arrange.styles import Grid, idiom_of, style_heard, swing_of
 from engine.compose.resolve import resolve
 from engine.eval.arrangement_stats import (
     held_bass,
@@ -280,6 +281,59 @@ def test_jazz_walks_its_bass_and_reggae_skanks():
 
 
 # --- performance --------------------------------------------------------------------------------------
+
+
+def test_a_rock_drummer_fills_each_phrase_with_a_flam_and_a_drag_drawn_from_the_seed():
+    grid = Grid.of("4/4", 16 * 16)
+    notes = drum_track("rock", grid, seed=3)
+    for bar in (3, 7, 11, 14):  # the ends of the first three phrases, and the bar before the last
+        fill = sorted((n[1], n[0], n[3]) for n in notes if 16 * bar + 11 <= n[1] < 16 * bar + 16)
+        (grace, _, soft), (stroke, drum, loud) = fill[:2]
+        assert (
+            stroke == 16 * bar + 12 and stroke - grace == FLAM[0] and fill[0][1] == drum and soft < loud / 2
+        )
+        last, drum, loud = fill[-1]
+        drag = [(t, v) for t, k, v in fill if k == drum and last - max(DRAG) <= t < last]
+        assert [last - t for t, _ in drag] == list(DRAG) and all(v < loud / 2 for _, v in drag)
+        assert any(n[0] == CRASH and n[1] == 16 * (bar + 1) for n in notes)  # the next downbeat crashed
+    assert len({tuple(drum_track("rock", grid, seed=s)) for s in range(6)}) > 1  # fills drawn from the seed
+    assert drum_track("rock", grid, seed=3) == notes
+    for family in ("swing", "chiptune"):  # no grace strokes: a jazz ride pattern, a chip's noise channel
+        assert all(float(n[1]).is_integer() for n in drum_track(family, grid, seed=3))
+
+
+def test_chinese_and_blues_melodies_take_grace_notes_as_their_players_do():
+    tune = [(62, 0, 4, 80), (64, 4, 8, 80), (65, 8, 12, 80), (67, 12, 14, 80), (60, 16, 32, 80)]
+    above = {62: 64, 64: 67, 67: 69}  # the pentatonic note above (C major's: C D E G A)
+    below = {64: 63, 67: 66}  # crushed into the major third and the fifth from a half step below
+    for idiom, graces, shortest in (("chinese", above, 4), ("blues", below, 2)):
+        ornamented = set()
+        for seed in range(10):
+            played = ornament(idiom, tune, 0, "major", seed)
+            assert played == ornament(idiom, tune, 0, "major", seed)
+            plain = [n for n in played if n[2] - n[1] > GRACE]
+            assert [(p, e) for p, _, e, _ in plain] == [(p, e) for p, _, e, _ in tune]  # the notes as written
+            for (grace, start, end, _), note in itertools.pairwise(played):
+                if end - start == GRACE:
+                    assert note[1] == end and graces[note[0]] == grace and note[2] - start >= shortest
+                    ornamented.add(note[0])
+            assert played[-1] == tune[-1]  # the last note plain
+        assert ornamented == {
+            p for p in graces if any(n[0] == p and n[2] - n[1] >= shortest for n in tune[:-1])
+        }
+    assert ornament("pop", tune, 0, "major", 3) == tune
+
+
+def test_grace_notes_and_flams_are_the_files_only_notes_shorter_than_a_32nd(tmp_path):
+    r = resolved(style="folk", tradition="chinese", bars=16, seed=3)
+    path = tmp_path / "piece.mid"
+    midi_of(random_melody(5), r).write(str(path))
+    tracks = piece_stats(path)["tracks"]
+    assert tracks["melody"]["QN"] < 1.0 and tracks["chords"]["QN"] == tracks["bass"]["QN"] == 1.0
+    rock = tmp_path / "rock.mid"
+    midi_of(random_melody(5), resolved(style="rock", bars=16, drums=True, seed=3)).write(str(rock))
+    stats = piece_stats(rock)["tracks"]
+    assert stats["melody"]["QN"] == 1.0 and stats["drums"]["DP"] < 1.0  # flams and drags off the 16ths
 
 
 def test_the_same_seed_plays_the_same_file_and_another_seed_varies_it(tmp_path):

@@ -123,7 +123,7 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
     parts = []
     for role in _roles(resolved):
         if role == "drums":
-            part = Part(role, *drum_kit(family), drum_track(family, grid))
+            part = Part(role, *drum_kit(family), drum_track(family, grid, resolved.seed))
         else:
             program = _program(resolved, role, defaults[role])
             part = Part(role, program, instrument_name(program))

@@ -1,8 +1,16 @@
-"""General MIDI drum patterns per style family and meter, a fill into the last bar, a crash to end."""
+"""General MIDI drum patterns per style family and meter, fills, a crash to end.
+
+Every style fills into its last bar. A pop, rock, folk or march drummer also fills into each four-bar
+phrase and crashes on the downbeat after it, and plays its grace strokes: a flam (one soft stroke a 64th
+before the stroke) on a fill's first stroke, a drag (two, 32nds apart) before its last; each fill is
+drawn from the piece's seed: 16ths down the toms, 16th-note triplets down the toms, or snare 16ths.
+"""
 
 from __future__ import annotations
 
-from engine.arrange.accompany import Note
+import random
+
+from engine.arrange.accompany import PHRASE_BARS, Note
 from engine.arrange.styles import Grid
 
 KICK, SIDE_STICK, SNARE, CLOSED_HAT, PEDAL_HAT, OPEN_HAT, CRASH, RIDE = 36, 37, 38, 42, 44, 46, 49, 51
@@ -10,6 +18,11 @@ LOW_TOM, MID_TOM, HIGH_TOM = 45, 47, 50
 HIT = 1.0  # steps a drum note lasts (drums ignore note length, the file needs one)
 # 8-bit's drums are a chip's noise channel: one sound at a time, from these (on the electronic kit)
 NOISE_KIT = (KICK, SNARE, CLOSED_HAT, CRASH)
+PHRASE_FILLS = ("pop", "rock", "folk", "alberti", "march")  # families whose drummers fill each phrase
+FLAM = (0.25,)  # steps before the stroke: a flam's grace stroke, a 64th early
+DRAG = (0.5, 0.25)  # a drag's two grace strokes, 32nds apart
+GRACE_LEVEL = 0.45  # a grace stroke's velocity, as a share of its stroke's
+FILLS = ("toms", "triplets", "snare")  # what a phrase's fill plays, drawn from the seed
 
 
 def bar_pattern(family: str, grid: Grid) -> list[tuple[int, int, int]]:
@@ -68,12 +81,27 @@ def bar_pattern(family: str, grid: Grid) -> list[tuple[int, int, int]]:
     return sorted(h for h in hits if 0 <= h[0] < grid.bar)
 
 
-def fill(grid: Grid, family: str = "") -> list[tuple[int, int, int]]:
-    """The last beat (at least four 16ths) down the toms, louder each hit (on a noise channel, the snare)."""
+def fill(grid: Grid, family: str = "", kind: str = "toms") -> list[tuple[float, int, int]]:
+    """The last beat (at least four 16ths), louder each hit: 16ths down the toms (on a noise channel, the
+    snare), 16th-note triplets down them, or 16ths on the snare. In `PHRASE_FILLS` its first stroke is
+    a flam and its last has a drag before it."""
     length = max(4, grid.beat)
     start = grid.bar - length
-    toms = (SNARE,) if family == "chiptune" else (SNARE, HIGH_TOM, MID_TOM, LOW_TOM)
-    return [(start + i, toms[i * len(toms) // length], 60 + 24 * i // length) for i in range(length)]
+    toms = (SNARE,) if family == "chiptune" or kind == "snare" else (SNARE, HIGH_TOM, MID_TOM, LOW_TOM)
+    strokes = 6 * length // 4 if kind == "triplets" else length
+    hits = [
+        (start + i * length / strokes, toms[i * len(toms) // strokes], 60 + 24 * i // strokes)
+        for i in range(strokes)
+    ]
+    if family in PHRASE_FILLS:
+        hits = grace(hits[0], FLAM) + hits[1:-1] + grace(hits[-1], DRAG)
+    return hits
+
+
+def grace(hit: tuple[float, int, int], before: tuple[float, ...]) -> list[tuple[float, int, int]]:
+    """The stroke `hit` with soft grace strokes on its drum `before` steps ahead of it (a flam, a drag)."""
+    at, key, velocity = hit
+    return [(at - b, key, round(velocity * GRACE_LEVEL)) for b in before] + [hit]
 
 
 def pickup(family: str, grid: Grid) -> list[Note]:
@@ -87,19 +115,24 @@ def pickup(family: str, grid: Grid) -> list[Note]:
     return [(toms[i * len(toms) // length], i, i + HIT, 56 + 24 * i // length) for i in range(length)]
 
 
-def drum_track(family: str, grid: Grid) -> list[Note]:
-    """Every bar's pattern, a fill in the bar before the last, a crash and kick on the final downbeat (a
-    noise channel's crash alone: it plays one sound at a time)."""
+def drum_track(family: str, grid: Grid, seed: int = 0) -> list[Note]:
+    """Every bar's pattern, a fill in the bar before the last (and in `PHRASE_FILLS` at the end of each
+    phrase, the next downbeat crashed, the fill drawn from `seed`), a crash and kick on the final
+    downbeat (a noise channel's crash alone: it plays one sound at a time)."""
     alone = family == "chiptune"
     pattern = bar_pattern(family, grid)
+    rng = random.Random(f"{seed}:fills")
     notes: list[Note] = []
     last = grid.bars - 1
+    phrases = family in PHRASE_FILLS
     for bar in range(last):
-        hits = pattern
-        if bar == last - 1:
+        hits: list[tuple[float, int, int]] = list(pattern)
+        if bar == last - 1 or (phrases and bar % PHRASE_BARS == PHRASE_BARS - 1):
             start = grid.bar - max(4, grid.beat)
-            hits = [h for h in pattern if h[0] < start] + fill(grid, family)
-        elif bar == 0:
+            hits = [h for h in pattern if h[0] < start] + fill(
+                grid, family, rng.choice(FILLS) if phrases else "toms"
+            )
+        elif bar == 0 or (phrases and bar % PHRASE_BARS == 0):
             hits = [h for h in pattern if h[0] != 0 or (h[1] == KICK and not alone)] + [(0, CRASH, 70)]
         origin = bar * grid.bar
         notes += [(key, origin + t, origin + t + HIT, velocity) for t, key, velocity in hits]

@@ -17,6 +17,8 @@ The arrangement is written on the 16th grid; the MIDI file holds it as played:
   diminuendo into the last bar), on top of the phrase's swell (`engine.arrange.shape_velocity`);
 - touch: strings, ensembles, brass, reeds and pipes play legato (no air between notes), a piano is
   pedalled (CC64, changed with the harmony), a march's or reggae's accompaniment is staccato;
+- ornaments, where the style's players use them: a Chinese tune's grace notes (倚音) and a blues's
+  crushed notes (`ornament`); the drummer's flams and drags are in `engine.arrange.drums`;
 - and small variations of velocity and timing, drawn from the piece's seed: the same seed plays the
   same, note for note.
 """
@@ -50,6 +52,11 @@ RUBATO_JITTER = 0.012  # and each beat a little on its own
 RUBATO_PHRASE_BARS = 4
 FADE_FLOOR = 0.35  # the last notes' velocity, as a share of their own (the expression does the rest)
 EXPRESSION = 11  # CC11, expression
+GRACE = 0.25  # steps a melody's grace note lasts (a 64th), taken from the start of the note it leads into
+GRACE_SHARE = 0.5  # of the notes that may take a grace note, the share that do (drawn from the seed)
+GRACE_LEVEL = 0.8  # a grace note's velocity, as a share of its note's
+PENTATONIC = {"major": (0, 2, 4, 7, 9), "minor": (0, 3, 5, 7, 10)}
+BLUE = {"major": (4, 7), "minor": (7,)}  # degrees a blues player crushes a half step below into
 
 
 def swung(step: float, ratio: float, beat: int = 4) -> float:
@@ -216,3 +223,31 @@ def fade(step: float, start: int, end: int) -> float:
 def pickup_signature(beat: int, denominator: int) -> tuple[int, int]:
     """The time signature of a one-beat pickup bar: 1/4 before 4/4 or 3/4, 3/8 before 6/8."""
     return max(1, beat * denominator // 16), denominator
+
+
+def ornament(idiom: str, notes: list, tonic: int, mode: str, seed: int) -> list:
+    """A melody's notes (pitch, start, end, velocity) in steps, ornamented as the style's players do: a
+    Chinese tune's 倚音 (a grace from the pentatonic note above, on a note a quarter long or longer), a
+    blues's crushed note (the half step below the major third or the fifth, crushed into it, on an
+    eighth or longer). Each grace is a 64th on the note's onset, taken from the note; about half the
+    notes that may take one do, drawn from `seed`; the last note is left plain. Other styles as they are."""
+    if idiom not in ("chinese", "blues"):
+        return notes
+    draw = random.Random(f"{seed}:grace")
+    scale = {(tonic + d) % 12 for d in PENTATONIC["minor" if mode == "minor" else "major"]}
+    blue = {(tonic + d) % 12 for d in BLUE["minor" if mode == "minor" else "major"]}
+    out = []
+    for index, (pitch, start, end, velocity) in enumerate(notes):
+        grace = None
+        if idiom == "chinese" and end - start >= 4 and pitch % 12 in scale:
+            grace = next(p for p in range(pitch + 1, pitch + 13) if p % 12 in scale)
+        elif idiom == "blues" and end - start >= 2 and pitch % 12 in blue:
+            grace = pitch - 1
+        if grace is not None and index < len(notes) - 1 and draw.random() < GRACE_SHARE:
+            out += [
+                (grace, start, start + GRACE, round(velocity * GRACE_LEVEL)),
+                (pitch, start + GRACE, end, velocity),
+            ]
+        else:
+            out.append((pitch, start, end, velocity))
+    return out

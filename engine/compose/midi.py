@@ -17,6 +17,7 @@ from engine.arrange.perform import (
     Performance,
     articulate,
     fade,
+    ornament,
     pedal_steps,
     pickup_signature,
 )
@@ -108,6 +109,7 @@ def arrangement_to_midi(
         (n.pitch, round(n.start / seconds_per_step, 6), round(n.end / seconds_per_step, 6), n.velocity)
         for n in melody.notes
     ]
+    written = ornament(arrangement.idiom.name, written, tonic, mode, arrangement.seed)
     played = [
         (
             "melody",
