@@ -23,6 +23,7 @@ from engine.arrange.perform import GRACE, Performance, ornament, swung
 from engine.arrange.styles import Grid, idiom_of, style_heard, swing_of
 from engine.compose.resolve import resolve
 from engine.eval.arrangement_stats import (
+    chord_size,
     held_bass,
     meter_of,
     piece_stats,
@@ -144,6 +145,15 @@ def test_a_film_score_holds_its_tonic_pedal_under_the_opening_and_closing_phrase
     assert {a.symbols[b] for b in pedal} - {"C"}  # chords other than the tonic's above it
     assert any(pcs[b] != {0} for b in range(4, 12))  # the bass moves with the chords between
     assert pcs[15] == {0}  # the final chord's root
+
+
+def test_the_chord_size_counts_the_pitch_classes_struck_together():
+    track = pretty_midi.Instrument(0, name="chords")
+    power, triad = [40, 47, 52, 59], [60, 64, 67]  # E5 on four strings, C major
+    for start, chord in ((0.0, power), (0.5, triad), (1.0, power), (1.5, power)):
+        track.notes += [pretty_midi.Note(80, p, start, start + 0.4) for p in chord]
+    assert chord_size(track) == pytest.approx((2 + 3 + 2 + 2) / 4)
+    assert chord_size(pretty_midi.Instrument(0, name="chords")) is None
 
 
 def test_the_held_bass_counts_the_chord_changes_a_pedal_holds_under():

@@ -17,6 +17,9 @@ Each track is put on the paper's grid, 24 steps per quarter (96 per 4/4 bar), ba
   so each bin is a band of 7 adjacent semitones (the slip pypianoroll fixed in its own copy, PR #9).
   The paper's figures for real music (bass-piano 1.51, guitar-piano 1.02) are of that quantity, so
   `TD` reproduces it to be compared with them; it measures register as much as harmony.
+- chord size (not MuseGAN's): the mean pitch classes of the chords track's sonorities (below), what a
+  power chord has fewer of whatever the harmonic rhythm (UPC counts a bar's, so two chords a bar count
+  twice);
 - held bass, a pedal point (not MuseGAN's): of the bars in which the chords track's pitch classes change
   from the bar before's, the share in which the bass keeps its own (both tracks sounding in both bars);
 - TD_pc, the same beat by beat over pitch classes (the tonal distance the paper describes): what the
@@ -201,8 +204,8 @@ def mean_tonal_distance(
 
 
 def piece_stats(midi_path: Path | str) -> dict[str, Any]:
-    """Per role: EB, UPC, QN (and DP for drums); TD and TD_pc for each pair of pitched roles; the held
-    bass."""
+    """Per role: EB, UPC, QN (and DP for drums); TD and TD_pc for each pair of pitched roles; the chord
+    size and the held bass."""
     midi = pretty_midi.PrettyMIDI(str(midi_path))
     num, den, _ = meter_of(midi)
     meter = f"{num}/{den}"
@@ -226,6 +229,7 @@ def piece_stats(midi_path: Path | str) -> dict[str, Any]:
     if "bass" in notes and "chords" in notes:
         stats["held bass"] = held_bass(notes["bass"], notes["chords"], bar, bars)
     chords = tracks.get("chords")
+    stats["chord size"] = None if chords is None else chord_size(chords)
     even = meter in ("2/4", "4/4")
     stats["style"] = {
         "rich": None if chords is None else rich_share(chords),
@@ -250,6 +254,12 @@ def sonorities(track: pretty_midi.Instrument) -> list[set[int]]:
         else:
             groups.append((n.start, {n.pitch % 12}))
     return [pcs for _, pcs in groups]
+
+
+def chord_size(track: pretty_midi.Instrument) -> float | None:
+    """The mean number of pitch classes a chords track strikes together (a power chord 2, a triad 3)."""
+    found = sonorities(track)
+    return float(np.mean([len(pcs) for pcs in found])) if found else None
 
 
 def rich_share(track: pretty_midi.Instrument) -> float | None:
@@ -420,10 +430,10 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def summarise(pieces: list[dict[str, Any]]) -> dict[str, Any]:
-    """Means over pieces, per role, per track pair (TD and TD_pc) and of the held bass."""
+    """Means over pieces, per role, per track pair (TD and TD_pc), and of the chord size and held bass."""
     per_role: defaultdict[str, defaultdict[str, list]] = defaultdict(lambda: defaultdict(list))
     per_pair: defaultdict[str, defaultdict[str, list]] = defaultdict(lambda: defaultdict(list))
-    held = [piece.get("held bass") for piece in pieces]
+    own = {measure: [piece.get(measure) for piece in pieces] for measure in ("chord size", "held bass")}
     for piece in pieces:
         for role, entry in piece["tracks"].items():
             for metric, value in entry.items():
@@ -438,7 +448,7 @@ def summarise(pieces: list[dict[str, Any]]) -> dict[str, Any]:
     pairs = {
         measure: {pair: _mean(v) for pair, v in per_pair[measure].items()} for measure in ("TD", "TD_pc")
     }
-    return {"tracks": tracks, **pairs, "held bass": _mean(held)}
+    return {"tracks": tracks, **pairs, **{measure: _mean(v) for measure, v in own.items()}}
 
 
 def arrangement_report(

@@ -284,7 +284,7 @@ WITHIN = 0.10
 
 def musegan_row(pieces: list[dict[str, Any]]) -> dict[str, float | None]:
     """The MuseGAN measures of a set of pieces (engine.eval.arrangement_stats.piece_stats), by name, and
-    the held bass (a pedal point)."""
+    two of our own: the chord size (pitch classes struck together) and the held bass (a pedal point)."""
     summary = summarise(pieces)
     tracks, td = summary["tracks"], summary["TD"]
     qn = [v.get("QN") for v in tracks.values() if v.get("QN") is not None]
@@ -298,6 +298,7 @@ def musegan_row(pieces: list[dict[str, Any]]) -> dict[str, float | None]:
         "TD melody-chords~guitar-piano": td.get("chords-melody"),
         "TD_pc bass-chords": summary["TD_pc"].get("bass-chords"),
         "TD_pc melody-chords": summary["TD_pc"].get("chords-melody"),
+        "chord size": summary["chord size"],
         "held bass": summary["held bass"],
     }
 
@@ -307,7 +308,7 @@ def musegan_row(pieces: list[dict[str, Any]]) -> dict[str, float | None]:
 CLAIMS: tuple[tuple[str, str, tuple[str, ...], str, tuple[str, ...]], ...] = (
     ("sevenths and ninths: more pitch classes in the chords than triads", "UPC chords~piano",
      ("jazz", "blues", "lofi", "bossa"), ">", ("folk", "waltz", "hymn")),
-    ("power chords: rock's chords the fewest pitch classes", "UPC chords~piano",
+    ("power chords: rock's chords the fewest pitch classes", "chord size",
      ("rock",), "<", ("pop", "folk", "jazz", "blues", "lofi", "bossa", "reggae", "cinematic", "waltz")),
     ("walking bass: jazz and blues basses use the most pitch classes", "UPC bass",
      ("jazz", "blues"), ">", ("pop", "rock", "folk", "bossa", "reggae", "cinematic", "lofi")),
