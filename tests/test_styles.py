@@ -19,7 +19,7 @@ from engine.arrange.bass import BASS_HIGH, BASS_LOW
 from engine.arrange.drums import CRASH, DRAG, FLAM, drum_track
 from engine.arrange.harmony import key_chords
 from engine.arrange.idioms import IDIOMS, parse_numeral
-from engine.arrange.perform import GRACE, Performance, ornament, swung
+from engine.arrange.perform import GRACE, Performance, articulate, ornament, swung
 from engine.arrange.styles import Grid, idiom_of, style_heard, swing_of
 from engine.compose.resolve import resolve
 from engine.eval.arrangement_stats import (
@@ -312,26 +312,52 @@ def test_a_rock_drummer_fills_each_phrase_with_a_flam_and_a_drag_drawn_from_the_
         assert all(float(n[1]).is_integer() for n in drum_track(family, grid, seed=3))
 
 
-def test_chinese_and_blues_melodies_take_grace_notes_as_their_players_do():
-    tune = [(62, 0, 4, 80), (64, 4, 8, 80), (65, 8, 12, 80), (67, 12, 14, 80), (60, 16, 32, 80)]
-    above = {62: 64, 64: 67, 67: 69}  # the pentatonic note above (C major's: C D E G A)
-    below = {64: 63, 67: 66}  # crushed into the major third and the fifth from a half step below
-    for idiom, graces, shortest in (("chinese", above, 4), ("blues", below, 2)):
+def test_chinese_blues_and_irish_melodies_take_grace_notes_as_their_players_do():
+    tune = [
+        (62, 0, 4, 80),
+        (64, 4, 8, 80),
+        (65, 8, 10, 80),
+        (65, 10, 12, 80),
+        (67, 12, 14, 80),
+        (60, 16, 32, 80),
+    ]
+    starts = [n[1] for n in tune]
+    # which notes may take a grace, and which: in C major
+    may = {
+        "chinese": {0: 64, 1: 67},  # the pentatonic note above, on a quarter or longer (F is off it)
+        "blues": {1: 63, 4: 66},  # crushed into the major third and the fifth from a half step below
+        "celtic": {0: 64, 1: 65, 3: 67},  # a cut from the scale note above: a quarter, or a repeated note
+    }
+    for kind, graces in may.items():
         ornamented = set()
         for seed in range(10):
-            played = ornament(idiom, tune, 0, "major", seed)
-            assert played == ornament(idiom, tune, 0, "major", seed)
+            played = ornament(kind, tune, 0, "major", seed)
+            assert played == ornament(kind, tune, 0, "major", seed)
             plain = [n for n in played if n[2] - n[1] > GRACE]
             assert [(p, e) for p, _, e, _ in plain] == [(p, e) for p, _, e, _ in tune]  # the notes as written
             for (grace, start, end, _), note in itertools.pairwise(played):
                 if end - start == GRACE:
-                    assert note[1] == end and graces[note[0]] == grace and note[2] - start >= shortest
-                    ornamented.add(note[0])
+                    index = starts.index(start)
+                    assert note[1] == end and graces[index] == grace and note[0] == tune[index][0]
+                    ornamented.add(index)
             assert played[-1] == tune[-1]  # the last note plain
-        assert ornamented == {
-            p for p in graces if any(n[0] == p and n[2] - n[1] >= shortest for n in tune[:-1])
-        }
-    assert ornament("pop", tune, 0, "major", 3) == tune
+        assert ornamented == set(graces)
+    assert ornament(None, tune, 0, "major", 3) == tune
+
+
+def test_whose_grace_notes_a_tune_takes():
+    def graces(style: str, tradition: str | None) -> str | None:
+        return arrange(random_melody(5), resolved(style=style, tradition=tradition, bars=8)).graces
+
+    assert graces("reel", "celtic") == "celtic" and graces("folk", "chinese") == "chinese"
+    assert graces("blues", None) == graces("blues", "celtic") == "blues"
+    assert graces("rock", "celtic") is graces("jazz", "chinese") is graces("reel", None) is None
+
+
+def test_a_grace_note_on_a_flute_stays_short():
+    notes = [(64, 0, 0.25, 60), (62, 0.25, 4, 80), (60, 4, 8, 80)]
+    played = articulate("melody", 73, "chinese", notes, 16)  # the dizi, legato
+    assert played[0] == notes[0] and played[1][2] == 4.25  # the grace as written, the note held over
 
 
 def test_grace_notes_and_flams_are_the_files_only_notes_shorter_than_a_32nd(tmp_path):

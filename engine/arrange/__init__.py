@@ -65,6 +65,7 @@ class Arrangement:
     seed: int = 0  # the piece's: the small variations of its performance are drawn from it
     lead_in: int = 0  # steps of pickup before bar 1 (a beat, or none)
     pickup: dict[str, list[Note]] = field(default_factory=dict)  # role -> its notes in [0, lead_in)
+    graces: str | None = None  # whose grace notes the melody takes: chinese, blues, celtic (perform.ornament)
 
     def tracks(self, melody_instrument: str) -> dict[str, str]:
         return {"melody": melody_instrument, **{p.role: p.name for p in self.parts}}
@@ -159,7 +160,16 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
         resolved.seed,
         lead_in,
         pickup,
+        graces_of(idiom, resolved.tradition),
     )
+
+
+def graces_of(idiom: Idiom, tradition: str | None) -> str | None:
+    """Whose grace notes a tune takes: a Chinese tune's or an Irish one's in its own style (no other
+    style's harmony), a blues's."""
+    if idiom.name in ("chinese", "blues"):
+        return idiom.name
+    return "celtic" if tradition == "celtic" and idiom.name == "folk" else None
 
 
 def pedal_spans(grid: Grid) -> list[tuple[int, int]]:

@@ -17,8 +17,9 @@ The arrangement is written on the 16th grid; the MIDI file holds it as played:
   diminuendo into the last bar), on top of the phrase's swell (`engine.arrange.shape_velocity`);
 - touch: strings, ensembles, brass, reeds and pipes play legato (no air between notes), a piano is
   pedalled (CC64, changed with the harmony), a march's or reggae's accompaniment is staccato;
-- ornaments, where the style's players use them: a Chinese tune's grace notes (倚音) and a blues's
-  crushed notes (`ornament`); the drummer's flams and drags are in `engine.arrange.drums`;
+- ornaments, where the style's players use them: a Chinese tune's grace notes (倚音), a blues's
+  crushed notes, an Irish tune's cuts (`ornament`); a drummer's flams and drags are in
+  `engine.arrange.drums`;
 - and small variations of velocity and timing, drawn from the piece's seed: the same seed plays the
   same, note for note.
 """
@@ -56,6 +57,7 @@ GRACE = 0.25  # steps a melody's grace note lasts (a 64th), taken from the start
 GRACE_SHARE = 0.5  # of the notes that may take a grace note, the share that do (drawn from the seed)
 GRACE_LEVEL = 0.8  # a grace note's velocity, as a share of its note's
 PENTATONIC = {"major": (0, 2, 4, 7, 9), "minor": (0, 3, 5, 7, 10)}
+DIATONIC = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
 BLUE = {"major": (4, 7), "minor": (7,)}  # degrees a blues player crushes a half step below into
 
 
@@ -173,12 +175,13 @@ class Performance:
 
 def articulate(role: str, program: int, family: str, notes: list, total: int) -> list:
     """Notes (pitch, start, end, velocity) in steps, as the instrument plays them in the style: legato
-    winds and strings hold through the air before the next note, a march's chords and bass are short."""
+    winds and strings hold through the air before the next note (a grace note stays short), a march's
+    chords and bass are short."""
     out = []
     for pitch, start, end, velocity in notes:
         if role in ("chords", "bass") and family in STACCATO_FAMILIES and end < total:
             end = min(end, start + STACCATO_STEPS)
-        elif role != "drums" and program in LEGATO_PROGRAMS and end < total:
+        elif role != "drums" and program in LEGATO_PROGRAMS and end < total and end - start > GRACE:
             end = end + 0.25
         out.append((pitch, start, end, velocity))
     return out
@@ -225,24 +228,30 @@ def pickup_signature(beat: int, denominator: int) -> tuple[int, int]:
     return max(1, beat * denominator // 16), denominator
 
 
-def ornament(idiom: str, notes: list, tonic: int, mode: str, seed: int) -> list:
-    """A melody's notes (pitch, start, end, velocity) in steps, ornamented as the style's players do: a
-    Chinese tune's 倚音 (a grace from the pentatonic note above, on a note a quarter long or longer), a
-    blues's crushed note (the half step below the major third or the fifth, crushed into it, on an
-    eighth or longer). Each grace is a 64th on the note's onset, taken from the note; about half the
-    notes that may take one do, drawn from `seed`; the last note is left plain. Other styles as they are."""
-    if idiom not in ("chinese", "blues"):
+def ornament(kind: str | None, notes: list, tonic: int, mode: str, seed: int) -> list:
+    """A melody's notes (pitch, start, end, velocity) in steps, ornamented as the players of `kind` do
+    (`Arrangement.graces`): a Chinese tune's 倚音 (a grace from the pentatonic note above, on a note a
+    quarter long or longer), a blues's crushed note (the half step below the major third or the fifth,
+    crushed into it, on an eighth or longer), an Irish tune's cut (a flick of the scale note above, on
+    a note that repeats the one before or lasts a quarter, an eighth at least). Each grace is a 64th on
+    the note's onset, taken from the note; about half the notes that may take one do, drawn from
+    `seed`; the last note is left plain. With no `kind`, the notes as they are."""
+    if kind is None:
         return notes
     draw = random.Random(f"{seed}:grace")
-    scale = {(tonic + d) % 12 for d in PENTATONIC["minor" if mode == "minor" else "major"]}
-    blue = {(tonic + d) % 12 for d in BLUE["minor" if mode == "minor" else "major"]}
+    key = "minor" if mode == "minor" else "major"
+    pentatonic, diatonic = ({(tonic + d) % 12 for d in table[key]} for table in (PENTATONIC, DIATONIC))
+    blue = {(tonic + d) % 12 for d in BLUE[key]}
     out = []
     for index, (pitch, start, end, velocity) in enumerate(notes):
+        length, repeated = end - start, index > 0 and notes[index - 1][0] == pitch
         grace = None
-        if idiom == "chinese" and end - start >= 4 and pitch % 12 in scale:
-            grace = next(p for p in range(pitch + 1, pitch + 13) if p % 12 in scale)
-        elif idiom == "blues" and end - start >= 2 and pitch % 12 in blue:
+        if kind == "chinese" and length >= 4 and pitch % 12 in pentatonic:
+            grace = _above(pitch, pentatonic)
+        elif kind == "blues" and length >= 2 and pitch % 12 in blue:
             grace = pitch - 1
+        elif kind == "celtic" and length >= 2 and (length >= 4 or repeated):
+            grace = _above(pitch, diatonic)
         if grace is not None and index < len(notes) - 1 and draw.random() < GRACE_SHARE:
             out += [
                 (grace, start, start + GRACE, round(velocity * GRACE_LEVEL)),
@@ -251,3 +260,7 @@ def ornament(idiom: str, notes: list, tonic: int, mode: str, seed: int) -> list:
         else:
             out.append((pitch, start, end, velocity))
     return out
+
+
+def _above(pitch: int, scale: set[int]) -> int:
+    return next(p for p in range(pitch + 1, pitch + 13) if p % 12 in scale)

@@ -109,7 +109,7 @@ def arrangement_to_midi(
         (n.pitch, round(n.start / seconds_per_step, 6), round(n.end / seconds_per_step, 6), n.velocity)
         for n in melody.notes
     ]
-    written = ornament(arrangement.idiom.name, written, tonic, mode, arrangement.seed)
+    written = ornament(arrangement.graces, written, tonic, mode, arrangement.seed)
     played = [
         (
             "melody",
