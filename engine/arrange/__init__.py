@@ -28,7 +28,6 @@ from engine.data.events import to_notes
 from engine.prompt.instruments import lookup_instrument
 from engine.schemas import Resolved, key_pitch_class
 
-ROLES = ("melody", "chords", "ornaments", "bass", "drums")
 BUSY_ONSETS = 6  # melody onsets in a 4/4 bar that make it busy
 PHRASE_BARS = 4
 SWELL = 0.08  # crescendo/diminuendo over a phrase and over the piece, as a share of the velocity

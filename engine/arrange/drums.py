@@ -129,9 +129,8 @@ def drum_track(family: str, grid: Grid, seed: int = 0) -> list[Note]:
         hits: list[tuple[float, int, int]] = list(pattern)
         if bar == last - 1 or (phrases and bar % PHRASE_BARS == PHRASE_BARS - 1):
             start = grid.bar - max(4, grid.beat)
-            hits = [h for h in pattern if h[0] < start] + fill(
-                grid, family, rng.choice(FILLS) if phrases else "toms"
-            )
+            kind = rng.choice(FILLS) if phrases else "toms"
+            hits = [h for h in pattern if h[0] < start] + fill(grid, family, kind)
         elif bar == 0 or (phrases and bar % PHRASE_BARS == 0):
             hits = [h for h in pattern if h[0] != 0 or (h[1] == KICK and not alone)] + [(0, CRASH, 70)]
         origin = bar * grid.bar
