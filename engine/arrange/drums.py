@@ -1,9 +1,10 @@
 """General MIDI drum patterns per style family and meter, fills, a crash to end.
 
-Every style fills into its last bar. A pop, rock, folk or march drummer also fills into each four-bar
-phrase and crashes on the downbeat after it, and plays its grace strokes: a flam (one soft stroke a 64th
-before the stroke) on a fill's first stroke, a drag (two, 32nds apart) before its last; each fill is
-drawn from the piece's seed: 16ths down the toms, 16th-note triplets down the toms, or snare 16ths.
+Every style fills into its last bar. A pop, rock, folk, classical or march drummer also fills into each
+four-bar phrase and crashes on the downbeat after it, and plays its grace strokes: a flam (one soft
+stroke a 64th before the stroke) on a fill's first stroke, a drag (two, 32nds apart) before its last;
+each fill is drawn from the piece's seed: 16ths down the toms, 16th-note triplets down them, or snare
+16ths.
 """
 
 from __future__ import annotations
