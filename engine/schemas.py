@@ -218,7 +218,7 @@ Trait = Literal[
     "open fifths", "drones", "few leading tones", "zither arpeggios", "bossa groove", "skank", "one drop",
     "half-time", "triads", "square and triangle waves", "arpeggiated chords", "noise-channel drums",
     "bit-crushed", "low-pass", "tape wobble", "vinyl crackle", "big hall", "four-part voice leading",
-    "Bach chorale harmony", "guzheng glissandi",
+    "Bach chorale harmony", "guzheng glissandi", "grace notes", "drum fills with flams",
 ]  # fmt: skip
 TRAITS: tuple[Trait, ...] = get_args(Trait)
 STYLE_NAME_MAX = 20

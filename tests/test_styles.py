@@ -352,6 +352,19 @@ def test_whose_grace_notes_a_tune_takes():
     assert graces("reel", "celtic") == "celtic" and graces("folk", "chinese") == "chinese"
     assert graces("blues", None) == graces("blues", "celtic") == "blues"
     assert graces("rock", "celtic") is graces("jazz", "chinese") is graces("reel", None) is None
+    said = {
+        (style, tradition, drums): style_heard(style, "4/4", tradition, drums).traits
+        for style, tradition, drums in (
+            ("reel", "celtic", False),
+            ("blues", None, True),
+            ("rock", None, True),
+        )
+    }
+    assert "grace notes" in said["reel", "celtic", False] and "grace notes" in said["blues", None, True]
+    assert (
+        "grace notes" not in said["rock", None, True] and "drum fills with flams" in said["rock", None, True]
+    )
+    assert "drum fills with flams" not in said["blues", None, True] + style_heard("rock", "4/4").traits
 
 
 def test_a_grace_note_on_a_flute_stays_short():

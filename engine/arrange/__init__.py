@@ -23,7 +23,7 @@ from engine.arrange.harmony import Chord, bar_symbols, fit_chords, fit_heard_cho
 from engine.arrange.idioms import Idiom
 from engine.arrange.orchestrate import drum_kit, instrument_name, programs
 from engine.arrange.perform import NO_PICKUP, form_levels
-from engine.arrange.styles import Grid, family_of, idiom_of, swing_of
+from engine.arrange.styles import Grid, family_of, graces_of, idiom_of, swing_of
 from engine.data.events import to_notes
 from engine.prompt.instruments import lookup_instrument
 from engine.schemas import Resolved, key_pitch_class
@@ -161,14 +161,6 @@ def arrange(events: np.ndarray, resolved: Resolved) -> Arrangement:
         pickup,
         graces_of(idiom, resolved.tradition),
     )
-
-
-def graces_of(idiom: Idiom, tradition: str | None) -> str | None:
-    """Whose grace notes a tune takes: a Chinese tune's or an Irish one's in its own style (no other
-    style's harmony), a blues's."""
-    if idiom.name in ("chinese", "blues"):
-        return idiom.name
-    return "celtic" if tradition == "celtic" and idiom.name == "folk" else None
 
 
 def pedal_spans(grid: Grid) -> list[tuple[int, int]]:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import random
 
 from engine.arrange.accompany import PHRASE_BARS, Note
-from engine.arrange.styles import Grid
+from engine.arrange.styles import PHRASE_FILLS, Grid
 
 KICK, SIDE_STICK, SNARE, CLOSED_HAT, PEDAL_HAT, OPEN_HAT, CRASH, RIDE = 36, 37, 38, 42, 44, 46, 49, 51
 LOW_TOM, MID_TOM, HIGH_TOM = 45, 47, 50
 HIT = 1.0  # steps a drum note lasts (drums ignore note length, the file needs one)
 # 8-bit's drums are a chip's noise channel: one sound at a time, from these (on the electronic kit)
 NOISE_KIT = (KICK, SNARE, CLOSED_HAT, CRASH)
-PHRASE_FILLS = ("pop", "rock", "folk", "alberti", "march")  # families whose drummers fill each phrase
 FLAM = (0.25,)  # steps before the stroke: a flam's grace stroke, a 64th early
 DRAG = (0.5, 0.25)  # a drag's two grace strokes, 32nds apart
 GRACE_LEVEL = 0.45  # a grace stroke's velocity, as a share of its stroke's

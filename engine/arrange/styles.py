@@ -142,6 +142,17 @@ def family_of(style: str, meter: str, tradition: str | None = None) -> str:
     return "folk"
 
 
+PHRASE_FILLS = ("pop", "rock", "folk", "alberti", "march")  # families whose drummers fill each phrase
+
+
+def graces_of(idiom: Idiom, tradition: str | None) -> str | None:
+    """Whose grace notes a tune takes (engine.arrange.perform.ornament): a Chinese tune's or an Irish
+    one's in its own style (no other style's harmony), a blues's."""
+    if idiom.name in ("chinese", "blues"):
+        return idiom.name
+    return "celtic" if tradition == "celtic" and idiom.name == "folk" else None
+
+
 # what a family of figures brings, in words (its harmony's are in engine.arrange.idioms)
 FAMILY_TRAITS: dict[str, tuple[Trait, ...]] = {
     "swing": ("walking bass", "comping"),
@@ -158,7 +169,7 @@ SOUND_TRAITS: dict[str, tuple[Trait, ...]] = {
     "chiptune": ("bit-crushed",),
     "hall": ("big hall",),
 }
-DRUM_TRAITS = ("one drop", "noise-channel drums")  # heard only with the drums
+DRUM_TRAITS = ("one drop", "noise-channel drums", "drum fills with flams")  # heard only with the drums
 
 
 def style_heard(style: str, meter: str, tradition: str | None = None, drums: bool = False) -> StyleHeard:
@@ -167,7 +178,9 @@ def style_heard(style: str, meter: str, tradition: str | None = None, drums: boo
     family = family_of(style, meter, tradition)
     swing: tuple[Trait, ...] = ("swing",) if swing_of(style, meter) > 1 else ()
     sound = SOUND_TRAITS.get(sound_of(style) or "", ())
-    traits = [*swing, *idiom.traits, *FAMILY_TRAITS.get(family, ()), *sound]
+    graces: tuple[Trait, ...] = ("grace notes",) if graces_of(idiom, tradition) else ()
+    fills: tuple[Trait, ...] = ("drum fills with flams",) if family in PHRASE_FILLS else ()
+    traits = [*swing, *idiom.traits, *FAMILY_TRAITS.get(family, ()), *graces, *fills, *sound]
     traits = [t for t in dict.fromkeys(traits) if drums or t not in DRUM_TRAITS]
     return StyleHeard(style="chinese" if idiom.name == "chinese" else style, traits=traits)  # type: ignore[arg-type]
 
