@@ -224,7 +224,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for path in draw_gallery(model, corpus, Path(args.gallery), split=args.split):
             print(path)
         return 0
-    report = evaluate(model, corpus, args.windows, args.pieces, args.split)
+    report = evaluate(model, corpus, args.windows, args.pieces, args.split, args.seeds)
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 
@@ -362,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--windows", type=int, default=4000, help="test windows for reconstruction")
     evaluate.add_argument("--pieces", type=int, default=200, help="16-bar melodies for the statistics")
     evaluate.add_argument("--json", action="store_true", help="one line of JSON")
+    evaluate.add_argument(
+        "--seeds", type=int, default=1, help="realism measures on this many samples, with their spread"
+    )
     evaluate.add_argument(
         "--gallery", help="instead: piano rolls of real and generated melodies, into this folder"
     )

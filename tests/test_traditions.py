@@ -343,7 +343,7 @@ def test_eval_reports_every_measure(tiny_models, small_corpus):
     from engine.eval.evaluate import evaluate
 
     writer = _writer(tiny_models[0])
-    report = evaluate(writer.model, small_corpus, windows=32, pieces=8, split="train")
+    report = evaluate(writer.model, small_corpus, windows=32, pieces=8, split="train", seeds=2)
     assert report["judged_on"] == "train"
     assert 0 <= report["reconstruction"]["accuracy_free_running"] <= 1
     statistics = report["melody_statistics"]
@@ -354,6 +354,28 @@ def test_eval_reports_every_measure(tiny_models, small_corpus):
         assert 0 <= tradition["classifier_names_it"] <= 1
         assert 0 <= tradition["pentatonic_share"]["generated"] <= 1
     assert 0 <= report["tune_types"]["mean"] <= 1
+    for found in statistics["tonality"].values():
+        assert 0 < found["tonic_share"] < 1 and 0 <= found["heard_in_key"] <= 1
+    spread = report["across_seeds"]
+    assert spread["seeds"] == 2 and spread["overlapped_area"]["sd"] >= 0
+    assert 0 <= spread["two_sample_boosted_trees"]["mean"] <= 1
+
+
+def test_tonality_hears_the_tonic_and_the_key():
+    """A scale that dwells on its tonic is heard in its key; the same notes leaning on the dominant
+    with its leading tone are not heard in the tonic's key."""
+    from engine.eval.evaluate import tonality
+
+    def tune(pitches: list[int]) -> np.ndarray:
+        events = np.full(4 * len(pitches), HOLD, dtype=np.uint8)
+        events[::4] = [note_token(p) for p in pitches]
+        return events
+
+    tonic_heavy = tune([60, 64, 67, 60, 62, 64, 65, 67, 60, 60, 72, 60])
+    dominant = tune([67, 71, 74, 67, 69, 66, 67, 62, 67, 66, 67, 67])
+    found = tonality([(tonic_heavy, 16, 0), (dominant, 16, 0)], ["major", "major"])
+    assert found["heard_in_key"] == 0.5
+    assert found["tonic_share"] == round(6 / 24, 3)
 
 
 def test_cadence_stays_on_the_keyboard():

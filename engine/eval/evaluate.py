@@ -13,9 +13,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from engine.arrange.hearing import key_clarity
 from engine.compose.melody import MelodyModel, MelodySpec, MelodyWriter, phrase_plan
 from engine.data.corpus import MINOR_MODES, TRADITIONS, Corpus, Tune
-from engine.data.events import METERS, NOTE_OFFSET, REST, SAME_BAR, note_token
+from engine.data.events import METERS, NOTE_OFFSET, REST, SAME_BAR, note_token, to_notes
 from engine.data.windows import WindowSet, split_tunes
 from engine.eval.classifiers import LabelClassifier, pentatonic_share, two_sample_test
 from engine.eval.melody_stats import MAJOR, compare, features
@@ -81,9 +82,8 @@ def written_like(
     tradition and type), one seed each."""
     out = []
     for i, (tune, length) in enumerate(zip(tqdm(tunes, desc=label, leave=False), bars, strict=True)):
-        mode = "minor" if tune.mode in MINOR_MODES else "major"
         spec = MelodySpec(
-            tune.tonic, mode, request_meter(tune.meter), phrase_plan(length), seed + i,
+            tune.tonic, asked_mode(tune), request_meter(tune.meter), phrase_plan(length), seed + i,
             tradition=tune.tradition if tradition else None,
             tune_type=(tune.tune_type or None) if tradition else None,
         )  # fmt: skip
@@ -112,6 +112,30 @@ def random_in_scale(tune: Tune, rng: random.Random) -> tuple[np.ndarray, int, in
             events[step] = REST
         step += rng.choice((1, 2, 2, 4, 4, 6, 8))
     return events, tune.steps_per_bar, tune.tonic
+
+
+def tonality(pieces: list[tuple[np.ndarray, int, int]], modes: list[str]) -> dict[str, float]:
+    """How a set of melodies sits in its keys: the share of their duration on the tonic, and how many the
+    Krumhansl-Kessler finder hears in their own key and mode (`key_clarity` above 0). Real tunes need no
+    clear key to be in one: 61% of the valid split's German songs are heard in theirs (they dwell on
+    the dominant), so a writer that makes every tune heard in its key overdoes the tonic."""
+    on_tonic = total = 0.0
+    heard = []
+    for (events, _, tonic), mode in zip(pieces, modes, strict=True):
+        notes = to_notes(events)
+        pitches = np.array([pitch for pitch, _, _ in notes], dtype=float)
+        lengths = np.array([end - start for _, start, end in notes], dtype=float)
+        on_tonic += float(lengths[(pitches.astype(int) - tonic) % 12 == 0].sum())
+        total += float(lengths.sum())
+        heard.append(bool(len(notes)) and key_clarity(pitches, lengths, tonic, mode) > 0)
+    return {
+        "tonic_share": round(on_tonic / max(total, 1.0), 3),
+        "heard_in_key": round(float(np.mean(heard)), 3) if heard else 0.0,
+    }
+
+
+def asked_mode(tune: Tune) -> str:
+    return "minor" if tune.mode in MINOR_MODES else "major"
 
 
 def melody_realism(
@@ -147,6 +171,10 @@ def melody_realism(
         "feature_means": {
             name: {f: round(float(v.mean()), 3) for f, v in values.items()} for name, values in sets.items()
         },
+        "tonality": {
+            "held_out_tunes": tonality(held_out, [asked_mode(t) for t in test]),
+            "generated": tonality(generated, [asked_mode(t) for t in test]),
+        },
     }
 
 
@@ -176,6 +204,10 @@ def tradition_realism(
             "two_sample_test": two_sample_test(held_out, generated, seed=seed)["accuracy"],
             "classifier_names_it": classifier.hit_rate(generated, tradition),
             "classifier_on_held_out_tunes": classifier.hit_rate(held_out, tradition),
+            "tonality": {
+                "held_out_tunes": tonality(held_out, [asked_mode(t) for t in test]),
+                "generated": tonality(generated, [asked_mode(t) for t in test]),
+            },
             "pentatonic_share": {
                 "generated": round(float(np.mean([pentatonic_share(p[0]) for p in generated])), 3),
                 "held_out_tunes": round(float(np.mean([pentatonic_share(p[0]) for p in held_out])), 3),
@@ -223,11 +255,18 @@ def type_realism(
 
 
 def evaluate(
-    model: MelodyModel, corpus: Corpus, windows: int = 4000, pieces: int = 200, split: str = "test"
+    model: MelodyModel,
+    corpus: Corpus,
+    windows: int = 4000,
+    pieces: int = 200,
+    split: str = "test",
+    seeds: int = 1,
 ) -> dict:
-    """Every measure against one held-out split: "test" for the figures reported, "valid" for tuning."""
+    """Every measure against one held-out split: "test" for the figures reported, "valid" for tuning.
+    With `seeds` > 1 the realism measures are run again on other samples of tunes and seeds, and their
+    spread reported: on 200 pieces a two-sample accuracy moves by about 0.03 from one seed to the next."""
     splits = split_tunes(corpus.tunes)
-    return {
+    report = {
         "split": {name: len(tunes) for name, tunes in splits.items()},
         "judged_on": split,
         "reconstruction": reconstruction(model.vae, WindowSet(splits[split]), windows),
@@ -235,3 +274,43 @@ def evaluate(
         "traditions": tradition_realism(model, corpus, pieces // 2, split=split),
         "tune_types": type_realism(model, corpus, pieces // 4, split=split),
     }
+    if seeds > 1:
+        runs = [(report["melody_statistics"], report["traditions"])] + [
+            (
+                melody_realism(model, corpus, pieces, seed=seed, split=split),
+                tradition_realism(model, corpus, pieces // 2, seed=seed, split=split),
+            )
+            for seed in range(1, seeds)
+        ]
+        report["across_seeds"] = across_seeds(runs)
+    return report
+
+
+def across_seeds(runs: list[tuple[dict, dict]]) -> dict:
+    """Mean and standard deviation over seeds of the realism measures the issue's targets name."""
+
+    def spread(values: list[float]) -> dict[str, float] | None:
+        if not values:  # a tradition with too few held-out tunes for the test
+            return None
+        return {"mean": round(float(np.mean(values)), 3), "sd": round(float(np.std(values)), 3)}
+
+    melody = [m for m, _ in runs]
+    out: dict = {
+        "seeds": len(runs),
+        "overlapped_area": spread([m["overlapped_area"]["generated"]["mean"] for m in melody]),
+        "two_sample_boosted_trees": spread(
+            [m["two_sample_test"]["melody_statistics"]["boosted_trees"] for m in melody]
+        ),
+        "two_sample_logistic": spread(
+            [m["two_sample_test"]["melody_statistics"]["logistic"] for m in melody]
+        ),
+    }
+    for tradition in TRADITIONS:
+        found = [t[tradition] for _, t in runs]
+        out[tradition] = {
+            "overlapped_area": spread([t["overlapped_area"]["mean"] for t in found]),
+            "two_sample_test": spread(
+                [t["two_sample_test"] for t in found if t["two_sample_test"] is not None]
+            ),
+        }
+    return out
