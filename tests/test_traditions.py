@@ -24,7 +24,7 @@ from engine.compose.melody import (
 )
 from engine.compose.resolve import resolve
 from engine.data.corpus import TRADITIONS, load_corpus, save_corpus, tradition_of, tune_type_of
-from engine.data.events import HOLD, N_TOKENS, NOTE_OFFSET, PITCH_LO, note_token
+from engine.data.events import HOLD, N_TOKENS, NOTE_OFFSET, PITCH_LO, note_token, to_notes
 from engine.data.windows import WindowSet, note_before
 from engine.eval.classifiers import pentatonic_share, two_sample_test
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor
@@ -450,6 +450,49 @@ def test_idiom_tables_count_how_real_tunes_move(small_corpus):
     assert idiom.table("german", "no such type") is idiom.tables.get("german", everything)
     again = Idiom.from_state(idiom.state())
     assert np.array_equal(again.tables[ALL].intervals, everything.intervals)
+
+
+def test_idiom_counts_where_tunes_of_each_tradition_and_mode_end(small_corpus):
+    from engine.data.corpus import Tune
+
+    def tune(last: int, tradition: str, mode: str = "major") -> Tune:
+        return Tune("t", "", "2/4", 8, 2, mode, _line([62, 64, last], 4)[:16], tradition)
+
+    tunes = [tune(69 if i % 4 else 62, "chinese") for i in range(100)] + [tune(62, "german")] * 99
+    tunes += [tune(62, "chinese", "dorian")] * 100
+    idiom = Idiom.fit(tunes)
+    # a han song in D ending on A is in the zhi mode: 3 in 4 here end on the fifth, 1 in 4 on the gong
+    assert idiom.final("chinese", "major")[[0, 7]].tolist() == [0.25, 0.75]
+    assert idiom.final("chinese", "minor")[0] == 1.0  # dorian counts with the minor family
+    assert idiom.final("german", "major") is None  # too few tunes for a table of their own
+    again = Idiom.from_state(idiom.state())
+    assert np.array_equal(again.final("chinese", "major"), idiom.final("chinese", "major"))
+    # a checkpoint from before the finals: its tables read, no finals
+    assert not Idiom.from_state(idiom.state()["tables"]).finals
+
+
+def test_a_chinese_melody_ends_on_its_modes_final(tiny_models):
+    """The cadence's last note is the mode's final drawn from the han songs' finals; a diatonic tune still
+    ends on its tonic, whatever the table of its tradition says."""
+    writer = _writer(tiny_models[0])
+    idiom = writer.model.idiom
+    idiom.finals = {"chinese/major": np.eye(12)[7], "german/major": np.eye(12)[4]}
+
+    def last_pitch_class(spec: MelodySpec) -> int:
+        return to_notes(writer.write(spec).events)[-1][0] % 12
+
+    for seed in range(3):
+        assert last_pitch_class(MelodySpec(2, "major", "2/4", phrase_plan(8), seed, tradition="chinese")) == 9
+        assert last_pitch_class(MelodySpec(2, "major", "2/4", phrase_plan(8), seed, tradition="german")) == 2
+    # drawn from the seed where the table spreads: the same seed ends the same way
+    idiom.finals["chinese/major"] = np.array([0.5, 0, 0.25, 0, 0, 0, 0, 0.25, 0, 0, 0, 0])
+    ends = {
+        last_pitch_class(MelodySpec(0, "major", "2/4", phrase_plan(8), seed, tradition="chinese"))
+        for seed in range(12)
+    }
+    assert ends <= {0, 2, 7} and len(ends) > 1
+    again = MelodySpec(0, "major", "2/4", phrase_plan(8), 5, tradition="chinese")
+    assert last_pitch_class(again) == last_pitch_class(again)
 
 
 def test_ranking_by_idiom_prefers_steps_to_leaps(small_corpus):

@@ -395,7 +395,12 @@ def fitness(
     the key is heard over the piece: windows ranked alone drifted to the dominant's), in the opening's
     register and rhythms, moving on from the note `before` it by a step rather than a leap (real tunes
     move across a phrase's seams as they do inside it), with intervals and note lengths as likely as in
-    real tunes of its kind (`idiom`), not empty."""
+    real tunes of its kind (`idiom`), not empty.
+
+    A Chinese melody is held to its pentatonic but not to the key's tonic and clarity: the diatonic key
+    profiles do not fit it, and a han song centres on its mode's final (most often sol), not the gong.
+    Ranked on them, Jam's Chinese melodies were heard in their key 81% of the time and spent 39% of
+    their duration on the gong, where real han songs are heard in it 19% and spend 22% (valid split)."""
     notes = to_notes(events)
     if not notes:
         return -10.0
@@ -409,15 +414,12 @@ def fitness(
     score = SCALE_WEIGHT * share(scale_of(tonic, mode))
     if tradition == "chinese":  # on the pentatonic, and any other note at least in the key
         score += PENTATONIC_WEIGHT * share(scale_of(tonic, mode, tradition))
-    score += TONIC_WEIGHT * share(triad)
-    if heard is not None and len(heard[0]) and tradition != "chinese":
-        # the key is heard over the piece: windows ranked alone drifted to the dominant's key (the
-        # diatonic key profiles do not apply to a pentatonic melody, which is judged window by window)
-        pitches_heard = np.concatenate([heard[0], pitches])
-        weights_heard = np.concatenate([heard[1], weights])
-        score += KEY_WEIGHT * key_clarity(pitches_heard, weights_heard, tonic, mode)
-    else:
-        score += KEY_WEIGHT * key_clarity(pitches, weights, tonic, mode)
+    else:  # a Chinese melody centres on its mode's final, not the gong: see the docstring
+        score += TONIC_WEIGHT * share(triad)
+        so_far = (pitches, weights)
+        if heard is not None and len(heard[0]):  # windows ranked alone drifted to the dominant's key
+            so_far = (np.concatenate([heard[0], pitches]), np.concatenate([heard[1], weights]))
+        score += KEY_WEIGHT * key_clarity(*so_far, tonic, mode)
     if opening is not None:
         score -= abs(float((weights * pitches).sum() / weights.sum()) - opening.pitch) / 6.0
         score += RHYTHM_WEIGHT * float(np.mean([r in opening.rhythms for r in rhythms(events, bar)]))
@@ -469,13 +471,14 @@ def offenders(melody: Melody, spec: MelodySpec) -> set[str]:
     return dropped
 
 
-def cadence_tokens(length: int, bar: int, tonic: int, previous_pitch: int) -> torch.Tensor:
-    """Force the last bar to one long tonic, in the octave nearest the melody's last note."""
+def cadence_tokens(length: int, bar: int, final: int, previous_pitch: int) -> torch.Tensor:
+    """Force the last bar to one long `final` (a pitch class: the tonic, or a Chinese mode's final), in
+    the octave nearest the melody's last note."""
     forced = torch.full((length,), -1, dtype=torch.long)
     near = range(max(PITCH_LO, previous_pitch - 12), min(PITCH_HI, previous_pitch + 12) + 1)
-    candidates = [p for p in near if p % 12 == tonic]
-    final = min(candidates, key=lambda p: (abs(p - previous_pitch), p))
-    forced[length - bar] = note_token(final)
+    candidates = [p for p in near if p % 12 == final]
+    pitch = min(candidates, key=lambda p: (abs(p - previous_pitch), p))
+    forced[length - bar] = note_token(pitch)
     forced[length - bar + 1 :] = HOLD
     return forced
 
@@ -702,7 +705,8 @@ class MelodyWriter:
                 forced = None
                 if label.endswith("*"):
                     previous = token_pitch(before) if before < N_TOKENS else 60 + spec.tonic
-                    forced = cadence_tokens(2 * writing.bar, writing.bar, spec.tonic, previous)
+                    final = (spec.tonic + self._final_degree(spec)) % 12
+                    forced = cadence_tokens(2 * writing.bar, writing.bar, final, previous)
                 context = (tradition_index(spec.tradition), type_index(spec.tune_type), before)
                 noise = self._noise(spec, label.rstrip("*"))  # a cadence shares its plain window's noise
                 for z in self._options(writing, label):
@@ -742,6 +746,21 @@ class MelodyWriter:
                 best = picks[int(np.argmax(scores))]
                 writing.accept(label, rows[best].z, decoded[best])
         return [writing.melody() for writing in writings]
+
+    def _final_degree(self, spec: MelodySpec) -> int:
+        """The degree above the tonic a melody ends on. A Chinese melody ends on its mode's own final,
+        drawn from the seed as often as real han songs end there: their tonic is the key signature's gong
+        (宫), and most end elsewhere (of the major-family songs in training, about 60% on 徵 sol, 20% on
+        宫 do, 15% on 商 re), where every piece ended on do before. A diatonic tune ends on its tonic:
+        the corpus reads those tunes' tonic from their last note (engine.data.corpus._key_of)."""
+        shares = self.model.idiom.final(spec.tradition, spec.mode) if self.model.idiom else None
+        if spec.tradition != "chinese" or shares is None:
+            return 0
+        degrees = list(PENTATONIC[spec.mode])
+        weights = torch.tensor([shares[d] for d in degrees], dtype=torch.float64)
+        if weights.sum() <= 0:
+            return 0
+        return degrees[int(torch.multinomial(weights, 1, generator=spec.generator("final")))]
 
     def write(self, spec: MelodySpec) -> Melody:
         return self.write_batch([spec])[0]

@@ -11,16 +11,17 @@ The tables are counted from the training tunes and ship inside the conductor's c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.data.corpus import Tune
+from engine.data.corpus import MINOR_MODES, Tune
 from engine.data.events import to_notes
 
 MAX_INTERVAL = 12  # semitones; larger leaps share the last bin
 MAX_LENGTH = 16  # steps of the 16th grid; longer notes share the last bin
 MIN_NOTES = 2000  # a tradition or type needs this many notes for a table of its own
+MIN_TUNES = 100  # a tradition and mode family needs this many tunes for a table of its finals
 ALL = "all"
 
 
@@ -62,9 +63,12 @@ def _table(tunes: Iterable[Tune]) -> tuple[IdiomTable, int]:
 
 @dataclass
 class Idiom:
-    """Tables by what a tune is: "all", each tradition and each tune type with enough notes."""
+    """Tables by what a tune is: "all", each tradition and each tune type with enough notes; and where the
+    tunes of each tradition and mode family end (`finals`)."""
 
     tables: dict[str, IdiomTable]
+    # "chinese/major" -> the share of such tunes whose last note is each degree above the tonic (12)
+    finals: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def fit(cls, tunes: list[Tune]) -> Idiom:
@@ -78,7 +82,7 @@ class Idiom:
             table, notes = _table(members)
             if name == ALL or notes >= MIN_NOTES:
                 tables[name] = table
-        return cls(tables)
+        return cls(tables, _finals(tunes))
 
     def table(self, tradition: str | None, tune_type: str | None) -> IdiomTable:
         """The most specific table for a tune: its type's, else its tradition's, else all tunes'."""
@@ -87,15 +91,41 @@ class Idiom:
                 return self.tables[name]
         return self.tables[ALL]
 
-    def state(self) -> dict[str, dict[str, list[float]]]:
+    def final(self, tradition: str | None, mode: str) -> np.ndarray | None:
+        """Where tunes of this tradition and mode family end: the share of each degree (12), or None."""
+        return self.finals.get(f"{tradition}/{mode}")
+
+    def state(self) -> dict[str, dict]:
         """Plain lists, for a checkpoint loaded with weights_only."""
         return {
-            name: {"intervals": t.intervals.tolist(), "lengths": t.lengths.tolist()}
-            for name, t in self.tables.items()
+            "tables": {
+                name: {"intervals": t.intervals.tolist(), "lengths": t.lengths.tolist()}
+                for name, t in self.tables.items()
+            },
+            "finals": {name: shares.tolist() for name, shares in self.finals.items()},
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, dict[str, list[float]]]) -> Idiom:
+    def from_state(cls, state: dict[str, dict]) -> Idiom:
+        """Read `state`'s output; a checkpoint from before the finals holds the tables alone."""
+        tables = state.get("tables", state)
         return cls(
-            {name: IdiomTable(np.array(t["intervals"]), np.array(t["lengths"])) for name, t in state.items()}
+            {
+                name: IdiomTable(np.array(t["intervals"]), np.array(t["lengths"]))
+                for name, t in tables.items()
+            },
+            {name: np.array(shares) for name, shares in state.get("finals", {}).items()},
         )
+
+
+def _finals(tunes: list[Tune]) -> dict[str, np.ndarray]:
+    """Per tradition and mode family with MIN_TUNES tunes, the share of tunes ending on each degree."""
+    counts: dict[str, np.ndarray] = {}
+    for tune in tunes:
+        notes = to_notes(tune.events)
+        if not notes:
+            continue
+        family = "minor" if tune.mode in MINOR_MODES else "major"
+        found = counts.setdefault(f"{tune.tradition}/{family}", np.zeros(12))
+        found[(notes[-1][0] - tune.tonic) % 12] += 1
+    return {name: found / found.sum() for name, found in counts.items() if found.sum() >= MIN_TUNES}
