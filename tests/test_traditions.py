@@ -495,6 +495,19 @@ def test_a_chinese_melody_ends_on_its_modes_final(tiny_models):
     assert last_pitch_class(again) == last_pitch_class(again)
 
 
+def test_german_windows_are_pulled_less_to_the_tonic():
+    """German songs dwell on the dominant: a window on the tonic wins over one on the dominant by less
+    in a German tune than in an Irish one."""
+    on_tonic = _line([60, 64, 67, 60, 64, 60, 67, 60], 4)
+    on_dominant = _line([67, 71, 74, 67, 62, 67, 71, 67], 4)
+    lead = {
+        tradition: fitness(on_tonic, 0, "major", None, 16, tradition)
+        - fitness(on_dominant, 0, "major", None, 16, tradition)
+        for tradition in ("celtic", "german")
+    }
+    assert lead["celtic"] > lead["german"]
+
+
 def test_ranking_by_idiom_prefers_steps_to_leaps(small_corpus):
     table = Idiom.fit(small_corpus.tunes).tables[ALL]
     steps = _line([60, 62, 64, 62, 60, 62, 64, 65], 4)

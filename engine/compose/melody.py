@@ -59,6 +59,12 @@ SCALE_WEIGHT = 3.0  # how much a window's time in the key's scale counts when ra
 PENTATONIC_WEIGHT = 12.0  # the same for a Chinese melody's pentatonic (real han songs: 0.98 on it)
 TONIC_WEIGHT = 1.5  # how much a window's time on the tonic triad counts when ranking candidates
 KEY_WEIGHT = 4.0  # how much a window's clarity in the asked key and mode counts when ranking candidates
+# (TONIC_WEIGHT, KEY_WEIGHT) for a tradition whose songs state their key less: German songs dwell on the
+# dominant (Krumhansl-Kessler hears 55% of the held-out ones in their key, 61% on the valid split); pulled
+# as hard as the rest, Jam's German melodies spent 34% of their time on the tonic against 19%, and on the
+# valid split (3 seeds) this took their overlapped area from 0.852 to 0.864 and the two-sample test from
+# 0.68 to 0.63. Irish and Scottish tunes (heard in key 78-80%) lost realism with the same change.
+KEY_PULL = {"german": (0.0, 1.0)}
 SHAPE_WEIGHT = 1.0  # how much matching each density or register a taste drew counts when ranking windows
 # what of a taste's drawn shape is asked of the latent GAN as a prompt's is (the register is only ranked)
 TASTE_STEERED = ("density",)
@@ -415,11 +421,12 @@ def fitness(
     if tradition == "chinese":  # on the pentatonic, and any other note at least in the key
         score += PENTATONIC_WEIGHT * share(scale_of(tonic, mode, tradition))
     else:  # a Chinese melody centres on its mode's final, not the gong: see the docstring
-        score += TONIC_WEIGHT * share(triad)
+        tonic_weight, key_weight = KEY_PULL.get(tradition or "", (TONIC_WEIGHT, KEY_WEIGHT))
+        score += tonic_weight * share(triad)
         so_far = (pitches, weights)
         if heard is not None and len(heard[0]):  # windows ranked alone drifted to the dominant's key
             so_far = (np.concatenate([heard[0], pitches]), np.concatenate([heard[1], weights]))
-        score += KEY_WEIGHT * key_clarity(*so_far, tonic, mode)
+        score += key_weight * key_clarity(*so_far, tonic, mode)
     if opening is not None:
         score -= abs(float((weights * pitches).sum() / weights.sum()) - opening.pitch) / 6.0
         score += RHYTHM_WEIGHT * float(np.mean([r in opening.rhythms for r in rhythms(events, bar)]))
