@@ -9,37 +9,37 @@ overlapped, with the calling thread's CPU time, its wait for a core (Linux's sch
 load) and how often it was preempted. `wall - queued` is what the render thread would take with a core of
 its own. Issue 10's targets: p50 <= 0.5 s, and overlapped <= 1.15x the longer of render and Opus alone.
 
-Latest figures (2026-12-06, after a fresh tune heard in another key began to be written again, FluidR3_GM,
-arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py
---pieces 16`, both cores otherwise idle, load 0.3 at the start):
+Latest figures (2026-12-06, after the decoder's GRU began to compute the fixed part of its input once a
+window; FluidR3_GM, arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python
+bench/bench_compose.py --pieces 16`, both cores otherwise idle, load 0.5 at the start):
 
     16 pieces of 16 bars at 100 bpm (about 41 s of music each)
-    request -> OGG+MIDI+PNG, before: p50 1055 ms, p95 1387 ms
-    request -> OGG+MIDI+PNG, after: p50 741 ms, p95 990 ms
+    request -> OGG+MIDI+PNG, before: p50 1024 ms, p95 1251 ms
+    request -> OGG+MIDI+PNG, after: p50 674 ms, p95 962 ms
     after, by stage (render: with the OGG encoded beside it; ogg: the wait for it after):
       understand p50     0.4 ms
-      melody     p50   179.3 ms
-      arrange    p50     3.6 ms
-      midi       p50    19.5 ms
-      png        p50   109.2 ms
-      render     p50   476.8 ms
-      ogg        p50    10.2 ms
-      total      p50   738.7 ms
-    rendering: 86x real time (median)
+      melody     p50   144.5 ms
+      arrange    p50     2.7 ms
+      midi       p50    13.8 ms
+      png        p50    98.0 ms
+      render     p50   466.2 ms
+      ogg        p50     7.1 ms
+      total      p50   658.9 ms
+    rendering: 88x real time (median)
     the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued; preemptions
-      render alone              425.2  425.9    0.0  425.2     2
-      opus alone                197.9  198.0    0.0  197.9     1
-      vorbis alone              363.0  364.7    0.0  363.0     1
-      render+opus overlapped    424.0  413.1    0.0  424.0     2
-    overlapped / max(render alone, opus alone), wall: 1.00
-    overlapped / max(render alone, opus alone), wall - queued: 1.00
-    render then vorbis (before): p50 791.8 ms wall
+      render alone              378.5  378.0    0.0  378.5     2
+      opus alone                185.0  184.0    0.0  184.9     0
+      vorbis alone              346.6  346.0    0.0  346.5     2
+      render+opus overlapped    394.4  388.6    0.0  392.9     2
+    overlapped / max(render alone, opus alone), wall: 1.04
+    overlapped / max(render alone, opus alone), wall - queued: 1.04
+    render then vorbis (before): p50 720.4 ms wall
 
-Against issue 10's targets: the overlap holds (1.00x the longer part, target <= 1.15x). The p50 of 741 ms
-is not the 0.5 s asked for on this machine: FluidSynth alone takes 425 ms here for these pieces and the
-melody 179 ms, about 600 ms before any file is written. The melody cost 151 ms (p50, p95 piece 807 ms)
-before the key retry: a third of fresh tunes are now written again until they are heard in the asked
-key (engine.compose.melody.MelodyWriter.write_batch), which took the p95 piece to 990 ms.
+Against issue 10's targets: the overlap holds (1.04x the longer part, target <= 1.15x). The p50 of 674 ms
+is not the 0.5 s asked for on this machine: FluidSynth alone takes 379 ms here for these pieces and the
+melody 145 ms, over 500 ms before any file is written. The melody (issue 9's target: <= 150 ms) was 179 ms
+in the run before (741 ms a piece), before the decoder's step was made cheaper (the same melodies, note for
+note); 151 ms before the key retry.
 """
 
 from __future__ import annotations

@@ -89,3 +89,16 @@ def test_shipped_weights_load_offline_and_are_small():
     assert not model.training
     assert extra["facts"]["step"] >= 1000
     assert set(extra["prior_bank"]) == {"major", "minor"}
+
+
+def test_generation_steps_the_decoder_gru_as_the_module_does():
+    """`generate` steps the decoder with the row's fixed input projected once a window: the same hidden
+    state as the GRU module's own step, so the same tokens."""
+    from engine.models.vae import _StepGRU
+
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(10, 16, batch_first=True)
+    step, fixed, hidden = torch.randn(3, 4), torch.randn(3, 6), torch.randn(3, 16)
+    with torch.no_grad():
+        expected, _ = gru(torch.cat([step, fixed], -1)[:, None], hidden[None])
+        assert torch.allclose(_StepGRU(gru, fixed, 4)(step, hidden), expected[:, 0], atol=1e-6)
