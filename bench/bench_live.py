@@ -35,6 +35,17 @@ cores, load average 1.50 at the start and 4.67 at the end; `--phrases 20 --minut
       (48 phrases)
       compose meanwhile: 136 pieces, p50 3.4 s; 1395 refused as busy
 
+Re-run 2026-12-06 with today's melody writer and arrangements (the idiom ranking, key mending, grace notes
+and fills; idle machine, load 0.38; `--phrases 60 --minutes 3 --crowd-minutes 0`):
+
+    60 phrases of 4 bars (a steer every 4th), in-process:
+      real-time factor p50 0.021, p95 0.026, max 0.033
+      write (melody + arrangement) p50 51 ms, render p50 88 ms
+    a 3-minute session at 1x real time, 9 steers, 26 phrases:
+      audio played 178.1 s; underruns 0 frames of 20 ms (gaps: False)
+      next phrase over HTTP as the bot sees it: p50 223 ms, p95 297 ms, max 298 ms
+      steer -> first frame of the phrase playing it: p50 3.7 s, p95 6.8 s, max 6.8 s (phrases 7.0 s long)
+
 (The 20 in-process phrases of that run: real-time factor p50 0.018, p95 0.022.) Live phrases take ~3x
 longer under that load but stay far inside the 2 s lead, so no jam falls silent.
 
