@@ -30,6 +30,9 @@ import math
 import random
 from dataclasses import dataclass
 
+from engine.arrange.accompany import PENTATONIC
+from engine.arrange.harmony import MAJOR_SCALE, MINOR_SCALE
+
 RIT_SLOWEST = 0.75  # the tempo at the end of the ritardando, as a share of the piece's
 FERMATA = 0.6  # the final bar's tempo: its chord held longer
 TIMING_SD_S = 0.006  # seconds: the spread of an onset's timing (a chord's notes move together)
@@ -56,8 +59,6 @@ EXPRESSION = 11  # CC11, expression
 GRACE = 0.25  # steps a melody's grace note lasts (a 64th), taken from the start of the note it leads into
 GRACE_SHARE = 0.5  # of the notes that may take a grace note, the share that do (drawn from the seed)
 GRACE_LEVEL = 0.8  # a grace note's velocity, as a share of its note's
-PENTATONIC = {"major": (0, 2, 4, 7, 9), "minor": (0, 3, 5, 7, 10)}
-DIATONIC = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
 BLUE = {"major": (4, 7), "minor": (7,)}  # degrees a blues player crushes a half step below into
 
 
@@ -240,7 +241,8 @@ def ornament(kind: str | None, notes: list, tonic: int, mode: str, seed: int) ->
         return notes
     draw = random.Random(f"{seed}:grace")
     key = "minor" if mode == "minor" else "major"
-    pentatonic, diatonic = ({(tonic + d) % 12 for d in table[key]} for table in (PENTATONIC, DIATONIC))
+    diatonic = {(tonic + d) % 12 for d in (MINOR_SCALE if key == "minor" else MAJOR_SCALE)}
+    pentatonic = {(tonic + d) % 12 for d in PENTATONIC[key]}
     blue = {(tonic + d) % 12 for d in BLUE[key]}
     out = []
     for index, (pitch, start, end, velocity) in enumerate(notes):

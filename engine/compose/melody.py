@@ -760,8 +760,10 @@ class MelodyWriter:
         (宫), and most end elsewhere (of the major-family songs in training, about 60% on 徵 sol, 20% on
         宫 do, 15% on 商 re), where every piece ended on do before. A diatonic tune ends on its tonic:
         the corpus reads those tunes' tonic from their last note (engine.data.corpus._key_of)."""
-        shares = self.model.idiom.final(spec.tradition, spec.mode) if self.model.idiom else None
-        if spec.tradition != "chinese" or shares is None:
+        if spec.tradition != "chinese" or self.model.idiom is None:
+            return 0
+        shares = self.model.idiom.final(spec.tradition, spec.mode)
+        if shares is None:
             return 0
         degrees = list(PENTATONIC[spec.mode])
         weights = torch.tensor([shares[d] for d in degrees], dtype=torch.float64)

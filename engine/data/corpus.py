@@ -111,6 +111,11 @@ class Tune:
     def n_bars(self) -> int:
         return len(self.events) // self.steps_per_bar
 
+    @property
+    def family(self) -> str:
+        """The mode family a request names for this tune: "minor" (minor, dorian, ...) or "major"."""
+        return "minor" if self.mode in MINOR_MODES else "major"
+
 
 @dataclass
 class Corpus:

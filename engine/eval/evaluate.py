@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from engine.arrange.hearing import key_clarity
 from engine.compose.melody import MelodyModel, MelodySpec, MelodyWriter, phrase_plan
-from engine.data.corpus import MINOR_MODES, TRADITIONS, Corpus, Tune
+from engine.data.corpus import TRADITIONS, Corpus, Tune
 from engine.data.events import METERS, NOTE_OFFSET, REST, SAME_BAR, note_token, to_notes
 from engine.data.windows import WindowSet, split_tunes
 from engine.eval.classifiers import LabelClassifier, pentatonic_share, two_sample_test
@@ -83,7 +83,7 @@ def written_like(
     out = []
     for i, (tune, length) in enumerate(zip(tqdm(tunes, desc=label, leave=False), bars, strict=True)):
         spec = MelodySpec(
-            tune.tonic, asked_mode(tune), request_meter(tune.meter), phrase_plan(length), seed + i,
+            tune.tonic, tune.family, request_meter(tune.meter), phrase_plan(length), seed + i,
             tradition=tune.tradition if tradition else None,
             tune_type=(tune.tune_type or None) if tradition else None,
         )  # fmt: skip
@@ -134,10 +134,6 @@ def tonality(pieces: list[tuple[np.ndarray, int, int]], modes: list[str]) -> dic
     }
 
 
-def asked_mode(tune: Tune) -> str:
-    return "minor" if tune.mode in MINOR_MODES else "major"
-
-
 def melody_realism(
     model: MelodyModel, corpus: Corpus, count: int = 200, seed: int = 0, split: str = "test"
 ) -> dict:
@@ -172,8 +168,8 @@ def melody_realism(
             name: {f: round(float(v.mean()), 3) for f, v in values.items()} for name, values in sets.items()
         },
         "tonality": {
-            "held_out_tunes": tonality(held_out, [asked_mode(t) for t in test]),
-            "generated": tonality(generated, [asked_mode(t) for t in test]),
+            "held_out_tunes": tonality(held_out, [t.family for t in test]),
+            "generated": tonality(generated, [t.family for t in test]),
         },
     }
 
@@ -205,8 +201,8 @@ def tradition_realism(
             "classifier_names_it": classifier.hit_rate(generated, tradition),
             "classifier_on_held_out_tunes": classifier.hit_rate(held_out, tradition),
             "tonality": {
-                "held_out_tunes": tonality(held_out, [asked_mode(t) for t in test]),
-                "generated": tonality(generated, [asked_mode(t) for t in test]),
+                "held_out_tunes": tonality(held_out, [t.family for t in test]),
+                "generated": tonality(generated, [t.family for t in test]),
             },
             "pentatonic_share": {
                 "generated": round(float(np.mean([pentatonic_share(p[0]) for p in generated])), 3),

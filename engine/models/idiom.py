@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.data.corpus import MINOR_MODES, Tune
+from engine.data.corpus import Tune
 from engine.data.events import to_notes
 
 MAX_INTERVAL = 12  # semitones; larger leaps share the last bin
@@ -125,7 +125,6 @@ def _finals(tunes: list[Tune]) -> dict[str, np.ndarray]:
         notes = to_notes(tune.events)
         if not notes:
             continue
-        family = "minor" if tune.mode in MINOR_MODES else "major"
-        found = counts.setdefault(f"{tune.tradition}/{family}", np.zeros(12))
+        found = counts.setdefault(f"{tune.tradition}/{tune.family}", np.zeros(12))
         found[(notes[-1][0] - tune.tonic) % 12] += 1
     return {name: found / found.sum() for name, found in counts.items() if found.sum() >= MIN_TUNES}
