@@ -353,12 +353,26 @@ def test_eval_reports_every_measure(tiny_models, small_corpus):
     for tradition in report["traditions"].values():
         assert 0 <= tradition["classifier_names_it"] <= 1
         assert 0 <= tradition["pentatonic_share"]["generated"] <= 1
+        assert 0 <= tradition["real_tunes"]["overlapped_area"] <= 1
     assert 0 <= report["tune_types"]["mean"] <= 1
     for found in statistics["tonality"].values():
         assert 0 < found["tonic_share"] < 1 and 0 <= found["heard_in_key"] <= 1
     spread = report["across_seeds"]
     assert spread["seeds"] == 2 and spread["overlapped_area"]["sd"] >= 0
+    assert spread["german"]["real_tunes"]["overlapped_area"]["sd"] >= 0
     assert 0 <= spread["two_sample_boosted_trees"]["mean"] <= 1
+
+
+def test_real_tunes_are_compared_at_the_generated_lengths(small_corpus):
+    """The within-tradition ceiling takes, for each length, an excerpt that long of a real tune."""
+    import random
+
+    from engine.eval.evaluate import excerpt_bars, like_lengths
+
+    tunes = [t for t in small_corpus.tunes if excerpt_bars(t) >= 8]
+    pieces = like_lengths(tunes, [8, 4, 8], random.Random(0))
+    assert [len(events) // spb for events, spb, _ in pieces] == [8, 4, 8]
+    assert all(any(np.array_equal(events, t.events[: len(events)]) for t in tunes) for events, _, _ in pieces)
 
 
 def test_tonality_hears_the_tonic_and_the_key():
