@@ -165,6 +165,28 @@ def test_conductor_trains_resumes_and_exports(tiny_models, small_corpus):
     assert checkpoint["step"] == 6
 
 
+def test_the_bank_offers_no_window_that_opens_in_silence():
+    """A pickup bar or a late phrase start is left out of the proposals; a held note or a short rest
+    at the bar line is not silence enough to leave a window out."""
+    from engine.data.corpus import Tune
+    from engine.data.events import REST
+    from engine.train.conductor import TuneCodes, code_bank, opens_silent
+
+    a, b = note_token(60), note_token(62)
+    bar = [a] + [HOLD] * 3 + [b] + [HOLD] * 3 + [a] + [HOLD] * 7  # one 4/4 bar: 16 steps
+    pickup = [REST] + [HOLD] * 11 + [b] + [HOLD] * 3  # silence until the last beat
+    late = [REST] + [HOLD] * 7 + [a] + [HOLD] * 7  # silence for half the bar
+    breath = [REST, HOLD, HOLD, HOLD, *bar[4:]]  # a quarter rest, then the bar
+    held = [HOLD] * 16  # the note before sounds on
+    events = np.array(pickup + bar + late + bar + breath + bar + held + bar, dtype=np.uint8)
+    tune = Tune("t", "t", "4/4", 16, 0, "major", events, "celtic", "reel")
+    assert [opens_silent(tune, w) for w in range(4)] == [True, True, False, False]
+    codes = torch.arange(4.0)[:, None].expand(-1, 3)
+    data = TuneCodes([tune], [codes], torch.zeros(3), torch.ones(3))
+    bank, condition = code_bank(data, 8, seed=0)
+    assert sorted(bank[:, 0].tolist()) == [2.0, 3.0] and len(condition) == 2
+
+
 def _writer(root) -> MelodyWriter:
     vae, extra = load_vae(root / "vae.pt")
     model = MelodyModel.from_checkpoint(vae, extra)

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from engine.data.corpus import MINOR_MODES, Corpus, Tune
-from engine.data.events import meter_index
+from engine.data.events import HOLD, NOTE_OFFSET, meter_index
 from engine.data.windows import WINDOW_BARS, Batch, split_tunes
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor, save_conductor
 from engine.models.idiom import Idiom
@@ -79,13 +79,29 @@ def encode_tunes(vae: MelodyVAE, tunes: list[Tune], limit: int, device: str) -> 
     return out
 
 
+def opens_silent(tune: Tune, window: int) -> bool:
+    """Whether a tune's window (as `tune_windows` cuts them) opens with half a bar or more of silence: a
+    pickup bar (the corpus pads it with a rest) or a phrase that starts late."""
+    bar = tune.steps_per_bar
+    start = window * WINDOW_BARS * bar
+    sounding = tune.events[: start + 1][tune.events[: start + 1] != HOLD]
+    if len(sounding) and sounding[-1] >= NOTE_OFFSET:
+        return False
+    onsets = np.flatnonzero(tune.events[start : start + bar] >= NOTE_OFFSET)
+    return not len(onsets) or onsets[0] >= bar // 2
+
+
 class TuneCodes:
-    """Whitened code sequences of tunes with their conditions, padded per batch."""
+    """Whitened code sequences of tunes with their conditions, padded per batch; `proposable` marks the
+    windows the bank may offer as a new window's code."""
 
     def __init__(self, tunes: list[Tune], codes: list[torch.Tensor], mean: torch.Tensor, std: torch.Tensor):
         keep = [i for i, c in enumerate(codes) if len(c)]
         self.codes = [(codes[i] - mean) / std for i in keep]
         self.condition = torch.tensor([condition_of(tunes[i]).indices() for i in keep])
+        self.proposable = [
+            torch.tensor([not opens_silent(tunes[i], w) for w in range(len(codes[i]))]) for i in keep
+        ]
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -100,10 +116,14 @@ class TuneCodes:
 
 def code_bank(data: TuneCodes, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Up to `size` whitened window codes of the training tunes, drawn evenly, with their tune's
-    condition indices."""
+    condition indices. Windows that open with half a bar of silence are left out: a tune's pickup bar
+    or a late-starting phrase, offered for any window, put a silent half bar mid-tune. With them in,
+    42% of Jam's German melodies and 34% of its Irish and Scottish ones had such a bar, where 6% and 1%
+    of real tunes do (valid split, 80 tunes each)."""
     codes = torch.cat(data.codes)
     condition = torch.cat([c.expand(len(x), -1) for c, x in zip(data.condition, data.codes, strict=True)])
-    pick = torch.randperm(len(codes), generator=torch.Generator().manual_seed(seed))[:size]
+    proposable = torch.cat(data.proposable).nonzero().flatten()
+    pick = proposable[torch.randperm(len(proposable), generator=torch.Generator().manual_seed(seed))[:size]]
     return codes[pick].clone(), condition[pick].clone()
 
 
