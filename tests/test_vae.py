@@ -101,4 +101,18 @@ def test_generation_steps_the_decoder_gru_as_the_module_does():
     step, fixed, hidden = torch.randn(3, 4), torch.randn(3, 6), torch.randn(3, 16)
     with torch.no_grad():
         expected, _ = gru(torch.cat([step, fixed], -1)[:, None], hidden[None])
-        assert torch.allclose(_StepGRU(gru, fixed, 4)(step, hidden), expected[:, 0], atol=1e-6)
+        step_in, hidden_in = gru.weight_ih_l0[:, :4].T.contiguous(), gru.weight_hh_l0.T.contiguous()
+        stepped = _StepGRU(gru, fixed, step_in, hidden_in)(step, hidden)
+        assert torch.allclose(stepped, expected[:, 0], atol=1e-6)
+
+
+def test_the_decoders_transposed_weights_follow_the_weights():
+    """Generation keeps the decoder's transposed weights between calls, and makes them again once the
+    weights change (as training changes them), so a trained model never decodes with stale weights."""
+    model = MelodyVAE(TINY)
+    first = model._step_weights()
+    assert model._step_weights() is first
+    with torch.no_grad():
+        model.decoder.weight_hh_l0.add_(1.0)
+    again = model._step_weights()
+    assert again is not first and torch.equal(again[1], model.decoder.weight_hh_l0.T)

@@ -43,6 +43,7 @@ class MelodyVAE(nn.Module):
         self.config = config
         c = config
         self.start_token = c.n_tokens  # the decoder's input before the first step
+        self._step_cache: tuple = (None, None)  # (the weights' identity, their transposes): _step_weights
         self.token_embedding = nn.Embedding(c.n_tokens + 1, c.token_dim)
         self.position_embedding = nn.Embedding(MAX_STEPS_PER_BAR, c.position_dim)
         self.tonic_embedding = nn.Embedding(12, c.condition_dim // 2)
@@ -76,6 +77,17 @@ class MelodyVAE(nn.Module):
             ],
             dim=-1,
         )
+
+    def _step_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder GRU's weights for a step's own input (token, position) and for its hidden state,
+        transposed and contiguous for `addmm`. Made again only when the weights change (training, a move
+        to another device): made on every call they were 5% of a melody's time (a 3 MB copy a window)."""
+        gru, width = self.decoder, self.token_embedding.embedding_dim + self.position_embedding.embedding_dim
+        key = tuple((w.data_ptr(), w._version) for w in (gru.weight_ih_l0, gru.weight_hh_l0))
+        if self._step_cache[0] != key:
+            weights = (gru.weight_ih_l0[:, :width].T.contiguous(), gru.weight_hh_l0.T.contiguous())
+            self._step_cache = (key, weights)
+        return self._step_cache[1]
 
     def _steps(self, tokens: torch.Tensor, positions: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         length = tokens.shape[1]
@@ -135,9 +147,7 @@ class MelodyVAE(nn.Module):
         """
         batch_size, length = positions.shape
         fixed = torch.cat([self.condition(tonic, meter), z, self.context(context, batch_size, z.device)], -1)
-        step_gru = _StepGRU(
-            self.decoder, fixed, self.token_embedding.embedding_dim + self.position_embedding.embedding_dim
-        )
+        step_gru = _StepGRU(self.decoder, fixed, *self._step_weights())
         hidden = torch.tanh(self.to_initial_state(z))
         token = torch.full((batch_size,), self.start_token, dtype=torch.long, device=z.device)
         out = torch.empty(batch_size, length, dtype=torch.long, device=z.device)
@@ -162,11 +172,11 @@ class _StepGRU:
     projection is computed once per window, not once per step (a step costs 0.73x the GRU module's,
     the same hidden state within 1e-6). PyTorch's gate order and equations: r, z, n."""
 
-    def __init__(self, gru: nn.GRU, fixed: torch.Tensor, step_width: int):
-        weight_ih = gru.weight_ih_l0
-        self.fixed_in = torch.addmm(gru.bias_ih_l0, fixed, weight_ih[:, step_width:].T)
-        self.step_in = weight_ih[:, :step_width].T.contiguous()
-        self.hidden_in = gru.weight_hh_l0.T.contiguous()
+    def __init__(self, gru: nn.GRU, fixed: torch.Tensor, step_in: torch.Tensor, hidden_in: torch.Tensor):
+        """`step_in`, `hidden_in`: the step-input and hidden weights, transposed (MelodyVAE._step_weights)."""
+        self.fixed_in = torch.addmm(gru.bias_ih_l0, fixed, gru.weight_ih_l0[:, len(step_in) :].T)
+        self.step_in = step_in
+        self.hidden_in = hidden_in
         self.hidden_bias = gru.bias_hh_l0
 
     def __call__(self, step: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
