@@ -9,37 +9,44 @@ overlapped, with the calling thread's CPU time, its wait for a core (Linux's sch
 load) and how often it was preempted. `wall - queued` is what the render thread would take with a core of
 its own. Issue 10's targets: p50 <= 0.5 s, and overlapped <= 1.15x the longer of render and Opus alone.
 
-Latest figures (2026-12-06, after the decoder's GRU began to compute the fixed part of its input once a
-window; FluidR3_GM, arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python
-bench/bench_compose.py --pieces 16`, both cores otherwise idle, load 0.5 at the start):
+Latest figures (2026-12-06, with the decoder's transposed GRU weights kept between windows and the
+player's getters keeping the GIL; FluidR3_GM, arranged pieces with melody, chords and bass;
+`OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py --pieces 16`, both cores otherwise idle, load
+0.8 at the start):
 
     16 pieces of 16 bars at 100 bpm (about 41 s of music each)
-    request -> OGG+MIDI+PNG, before: p50 1024 ms, p95 1251 ms
-    request -> OGG+MIDI+PNG, after: p50 674 ms, p95 962 ms
+    request -> OGG+MIDI+PNG, before: p50 1030 ms, p95 1180 ms
+    request -> OGG+MIDI+PNG, after: p50 682 ms, p95 857 ms
     after, by stage (render: with the OGG encoded beside it; ogg: the wait for it after):
       understand p50     0.4 ms
-      melody     p50   144.5 ms
-      arrange    p50     2.7 ms
-      midi       p50    13.8 ms
-      png        p50    98.0 ms
-      render     p50   466.2 ms
-      ogg        p50     7.1 ms
-      total      p50   658.9 ms
-    rendering: 88x real time (median)
+      melody     p50   146.5 ms
+      arrange    p50     2.9 ms
+      midi       p50    15.2 ms
+      png        p50   100.3 ms
+      render     p50   448.0 ms
+      ogg        p50     6.2 ms
+      total      p50   681.8 ms
+    rendering: 91x real time (median)
     the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued; preemptions
-      render alone              378.5  378.0    0.0  378.5     2
-      opus alone                185.0  184.0    0.0  184.9     0
-      vorbis alone              346.6  346.0    0.0  346.5     2
-      render+opus overlapped    394.4  388.6    0.0  392.9     2
-    overlapped / max(render alone, opus alone), wall: 1.04
-    overlapped / max(render alone, opus alone), wall - queued: 1.04
-    render then vorbis (before): p50 720.4 ms wall
+      render alone              408.6  407.9    0.0  408.5     0
+      opus alone                194.2  194.0    0.0  194.1     1
+      vorbis alone              364.0  363.7    0.0  364.0     1
+      render+opus overlapped    418.5  409.3    0.0  418.5     1
+    overlapped / max(render alone, opus alone), wall: 1.02
+    overlapped / max(render alone, opus alone), wall - queued: 1.02
+    render then vorbis (before): p50 770.7 ms wall
 
-Against issue 10's targets: the overlap holds (1.04x the longer part, target <= 1.15x). The p50 of 674 ms
-is not the 0.5 s asked for on this machine: FluidSynth alone takes 379 ms here for these pieces and the
-melody 145 ms, over 500 ms before any file is written. The melody (issue 9's target: <= 150 ms) was 179 ms
-in the run before (741 ms a piece), before the decoder's step was made cheaper (the same melodies, note for
-note); 151 ms before the key retry.
+Against issue 10's targets: the overlap holds (1.02x the longer part, target <= 1.15x). The p50 of 682 ms
+is not the 0.5 s asked for on this machine: FluidSynth alone takes 409 ms here for these pieces (379 ms in
+the run before, on the same code: these machines vary by 5-8% from day to day) and the melody 147 ms,
+over 500 ms before any file is written; after the melody a piece needs about 700 ms of CPU (render, Opus,
+PNG, MIDI), at least 350 ms on 2 cores however it is split. Playing the notes on two synths at once in two
+threads was measured (render alone 385 -> 268 ms) and not kept: each synth runs its own reverb and chorus
+(30-47% more CPU), the second core already encodes the Opus and draws the PNG, and the request took 736 ms
+against 687 ms on one synth (20 pieces interleaved). The melody (issue 9's target: <= 150 ms): 146.5 ms;
+150.5-152 ms in two runs the same day before the transposed weights were kept (0.95x the time, the same
+melodies note for note), 144.5 ms in the run before on a faster day, 179 ms before the decoder's step
+was made cheaper.
 """
 
 from __future__ import annotations
