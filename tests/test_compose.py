@@ -12,7 +12,7 @@ import pretty_midi
 import pytest
 import soundfile
 
-from engine.compose.melody import extension_plan, phrase_plan
+from engine.compose.melody import dance_plan, extension_plan, phrase_plan
 from engine.compose.pipeline import Answering, Composer
 from engine.data.events import to_notes
 from engine.schemas import ComposeRequest, key_pitch_class
@@ -127,6 +127,28 @@ def test_bad_option_is_one_line_exit_2_and_writes_nothing(tmp_path, option):
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_reel_has_two_parts_the_second_higher(composer, tmp_path):
+    """A dance tune is two eight-bar parts (a b a c, then the second part's own opening), not the song
+    form that brings the opening back in bar 13; its second part sits higher, as in real reels."""
+    lifts = []
+    for seed in range(4):
+        request = ComposeRequest(prompt="an Irish reel", bars=16, seed=seed, formats=["mid"])
+        result = composer.compose(request, tmp_path)
+        assert result.resolved.windows == phrase_plan(16, tune_type="reel") == dance_plan(16)
+        assert result.resolved.form == "A B"
+        events = np.asarray(result.events, dtype=np.uint8)
+        bar = len(events) // 16
+        assert np.array_equal(events[4 * bar + 1 : 6 * bar], events[1 : 2 * bar])  # bars 5-6 are 1-2
+        assert not np.array_equal(events[12 * bar + 1 : 14 * bar], events[1 : 2 * bar])
+
+        def mean_pitch(part: np.ndarray) -> float:
+            return float(np.mean([pitch for pitch, _, _ in to_notes(part)]))
+
+        lifts.append(mean_pitch(events[8 * bar :]) - mean_pitch(events[: 8 * bar]))
+    assert np.mean(lifts) > 1.0, lifts
+    assert phrase_plan(12, tune_type="reel") == phrase_plan(12)  # a length no part fills: the song form
 
 
 def test_form_repeats_the_opening_and_ends_on_the_tonic(composer, tmp_path):

@@ -204,7 +204,7 @@ class Composer:
         for request in requests:
             seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
             r = resolve(request, seed)
-            resolved.append(r.model_copy(update={"windows": phrase_plan(r.bars)}))
+            resolved.append(r.model_copy(update={"windows": phrase_plan(r.bars, tune_type=r.tune_type)}))
         understand_ms = (time.perf_counter() - started) * 1000
         specs = [
             MelodySpec(

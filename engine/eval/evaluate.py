@@ -83,7 +83,8 @@ def written_like(
     out = []
     for i, (tune, length) in enumerate(zip(tqdm(tunes, desc=label, leave=False), bars, strict=True)):
         spec = MelodySpec(
-            tune.tonic, tune.family, request_meter(tune.meter), phrase_plan(length), seed + i,
+            tune.tonic, tune.family, request_meter(tune.meter),
+            phrase_plan(length, tune_type=(tune.tune_type or None) if tradition else None), seed + i,
             tradition=tune.tradition if tradition else None,
             tune_type=(tune.tune_type or None) if tradition else None,
         )  # fmt: skip
