@@ -524,6 +524,24 @@ def cadence_tokens(length: int, bar: int, final: int, previous_pitch: int) -> to
     return forced
 
 
+def settle_final(events: np.ndarray, bar: int) -> np.ndarray:
+    """A cadence window with its final note moved by octaves to the one nearest the note before it.
+
+    The final is forced before the window is decoded, in the octave of the note before the window, and
+    the bar the decoder writes ahead of it may climb or fall an octave: 13-25% of Jam's tunes leapt more
+    than a fifth onto their last note (mean 4.0-5.6 semitones), where no real tune does (1.0-2.4; valid
+    split, 60 tunes a tradition)."""
+    final = len(events) - bar
+    notes = np.flatnonzero(events[:final] >= NOTE_OFFSET)
+    if not len(notes) or events[final] < NOTE_OFFSET:
+        return events
+    previous, pitch = token_pitch(int(events[notes[-1]])), token_pitch(int(events[final]))
+    octaves = [p for p in (pitch - 12, pitch, pitch + 12) if PITCH_LO <= p <= PITCH_HI]
+    settled = events.copy()
+    settled[final] = note_token(min(octaves, key=lambda p: (abs(p - previous), p)))
+    return settled
+
+
 def generator_for(seed: int, *parts: str) -> torch.Generator:
     return torch.Generator().manual_seed(zlib.crc32(":".join([str(seed), *parts]).encode()))
 
@@ -757,6 +775,10 @@ class MelodyWriter:
                 break
             check_stop("the next window")  # a 64-bar batch takes seconds: stop between windows if unwanted
             decoded = self._decode(rows)
+            decoded = [
+                settle_final(events, steps_per_bar(row.meter)) if row.forced is not None else events
+                for events, row in zip(decoded, rows, strict=True)
+            ]
             for writing, label in dict.fromkeys(owners):
                 picks = [k for k, owner in enumerate(owners) if owner == (writing, label)]
                 spec = writing.spec
