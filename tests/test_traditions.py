@@ -187,6 +187,21 @@ def test_the_bank_offers_no_window_that_opens_in_silence():
     assert sorted(bank[:, 0].tolist()) == [2.0, 3.0] and len(condition) == 2
 
 
+def test_a_cadence_lands_its_final_near_the_note_before():
+    """The forced final moves by octaves to the one nearest the last note before it; a final already
+    near, or a bar with no note before it, is left as it is."""
+    from engine.compose.melody import settle_final
+
+    bar = [note_token(72)] + [HOLD] * 7 + [note_token(76)] + [HOLD] * 7  # climbs to E5
+    final = [note_token(60)] + [HOLD] * 15  # forced C4: more than an octave below E5
+    settled = settle_final(np.array(bar + final, dtype=np.uint8), 16)
+    assert settled[16] == note_token(72) and np.array_equal(settled[:16], bar)
+    near = np.array(bar + [note_token(72)] + [HOLD] * 15, dtype=np.uint8)
+    assert np.array_equal(settle_final(near, 16), near)
+    alone = np.array([HOLD] * 16 + final, dtype=np.uint8)
+    assert np.array_equal(settle_final(alone, 16), alone)
+
+
 def _writer(root) -> MelodyWriter:
     vae, extra = load_vae(root / "vae.pt")
     model = MelodyModel.from_checkpoint(vae, extra)
