@@ -1,14 +1,13 @@
 """A whole melody from the VAE: 2-bar latents laid out in a form, with a closing cadence on the tonic.
 
 A piece is a plan of 2-bar windows, each with a label: windows with equal labels share a latent
-code (so the opening returns, as in A A' B A'', or a dance tune's two parts, each a b a c), and a
-label ending in '*' is a cadence, decoded
-with its last bar forced onto the tonic the way folk tunes end. Windows are written in the plan's
-order, each decoded from the note the one before ended on (the decoder's context) in the tradition
-and tune type asked for. New codes come from the conductor, given the codes of the tune so far, or
-from the prior of the requested mode; among a few candidates the one that stays in the key (the
-pentatonic for a Chinese melody), in the opening's register and rhythms, and moves on from the note
-before by a step rather than a leap, wins.
+code (so the opening returns, as in A A' B A'', or in a dance tune's two parts, each a b a c), and
+a label ending in '*' is a cadence, decoded with its last bar forced onto the tonic the way folk
+tunes end. Windows are written in the plan's order, each decoded from the note the one before ended
+on (the decoder's context) in the tradition and tune type asked for. New codes come from the
+conductor, given the codes of the tune so far, or from the prior of the requested mode; among a few
+candidates the one that stays in the key (the pentatonic for a Chinese melody), in the opening's
+register and rhythms, and moves on from the note before by a step rather than a leap, wins.
 
 Decoding noise is drawn per (seed, label), so a piece is exactly reproducible from its plan, seed and
 latent codes: that is how variations, extensions and re-orchestrations of a piece are made, and why
@@ -314,13 +313,13 @@ class Melody:
 # higher), slip jigs +4.5, hornpipes +2.0 and strathspeys +2.1 (63-66%); marches (+1.0) and airs are
 # song-like and keep the song form. Polkas (none labelled) are taken as hornpipes.
 DANCE_LIFT = {"reel": 3.5, "jig": 3.5, "slip jig": 3.5, "hornpipe": 2.0, "strathspey": 2.0, "polka": 2.0}
-DANCE_PARTS = {8: "A", 16: "AB", 24: "AAB", 32: "AABB"}
+DANCE_PARTS = {8: "A", 16: "AB", 24: "AAB", 32: "AABB"}  # eight-bar parts, each played as written
 REGISTER_WEIGHT = 1 / 6  # per semitone a window's mean pitch lies from the opening's
 # The same for a dance tune's second part, from the opening's lifted by DANCE_LIFT. Of 40 reels and jigs
 # (valid and test tunes' keys), the second part sat +1.0 semitones above the first (53% higher) at 1/6,
 # +2.2 (75%) at 1, +2.5 (82%) at 2; real tunes +3.5 (82%). On the valid split (3 seeds) the Irish and
 # Scottish realism was 0.889 with the song form, 0.881 at 1 and 0.877 at 2.
-DANCE_REGISTER_WEIGHT = 1.0  # eight-bar parts, each played as written
+DANCE_REGISTER_WEIGHT = 1.0
 
 
 def dance_plan(bars: int) -> list[str] | None:
