@@ -82,11 +82,10 @@ def written_like(
     tradition and type), one seed each."""
     out = []
     for i, (tune, length) in enumerate(zip(tqdm(tunes, desc=label, leave=False), bars, strict=True)):
+        tune_type = (tune.tune_type or None) if tradition else None
         spec = MelodySpec(
-            tune.tonic, tune.family, request_meter(tune.meter),
-            phrase_plan(length, tune_type=(tune.tune_type or None) if tradition else None), seed + i,
-            tradition=tune.tradition if tradition else None,
-            tune_type=(tune.tune_type or None) if tradition else None,
+            tune.tonic, tune.family, request_meter(tune.meter), phrase_plan(length, tune_type=tune_type),
+            seed + i, tradition=tune.tradition if tradition else None, tune_type=tune_type,
         )  # fmt: skip
         melody = writer.write(spec)
         out.append((melody.events, melody.steps_per_bar, tune.tonic))
