@@ -200,6 +200,9 @@ def test_a_cadence_lands_its_final_near_the_note_before():
     assert np.array_equal(settle_final(near, 16), near)
     alone = np.array([HOLD] * 16 + final, dtype=np.uint8)
     assert np.array_equal(settle_final(alone, 16), alone)
+    # two octaves and more away: still the nearest C, not the nearest of the three octaves around C4
+    high = [note_token(86)] + [HOLD] * 15  # D6
+    assert settle_final(np.array(high + final, dtype=np.uint8), 16)[16] == note_token(84)
 
 
 def _writer(root) -> MelodyWriter:

@@ -511,14 +511,17 @@ def offenders(melody: Melody, spec: MelodySpec) -> set[str]:
     return dropped
 
 
+def nearest_pitch(pitch_class: int, to: int) -> int:
+    """The pitch of `pitch_class` on the keyboard nearest the pitch `to` (the lower of two as near)."""
+    on_keyboard = range(PITCH_LO, PITCH_HI + 1)
+    return min((p for p in on_keyboard if p % 12 == pitch_class % 12), key=lambda p: (abs(p - to), p))
+
+
 def cadence_tokens(length: int, bar: int, final: int, previous_pitch: int) -> torch.Tensor:
     """Force the last bar to one long `final` (a pitch class: the tonic, or a Chinese mode's final), in
     the octave nearest the melody's last note."""
     forced = torch.full((length,), -1, dtype=torch.long)
-    near = range(max(PITCH_LO, previous_pitch - 12), min(PITCH_HI, previous_pitch + 12) + 1)
-    candidates = [p for p in near if p % 12 == final]
-    pitch = min(candidates, key=lambda p: (abs(p - previous_pitch), p))
-    forced[length - bar] = note_token(pitch)
+    forced[length - bar] = note_token(nearest_pitch(final, previous_pitch))
     forced[length - bar + 1 :] = HOLD
     return forced
 
@@ -535,9 +538,8 @@ def settle_final(events: np.ndarray, bar: int) -> np.ndarray:
     if not len(notes) or events[final] < NOTE_OFFSET:
         return events
     previous, pitch = token_pitch(int(events[notes[-1]])), token_pitch(int(events[final]))
-    octaves = [p for p in (pitch - 12, pitch, pitch + 12) if PITCH_LO <= p <= PITCH_HI]
     settled = events.copy()
-    settled[final] = note_token(min(octaves, key=lambda p: (abs(p - previous), p)))
+    settled[final] = note_token(nearest_pitch(pitch, previous))
     return settled
 
 
