@@ -442,13 +442,19 @@ def test_cadence_stays_on_the_keyboard():
         assert final is not None and 21 <= final <= PITCH_HI and final % 12 == tonic
 
 
-def test_conductor_proposes_codes_from_tunes_like_the_one_asked_for():
-    """With a bank, draws lie near real codes of the asked tradition, whatever the mixture says."""
+def _two_kind_conductor(plus: TuneCondition, minus: TuneCondition) -> Conductor:
+    """A tiny conductor whose bank holds 100 codes of 3.0 from `plus` tunes and 100 of -3.0 from `minus`."""
     torch.manual_seed(0)
     model = Conductor(ConductorConfig(latent=4, hidden=8, mixtures=2, proposals=64, bandwidth=0.05)).eval()
-    chinese, german = TuneCondition("2/4", False, "chinese"), TuneCondition("2/4", False, "german")
     model.bank = torch.cat([torch.full((100, 4), 3.0), torch.full((100, 4), -3.0)])
-    model.bank_condition = torch.tensor([chinese.indices()] * 100 + [german.indices()] * 100)
+    model.bank_condition = torch.tensor([plus.indices()] * 100 + [minus.indices()] * 100)
+    return model
+
+
+def test_conductor_proposes_codes_from_tunes_like_the_one_asked_for():
+    """With a bank, draws lie near real codes of the asked tradition, whatever the mixture says."""
+    chinese, german = TuneCondition("2/4", False, "chinese"), TuneCondition("2/4", False, "german")
+    model = _two_kind_conductor(chinese, german)
     draws = model.sample(torch.zeros(2, 4), chinese, 10, torch.Generator().manual_seed(0))
     assert torch.allclose(draws, torch.full((10, 4), 3.0), atol=0.3)
     draws = model.sample(torch.zeros(0, 4), german, 10, torch.Generator().manual_seed(0))
@@ -458,6 +464,25 @@ def test_conductor_proposes_codes_from_tunes_like_the_one_asked_for():
         torch.zeros(0, 4), TuneCondition("2/4", False), 64, torch.Generator().manual_seed(0)
     )
     assert (anything[:, 0] > 0).any() and (anything[:, 0] < 0).any()
+
+
+def test_conductor_proposes_codes_of_the_asked_meter_two_four_included():
+    """2/4 is the meters' index 0, which once read as "unknown": a 2/4 tune drew 3/4 and 6/8 codes."""
+    two, three = TuneCondition("2/4", False, "german"), TuneCondition("3/4", False, "german")
+    model = _two_kind_conductor(two, three)
+    for condition, value in ((two, 3.0), (three, -3.0)):
+        draws = model.sample(torch.zeros(0, 4), condition, 32, torch.Generator().manual_seed(0))
+        assert torch.allclose(draws, torch.full((32, 4), value), atol=0.3)
+
+
+def test_han_songs_in_two_four_and_four_four_lend_each_other_codes():
+    """Han songs are written in 2/4 or 4/4 with the same note values; Irish 2/4 reels run in 16ths."""
+    for tradition, mixed in (("chinese", True), ("celtic", False)):
+        two, four = TuneCondition("2/4", False, tradition), TuneCondition("4/4", False, tradition)
+        draws = _two_kind_conductor(two, four).sample(
+            torch.zeros(0, 4), two, 64, torch.Generator().manual_seed(0)
+        )
+        assert bool((draws[:, 0] < 0).any()) is mixed and bool((draws[:, 0] > 0).all()) is not mixed
 
 
 def test_gallery_draws_real_and_generated_rolls(tiny_models, small_corpus, tmp_path):
