@@ -9,44 +9,47 @@ overlapped, with the calling thread's CPU time, its wait for a core (Linux's sch
 load) and how often it was preempted. `wall - queued` is what the render thread would take with a core of
 its own. Issue 10's targets: p50 <= 0.5 s, and overlapped <= 1.15x the longer of render and Opus alone.
 
-Latest figures (2026-12-06, with the decoder's transposed GRU weights kept between windows and the
-player's getters keeping the GIL; FluidR3_GM, arranged pieces with melody, chords and bass;
-`OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py --pieces 16`, both cores otherwise idle, load
-0.8 at the start):
+Latest figures (2026-12-06, a later session on a faster machine of the same kind: FluidSynth alone 285 ms
+for what took 409 ms in the run before; with the conductor's bank held to the asked meter; FluidR3_GM,
+arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py
+--pieces 16`, both cores otherwise idle):
 
     16 pieces of 16 bars at 100 bpm (about 41 s of music each)
-    request -> OGG+MIDI+PNG, before: p50 1030 ms, p95 1180 ms
-    request -> OGG+MIDI+PNG, after: p50 682 ms, p95 857 ms
+    request -> OGG+MIDI+PNG, before: p50 795 ms, p95 923 ms
+    request -> OGG+MIDI+PNG, after: p50 510 ms, p95 727 ms
     after, by stage (render: with the OGG encoded beside it; ogg: the wait for it after):
       understand p50     0.4 ms
-      melody     p50   146.5 ms
-      arrange    p50     2.9 ms
-      midi       p50    15.2 ms
-      png        p50   100.3 ms
-      render     p50   448.0 ms
-      ogg        p50     6.2 ms
-      total      p50   681.8 ms
-    rendering: 91x real time (median)
+      melody     p50   103.3 ms
+      arrange    p50     2.4 ms
+      midi       p50    11.2 ms
+      png        p50    77.4 ms
+      render     p50   326.6 ms
+      ogg        p50     6.5 ms
+      total      p50   499.3 ms
+    rendering: 125x real time (median)
     the audio alone, same pieces, p50 ms: wall, CPU, queued for a core, wall - queued; preemptions
-      render alone              408.6  407.9    0.0  408.5     0
-      opus alone                194.2  194.0    0.0  194.1     1
-      vorbis alone              364.0  363.7    0.0  364.0     1
-      render+opus overlapped    418.5  409.3    0.0  418.5     1
+      render alone              285.1  284.0    0.0  285.1     0
+      opus alone                152.0  152.0    0.0  152.0     0
+      vorbis alone              293.8  292.8    0.0  293.7     1
+      render+opus overlapped    290.6  288.0    0.0  290.6     2
     overlapped / max(render alone, opus alone), wall: 1.02
     overlapped / max(render alone, opus alone), wall - queued: 1.02
-    render then vorbis (before): p50 770.7 ms wall
+    render then vorbis (before): p50 581.1 ms wall
 
-Against issue 10's targets: the overlap holds (1.02x the longer part, target <= 1.15x). The p50 of 682 ms
-is not the 0.5 s asked for on this machine: FluidSynth alone takes 409 ms here for these pieces (379 ms in
-the run before, on the same code: these machines vary by 5-8% from day to day) and the melody 147 ms,
-over 500 ms before any file is written; after the melody a piece needs about 700 ms of CPU (render, Opus,
-PNG, MIDI), at least 350 ms on 2 cores however it is split. Playing the notes on two synths at once in two
-threads was measured (render alone 385 -> 268 ms) and not kept: each synth runs its own reverb and chorus
-(30-47% more CPU), the second core already encodes the Opus and draws the PNG, and the request took 736 ms
-against 687 ms on one synth (20 pieces interleaved). The melody (issue 9's target: <= 150 ms): 146.5 ms;
-150.5-152 ms in two runs the same day before the transposed weights were kept (0.95x the time, the same
-melodies note for note), 144.5 ms in the run before on a faster day, 179 ms before the decoder's step
-was made cheaper.
+Against issue 10's targets: the overlap holds (1.02x the longer part, target <= 1.15x), and on this
+machine the p50 sits at the 0.5 s asked: 510 ms here and 492 ms in a second run (stage totals 499 and 485
+ms; 491 and 504 ms in two runs with Python's GIL switch interval cut to 0.5 ms, no clear change, not
+kept). The render thread shares the two cores with the Opus encoder and the piano roll: 285 ms alone,
+327-347 ms beside them. On the slower machine of the run before (the code before the meter change), p50
+682 ms (melody 146.5 ms, FluidSynth alone 409 ms): after the melody a piece needs about 700 ms of CPU
+there (render, Opus, PNG, MIDI), at least 350 ms on 2 cores however it is split. Playing the notes on two
+synths at once in two threads was measured (render alone 385 -> 268 ms) and not kept: each synth runs its
+own reverb and chorus (30-47% more CPU), the second core already encodes the Opus and draws the PNG, and
+the request took 736 ms against 687 ms on one synth (20 pieces interleaved). Turning FluidSynth's chorus
+off saves 6% of a render and is silent for a piano, but 50 of FluidR3's 136 programs and kits send to it.
+The melody (issue 9's target: <= 150 ms): 103 ms here; 146.5 ms on the slower machine (150.5-152 ms there
+before the transposed weights were kept, the same melodies note for note; 179 ms before the decoder's step
+was made cheaper).
 """
 
 from __future__ import annotations
