@@ -10,19 +10,26 @@ Run: `.venv/bin/python bench/bench_load.py [--clients 50] [--seconds 30] [--kill
 3. Faults (`--kill`): under the same load, SIGKILL the engine; count how requests ended, how long
    until the supervisor has a new engine ready, and whether the requests after that succeed.
 
-Latest figures (2026-12-06, 2 CPU cores, otherwise idle; FluidR3_GM; defaults: ENGINE_WORKERS=2,
-ENGINE_QUEUE_SIZE=16, ENGINE_MAX_BACKLOG_S=2, ENGINE_BATCH_MAX=4; `--clients 50 --seconds 20
+Latest figures (2026-12-06, a later session on a faster machine of the same kind: FluidSynth 1.2x as fast;
+2 CPU cores, otherwise idle; FluidR3_GM; defaults: ENGINE_WORKERS=2, ENGINE_QUEUE_SIZE=16,
+ENGINE_MAX_BACKLOG_S=2, ENGINE_BATCH_MAX=4, ENGINE_WARM_HUM=true; `--clients 50 --seconds 20
 --render-pieces 4`):
 
-    engine ready in 2.3 s (pid 22285, RSS 388 MB)
-    load: 50 clients, 21.8 s: 40 pieces (1.83/s), 466 busy answers, errors 0
-      latency of pieces: p50 1.69 s, p95 2.70 s, p99 2.80 s, max 2.80 s
-      engine RSS: peak 555 MB (high-water mark 557 MB), 427 MB idle 2 s after
-      engine CPU: 1.59 cores busy, 869 ms per piece (refusals included)
-    render: engine p50 534 ms per piece, fluidsynth -F 484 ms (its start-up excluded): ratio 1.09
-    audio floor: fluidsynth -F 493 ms + libopus 206 ms of CPU per piece = 699 ms: at most 2.9 pieces/s
+    engine ready in 2.4 s (pid 17507, RSS 406 MB)
+    load: 50 clients, 22.0 s: 44 pieces (2.00/s), 465 busy answers, errors 0
+      latency of pieces: p50 1.68 s, p95 2.62 s, p99 2.77 s, max 2.77 s
+      engine RSS: peak 746 MB (high-water mark 771 MB), 653 MB idle 2 s after
+      engine CPU: 1.53 cores busy, 766 ms per piece (refusals included)
+    render: engine p50 567 ms per piece, fluidsynth -F 384 ms (its start-up excluded): ratio 1.40
+    audio floor: fluidsynth -F 397 ms + libopus 159 ms of CPU per piece = 555 ms: at most 3.6 pieces/s
       on 2 cores with nothing else done
-    throughput: 1.83 pieces/s, 64% of the audio floor's 2.86/s
+    throughput: 2.00 pieces/s, 56% of the audio floor's 3.60/s
+
+The same run with ENGINE_WARM_HUM=false: 1.82 pieces/s (52% of the floor), p99 2.64 s, RSS peak 561 MB
+(392 MB at start, 427 MB idle after). The hum transcriber, warmed at start since issue 11, holds about
+200 MB: pYIN's numba-compiled kernels take 207 MB once run, its note model 32 MB (measured in a bare
+process). The run before on a slower machine, before the transcriber was warmed at start: 1.83 pieces/s,
+64% of its floor's 2.86/s, p99 2.80 s, RSS peak 555 MB.
 
 Faults (`--kill`, last run 2026-11-28): SIGKILL under 50 clients; the engine ready again after 2.8 s
 (restarts: 1); 12 requests in flight ended as EngineUnavailable, 8 pieces in the 5 s after ready.
@@ -32,11 +39,13 @@ RSS peak 550 MB. Before this session's memory work the engine was 525 MB idle an
 was loaded whole in each render thread (now only the samples a piece selects) and the allocator kept what
 the load freed (now two arenas and a trim when idle).
 
-Against issue 10's targets: p99 2.8 s (< 3 s) with everything beyond told busy at once; RSS 555 MB
-(<= 600 MB); throughput 64% of the floor, not 90%. The 90% cannot be reached while a piece also needs its
-melody and its picture: on this machine the melody is ~150 ms and the piano roll ~95 ms of CPU a piece
-beside the ~700 ms floor, so even with no other overhead the engine makes at most ~74% of the floor's
-pieces; the rest is arrangement, MIDI, HTTP and base64 (~100 ms), and the load generator on the same cores.
+Against issue 10's targets: p99 2.8 s (< 3 s) with everything beyond told busy at once; RSS 561 MB (<= 600
+MB) with the hum transcriber loaded on first use, 746 MB with it warmed at start (the default, for issue
+11's first answer); throughput 52-64% of the floor, not 90%. The 90% cannot be reached while a piece also
+needs its melody and its picture: on this machine the melody is ~150 ms and the piano roll ~95 ms of CPU a
+piece beside the ~700 ms floor, so even with no other overhead the engine makes at most ~74% of the
+floor's pieces; the rest is arrangement, MIDI, HTTP and base64 (~100 ms), and the load generator on the
+same cores.
 """
 
 from __future__ import annotations
