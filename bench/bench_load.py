@@ -26,10 +26,11 @@ ENGINE_MAX_BACKLOG_S=2, ENGINE_BATCH_MAX=4, ENGINE_WARM_HUM=true; `--clients 50 
     throughput: 2.00 pieces/s, 56% of the audio floor's 3.60/s
 
 The same run with ENGINE_WARM_HUM=false: 1.82 pieces/s (52% of the floor), p99 2.64 s, RSS peak 561 MB
-(392 MB at start, 427 MB idle after). The hum transcriber, warmed at start since issue 11, holds about
-200 MB: pYIN's numba-compiled kernels take 207 MB once run, its note model 32 MB (measured in a bare
-process). The run before on a slower machine, before the transcriber was warmed at start: 1.83 pieces/s,
-64% of its floor's 2.86/s, p99 2.80 s, RSS peak 555 MB.
+(392 MB at start, 427 MB idle after). The hum transcriber, warmed at start since issue 11, holds about 200
+MB: in a bare process with torch loaded, the transcriber's first clip adds 220 MB, of which librosa and
+its imports (numba, llvmlite, scipy's signal modules) are about 195 MB, pYIN's compiled kernels about 10
+MB and the note model the rest. The run before on a slower machine, before the transcriber was warmed at
+start: 1.83 pieces/s, 64% of its floor's 2.86/s, p99 2.80 s, RSS peak 555 MB.
 
 Faults (`--kill`, last run 2026-11-28): SIGKILL under 50 clients; the engine ready again after 2.8 s
 (restarts: 1); 12 requests in flight ended as EngineUnavailable, 8 pieces in the 5 s after ready.
