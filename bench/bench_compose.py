@@ -9,10 +9,10 @@ overlapped, with the calling thread's CPU time, its wait for a core (Linux's sch
 load) and how often it was preempted. `wall - queued` is what the render thread would take with a core of
 its own. Issue 10's targets: p50 <= 0.5 s, and overlapped <= 1.15x the longer of render and Opus alone.
 
-Latest figures (2026-12-06, a later session on a faster machine of the same kind: FluidSynth alone 285 ms
-for what took 409 ms in the run before; with the conductor's bank held to the asked meter; FluidR3_GM,
-arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python bench/bench_compose.py
---pieces 16`, both cores otherwise idle):
+Latest figures (2026-12-06, a later session on a faster machine of the same kind: FluidSynth alone, in
+this process, 285 ms for what took 409 ms in the run before; with the conductor's bank held to the asked
+meter; FluidR3_GM, arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1 .venv/bin/python
+bench/bench_compose.py --pieces 16`, both cores otherwise idle):
 
     16 pieces of 16 bars at 100 bpm (about 41 s of music each)
     request -> OGG+MIDI+PNG, before: p50 795 ms, p95 923 ms
@@ -37,19 +37,19 @@ arranged pieces with melody, chords and bass; `OMP_NUM_THREADS=1 .venv/bin/pytho
     render then vorbis (before): p50 581.1 ms wall
 
 Against issue 10's targets: the overlap holds (1.02x the longer part, target <= 1.15x), and on this
-machine the p50 sits at the 0.5 s asked: 510 ms here and 492 ms in a second run (stage totals 499 and 485
-ms; 491 and 504 ms in two runs with Python's GIL switch interval cut to 0.5 ms, no clear change, not
-kept). The render thread shares the two cores with the Opus encoder and the piano roll: 285 ms alone,
-327-347 ms beside them. On the slower machine of the run before (the code before the meter change), p50
-682 ms (melody 146.5 ms, FluidSynth alone 409 ms): after the melody a piece needs about 700 ms of CPU
-there (render, Opus, PNG, MIDI), at least 350 ms on 2 cores however it is split. Playing the notes on two
-synths at once in two threads was measured (render alone 385 -> 268 ms) and not kept: each synth runs its
-own reverb and chorus (30-47% more CPU), the second core already encodes the Opus and draws the PNG, and
-the request took 736 ms against 687 ms on one synth (20 pieces interleaved). Turning FluidSynth's chorus
-off saves 6% of a render and is silent for a piano, but 50 of FluidR3's 136 programs and kits send to it.
-The melody (issue 9's target: <= 150 ms): 103 ms here; 146.5 ms on the slower machine (150.5-152 ms there
-before the transposed weights were kept, the same melodies note for note; 179 ms before the decoder's step
-was made cheaper).
+machine the p50 is at the edge of the 0.5 s asked: 510 ms here, over it, and 492 ms in a second run, under
+it (stage totals 499 and 485 ms; p95 727 and 699 ms; 491 and 504 ms in two runs with Python's GIL switch
+interval cut to 0.5 ms, no clear change, not kept). The render thread shares the two cores with the Opus
+encoder and the piano roll: 285 ms alone, 327-347 ms beside them. On the slower machine of the run before
+(the code before the meter change), p50 682 ms (melody 146.5 ms, FluidSynth alone 409 ms): after the
+melody a piece needs about 700 ms of CPU there (render, Opus, PNG, MIDI), at least 350 ms on 2 cores
+however it is split. Playing the notes on two synths at once in two threads was measured (render alone 385
+-> 268 ms) and not kept: each synth runs its own reverb and chorus (30-47% more CPU), the second core
+already encodes the Opus and draws the PNG, and the request took 736 ms against 687 ms on one synth (20
+pieces interleaved). Turning FluidSynth's chorus off saves 6% of a render and is silent for a piano, but
+50 of FluidR3's 136 programs and kits send to it. The melody (issue 9's target: <= 150 ms): 103 ms here;
+146.5 ms on the slower machine (150.5-152 ms there before the transposed weights were kept, the same
+melodies note for note; 179 ms before the decoder's step was made cheaper).
 """
 
 from __future__ import annotations

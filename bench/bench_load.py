@@ -10,8 +10,8 @@ Run: `.venv/bin/python bench/bench_load.py [--clients 50] [--seconds 30] [--kill
 3. Faults (`--kill`): under the same load, SIGKILL the engine; count how requests ended, how long
    until the supervisor has a new engine ready, and whether the requests after that succeed.
 
-Latest figures (2026-12-06, a later session on a faster machine of the same kind: FluidSynth 1.2x as fast;
-2 CPU cores, otherwise idle; FluidR3_GM; defaults: ENGINE_WORKERS=2, ENGINE_QUEUE_SIZE=16,
+Latest figures (2026-12-06, a later session on a faster machine of the same kind: `fluidsynth -F` 1.3x as
+fast; 2 CPU cores, otherwise idle; FluidR3_GM; defaults: ENGINE_WORKERS=2, ENGINE_QUEUE_SIZE=16,
 ENGINE_MAX_BACKLOG_S=2, ENGINE_BATCH_MAX=4, ENGINE_WARM_HUM=true; `--clients 50 --seconds 20
 --render-pieces 4`):
 
@@ -42,11 +42,11 @@ the load freed (now two arenas and a trim when idle).
 
 Against issue 10's targets: p99 2.8 s (< 3 s) with everything beyond told busy at once; RSS 561 MB (<= 600
 MB) with the hum transcriber loaded on first use, 746 MB with it warmed at start (the default, for issue
-11's first answer); throughput 52-64% of the floor, not 90%. The 90% cannot be reached while a piece also
-needs its melody and its picture: on this machine the melody is ~150 ms and the piano roll ~95 ms of CPU a
-piece beside the ~700 ms floor, so even with no other overhead the engine makes at most ~74% of the
-floor's pieces; the rest is arrangement, MIDI, HTTP and base64 (~100 ms), and the load generator on the
-same cores.
+11's first answer), which misses the target; throughput 52-64% of the floor, not 90%. The 90% cannot be
+reached while a piece also needs its melody and its picture: on the slower machine the melody was ~150 ms
+and the piano roll ~95 ms of CPU a piece beside the ~700 ms floor (on the faster one: ~103 ms, ~77 ms and
+~555 ms), so even with no other overhead the engine makes at most ~74% of the floor's pieces; the rest is
+arrangement, MIDI, HTTP and base64 (~100 ms), and the load generator on the same cores.
 """
 
 from __future__ import annotations

@@ -64,9 +64,13 @@ class TuneCondition:
         ]
 
     def meters(self) -> list[int]:
-        """The meter's index, and those of the meters whose codes serve it in this tradition."""
-        kin = [group for group in SAME_BEAT.get(self.tradition or "", ()) if self.meter in group]
-        return [meter_index(m) for m in (kin[0] if kin else (self.meter,))]
+        """The meter's index, and those of the meters whose codes serve it in this tradition (compared
+        as indices, so that 2/2 and C count as the 4/4 they are written as)."""
+        meter = meter_index(self.meter)
+        for group in SAME_BEAT.get(self.tradition or "", ()):
+            if meter in (kin := sorted({meter_index(m) for m in group})):
+                return kin
+        return [meter]
 
 
 class Conductor(nn.Module):
@@ -140,7 +144,9 @@ class Conductor(nn.Module):
 
     def _pool(self, condition: TuneCondition) -> torch.Tensor:
         """Indices of bank codes from tunes like the one asked for: each condition kept while enough
-        codes match it (tradition, then mode, type and meter; a meter's index 0 is 2/4, not unknown)."""
+        codes match it (tradition, then mode, type and meter; a meter's index 0 is 2/4, not unknown).
+        A condition too few codes match is let go: a han song in 3/4 (12 codes) draws from every meter
+        of its tradition and mode, a 2/4 march (17) from every march."""
         wanted = condition.indices()
         pool = torch.arange(len(self.bank_condition))
         for column in (0, 3, 1, 2):  # tradition, mode, tune type, meter
@@ -148,7 +154,7 @@ class Conductor(nn.Module):
                 continue
             accepted = torch.tensor(condition.meters() if column == 2 else [wanted[column]])
             matching = pool[torch.isin(self.bank_condition[pool, column].cpu(), accepted)]
-            if len(matching) >= self.config.proposals // 8:
+            if len(matching) >= max(1, self.config.proposals // 8):
                 pool = matching
         return pool
 
