@@ -12,7 +12,7 @@ import pretty_midi
 import pytest
 import soundfile
 
-from engine.compose.melody import dance_plan, extension_plan, phrase_plan
+from engine.compose.melody import dance_plan, extension_plan, mean_pitch, phrase_plan
 from engine.compose.pipeline import Answering, Composer
 from engine.data.events import to_notes
 from engine.schemas import ComposeRequest, key_pitch_class
@@ -142,9 +142,6 @@ def test_a_reel_has_two_parts_the_second_higher(composer, tmp_path):
         bar = len(events) // 16
         assert np.array_equal(events[4 * bar + 1 : 6 * bar], events[1 : 2 * bar])  # bars 5-6 are 1-2
         assert not np.array_equal(events[12 * bar + 1 : 14 * bar], events[1 : 2 * bar])
-
-        def mean_pitch(part: np.ndarray) -> float:
-            return float(np.mean([pitch for pitch, _, _ in to_notes(part)]))
 
         lifts.append(mean_pitch(events[8 * bar :]) - mean_pitch(events[: 8 * bar]))
     assert np.mean(lifts) > 1.0, lifts

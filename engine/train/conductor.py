@@ -18,8 +18,8 @@ import torch
 from tqdm import tqdm
 
 from engine.data.corpus import MINOR_MODES, Corpus, Tune
-from engine.data.events import HOLD, NOTE_OFFSET, meter_index
-from engine.data.windows import WINDOW_BARS, Batch, split_tunes
+from engine.data.events import NOTE_OFFSET, meter_index
+from engine.data.windows import WINDOW_BARS, Batch, open_window, split_tunes
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor, save_conductor
 from engine.models.idiom import Idiom
 from engine.models.vae import MelodyVAE, load_vae
@@ -84,10 +84,8 @@ def opens_silent(tune: Tune, window: int) -> bool:
     pickup bar (the corpus pads it with a rest) or a phrase that starts late."""
     bar = tune.steps_per_bar
     start = window * WINDOW_BARS * bar
-    sounding = tune.events[: start + 1][tune.events[: start + 1] != HOLD]
-    if len(sounding) and sounding[-1] >= NOTE_OFFSET:
-        return False
-    onsets = np.flatnonzero(tune.events[start : start + bar] >= NOTE_OFFSET)
+    # a note sounding on into the window counts as struck at its start (`open_window`)
+    onsets = np.flatnonzero(open_window(tune.events[: start + bar], start) >= NOTE_OFFSET)
     return not len(onsets) or onsets[0] >= bar // 2
 
 
