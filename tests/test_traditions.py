@@ -24,7 +24,7 @@ from engine.compose.melody import (
 )
 from engine.compose.resolve import resolve
 from engine.data.corpus import TRADITIONS, load_corpus, save_corpus, tradition_of, tune_type_of
-from engine.data.events import HOLD, N_TOKENS, NOTE_OFFSET, PITCH_LO, note_token, to_notes
+from engine.data.events import HOLD, N_TOKENS, NOTE_OFFSET, PITCH_LO, REST, note_token, to_notes
 from engine.data.windows import WindowSet, note_before
 from engine.eval.classifiers import pentatonic_share, two_sample_test
 from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor
@@ -552,6 +552,51 @@ def test_idiom_counts_where_tunes_of_each_tradition_and_mode_end(small_corpus):
     assert np.array_equal(again.final("chinese", "major"), idiom.final("chinese", "major"))
     # a checkpoint from before the finals: its tables read, no finals
     assert not Idiom.from_state(idiom.state()["tables"]).finals
+
+
+def test_idiom_counts_where_in_the_last_bar_tunes_end():
+    """The last note's onset in the last bar and its length, per type, tradition and any tune, for each
+    bar length with enough tunes; a final sounding on from the bar before counts from the bar line."""
+    from engine.data.corpus import Tune
+
+    on_beat_two = np.array(
+        [note_token(60)] + [HOLD] * 7 + [note_token(64)] + [HOLD] * 3 + [note_token(62), HOLD, REST, REST],
+        dtype=np.uint8,
+    )
+    held_over = np.array([note_token(60)] + [HOLD] * 3 + [note_token(62)] + [HOLD] * 11, dtype=np.uint8)
+    tunes = [Tune("r", "", "2/4", 8, 2, "major", on_beat_two, "celtic", "reel")] * 30
+    tunes += [Tune("r", "", "2/4", 8, 2, "major", held_over, "celtic", "reel")] * 10
+    tunes += [Tune("g", "", "2/4", 8, 2, "major", held_over, "german")] * 5
+    silent_end = np.array([note_token(60)] + [HOLD] * 7 + [REST] * 8, dtype=np.uint8)
+    tunes += [Tune("s", "", "2/4", 8, 2, "major", silent_end, "celtic", "reel")] * 3  # no ending to place
+    idiom = Idiom.fit(tunes)
+    assert idiom.ending("celtic", "reel", 8).tolist() == [[0, 8, 10], [4, 2, 30]]
+    # too few German tunes for a table of their own: any tune's; no table for a bar length none has
+    assert idiom.ending("german", None, 8).tolist() == [[0, 8, 15], [4, 2, 30]]
+    assert idiom.ending("celtic", "reel", 16) is None
+    again = Idiom.from_state(idiom.state())
+    assert np.array_equal(again.ending("celtic", "reel", 8), idiom.ending("celtic", "reel", 8))
+    assert not Idiom.from_state({"tables": idiom.state()["tables"]}).endings  # a checkpoint from before
+
+
+def test_a_cadence_ends_as_its_tunes_do(tiny_models):
+    """A dance tune's final is struck where the idiom's endings put it, held as long, and the bar ends in
+    silence; a song's final, or one without a table, fills the last bar."""
+    from engine.compose.melody import cadence_tokens
+
+    forced = cadence_tokens(32, 16, 0, 60, (8, 4)).tolist()
+    assert forced[:24] == [-1] * 24 and forced[24] == note_token(60)
+    assert forced[25:28] == [HOLD] * 3 and forced[28:] == [REST] * 4
+    writer = _writer(tiny_models[0])
+    writer.model.idiom.endings = {"hornpipe/16": np.array([[8, 4, 1]]), "german/16": np.array([[8, 4, 1]])}
+    for seed in range(3):
+        spec = MelodySpec(2, "major", "4/4", phrase_plan(8), seed, tradition="celtic", tune_type="hornpipe")
+        last_bar = writer.write(spec).events[-16:]
+        assert last_bar[8] >= NOTE_OFFSET
+        assert last_bar[9:12].tolist() == [HOLD] * 3 and last_bar[12:].tolist() == [REST] * 4
+    song = MelodySpec(2, "major", "4/4", phrase_plan(8), 0, tradition="german")
+    for held in (writer.write(song), writer.write(replace(spec, tune_type="reel"))):
+        assert held.events[-16] >= NOTE_OFFSET and held.events[-15:].tolist() == [HOLD] * 15
 
 
 def test_a_chinese_melody_ends_on_its_modes_final(tiny_models):

@@ -10,6 +10,7 @@ The tables are counted from the training tunes and ship inside the conductor's c
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ MAX_INTERVAL = 12  # semitones; larger leaps share the last bin
 MAX_LENGTH = 16  # steps of the 16th grid; longer notes share the last bin
 MIN_NOTES = 2000  # a tradition or type needs this many notes for a table of its own
 MIN_TUNES = 100  # a tradition and mode family needs this many tunes for a table of its finals
+MIN_ENDINGS = 40  # a type or tradition needs this many tunes of one bar length for a table of endings
 ALL = "all"
 
 
@@ -69,6 +71,8 @@ class Idiom:
     tables: dict[str, IdiomTable]
     # "chinese/major" -> the share of such tunes whose last note is each degree above the tonic (12)
     finals: dict[str, np.ndarray] = field(default_factory=dict)
+    # "reel/16" -> rows (onset in the last bar, length, in steps; tunes) of how such tunes' last note lies
+    endings: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def fit(cls, tunes: list[Tune]) -> Idiom:
@@ -82,7 +86,7 @@ class Idiom:
             table, notes = _table(members)
             if name == ALL or notes >= MIN_NOTES:
                 tables[name] = table
-        return cls(tables, _finals(tunes))
+        return cls(tables, _finals(tunes), _endings(tunes))
 
     def table(self, tradition: str | None, tune_type: str | None) -> IdiomTable:
         """The most specific table for a tune: its type's, else its tradition's, else all tunes'."""
@@ -95,6 +99,14 @@ class Idiom:
         """Where tunes of this tradition and mode family end: the share of each degree (12), or None."""
         return self.finals.get(f"{tradition}/{mode}")
 
+    def ending(self, tradition: str | None, tune_type: str | None, steps_per_bar: int) -> np.ndarray | None:
+        """How tunes of this type (else tradition, else any tune) in bars of `steps_per_bar` place their
+        last note: rows of (onset in the last bar, length, tunes), or None where too few tunes say."""
+        for name in (tune_type, tradition, ALL):
+            if (rows := self.endings.get(f"{name}/{steps_per_bar}")) is not None:
+                return rows
+        return None
+
     def state(self) -> dict[str, dict]:
         """Plain lists, for a checkpoint loaded with weights_only."""
         return {
@@ -103,6 +115,7 @@ class Idiom:
                 for name, t in self.tables.items()
             },
             "finals": {name: shares.tolist() for name, shares in self.finals.items()},
+            "endings": {name: rows.tolist() for name, rows in self.endings.items()},
         }
 
     @classmethod
@@ -115,6 +128,7 @@ class Idiom:
                 for name, t in tables.items()
             },
             {name: np.array(shares) for name, shares in state.get("finals", {}).items()},
+            {name: np.array(rows, dtype=int) for name, rows in state.get("endings", {}).items()},
         )
 
 
@@ -128,3 +142,27 @@ def _finals(tunes: list[Tune]) -> dict[str, np.ndarray]:
         found = counts.setdefault(f"{tune.tradition}/{tune.family}", np.zeros(12))
         found[(notes[-1][0] - tune.tonic) % 12] += 1
     return {name: found / found.sum() for name, found in counts.items() if found.sum() >= MIN_TUNES}
+
+
+def _endings(tunes: list[Tune]) -> dict[str, np.ndarray]:
+    """Per tune type and per tradition, for each bar length with MIN_ENDINGS tunes: how often the last
+    note starts at each step of the last bar (0 where it sounds on from the bar before) and lasts each
+    number of steps within it, the rest of the bar silent."""
+    counts: dict[str, Counter[tuple[int, int]]] = {}
+    for tune in tunes:
+        notes = to_notes(tune.events)
+        if not notes:
+            continue
+        _, start, end = notes[-1]
+        last_bar = len(tune.events) - tune.steps_per_bar
+        if end <= last_bar:  # a last bar left silent: nothing to place
+            continue
+        onset = max(start, last_bar)
+        ending = (onset - last_bar, end - onset)
+        for name in filter(None, (tune.tune_type, tune.tradition, ALL)):
+            counts.setdefault(f"{name}/{tune.steps_per_bar}", Counter())[ending] += 1
+    return {
+        name: np.array([(*ending, tunes) for ending, tunes in sorted(found.items())], dtype=int)
+        for name, found in counts.items()
+        if found.total() >= MIN_ENDINGS
+    }
