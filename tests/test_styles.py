@@ -21,7 +21,9 @@ from engine.arrange.harmony import key_chords
 from engine.arrange.idioms import IDIOMS, parse_numeral
 from engine.arrange.perform import GRACE, Performance, articulate, ornament, swung
 from engine.arrange.styles import Grid, idiom_of, style_heard, swing_of
+from engine.compose.midi import final_onset
 from engine.compose.resolve import resolve
+from engine.data.events import HOLD, REST, note_token
 from engine.eval.arrangement_stats import (
     chord_size,
     held_bass,
@@ -704,6 +706,23 @@ def test_the_shortest_piece_still_slows_into_its_held_final_chord(rubato: int) -
     times = [play.seconds(step) for step in range(33)]
     assert all(a < b for a, b in itertools.pairwise(times))
     assert times[32] - times[16] > times[16] - times[0]  # the last bar is played slower than the first
+
+
+def test_a_dance_tunes_notes_before_its_final_are_played_into_it():
+    """A hornpipe's final falls on the third beat of its last bar: the ritardando runs into that note and
+    the held tempo starts there, so the two beats before it are not played as slowly as the final."""
+    last_bar = [note_token(62)] + [HOLD] * 3 + [note_token(64)] + [HOLD] * 3 + [note_token(60)] + [HOLD] * 3
+    events = np.array([note_token(60)] + [HOLD] * 15 + last_bar + [REST] + [HOLD] * 3, dtype=np.uint8)
+    assert final_onset(events, 16) == 24
+    held = np.array([note_token(60)] + [HOLD] * 31, dtype=np.uint8)  # one note from the bar before on
+    assert final_onset(held, 16) == 16
+    into = Performance.of(0.125, 16, 32, final=24)
+    at_bar_line = Performance.of(0.125, 16, 32)
+    beat = {name: [p.seconds(s + 4) - p.seconds(s) for s in (16, 20, 24, 28)] for name, p in
+            (("into", into), ("at the bar line", at_bar_line))}  # fmt: skip
+    assert beat["into"][0] < beat["at the bar line"][0]  # beats 1-2: quicker than a held final's tempo
+    assert beat["into"][2] == pytest.approx(beat["at the bar line"][2])  # the final itself: held as long
+    assert beat["into"][1] < beat["into"][2]  # still slowing into it
 
 
 def test_a_rock_bass_drives_roots_and_fills_the_phrase_end_with_octaves():

@@ -15,6 +15,7 @@ from engine.compose.melody import (
     MelodySpec,
     MelodyWriter,
     _Writing,
+    cadence_tokens,
     fitness,
     key_bias,
     melody_clarity,
@@ -23,7 +24,7 @@ from engine.compose.melody import (
     scale_of,
 )
 from engine.compose.resolve import resolve
-from engine.data.corpus import TRADITIONS, load_corpus, save_corpus, tradition_of, tune_type_of
+from engine.data.corpus import TRADITIONS, Tune, load_corpus, save_corpus, tradition_of, tune_type_of
 from engine.data.events import HOLD, N_TOKENS, NOTE_OFFSET, PITCH_LO, REST, note_token, to_notes
 from engine.data.windows import WindowSet, note_before
 from engine.eval.classifiers import pentatonic_share, two_sample_test
@@ -168,7 +169,6 @@ def test_conductor_trains_resumes_and_exports(tiny_models, small_corpus):
 def test_the_bank_offers_no_window_that_opens_in_silence():
     """A pickup bar or a late phrase start is left out of the proposals; a held note or a short rest
     at the bar line is not silence enough to leave a window out."""
-    from engine.data.corpus import Tune
     from engine.data.events import REST
     from engine.train.conductor import TuneCodes, code_bank, opens_silent
 
@@ -203,6 +203,10 @@ def test_a_cadence_lands_its_final_near_the_note_before():
     # two octaves and more away: still the nearest C, not the nearest of the three octaves around C4
     high = [note_token(86)] + [HOLD] * 15  # D6
     assert settle_final(np.array(high + final, dtype=np.uint8), 16)[16] == note_token(84)
+    # a dance tune's final struck on the third beat: it is the note at that step that moves
+    third_beat = [note_token(74)] + [HOLD] * 7 + [note_token(60)] + [HOLD] * 3 + [REST] + [HOLD] * 3
+    settled = settle_final(np.array(bar + third_beat, dtype=np.uint8), 24)
+    assert settled[24] == note_token(72) and settled[16] == note_token(74)
 
 
 def _writer(root) -> MelodyWriter:
@@ -536,7 +540,6 @@ def test_idiom_tables_count_how_real_tunes_move(small_corpus):
 
 
 def test_idiom_counts_where_tunes_of_each_tradition_and_mode_end(small_corpus):
-    from engine.data.corpus import Tune
 
     def tune(last: int, tradition: str, mode: str = "major") -> Tune:
         return Tune("t", "", "2/4", 8, 2, mode, _line([62, 64, last], 4)[:16], tradition)
@@ -555,10 +558,8 @@ def test_idiom_counts_where_tunes_of_each_tradition_and_mode_end(small_corpus):
 
 
 def test_idiom_counts_where_in_the_last_bar_tunes_end():
-    """The last note's onset in the last bar and its length, per type, tradition and any tune, for each
-    bar length with enough tunes; a final sounding on from the bar before counts from the bar line."""
-    from engine.data.corpus import Tune
-
+    """The last note's onset in the last bar and its length, per type and tradition, for each bar length
+    with enough tunes; a final sounding on from the bar before counts from the bar line."""
     on_beat_two = np.array(
         [note_token(60)] + [HOLD] * 7 + [note_token(64)] + [HOLD] * 3 + [note_token(62), HOLD, REST, REST],
         dtype=np.uint8,
@@ -571,8 +572,9 @@ def test_idiom_counts_where_in_the_last_bar_tunes_end():
     tunes += [Tune("s", "", "2/4", 8, 2, "major", silent_end, "celtic", "reel")] * 3  # no ending to place
     idiom = Idiom.fit(tunes)
     assert idiom.ending("celtic", "reel", 8).tolist() == [[0, 8, 10], [4, 2, 30]]
-    # too few German tunes for a table of their own: any tune's; no table for a bar length none has
-    assert idiom.ending("german", None, 8).tolist() == [[0, 8, 15], [4, 2, 30]]
+    # a type without a table of its own: its tradition's; too few German tunes for one; no bar length
+    assert idiom.ending("celtic", "polka", 8).tolist() == [[0, 8, 10], [4, 2, 30]]
+    assert idiom.ending("german", None, 8) is None and idiom.ending(None, None, 8) is None
     assert idiom.ending("celtic", "reel", 16) is None
     again = Idiom.from_state(idiom.state())
     assert np.array_equal(again.ending("celtic", "reel", 8), idiom.ending("celtic", "reel", 8))
@@ -582,21 +584,33 @@ def test_idiom_counts_where_in_the_last_bar_tunes_end():
 def test_a_cadence_ends_as_its_tunes_do(tiny_models):
     """A dance tune's final is struck where the idiom's endings put it, held as long, and the bar ends in
     silence; a song's final, or one without a table, fills the last bar."""
-    from engine.compose.melody import cadence_tokens
-
     forced = cadence_tokens(32, 16, 0, 60, (8, 4)).tolist()
     assert forced[:24] == [-1] * 24 and forced[24] == note_token(60)
-    assert forced[25:28] == [HOLD] * 3 and forced[28:] == [REST] * 4
+    assert (
+        forced[25:28] == [HOLD] * 3 and forced[28:] == [REST] + [HOLD] * 3
+    )  # silence as the corpus writes it
     writer = _writer(tiny_models[0])
-    writer.model.idiom.endings = {"hornpipe/16": np.array([[8, 4, 1]]), "german/16": np.array([[8, 4, 1]])}
+    # the row that no tune ends with is never drawn; a reel, with no table of its own, takes celtic's
+    writer.model.idiom.endings = {
+        "hornpipe/16": np.array([[8, 4, 1], [0, 16, 0]]),
+        "celtic/16": np.array([[12, 2, 1]]),
+        "german/16": np.array([[8, 4, 1]]),
+    }
     for seed in range(3):
         spec = MelodySpec(2, "major", "4/4", phrase_plan(8), seed, tradition="celtic", tune_type="hornpipe")
         last_bar = writer.write(spec).events[-16:]
-        assert last_bar[8] >= NOTE_OFFSET
-        assert last_bar[9:12].tolist() == [HOLD] * 3 and last_bar[12:].tolist() == [REST] * 4
+        assert last_bar[8] >= NOTE_OFFSET and to_notes(last_bar)[-1][1:] == (8, 12)
+        assert last_bar[9:12].tolist() == [HOLD] * 3 and last_bar[12] == REST
+        reel = writer.write(replace(spec, tune_type="reel")).events[-16:]
+        assert reel[12] >= NOTE_OFFSET and to_notes(reel)[-1][1:] == (12, 14)
     song = MelodySpec(2, "major", "4/4", phrase_plan(8), 0, tradition="german")
+    writer.model.idiom.endings.pop("celtic/16")
     for held in (writer.write(song), writer.write(replace(spec, tune_type="reel"))):
         assert held.events[-16] >= NOTE_OFFSET and held.events[-15:].tolist() == [HOLD] * 15
+    # drawn by the seed where the table spreads: the same seed ends the same way, others differ
+    writer.model.idiom.endings["hornpipe/16"] = np.array([[0, 4, 1], [4, 4, 1], [8, 4, 1], [12, 4, 1]])
+    ends = [to_notes(writer.write(replace(spec, seed=seed)).events)[-1][1] % 16 for seed in range(8)]
+    assert len(set(ends)) > 1 and ends[3] == to_notes(writer.write(replace(spec, seed=3)).events)[-1][1] % 16
 
 
 def test_a_chinese_melody_ends_on_its_modes_final(tiny_models):

@@ -116,11 +116,15 @@ class Performance:
         ending: bool = True,
         origin: int = 0,
         rubato: int = 0,
+        final: int | None = None,
     ) -> Performance:
         """A piece of `total` steps in bars of `bar`, bar 1 at step `origin`; `ending`: a ritardando
-        and a held final chord (a live jam's phrase goes on, and a fade-out keeps time: they have none);
-        `rubato`: the steps of a beat, to play each phrase with rubato beat by beat (see `rubato_shares`)."""
-        final = total - bar
+        into the final note (struck at step `final`, by default the last bar line) and the rest held
+        (a live jam's phrase goes on, and a fade-out keeps time: they have none); `rubato`: the steps of
+        a beat, to play each phrase with rubato beat by beat (see `rubato_shares`). A dance tune's final
+        falls inside its last bar (a hornpipe's on the third beat): the notes before it are played into
+        it, not held back as if they were the final."""
+        final = total - bar if final is None else final
         slowing = ending and final >= bar + origin
         shares = dict(rubato_shares(origin, final if slowing else total, rubato, bar, seed)) if rubato else {}
         changes: list[tuple[int, float]] = [(0, 1.0)]

@@ -313,6 +313,7 @@ class Melody:
 # higher), slip jigs +4.5, hornpipes +2.0 and strathspeys +2.1 (63-66%); marches (+1.0) and airs are
 # song-like and keep the song form. Polkas (none labelled) are taken as hornpipes.
 DANCE_LIFT = {"reel": 3.5, "jig": 3.5, "slip jig": 3.5, "hornpipe": 2.0, "strathspey": 2.0, "polka": 2.0}
+DANCE_TYPES = frozenset(DANCE_LIFT)  # the tune types that take a dance tune's form and ending
 DANCE_PARTS = {8: "A", 16: "AB", 24: "AAB", 32: "AABB"}  # eight-bar parts, each played as written
 REGISTER_WEIGHT = 1 / 6  # per semitone a window's mean pitch lies from the opening's
 # The same for a dance tune's second part, from the opening's lifted by DANCE_LIFT. Of 40 reels and jigs
@@ -342,7 +343,7 @@ def phrase_plan(bars: int, prefix: str = "", tune_type: str | None = None) -> li
     Four-bar phrases: A A' B A'' for 16 bars, longer pieces add episodes each answered by the opening.
     A dance tune (`DANCE_LIFT`) of 8 to 32 bars takes its own form instead (`dance_plan`).
     """
-    if tune_type in DANCE_LIFT and not prefix and (dance := dance_plan(bars)) is not None:
+    if tune_type in DANCE_TYPES and not prefix and (dance := dance_plan(bars)) is not None:
         return dance
     windows = max(1, -(-bars // 2))
     phrases = windows // 2
@@ -525,11 +526,13 @@ def cadence_tokens(
     steps, the rest of the bar silent; the decoder writes the steps before it. Without `ending`, one
     note fills the bar."""
     onset, held = ending or (0, bar)
+    assert 0 <= onset < bar and 0 < held <= bar - onset, f"no ending {onset}+{held} in a bar of {bar}"
     start = length - bar + onset
     forced = torch.full((length,), -1, dtype=torch.long)
     forced[start] = note_token(nearest_pitch(final, previous_pitch))
-    forced[start + 1 : start + held] = HOLD
-    forced[start + held :] = REST
+    forced[start + 1 :] = HOLD  # the final held, and any silence after it written as the corpus does
+    if start + held < length:
+        forced[start + held] = REST
     return forced
 
 
@@ -759,8 +762,8 @@ class MelodyWriter:
     def _write(self, writings: list[_Writing]) -> list[Melody]:
         """Windows are written in the plan's order, each decoded from the note the one before ended on;
         every spec's next window is decoded in one batch. A label decoded once is reused (the opening
-        returns as it was); a cadence ('*') has its last bar forced onto the tonic. Raises `Stopped`
-        between windows once nobody wants the melodies (`engine.compose.stopping`)."""
+        returns as it was); a cadence ('*') has its last bar forced onto the final (`_ending`).
+        Raises `Stopped` between windows once nobody wants the melodies (`engine.compose.stopping`)."""
         while True:
             rows, owners = [], []
             for writing in writings:
@@ -849,7 +852,7 @@ class MelodyWriter:
         last eighth or quarter. None, one note filling the bar, for a song: a han song holds its final
         for the bar (53-66% of them do), and a German song's written last bar is short by its pickup
         (the final then a rest) where it is sung held to the phrase's end."""
-        if spec.tune_type not in DANCE_LIFT or self.model.idiom is None:
+        if spec.tune_type not in DANCE_TYPES or self.model.idiom is None:
             return None
         rows = self.model.idiom.ending(spec.tradition, spec.tune_type, bar)
         if rows is None:
@@ -857,8 +860,7 @@ class MelodyWriter:
         pick = torch.multinomial(
             torch.tensor(rows[:, 2], dtype=torch.float64), 1, generator=spec.generator("ending")
         )
-        onset, held = (int(v) for v in rows[int(pick), :2])
-        return onset, held
+        return int(rows[int(pick), 0]), int(rows[int(pick), 1])
 
     def write(self, spec: MelodySpec) -> Melody:
         return self.write_batch([spec])[0]

@@ -21,7 +21,7 @@ from engine.arrange.perform import (
     pedal_steps,
     pickup_signature,
 )
-from engine.data.events import STEPS_PER_QUARTER, beat_steps, steps_per_bar, to_notes
+from engine.data.events import NOTE_OFFSET, STEPS_PER_QUARTER, beat_steps, steps_per_bar, to_notes
 from engine.schemas import meter_fraction
 
 
@@ -57,6 +57,14 @@ def melody_to_midi(
         )
     midi.instruments.append(track)
     return midi
+
+
+def final_onset(events: np.ndarray, bar: int) -> int:
+    """The step the melody's final note is struck: its onset where that lies in the last bar (a dance
+    tune's ending), else the last bar line (a final held over from the bar before, or a silent bar)."""
+    onsets = np.flatnonzero(events >= NOTE_OFFSET)
+    last_bar = len(events) - bar
+    return int(onsets[-1]) if len(onsets) and onsets[-1] >= last_bar else last_bar
 
 
 def arrangement_to_midi(
@@ -95,6 +103,7 @@ def arrangement_to_midi(
         ending=ending and not fading,
         origin=lead,
         rubato=grid.beat if rubato else 0,
+        final=lead + final_onset(events, grid.bar),
     )
     # pretty_midi has no public way to add tempo changes: its tick scales are what it writes and reads
     qpm = tempo * beat_steps(meter) / STEPS_PER_QUARTER

@@ -1,5 +1,6 @@
 """How real tunes move: the distribution of their interval sizes and note lengths, overall, per tradition
-and per tune type.
+and per tune type; and how they end: the degree of their last note (`finals`) and where it lies in the
+last bar (`endings`).
 
 The melody writer ranks each window's candidates by their likelihood under these tables. The VAE alone
 does not hold new tunes to them: codes drawn for a new tune decode to more leaps and more kinds of note
@@ -100,9 +101,9 @@ class Idiom:
         return self.finals.get(f"{tradition}/{mode}")
 
     def ending(self, tradition: str | None, tune_type: str | None, steps_per_bar: int) -> np.ndarray | None:
-        """How tunes of this type (else tradition, else any tune) in bars of `steps_per_bar` place their
-        last note: rows of (onset in the last bar, length, tunes), or None where too few tunes say."""
-        for name in (tune_type, tradition, ALL):
+        """How tunes of this type (else tradition) in bars of `steps_per_bar` place their last note: rows
+        of (onset in the last bar, length, tunes), or None where too few tunes say."""
+        for name in filter(None, (tune_type, tradition)):
             if (rows := self.endings.get(f"{name}/{steps_per_bar}")) is not None:
                 return rows
         return None
@@ -159,7 +160,7 @@ def _endings(tunes: list[Tune]) -> dict[str, np.ndarray]:
             continue
         onset = max(start, last_bar)
         ending = (onset - last_bar, end - onset)
-        for name in filter(None, (tune.tune_type, tune.tradition, ALL)):
+        for name in filter(None, (tune.tune_type, tune.tradition)):
             counts.setdefault(f"{name}/{tune.steps_per_bar}", Counter())[ending] += 1
     return {
         name: np.array([(*ending, tunes) for ending, tunes in sorted(found.items())], dtype=int)
