@@ -540,7 +540,6 @@ def test_idiom_tables_count_how_real_tunes_move(small_corpus):
 
 
 def test_idiom_counts_where_tunes_of_each_tradition_and_mode_end(small_corpus):
-
     def tune(last: int, tradition: str, mode: str = "major") -> Tune:
         return Tune("t", "", "2/4", 8, 2, mode, _line([62, 64, last], 4)[:16], tradition)
 
@@ -586,9 +585,8 @@ def test_a_cadence_ends_as_its_tunes_do(tiny_models):
     silence; a song's final, or one without a table, fills the last bar."""
     forced = cadence_tokens(32, 16, 0, 60, (8, 4)).tolist()
     assert forced[:24] == [-1] * 24 and forced[24] == note_token(60)
-    assert (
-        forced[25:28] == [HOLD] * 3 and forced[28:] == [REST] + [HOLD] * 3
-    )  # silence as the corpus writes it
+    # the silence after the final written as the corpus writes it
+    assert forced[25:28] == [HOLD] * 3 and forced[28:] == [REST] + [HOLD] * 3
     writer = _writer(tiny_models[0])
     # the row that no tune ends with is never drawn; a reel, with no table of its own, takes celtic's
     writer.model.idiom.endings = {

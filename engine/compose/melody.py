@@ -341,7 +341,7 @@ def phrase_plan(bars: int, prefix: str = "", tune_type: str | None = None) -> li
     """Window labels of a form for `bars` bars (rounded up to whole windows).
 
     Four-bar phrases: A A' B A'' for 16 bars, longer pieces add episodes each answered by the opening.
-    A dance tune (`DANCE_LIFT`) of 8 to 32 bars takes its own form instead (`dance_plan`).
+    A dance tune (`DANCE_TYPES`) of 8 to 32 bars takes its own form instead (`dance_plan`).
     """
     if tune_type in DANCE_TYPES and not prefix and (dance := dance_plan(bars)) is not None:
         return dance

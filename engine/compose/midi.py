@@ -21,7 +21,7 @@ from engine.arrange.perform import (
     pedal_steps,
     pickup_signature,
 )
-from engine.data.events import NOTE_OFFSET, STEPS_PER_QUARTER, beat_steps, steps_per_bar, to_notes
+from engine.data.events import STEPS_PER_QUARTER, beat_steps, last_bar_ending, steps_per_bar, to_notes
 from engine.schemas import meter_fraction
 
 
@@ -62,9 +62,8 @@ def melody_to_midi(
 def final_onset(events: np.ndarray, bar: int) -> int:
     """The step the melody's final note is struck: its onset where that lies in the last bar (a dance
     tune's ending), else the last bar line (a final held over from the bar before, or a silent bar)."""
-    onsets = np.flatnonzero(events >= NOTE_OFFSET)
-    last_bar = len(events) - bar
-    return int(onsets[-1]) if len(onsets) and onsets[-1] >= last_bar else last_bar
+    ending = last_bar_ending(events, bar)
+    return len(events) - bar + (ending[0] if ending else 0)
 
 
 def arrangement_to_midi(

@@ -67,6 +67,20 @@ def to_notes(events: np.ndarray) -> list[tuple[int, int, int]]:
     return notes
 
 
+def last_bar_ending(events: np.ndarray, bar: int) -> tuple[int, int] | None:
+    """Where the last note lies in the last bar (of `bar` steps): its onset from the bar line and its
+    length, in steps, a note sounding on from the bar before counted from the bar line; None when the
+    last bar is silent. The idiom counts real tunes' endings so; the writer forces them, the
+    performance plays into them."""
+    notes = to_notes(events)
+    last_bar = len(events) - bar
+    if not notes or notes[-1][2] <= last_bar:
+        return None
+    _, start, end = notes[-1]
+    onset = max(start, last_bar)
+    return onset - last_bar, end - onset
+
+
 def transpose(events: np.ndarray, semitones: int) -> np.ndarray:
     """Shift every note; notes pushed off the keyboard are folded back by octaves."""
     out = events.astype(np.int16).copy()

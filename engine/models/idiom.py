@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.data.corpus import Tune
-from engine.data.events import to_notes
+from engine.data.events import last_bar_ending, to_notes
 
 MAX_INTERVAL = 12  # semitones; larger leaps share the last bin
 MAX_LENGTH = 16  # steps of the 16th grid; longer notes share the last bin
@@ -151,15 +151,8 @@ def _endings(tunes: list[Tune]) -> dict[str, np.ndarray]:
     number of steps within it, the rest of the bar silent."""
     counts: dict[str, Counter[tuple[int, int]]] = {}
     for tune in tunes:
-        notes = to_notes(tune.events)
-        if not notes:
+        if (ending := last_bar_ending(tune.events, tune.steps_per_bar)) is None:  # a silent last bar
             continue
-        _, start, end = notes[-1]
-        last_bar = len(tune.events) - tune.steps_per_bar
-        if end <= last_bar:  # a last bar left silent: nothing to place
-            continue
-        onset = max(start, last_bar)
-        ending = (onset - last_bar, end - onset)
         for name in filter(None, (tune.tune_type, tune.tradition)):
             counts.setdefault(f"{name}/{tune.steps_per_bar}", Counter())[ending] += 1
     return {
