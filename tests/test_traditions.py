@@ -28,7 +28,7 @@ from engine.data.corpus import TRADITIONS, Tune, load_corpus, save_corpus, tradi
 from engine.data.events import HOLD, N_TOKENS, NOTE_OFFSET, PITCH_LO, REST, note_token, to_notes
 from engine.data.windows import WindowSet, note_before
 from engine.eval.classifiers import pentatonic_share, two_sample_test
-from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor
+from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor, save_conductor
 from engine.models.idiom import ALL, Idiom
 from engine.models.vae import MelodyVAE, VAEConfig, load_vae, unknown_context, widen_decoder
 from engine.prompt import parse_prompt
@@ -183,8 +183,23 @@ def test_the_bank_offers_no_window_that_opens_in_silence():
     assert [opens_silent(tune, w) for w in range(4)] == [True, True, False, False]
     codes = torch.arange(4.0)[:, None].expand(-1, 3)
     data = TuneCodes([tune], [codes], torch.zeros(3), torch.ones(3))
-    bank, condition = code_bank(data, 8, seed=0)
+    bank, condition, closing = code_bank(data, 8, seed=0)
     assert sorted(bank[:, 0].tolist()) == [2.0, 3.0] and len(condition) == 2
+    assert closing.tolist() == [bool(code == 3.0) for code in bank[:, 0]]  # the last window closes
+
+
+def test_a_tunes_last_whole_window_closes_it():
+    """Eight bars make four windows, the last closing; with a ninth bar (a pickup's tune) the last whole
+    window leads into the final bar and closes too; a window past the first sixteen is still cut."""
+    from engine.train.conductor import closes
+
+    bar = [note_token(60)] + [HOLD] * 15
+    eight = Tune("t", "t", "4/4", 16, 0, "major", np.array(bar * 8, dtype=np.uint8), "german", None)
+    nine = Tune("t", "t", "4/4", 16, 0, "major", np.array(bar * 9, dtype=np.uint8), "german", None)
+    assert [closes(eight, w) for w in range(4)] == [False, False, False, True]
+    assert [closes(nine, w) for w in range(4)] == [False, False, False, True]
+    long = Tune("t", "t", "4/4", 16, 0, "major", np.array(bar * 40, dtype=np.uint8), "german", None)
+    assert not any(closes(long, w) for w in range(16)) and closes(long, 19)
 
 
 def test_a_cadence_lands_its_final_near_the_note_before():
@@ -468,6 +483,29 @@ def test_conductor_proposes_codes_from_tunes_like_the_one_asked_for():
         torch.zeros(0, 4), TuneCondition("2/4", False), 64, torch.Generator().manual_seed(0)
     )
     assert (anything[:, 0] > 0).any() and (anything[:, 0] < 0).any()
+
+
+def test_a_closing_window_is_drawn_from_closings_and_others_from_the_rest(tmp_path):
+    """Real tunes' last windows (cadences, often one held note) are offered only for a tune's last
+    window, and for no other window of a song (closing None, a dance tune's: any); a conductor saved
+    without the flags, as before them, draws from its whole pool."""
+    german = TuneCondition("2/4", False, "german")
+    model = _two_kind_conductor(german, german)
+    model.bank_closing = torch.arange(200) >= 100  # the -3.0 codes close their tunes
+    for closing, value in ((False, 3.0), (True, -3.0)):
+        draws = model.sample(torch.zeros(1, 4), german, 32, torch.Generator().manual_seed(0), closing=closing)
+        assert torch.allclose(draws, torch.full((32, 4), value), atol=0.3)
+    either = model.sample(torch.zeros(1, 4), german, 64, torch.Generator().manual_seed(0), closing=None)
+    assert (either[:, 0] > 0).any() and (either[:, 0] < 0).any()  # a dance tune's window: any
+    save_conductor(tmp_path / "c.pt", model, {}, shipped=True)
+    loaded, _ = load_conductor(tmp_path / "c.pt")
+    assert torch.equal(loaded.bank_closing, model.bank_closing) and loaded.bank_closing.dtype == torch.bool
+    checkpoint = torch.load(tmp_path / "c.pt", weights_only=True)
+    del checkpoint["model"]["bank_closing"]
+    torch.save(checkpoint, tmp_path / "old.pt")
+    old, _ = load_conductor(tmp_path / "old.pt")
+    draws = old.sample(torch.zeros(0, 4), german, 64, torch.Generator().manual_seed(0), closing=False)
+    assert (draws[:, 0] > 0).any() and (draws[:, 0] < 0).any()
 
 
 def test_conductor_proposes_codes_of_the_asked_meter_two_four_included():

@@ -153,7 +153,7 @@ class MelodyModel:
         real codes."""
         if self.conductor is not None and draw is not None:
             z = self.conductor.sample(
-                draw.history, draw.condition(), count, generator, self.conductor_temperature
+                draw.history, draw.condition(), count, generator, self.conductor_temperature, draw.closing
             )
             if self.gan is not None and attributes:
                 z = self.gan.steer(z, generator, {**attributes, "mode": mode})
@@ -168,14 +168,15 @@ class MelodyModel:
 
 @dataclass
 class TuneDraw:
-    """What the conductor draws the next window for: the tune (mode, meter, tradition, type) and the
-    codes of its windows so far (T, latent)."""
+    """What the conductor draws the next window for: the tune (mode, meter, tradition, type), the
+    codes of its windows so far (T, latent), and whether the window closes the tune (its cadence)."""
 
     mode: str
     meter: str
     tradition: str | None
     tune_type: str | None
     history: torch.Tensor
+    closing: bool | None = False
 
     def condition(self) -> TuneCondition:
         return TuneCondition(self.meter, self.mode == "minor", self.tradition, self.tune_type)
@@ -712,7 +713,10 @@ class MelodyWriter:
         if origin is not None:
             return origin[None] + VARIATION_NOISE * torch.randn(CANDIDATES, latent, generator=generator)
         history = torch.stack(writing.history) if writing.history else torch.zeros(0, latent)
-        draw = TuneDraw(spec.mode, spec.meter, spec.tradition, spec.tune_type, history)
+        # a song's closing is its held final: offered mid-tune it stopped the melody short; a dance tune's
+        # closing is played out like the rest of it
+        closing = True if label.endswith("*") else None if spec.tune_type in DANCE_TYPES else False
+        draw = TuneDraw(spec.mode, spec.meter, spec.tradition, spec.tune_type, history, closing)
         # the words' shape, else the taste's (words beat taste: resolve leaves the taste's out then)
         asked = spec.shape or (spec.taste.steered if spec.taste is not None else {})
         if spec.taste is not None and spec.taste.fits(latent):

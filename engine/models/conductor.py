@@ -11,6 +11,9 @@ Draws from the mixture alone fall between real melodies (they decoded to leaps i
 `sample` proposes codes near real ones instead: a kernel density over a bank of real window codes of
 the asked tradition, type, meter and mode (shipped with the conductor), resampled by the conductor's
 likelihood given the tune so far. The codes stay where real melodies encode, and follow the tune.
+A tune's closing window is drawn from the windows that close real tunes, and a song's other windows
+from windows that do not: a song's closing is its cadence, often one held note, and offered mid-song it
+thinned the melody and stopped it short (a dance tune's closing is played out like the rest of it).
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class Conductor(nn.Module):
         # real window codes (whitened) and their tradition, type, meter and mode indices
         self.register_buffer("bank", torch.zeros(0, c.latent))
         self.register_buffer("bank_condition", torch.zeros(0, 4, dtype=torch.long))
+        self.register_buffer("bank_closing", torch.zeros(0, dtype=torch.bool))  # the window ends its tune
 
     def forward(self, previous: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Mixture parameters for each window given the whitened codes before it.
@@ -142,19 +146,25 @@ class Conductor(nn.Module):
         indices = torch.tensor([condition.indices()], device=device)
         return tuple(p[0, -1].cpu() for p in self(previous, indices))
 
-    def _pool(self, condition: TuneCondition) -> torch.Tensor:
+    def _pool(self, condition: TuneCondition, closing: bool | None = False) -> torch.Tensor:
         """Indices of bank codes from tunes like the one asked for: each condition kept while enough
         codes match it (tradition, then mode, type and meter; a meter's index 0 is 2/4, not unknown).
         A condition too few codes match is let go: a han song in 3/4 (12 codes) draws from every meter
-        of its tradition and mode, a 2/4 march (17) from every march."""
+        of its tradition and mode, a 2/4 march (17) from every march. Then, while enough match, windows
+        that close their tune if `closing`, windows that do not if it is False, either if None."""
         wanted = condition.indices()
         pool = torch.arange(len(self.bank_condition))
+        enough = max(1, self.config.proposals // 8)
         for column in (0, 3, 1, 2):  # tradition, mode, tune type, meter
             if column in (0, 1) and wanted[column] == 0:  # no tradition or type asked: any
                 continue
             accepted = torch.tensor(condition.meters() if column == 2 else [wanted[column]])
             matching = pool[torch.isin(self.bank_condition[pool, column].cpu(), accepted)]
-            if len(matching) >= max(1, self.config.proposals // 8):
+            if len(matching) >= enough:
+                pool = matching
+        if closing is not None and len(self.bank_closing) == len(self.bank_condition):  # none: old files
+            matching = pool[self.bank_closing[pool].cpu() == closing]
+            if len(matching) >= enough // 2:
                 pool = matching
         return pool
 
@@ -166,16 +176,17 @@ class Conductor(nn.Module):
         count: int,
         generator: torch.Generator,
         temperature: float = 1.0,
+        closing: bool | None = False,
     ) -> torch.Tensor:
         """`count` candidate codes (count, latent), in the VAE's space, for the window after `history`
-        (T, latent) VAE codes of the windows so far (T may be 0): proposals near real codes of tunes
-        like this one, chosen in proportion to their likelihood ** (1 / temperature); without a bank,
-        from the mixture with its spread scaled by `temperature`. Draws use `generator` on the CPU,
-        so a seed gives the same codes on any device."""
+        (T, latent) VAE codes of the windows so far (T may be 0), the tune's last if `closing` (`_pool`):
+        proposals near real codes of tunes like this one, chosen in proportion to their likelihood **
+        (1 / temperature); without a bank, from the mixture with its spread scaled by `temperature`.
+        Draws use `generator` on the CPU, so a seed gives the same codes on any device."""
         log_weights, means, log_sigma = self._next(history, condition)
         latent = self.config.latent
         if len(self.bank):
-            pool = self._pool(condition)
+            pool = self._pool(condition, closing)
             pick = pool[torch.randint(len(pool), (self.config.proposals,), generator=generator)]
             noise = torch.randn(self.config.proposals, latent, generator=generator)
             w = self.bank[pick].cpu() + self.config.bandwidth * noise
@@ -203,16 +214,19 @@ def log_density(
 def save_conductor(path, conductor: Conductor, extra: dict, shipped: bool = False) -> None:
     state = conductor.state_dict()
     if shipped:
-        state = {k: v if k == "bank_condition" else v.half() for k, v in state.items()}
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     torch.save({"config": asdict(conductor.config), "model": state, **extra}, path)
 
 
 def load_conductor(path, device: str | torch.device = "cpu") -> tuple[Conductor, dict]:
     checkpoint = torch.load(path, map_location=device, weights_only=True)
     conductor = Conductor(ConductorConfig(**checkpoint.pop("config")))
-    state = {"bank": conductor.bank, "bank_condition": conductor.bank_condition, **checkpoint.pop("model")}
-    # the bank's size is the file's own (none in a file without one)
-    conductor.bank = torch.zeros_like(state["bank"], dtype=torch.float32)
-    conductor.bank_condition = torch.zeros_like(state["bank_condition"])
-    conductor.load_state_dict({k: v if k == "bank_condition" else v.float() for k, v in state.items()})
+    banked = ("bank", "bank_condition", "bank_closing")
+    state = {**{name: getattr(conductor, name) for name in banked}, **checkpoint.pop("model")}
+    # the bank's size is the file's own (none in a file without one; no closing flags before 2026-12-07)
+    for name in banked:
+        setattr(
+            conductor, name, torch.zeros_like(state[name], dtype=torch.float32 if name == "bank" else None)
+        )
+    conductor.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     return conductor.to(device).eval(), checkpoint

@@ -89,9 +89,15 @@ def opens_silent(tune: Tune, window: int) -> bool:
     return not len(onsets) or onsets[0] >= bar // 2
 
 
+def closes(tune: Tune, window: int) -> bool:
+    """Whether a tune's window (as `tune_windows` cuts them) is its last whole one: its cadence, or in a
+    tune of an odd number of bars (most open with a pickup bar) the approach to its final bar."""
+    return window == len(tune.events) // (WINDOW_BARS * tune.steps_per_bar) - 1
+
+
 class TuneCodes:
     """Whitened code sequences of tunes with their conditions, padded per batch; `proposable` marks the
-    windows the bank may offer as a new window's code."""
+    windows the bank may offer as a new window's code, `closing` those that end their tune."""
 
     def __init__(self, tunes: list[Tune], codes: list[torch.Tensor], mean: torch.Tensor, std: torch.Tensor):
         keep = [i for i, c in enumerate(codes) if len(c)]
@@ -100,6 +106,7 @@ class TuneCodes:
         self.proposable = [
             torch.tensor([not opens_silent(tunes[i], w) for w in range(len(codes[i]))]) for i in keep
         ]
+        self.closing = [torch.tensor([closes(tunes[i], w) for w in range(len(codes[i]))]) for i in keep]
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -112,17 +119,18 @@ class TuneCodes:
         return padded, self.condition[index], lengths
 
 
-def code_bank(data: TuneCodes, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def code_bank(data: TuneCodes, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Up to `size` whitened window codes of the training tunes, drawn evenly, with their tune's
-    condition indices. Windows that open with half a bar of silence are left out: a tune's pickup bar
-    or a late-starting phrase, offered for any window, put a silent half bar mid-tune. With them in,
-    42% of Jam's German melodies and 34% of its Irish and Scottish ones had such a bar, where 6% and 1%
-    of real tunes do (valid split, 80 tunes each)."""
+    condition indices and whether each closes its tune. Windows that open with half a bar of silence
+    are left out: a tune's pickup bar or a late-starting phrase, offered for any window, put a silent
+    half bar mid-tune. With them in, 42% of Jam's German melodies and 34% of its Irish and Scottish ones
+    had such a bar, where 6% and 1% of real tunes do (valid split, 80 tunes each)."""
     codes = torch.cat(data.codes)
     condition = torch.cat([c.expand(len(x), -1) for c, x in zip(data.condition, data.codes, strict=True)])
+    closing = torch.cat(data.closing)
     proposable = torch.cat(data.proposable).nonzero().flatten()
     pick = proposable[torch.randperm(len(proposable), generator=torch.Generator().manual_seed(seed))[:size]]
-    return codes[pick].clone(), condition[pick].clone()
+    return codes[pick].clone(), condition[pick].clone(), closing[pick].clone()
 
 
 @torch.no_grad()
@@ -156,7 +164,7 @@ def run(vae_weights: Path, corpus: Corpus, config: ConductorTrainConfig, export:
     model = Conductor(config.model).to(config.device)
     model.mean.copy_(mean)
     model.std.copy_(std)
-    model.bank, model.bank_condition = code_bank(train_set, config.bank, config.seed)
+    model.bank, model.bank_condition, model.bank_closing = code_bank(train_set, config.bank, config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     state, best = Progress(), float("inf")
     if checkpoint_path.exists():
