@@ -713,9 +713,11 @@ class MelodyWriter:
         if origin is not None:
             return origin[None] + VARIATION_NOISE * torch.randn(CANDIDATES, latent, generator=generator)
         history = torch.stack(writing.history) if writing.history else torch.zeros(0, latent)
-        # a song's closing is its held final: offered mid-tune it stopped the melody short; a dance tune's
-        # closing is played out like the rest of it
-        closing = True if label.endswith("*") else None if spec.tune_type in DANCE_TYPES else False
+        closing: bool | None = False  # a song's closing is its held final: mid-song it stopped the melody
+        if label.endswith("*"):
+            closing = True
+        elif spec.tune_type in DANCE_TYPES:
+            closing = None  # a dance tune's closing is played out like the rest of it: any window serves
         draw = TuneDraw(spec.mode, spec.meter, spec.tradition, spec.tune_type, history, closing)
         # the words' shape, else the taste's (words beat taste: resolve leaves the taste's out then)
         asked = spec.shape or (spec.taste.steered if spec.taste is not None else {})
