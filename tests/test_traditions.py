@@ -183,9 +183,13 @@ def test_the_bank_offers_no_window_that_opens_in_silence():
     assert [opens_silent(tune, w) for w in range(4)] == [True, True, False, False]
     codes = torch.arange(4.0)[:, None].expand(-1, 3)
     data = TuneCodes([tune], [codes], torch.zeros(3), torch.ones(3))
-    bank, condition, closing = code_bank(data, 8, seed=0)
-    assert sorted(bank[:, 0].tolist()) == [2.0, 3.0] and len(condition) == 2
-    assert closing.tolist() == [bool(code == 3.0) for code in bank[:, 0]]  # the last window closes
+    bank = code_bank(data, 8, seed=0)
+    assert sorted(bank.codes[:, 0].tolist()) == [2.0, 3.0] and len(bank.condition) == 2
+    assert bank.closing.tolist() == [bool(code == 3.0) for code in bank.codes[:, 0]]  # the last closes
+    for code, window in zip(bank.codes[:, 0].long().tolist(), bank.windows, strict=True):
+        assert window[:32].tolist() == events[32 * code : 32 * (code + 1)].tolist()  # the code's own
+        assert (window[32:] == HOLD).all()
+    assert bank.tonic.tolist() == [0, 0] and bank.steps.tolist() == [16, 16]
 
 
 def test_a_tunes_last_whole_window_closes_it():
@@ -506,6 +510,107 @@ def test_a_closing_window_is_drawn_from_closings_and_others_from_the_rest(tmp_pa
     old, _ = load_conductor(tmp_path / "old.pt")
     draws = old.sample(torch.zeros(0, 4), german, 64, torch.Generator().manual_seed(0), closing=False)
     assert (draws[:, 0] > 0).any() and (draws[:, 0] < 0).any()
+
+
+def test_a_tonic_draws_codes_held_in_every_key_in_that_key(tmp_path):
+    """Given a tonic, the proposals are the bank's codes held in every key, taken in that key (codes
+    left in their own key are not offered); without one, any code. A file saved before the bank kept
+    codes in every key still loads, says so, and draws as before."""
+    german = TuneCondition("2/4", False, "german")
+    model = _two_kind_conductor(german, german)
+    model.bank_in_key_row = torch.where(torch.arange(200) < 100, torch.arange(200), -1)
+    model.bank_in_key = torch.arange(12.0)[None, :, None].expand(100, 12, 4).clone()  # key k: code k
+    plain = model.sample(torch.zeros(0, 4), german, 64, torch.Generator().manual_seed(0))
+    assert (plain[:, 0] > 0).any() and (plain[:, 0] < 0).any()
+    for tonic in (5, 11):
+        in_key = model.sample(torch.zeros(0, 4), german, 64, torch.Generator().manual_seed(0), tonic=tonic)
+        assert torch.allclose(in_key, torch.full((64, 4), float(tonic)), atol=0.3)
+    save_conductor(tmp_path / "c.pt", model, {}, shipped=True)
+    loaded, _ = load_conductor(tmp_path / "c.pt")
+    assert loaded.keeps_keys and torch.equal(loaded.bank_in_key, model.bank_in_key)
+    checkpoint = torch.load(tmp_path / "c.pt", weights_only=True)
+    for name in ("bank_in_key", "bank_in_key_row"):
+        del checkpoint["model"][name]
+    torch.save(checkpoint, tmp_path / "old.pt")
+    old, _ = load_conductor(tmp_path / "old.pt")
+    assert not old.keeps_keys
+    again = old.sample(torch.zeros(0, 4), german, 64, torch.Generator().manual_seed(0), tonic=5)
+    assert torch.equal(again, plain)
+
+
+def test_the_bank_holds_dance_tunes_codes_in_every_key(tiny_models):
+    """`jam train conductor` keeps each dance tune's bank code in all twelve keys: its window moved there
+    as the VAE's training moves windows (D to G up a fourth, D to A down a fourth, D to G# up a tritone)
+    and encoded as the VAE encodes any window in that key; in its own key, nearest the bank's own code.
+    Songs' codes are not kept so."""
+    from engine.data.events import transpose
+    from engine.data.windows import Batch, type_index
+    from engine.models.conductor import KEYED_TYPES
+    from engine.train.conductor import Bank
+
+    root = tiny_models[0]
+    vae, _ = load_vae(root / "vae.pt")
+    conductor, _ = load_conductor(root / "conductor.pt")
+    dance = torch.isin(conductor.bank_condition[:, 1], torch.tensor([type_index(t) for t in KEYED_TYPES]))
+    assert conductor.keeps_keys and dance.any() and (~dance).any()
+    assert torch.equal(conductor.bank_in_key_row >= 0, dance)
+    bar = 16
+    window = np.array(([note_token(62)] + [HOLD] * 3 + [note_token(66)] + [HOLD] * 11) * 2, dtype=np.uint8)
+    reel = TuneCondition("4/4", False, "celtic", "reel").indices()
+    bank = Bank(
+        torch.zeros(1, TINY.latent), torch.tensor([reel]), torch.tensor([False]),
+        torch.from_numpy(np.concatenate([window, np.zeros(16, np.uint8)]))[None], torch.tensor([2]),
+        torch.tensor([bar]),
+    )  # fmt: skip
+    for tonic, shift in ((7, 5), (9, -5), (2, 0), (8, 6)):
+        code = bank.encoded(vae, torch.tensor([0]), tonic, "cpu")[0]
+        moved = torch.from_numpy(transpose(window, shift).astype(np.int64))[None]
+        steps = (torch.arange(2 * bar) % bar)[None]
+        batch = Batch(moved, steps, torch.tensor([tonic]), torch.tensor([reel[2]]), torch.tensor([2 * bar]))
+        assert torch.allclose(code, vae.encode(batch)[0][0], atol=1e-5)
+    row = int(dance.nonzero()[0])
+    distance = (conductor.bank_in_key[conductor.bank_in_key_row[row]] - conductor.bank[row]).norm(dim=1)
+    assert distance.min() < 0.05 * distance.median()  # one key, its own, gives back the bank's code
+
+
+def test_dance_tunes_draw_their_codes_in_the_key_and_songs_as_banked(tiny_models, monkeypatch):
+    """A fresh reel's new windows are written from bank windows moved to its key, and decoded without the
+    off-key penalty (its codes need no bending); a song's codes are the bank's own, penalised; a reel
+    continued from an earlier piece keeps the penalty, its old codes may have been bent, and so does one
+    written with a conductor from before the bank kept codes in every key."""
+    writer = _writer(tiny_models[0])
+    keys: list[int | None] = []
+    penalties: list[float | None] = []
+    sample, bias = Conductor.sample, key_bias
+
+    def spy_sample(self, *args, **kwargs):
+        keys.append(kwargs.get("tonic"))
+        return sample(self, *args, **kwargs)
+
+    def spy_bias(tonic, mode, tradition=None, penalty=None):
+        penalties.append(penalty)
+        return bias(tonic, mode, tradition, penalty)
+
+    monkeypatch.setattr(Conductor, "sample", spy_sample)
+    monkeypatch.setattr("engine.compose.melody.key_bias", spy_bias)
+    reel = writer.write(MelodySpec(7, "major", "4/4", phrase_plan(8, tune_type="reel"), 3, tradition="celtic",
+                                   tune_type="reel"))  # fmt: skip
+    assert keys and set(keys) == {7} and set(penalties) == {0.0}
+    keys.clear()
+    penalties.clear()
+    writer.write(MelodySpec(7, "major", "4/4", phrase_plan(8), 3, tradition="german"))
+    assert keys and set(keys) == {None} and set(penalties) == {None}
+    penalties.clear()
+    fixed = dict(zip([label.rstrip("*") for label in reel.plan], reel.latents, strict=True))
+    writer.write(MelodySpec(7, "major", "4/4", [*reel.plan, "E1B1"], 3, fixed=fixed, prefix=reel.events,
+                            tradition="celtic", tune_type="reel"))  # fmt: skip
+    assert set(penalties) == {None}
+    writer.model.conductor.bank_in_key_row = torch.zeros(0, dtype=torch.long)  # as a file from before
+    keys.clear()
+    penalties.clear()
+    writer.write(MelodySpec(7, "major", "4/4", phrase_plan(8, tune_type="reel"), 3, tradition="celtic",
+                            tune_type="reel"))  # fmt: skip
+    assert set(keys) == {None} and set(penalties) == {None}  # bent codes keep the penalty
 
 
 def test_conductor_proposes_codes_of_the_asked_meter_two_four_included():

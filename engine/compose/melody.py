@@ -40,7 +40,7 @@ from engine.data.events import (
     token_pitch,
 )
 from engine.data.windows import note_before, tradition_index, type_index
-from engine.models.conductor import TuneCondition
+from engine.models.conductor import KEYED_TYPES, TuneCondition
 from engine.models.idiom import Idiom, IdiomTable
 from engine.models.vae import MelodyVAE
 from engine.schemas import SHAPE_CLASSES, Taste
@@ -134,6 +134,11 @@ class MelodyModel:
         self.idiom = Idiom.from_state(extra["idiom"]) if "idiom" in extra else None
         return True
 
+    def draws_in_key(self, tune_type: str | None) -> bool:
+        """Whether new codes for a tune of this type come in its key (engine.models.conductor.KEYED_TYPES):
+        the conductor's bank holds them in every key (a file from before it did, or none, bends them)."""
+        return tune_type in KEYED_TYPES and self.conductor is not None and self.conductor.keeps_keys
+
     @property
     def device(self) -> torch.device:
         """Where the networks run. Random draws stay on the CPU, so a seed gives the same piece anywhere."""
@@ -153,7 +158,13 @@ class MelodyModel:
         real codes."""
         if self.conductor is not None and draw is not None:
             z = self.conductor.sample(
-                draw.history, draw.condition(), count, generator, self.conductor_temperature, draw.closing
+                draw.history,
+                draw.condition(),
+                count,
+                generator,
+                self.conductor_temperature,
+                closing=draw.closing,
+                tonic=draw.tonic if self.draws_in_key(draw.tune_type) else None,
             )
             if self.gan is not None and attributes:
                 z = self.gan.steer(z, generator, {**attributes, "mode": mode})
@@ -169,7 +180,8 @@ class MelodyModel:
 @dataclass
 class TuneDraw:
     """What the conductor draws the next window for: the tune (mode, meter, tradition, type), the
-    codes of its windows so far (T, latent), and whether the window closes the tune (its cadence)."""
+    codes of its windows so far (T, latent), whether the window closes the tune (its cadence), and the
+    key its codes are to be written in, if any."""
 
     mode: str
     meter: str
@@ -177,6 +189,7 @@ class TuneDraw:
     tune_type: str | None
     history: torch.Tensor
     closing: bool | None = False
+    tonic: int | None = None  # the tune's key: a KEYED_TYPES tune's codes are drawn in it
 
     def condition(self) -> TuneCondition:
         return TuneCondition(self.meter, self.mode == "minor", self.tradition, self.tune_type)
@@ -574,6 +587,7 @@ class _Row:
     noise: torch.Tensor
     forced: torch.Tensor | None = None
     context: tuple[int, int, int] = (0, 0, N_TOKENS)  # tradition, tune type, the note before
+    off_key_penalty: float | None = None  # None: OFF_KEY_PENALTY (see KEYED_TYPES)
 
 
 class _Writing:
@@ -683,7 +697,10 @@ class MelodyWriter:
                 torch.tensor([meter_index(rows[i].meter) for i in members], device=device),
                 temperature=self.temperature,
                 bias=torch.stack(
-                    [key_bias(rows[i].tonic, rows[i].mode, rows[i].context[0]) for i in members]
+                    [
+                        key_bias(rows[i].tonic, rows[i].mode, rows[i].context[0], rows[i].off_key_penalty)
+                        for i in members
+                    ]
                 ).to(device),
                 noise=torch.stack([rows[i].noise for i in members]).to(device),
                 forced=forced.to(device),
@@ -718,7 +735,7 @@ class MelodyWriter:
             closing = True
         elif spec.tune_type in DANCE_TYPES:
             closing = None  # a dance tune's closing is played out like the rest of it: any window serves
-        draw = TuneDraw(spec.mode, spec.meter, spec.tradition, spec.tune_type, history, closing)
+        draw = TuneDraw(spec.mode, spec.meter, spec.tradition, spec.tune_type, history, closing, spec.tonic)
         # the words' shape, else the taste's (words beat taste: resolve leaves the taste's out then)
         asked = spec.shape or (spec.taste.steered if spec.taste is not None else {})
         if spec.taste is not None and spec.taste.fits(latent):
@@ -786,8 +803,14 @@ class MelodyWriter:
                     forced = cadence_tokens(2 * writing.bar, writing.bar, final, previous, ending)
                 context = (tradition_index(spec.tradition), type_index(spec.tune_type), before)
                 noise = self._noise(spec, label.rstrip("*"))  # a cadence shares its plain window's noise
+                # A fresh tune drawn in its key needs no off-key penalty (it took their accidentals from
+                # real tunes). Codes of an earlier piece (a variation, an extension, a live jam's next
+                # phrase) or leaned toward a person's liked ones may have been bent into the key: they
+                # keep it.
+                in_key = self.model.draws_in_key(spec.tune_type) and spec.fresh and spec.taste is None
+                penalty = 0.0 if in_key else None
                 for z in self._options(writing, label):
-                    rows.append(_Row(z, spec.tonic, spec.mode, spec.meter, noise, forced, context))
+                    rows.append(_Row(z, spec.tonic, spec.mode, spec.meter, noise, forced, context, penalty))
                     owners.append((writing, label))
             if not rows:
                 break

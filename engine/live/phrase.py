@@ -70,7 +70,9 @@ def write_phrase(
         tune_type=state.tune_type,
     )
     if previous is not None:  # a session's phrases all have `windows` codes
-        draw = TuneDraw(state.mode, state.meter, state.tradition, state.tune_type, previous.codes)
+        draw = TuneDraw(
+            state.mode, state.meter, state.tradition, state.tune_type, previous.codes, tonic=tonic
+        )
         fresh = writer.model.sample_prior(
             state.mode, windows, generator_for(phrase_seed, "walk"), attributes=dict(state.shape), draw=draw
         )

@@ -2,8 +2,9 @@
 
 The VAE encodes every tune's successive 2-bar windows (about a minute, at the start of each run); the
 conductor then learns to predict each code from the ones before it and the tune's tradition, type,
-meter and mode. CPU or CUDA with the same code; resumes from its checkpoint; keeps the best
-validation step.
+meter and mode. Its bank of real codes keeps dance tunes' and marches' codes in all twelve keys too
+(their windows moved there and encoded again: about 10 s). CPU or CUDA with the same code; resumes from
+its checkpoint; keeps the best validation step.
 """
 
 from __future__ import annotations
@@ -12,18 +13,28 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from engine.data.corpus import MINOR_MODES, Corpus, Tune
-from engine.data.events import NOTE_OFFSET, meter_index
-from engine.data.windows import WINDOW_BARS, Batch, open_window, split_tunes
-from engine.models.conductor import Conductor, ConductorConfig, TuneCondition, load_conductor, save_conductor
+from engine.data.events import HOLD, NOTE_OFFSET, meter_index, transpose
+from engine.data.windows import MAX_LEN, WINDOW_BARS, Batch, open_window, split_tunes, type_index
+from engine.models.conductor import (
+    KEYED_TYPES,
+    KEYS,
+    Conductor,
+    ConductorConfig,
+    TuneCondition,
+    load_conductor,
+    save_conductor,
+)
 from engine.models.idiom import Idiom
 from engine.models.vae import MelodyVAE, load_vae
 from engine.train.loop import LoopConfig, Progress, run_loop, shipped_facts, train_and_valid
+from engine.train.vae import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +106,17 @@ def closes(tune: Tune, window: int) -> bool:
     return window == len(tune.events) // (WINDOW_BARS * tune.steps_per_bar) - 1
 
 
+def padded_windows(windows: np.ndarray) -> torch.Tensor:
+    """(windows, MAX_LEN) uint8 tokens: each 2-bar window, HOLD after its end."""
+    out = torch.full((len(windows), MAX_LEN), HOLD, dtype=torch.uint8)
+    out[:, : windows.shape[1]] = torch.from_numpy(windows.astype(np.uint8))
+    return out
+
+
 class TuneCodes:
     """Whitened code sequences of tunes with their conditions, padded per batch; `proposable` marks the
-    windows the bank may offer as a new window's code, `closing` those that end their tune."""
+    windows the bank may offer as a new window's code, `closing` those that end their tune; `windows`,
+    `tonic` and `steps` are the windows the codes encode and their tune's key and steps per bar."""
 
     def __init__(self, tunes: list[Tune], codes: list[torch.Tensor], mean: torch.Tensor, std: torch.Tensor):
         keep = [i for i, c in enumerate(codes) if len(c)]
@@ -107,6 +126,9 @@ class TuneCodes:
             torch.tensor([not opens_silent(tunes[i], w) for w in range(len(codes[i]))]) for i in keep
         ]
         self.closing = [torch.tensor([closes(tunes[i], w) for w in range(len(codes[i]))]) for i in keep]
+        self.windows = [padded_windows(tune_windows(tunes[i], len(codes[i]))) for i in keep]
+        self.tonic = torch.tensor([tunes[i].tonic for i in keep])
+        self.steps = torch.tensor([tunes[i].steps_per_bar for i in keep])
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -119,18 +141,76 @@ class TuneCodes:
         return padded, self.condition[index], lengths
 
 
-def code_bank(data: TuneCodes, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Up to `size` whitened window codes of the training tunes, drawn evenly, with their tune's
-    condition indices and whether each closes its tune. Windows that open with half a bar of silence
-    are left out: a tune's pickup bar or a late-starting phrase, offered for any window, put a silent
-    half bar mid-tune. With them in, 42% of Jam's German melodies and 34% of its Irish and Scottish ones
-    had such a bar, where 6% and 1% of real tunes do (valid split, 80 tunes each)."""
-    codes = torch.cat(data.codes)
-    condition = torch.cat([c.expand(len(x), -1) for c, x in zip(data.condition, data.codes, strict=True)])
-    closing = torch.cat(data.closing)
+SHIFTS = -TrainConfig.transpose_range[0]  # a window moves down at most this far, up at most 11 - this
+
+
+class Bank(NamedTuple):
+    """The conductor's bank: whitened codes, their tune's condition indices, whether each closes its
+    tune, and the window each encodes with its tune's tonic and steps per bar (to encode it again in
+    other keys)."""
+
+    codes: torch.Tensor
+    condition: torch.Tensor
+    closing: torch.Tensor
+    windows: torch.Tensor
+    tonic: torch.Tensor
+    steps: torch.Tensor
+
+    def install(self, model: Conductor, vae: MelodyVAE, device: str) -> None:
+        """Into the conductor's buffers, with the codes of KEYED_TYPES tunes in every key."""
+        model.bank, model.bank_condition, model.bank_closing = self.codes, self.condition, self.closing
+        keyed = torch.isin(self.condition[:, 1], torch.tensor([type_index(t) for t in KEYED_TYPES]))
+        rows = keyed.nonzero().flatten()
+        model.bank_in_key_row = torch.full((len(self.codes),), -1)
+        model.bank_in_key_row[rows] = torch.arange(len(rows))
+        in_key = torch.stack([self.encoded(vae, rows, tonic, device) for tonic in range(KEYS)], 1)
+        model.bank_in_key = (in_key - model.mean.cpu()) / model.std.cpu()
+
+    @torch.no_grad()
+    def encoded(self, vae: MelodyVAE, rows: torch.Tensor, tonic: int, device: str) -> torch.Tensor:
+        """Codes (len(rows), latent) of these rows' windows moved to `tonic` (down a fourth to up a tritone,
+        as the VAE's training moved them, so they keep about their register), encoded in that key."""
+        vae.eval()
+        codes = torch.zeros(len(rows), vae.config.latent)
+        for bar in self.steps[rows].unique().tolist():
+            members = (self.steps[rows] == bar).nonzero().flatten()
+            length = WINDOW_BARS * bar
+            for chunk in members.split(1024):
+                index = rows[chunk]
+                shifts = ((tonic - self.tonic[index] + SHIFTS) % KEYS - SHIFTS).tolist()
+                windows = self.windows[index, :length].numpy()
+                tokens = np.stack([transpose(w, k) for w, k in zip(windows, shifts, strict=True)])
+                batch = Batch(
+                    torch.from_numpy(tokens.astype(np.int64)),
+                    torch.arange(length).expand(len(index), -1) % bar,
+                    torch.full((len(index),), tonic),
+                    self.condition[index, 2],
+                    torch.full((len(index),), length),
+                ).to(device)
+                codes[chunk] = vae.encode(batch)[0].float().cpu()
+        return codes
+
+
+def code_bank(data: TuneCodes, size: int, seed: int) -> Bank:
+    """Up to `size` window codes of the training tunes, drawn evenly. Windows that open with half a bar
+    of silence are left out: a tune's pickup bar or a late-starting phrase, offered for any window, put
+    a silent half bar mid-tune. With them in, 42% of Jam's German melodies and 34% of its Irish and
+    Scottish ones had such a bar, where 6% and 1% of real tunes do (valid split, 80 tunes each)."""
+
+    def per_window(values: torch.Tensor) -> torch.Tensor:  # a tune's value for each of its windows
+        return torch.cat([v.expand(len(x), *v.shape) for v, x in zip(values, data.codes, strict=True)])
+
     proposable = torch.cat(data.proposable).nonzero().flatten()
     pick = proposable[torch.randperm(len(proposable), generator=torch.Generator().manual_seed(seed))[:size]]
-    return codes[pick].clone(), condition[pick].clone(), closing[pick].clone()
+    rows = (
+        torch.cat(data.codes),
+        per_window(data.condition),
+        torch.cat(data.closing),
+        torch.cat(data.windows),
+        per_window(data.tonic),
+        per_window(data.steps),
+    )
+    return Bank(*(values[pick].clone() for values in rows))
 
 
 @torch.no_grad()
@@ -164,10 +244,11 @@ def run(vae_weights: Path, corpus: Corpus, config: ConductorTrainConfig, export:
     model = Conductor(config.model).to(config.device)
     model.mean.copy_(mean)
     model.std.copy_(std)
-    model.bank, model.bank_condition, model.bank_closing = code_bank(train_set, config.bank, config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     state, best = Progress(), float("inf")
-    if checkpoint_path.exists():
+    if not checkpoint_path.exists():
+        code_bank(train_set, config.bank, config.seed).install(model, vae, config.device)
+    else:  # the checkpoint holds its bank
         model, extra = load_conductor(checkpoint_path, config.device)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         optimizer.load_state_dict(extra["optimizer"])
