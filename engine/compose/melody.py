@@ -180,8 +180,8 @@ class MelodyModel:
 @dataclass
 class TuneDraw:
     """What the conductor draws the next window for: the tune (mode, meter, tradition, type), the
-    codes of its windows so far (T, latent), whether the window closes the tune (its cadence), and the
-    key its codes are to be written in, if any."""
+    codes of its windows so far (T, latent), whether the window closes the tune (its cadence), and its
+    key (a KEYED_TYPES tune's codes are drawn in it, `MelodyModel.draws_in_key`)."""
 
     mode: str
     meter: str
@@ -189,7 +189,7 @@ class TuneDraw:
     tune_type: str | None
     history: torch.Tensor
     closing: bool | None = False
-    tonic: int | None = None  # the tune's key: a KEYED_TYPES tune's codes are drawn in it
+    tonic: int | None = None
 
     def condition(self) -> TuneCondition:
         return TuneCondition(self.meter, self.mode == "minor", self.tradition, self.tune_type)
