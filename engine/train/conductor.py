@@ -59,6 +59,23 @@ def tune_windows(tune: Tune, limit: int) -> np.ndarray:
 
 
 @torch.no_grad()
+def encode_windows(
+    vae: MelodyVAE, tokens: np.ndarray, tonic: torch.Tensor, meter: torch.Tensor, device: str
+) -> torch.Tensor:
+    """Posterior means (n, latent), on the CPU, of n 2-bar windows of one length (event tokens, (n, length))
+    in keys `tonic` and meters `meter` (indices)."""
+    count, length = tokens.shape
+    batch = Batch(
+        torch.from_numpy(tokens.astype(np.int64)),
+        (torch.arange(length) % (length // WINDOW_BARS)).expand(count, -1),
+        tonic,
+        meter,
+        torch.full((count,), length),
+    ).to(device)
+    return vae.encode(batch)[0].float().cpu()
+
+
+@torch.no_grad()
 def encode_tunes(vae: MelodyVAE, tunes: list[Tune], limit: int, device: str) -> list[torch.Tensor]:
     """Each tune's window codes (posterior means), (windows, latent), in order; windows of one length
     are encoded together, in chunks."""
@@ -70,17 +87,16 @@ def encode_tunes(vae: MelodyVAE, tunes: list[Tune], limit: int, device: str) -> 
     for k, (i, _) in enumerate(flat):
         by_length.setdefault(rows[i].shape[1], []).append(k)
     bar = tqdm(total=len(flat), desc="encoding windows", unit="window")
-    for length, members in by_length.items():
+    for members in by_length.values():
         for chunk in np.array_split(np.array(members), max(1, len(members) // 1024)):
             tune_of = [tunes[flat[k][0]] for k in chunk]
-            batch = Batch(
-                torch.from_numpy(np.stack([rows[flat[k][0]][flat[k][1]] for k in chunk]).astype(np.int64)),
-                torch.stack([torch.arange(length) % t.steps_per_bar for t in tune_of]),
+            codes[torch.from_numpy(chunk)] = encode_windows(
+                vae,
+                np.stack([rows[flat[k][0]][flat[k][1]] for k in chunk]),
                 torch.tensor([t.tonic for t in tune_of]),
                 torch.tensor([meter_index(t.meter) for t in tune_of]),
-                torch.full((len(chunk),), length),
-            ).to(device)
-            codes[torch.from_numpy(chunk)] = vae.encode(batch)[0].cpu()
+                device,
+            )
             bar.update(len(chunk))
     bar.close()
     out, k = [], 0
@@ -166,7 +182,6 @@ class Bank(NamedTuple):
         in_key = torch.stack([self.encoded(vae, rows, tonic, device) for tonic in range(KEYS)], 1)
         model.bank_in_key = (in_key - model.mean.cpu()) / model.std.cpu()
 
-    @torch.no_grad()
     def encoded(self, vae: MelodyVAE, rows: torch.Tensor, tonic: int, device: str) -> torch.Tensor:
         """Codes (len(rows), latent) of these rows' windows moved to `tonic` (down a fourth to up a tritone,
         as the VAE's training moved them, so they keep about their register), encoded in that key."""
@@ -180,14 +195,8 @@ class Bank(NamedTuple):
                 shifts = ((tonic - self.tonic[index] + SHIFTS) % KEYS - SHIFTS).tolist()
                 windows = self.windows[index, :length].numpy()
                 tokens = np.stack([transpose(w, k) for w, k in zip(windows, shifts, strict=True)])
-                batch = Batch(
-                    torch.from_numpy(tokens.astype(np.int64)),
-                    torch.arange(length).expand(len(index), -1) % bar,
-                    torch.full((len(index),), tonic),
-                    self.condition[index, 2],
-                    torch.full((len(index),), length),
-                ).to(device)
-                codes[chunk] = vae.encode(batch)[0].float().cpu()
+                tonics = torch.full((len(index),), tonic)
+                codes[chunk] = encode_windows(vae, tokens, tonics, self.condition[index, 2], device)
         return codes
 
 
