@@ -272,3 +272,25 @@ def test_a_length_in_seconds_is_the_nearest_whole_number_of_windows(prompt, bars
     from engine.compose.resolve import resolve
 
     assert resolve(ComposeRequest(prompt=prompt), 0).bars == bars
+
+
+def test_jiebas_dictionary_packed_answers_as_its_dict() -> None:
+    """The tokenizer's dictionary, packed to save memory, gives every word's count as jieba's dict does,
+    tells words sharing raw bytes apart, and knows no other word; segmentation still keeps words whole."""
+    import jieba
+
+    from engine.prompt.segment import PackedFrequencies, _tokenizer, cut
+
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    words = tokenizer.FREQ
+    packed = PackedFrequencies(words)
+    assert len(packed) == len(words)
+    assert all(packed[word] == count for word, count in words.items())
+    assert {"BP", "偂"} <= set(words) and packed["BP"] == words["BP"] and packed["偂"] == words["偂"]
+    assert "一分钟的钢琴" not in packed and packed.get("zzqx") is None and 3 not in packed
+    with pytest.raises(KeyError):
+        packed["zzqx"]
+    assert isinstance(_tokenizer().FREQ, PackedFrequencies)
+    assert cut("一分钟的鼓舞人心的口琴曲") == ["一分钟", "的", "鼓舞人心", "的", "口琴", "曲"]
+    assert cut("小号码") == ["小", "号码"]
