@@ -14,7 +14,7 @@ on the 2-core development machine (Python 3.11), idle, 2026-12-07; CPU time is t
 
 In a warm engine the first Chinese prompt adds 17 MB (66 MB before the dictionary was packed). Two runs
 each way just before, with jieba's own dict and packed: table p50 0.07-0.08 ms against 0.09 ms, random p99
-5.4-6.4 ms against 5.8-6.0 ms: the packed lookups are 3.5x slower one by one (a 2,000-character Chinese
+5.4-6.4 ms against 5.8-6.6 ms: the packed lookups are 3.5x slower one by one (a 2,000-character Chinese
 prompt segments in 11-14 ms against 3-4 ms) and invisible in a whole parse. The max is a first sight of
 many unusual characters (their folding is cached afterwards); the same string parses in about 2 ms the
 second time.
@@ -69,15 +69,17 @@ def report(name: str, ms: list[float]) -> str:
     return f"{name:<28} p50 {cuts[49]:5.2f} ms  p99 {cuts[98]:5.2f} ms  max {max(ms):6.2f} ms"
 
 
-# Run in a fresh interpreter: RSS before and after the tokenizer loads, each after a collection and a trim.
+# Run in a fresh interpreter: RSS before and after the tokenizer loads, each after a collection and the
+# trim the engine makes when idle (engine.server.memory.give_back).
 MEMORY_PROBE = """
-import ctypes, gc, sys
+import gc, sys
 import engine.prompt.segment as segment
+from engine.server.memory import give_back
 if sys.argv[1] == "dict":
     segment.PackedFrequencies = lambda frequencies: frequencies
 def rss():
     gc.collect()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    give_back()
     return int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
 before = rss()
 segment._tokenizer()

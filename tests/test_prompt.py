@@ -9,8 +9,10 @@ program is the General MIDI program of `instrument`; drums is yes or no; valence
 from __future__ import annotations
 
 import csv
+import pickle
 import string
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pretty_midi
@@ -279,7 +281,7 @@ def test_jiebas_dictionary_packed_answers_as_its_dict() -> None:
     tells words sharing raw bytes apart, and knows no other word; segmentation still keeps words whole."""
     import jieba
 
-    from engine.prompt.segment import PackedFrequencies, _tokenizer, cut
+    from engine.prompt.segment import PackedFrequencies, _built, _tokenizer, cut
 
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
@@ -294,3 +296,9 @@ def test_jiebas_dictionary_packed_answers_as_its_dict() -> None:
     assert isinstance(_tokenizer().FREQ, PackedFrequencies)
     assert cut("一分钟的鼓舞人心的口琴曲") == ["一分钟", "的", "鼓舞人心", "的", "口琴", "曲"]
     assert cut("小号码") == ["小", "号码"]
+    with pytest.raises(TypeError):  # its hashes are this process's
+        pickle.dumps(packed)
+    _built.cache_clear()  # the engine's workers may meet their first Chinese prompts at once: built once
+    with ThreadPoolExecutor(4) as pool:
+        tokenizers = list(pool.map(lambda _: _tokenizer(), range(4)))
+    assert all(tokenizer is tokenizers[0] for tokenizer in tokenizers)

@@ -4,15 +4,17 @@ Without it "一分钟" (one minute) would hold "钟" (bells) and "鼓舞" (inspi
 keeps its own jieba Tokenizer, loaded once on first use, with its music words added, so other
 users of jieba in the process see jieba unchanged.
 
-jieba keeps its dictionary (about 500,000 words and word prefixes) as a dict of str to int, about 60 MB
-in a process; once Jam's words are in, the tokenizer only looks words up, so its dict is packed into two
-sorted arrays (`PackedFrequencies`, about 8 MB).
+jieba keeps its dictionary (about 500,000 words and word prefixes) as a dict of str to int, 61 MB of RSS
+in a process. Once Jam's words are in, the tokenizer only looks words up, so its dict is packed into two
+sorted arrays (`PackedFrequencies`: 8 MB of arrays, 11 MB of RSS; bench/bench_prompt.py), and the
+tokenizer takes no new words after that (jieba's add_word would fail).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 from array import array
 from bisect import bisect_left
 
@@ -27,6 +29,7 @@ from engine.prompt.vocab import ZH_WORDS
 WORD_FREQUENCY = 5000
 
 log = logging.getLogger(__name__)
+_building = threading.Lock()
 
 
 def _key(word: str) -> int:
@@ -39,16 +42,19 @@ class PackedFrequencies:
     """A read-only stand-in for jieba's `Tokenizer.FREQ` (word or prefix -> count, 0 for a prefix that is
     no word): the words' hashes sorted, beside their counts, looked up by bisection (twice as fast as
     numpy's searchsorted for one word at a time). Answers `in`, `[]` and `get` as the dict did, for the
-    words it was given."""
+    words it was given. It cannot be pickled: str hashes are salted per process."""
 
-    def __init__(self, frequencies: dict[str, int]):
+    def __init__(self, frequencies: dict[str, int]) -> None:
         keys = np.fromiter((_key(word) for word in frequencies), np.int64, len(frequencies))
         counts = np.fromiter(frequencies.values(), np.int64, len(frequencies))
         order = np.argsort(keys)
-        if len(keys) > 1 and (np.diff(keys[order]) == 0).any():
+        if (np.diff(keys[order]) == 0).any():
             raise ValueError("two words share a hash")
         self._keys = array("q", keys[order].tobytes())
         self._counts = array("q", counts[order].tobytes())
+
+    def __reduce__(self) -> tuple:
+        raise TypeError("PackedFrequencies holds this process's string hashes and cannot be pickled")
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -67,8 +73,15 @@ class PackedFrequencies:
         return count
 
 
-@functools.cache
 def _tokenizer() -> jieba.Tokenizer:
+    """The one tokenizer: the first caller builds it (about 0.7 s, briefly 90 MB) while any others wait,
+    since the engine's workers may meet their first Chinese prompts at once."""
+    with _building:
+        return _built()
+
+
+@functools.cache
+def _built() -> jieba.Tokenizer:
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
