@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from engine import paths
 from engine.prompt import parse_prompt
@@ -72,15 +73,17 @@ def report(name: str, ms: list[float]) -> str:
 # Run in a fresh interpreter: RSS before and after the tokenizer loads, each after a collection and the
 # trim the engine makes when idle (engine.server.memory.give_back).
 MEMORY_PROBE = """
-import gc, sys
+import gc, os, sys
+sys.path.insert(0, sys.argv[2])
 import engine.prompt.segment as segment
+from bench_load import rss_mb
 from engine.server.memory import give_back
 if sys.argv[1] == "dict":
     segment.PackedFrequencies = lambda frequencies: frequencies
 def rss():
     gc.collect()
     give_back()
-    return int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
+    return rss_mb(os.getpid())
 before = rss()
 segment._tokenizer()
 print(rss() - before)
@@ -89,8 +92,9 @@ print(rss() - before)
 
 def dictionary_memory(kept: str) -> float:
     """MB of RSS the tokenizer's dictionary adds: "packed" as Jam keeps it, "dict" as jieba does."""
+    here = str(Path(__file__).resolve().parent)
     probe = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE, kept], capture_output=True, text=True, check=True
+        [sys.executable, "-c", MEMORY_PROBE, kept, here], capture_output=True, text=True, check=True
     )
     return float(probe.stdout.strip().splitlines()[-1])
 
